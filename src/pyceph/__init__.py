@@ -1,0 +1,5 @@
+"""pyceph: the Ceph storage system written in Python."""
+
+__version__ = "0.1.0"
+CEPH_RELEASE = "pacific"
+CEPH_VERSION = "16.2.15"
