@@ -1,0 +1,164 @@
+"""The runtime interfaces through which all daemon code reaches the world.
+
+Daemons read time, draw randomness, open connections and touch disks only through a
+`Runtime`. Production uses `real_runtime()` (asyncio/uvloop, the wall clock, os.urandom);
+the simulator supplies virtual time, a simulated network and memory disks instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    """Wall and monotonic time, and sleeping."""
+
+    def now(self) -> float: ...
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class Rand(Protocol):
+    """Randomness: bytes for keys and nonces, numbers for jitter and ids."""
+
+    def randbytes(self, n: int) -> bytes: ...
+
+    def random(self) -> float: ...
+
+    def randrange(self, stop: int) -> int: ...
+
+
+class Listener(Protocol):
+    """A bound server endpoint."""
+
+    @property
+    def addr(self) -> tuple[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+
+
+class Network(Protocol):
+    """Stream connections: what a messenger needs of the network."""
+
+    async def listen(self, host: str, port: int, factory: ProtocolFactory) -> Listener: ...
+
+    async def connect(
+        self, host: str, port: int, factory: ProtocolFactory
+    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]: ...
+
+
+class Disk(Protocol):
+    """Durable storage: opens the transactional stores daemons keep their state in."""
+
+    def open_store(self, path: str, capacity: int) -> Any: ...
+
+    def open_kv(self, path: str) -> Any: ...
+
+
+class RealClock:
+    """The machine's clocks."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class RealRand:
+    """Cryptographic bytes from the OS; a private PRNG for jitter."""
+
+    def __init__(self) -> None:
+        self._prng = random.Random(os.urandom(16))
+
+    def randbytes(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def random(self) -> float:
+        return self._prng.random()
+
+    def randrange(self, stop: int) -> int:
+        return self._prng.randrange(stop)
+
+
+class _TcpListener:
+    def __init__(self, server: asyncio.base_events.Server) -> None:
+        self._server = server
+        sock = server.sockets[0]
+        host, port = sock.getsockname()[:2]
+        self._addr = (host, port)
+
+    @property
+    def addr(self) -> tuple[str, int]:
+        return self._addr
+
+    def close(self) -> None:
+        self._server.close()
+
+
+class TcpNetwork:
+    """TCP on the running event loop (uvloop in daemons)."""
+
+    async def listen(self, host: str, port: int, factory: ProtocolFactory) -> Listener:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(factory, host, port, reuse_address=True, backlog=512)
+        return _TcpListener(server)
+
+    async def connect(
+        self, host: str, port: int, factory: ProtocolFactory
+    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
+        loop = asyncio.get_running_loop()
+        return await loop.create_connection(factory, host, port)
+
+
+class RealDisk:
+    """LMDB-backed stores on the local filesystem."""
+
+    def open_store(self, path: str, capacity: int) -> Any:
+        from pyceph.store.lmdbstore import LmdbStore
+
+        return LmdbStore(path, capacity)
+
+    def open_kv(self, path: str) -> Any:
+        from pyceph.common.kvstore import LmdbKV
+
+        return LmdbKV(path)
+
+
+@dataclass
+class Runtime:
+    """Everything a daemon may use to touch the outside world."""
+
+    clock: Clock
+    rand: Rand
+    net: Network
+    disk: Disk
+
+
+def real_runtime() -> Runtime:
+    """The production runtime: wall clock, OS randomness, TCP, LMDB."""
+    return Runtime(clock=RealClock(), rand=RealRand(), net=TcpNetwork(), disk=RealDisk())
+
+
+def install_uvloop() -> None:
+    """Make uvloop the event loop policy (a hard dependency for daemons)."""
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+Callback = Callable[..., Awaitable[Any]]
