@@ -48,6 +48,7 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "pg_activate",
     "watch_notify",
     "backoff",
+    "get_version",  # {what: "osdmap"} -> reply {r, epoch}
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}

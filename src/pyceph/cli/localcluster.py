@@ -1,0 +1,297 @@
+"""A cluster of real daemon processes on loopback, kept in one directory.
+
+`pyceph up/down/status` and the integration tests share this: it writes the fsid,
+`ceph.conf` and keyrings, creates the monitor's store, starts `pyceph-mon`, `pyceph-mgr`
+and `pyceph-osd` processes on free ports (never 3300/6789, so the reference Ceph can run
+beside it), stops or kills them, and waits until the cluster is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import uuid
+from dataclasses import dataclass
+
+from pyceph.common.errors import CephError
+from pyceph.common.keyring import Keyring, generate_secret
+
+#: How long `up` waits for every OSD to be up/in and every PG active.
+READY_TIMEOUT = 120.0
+#: How long `down` waits for a daemon to exit after SIGTERM before SIGKILL.
+STOP_TIMEOUT = 15.0
+RESERVED_PORTS = {3300, 6789}
+POLL_INTERVAL = 0.1
+
+ADMIN_CAPS = {"mon": "allow *", "osd": "allow *", "mgr": "allow *", "mds": "allow *"}
+OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
+MGR_CAPS = {"mon": "allow profile mgr", "osd": "allow *", "mds": "allow *"}
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1, never one the reference Ceph uses."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in RESERVED_PORTS:
+            return port
+
+
+def _daemon_command(kind: str) -> list[str]:
+    script = os.path.join(sysconfig.get_path("scripts"), f"pyceph-{kind}")
+    if os.path.exists(script):
+        return [script]
+    found = shutil.which(f"pyceph-{kind}")
+    if found:
+        return [found]
+    return [sys.executable, "-m", f"pyceph.{kind}.daemon"]
+
+
+@dataclass(frozen=True)
+class Daemon:
+    kind: str  # mon | mgr | osd
+    id: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}.{self.id}"
+
+
+class LocalCluster:
+    """The cluster in `path`: its files, its processes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+
+    @property
+    def conf_path(self) -> str:
+        return os.path.join(self.path, "ceph.conf")
+
+    def exists(self) -> bool:
+        return os.path.exists(self.conf_path)
+
+    def daemons(self) -> list[Daemon]:
+        out = [Daemon("mon", "a"), Daemon("mgr", "x")]
+        for entry in sorted(os.listdir(self.path)):
+            if entry.startswith("osd.") and entry[4:].isdigit():
+                out.append(Daemon("osd", entry[4:]))
+        out.sort(
+            key=lambda d: (["mon", "mgr", "osd"].index(d.kind), int(d.id) if d.id.isdigit() else 0)
+        )
+        return out
+
+    # -- creation ---------------------------------------------------------------
+    def create(self, num_osds: int = 3, overrides: dict[str, str] | None = None) -> None:
+        """Write conf and keyrings and make the monitor's store."""
+        if self.exists():
+            raise CephError(17, f"{self.path} already holds a cluster")
+        if os.path.isdir(self.path) and os.listdir(self.path):
+            raise CephError(39, f"{self.path} is not empty")
+        os.makedirs(self.path, exist_ok=True)
+        for sub in ("log", "run", "mon.a", "mgr.x"):
+            os.makedirs(os.path.join(self.path, sub), exist_ok=True)
+        fsid = str(uuid.uuid4())
+        mon_port = free_port()
+        everything = Keyring()
+        admin = Keyring()
+        key = generate_secret()
+        admin.add("client.admin", key, ADMIN_CAPS)
+        everything.add("client.admin", key, ADMIN_CAPS)
+        everything.add("mon.", generate_secret(), {"mon": "allow *"})
+        mgr = Keyring()
+        key = generate_secret()
+        mgr.add("mgr.x", key, MGR_CAPS)
+        everything.add("mgr.x", key, MGR_CAPS)
+        mgr.save(os.path.join(self.path, "mgr.x", "keyring"))
+        for i in range(num_osds):
+            os.makedirs(os.path.join(self.path, f"osd.{i}"), exist_ok=True)
+            kr = Keyring()
+            key = generate_secret()
+            kr.add(f"osd.{i}", key, OSD_CAPS)
+            everything.add(f"osd.{i}", key, OSD_CAPS)
+            kr.save(os.path.join(self.path, f"osd.{i}", "keyring"))
+        admin.save(os.path.join(self.path, "keyring"))
+        everything.save(os.path.join(self.path, "mon.a", "keyring"))
+        settings = {
+            "mon_allow_pool_delete": "true",
+            "osd_crush_chooseleaf_type": "0",
+            "osd_pool_default_size": "3",
+        }
+        settings.update(overrides or {})
+        lines = [
+            "[global]",
+            f"fsid = {fsid}",
+            f"mon_host = 127.0.0.1:{mon_port}",
+            f"keyring = {self.path}/keyring",
+            f"log_file = {self.path}/log/$name.log",
+            f"pid_file = {self.path}/run/$name.pid",
+            *(f"{k} = {v}" for k, v in settings.items()),
+            "",
+            "[mon]",
+            f"mon_data = {self.path}/$name",
+            "",
+            "[mon.a]",
+            f"public_addr = 127.0.0.1:{mon_port}",
+            "",
+            "[mgr]",
+            f"mgr_data = {self.path}/$name",
+            f"keyring = {self.path}/$name/keyring",
+            "",
+            "[osd]",
+            f"osd_data = {self.path}/$name",
+            f"keyring = {self.path}/$name/keyring",
+            "",
+        ]
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines))
+        self._run_sync(
+            _daemon_command("mon")
+            + ["--mkfs", "-i", "a", "-c", self.conf_path, "-k", f"{self.path}/mon.a/keyring"]
+        )
+
+    def _run_sync(self, cmd: list[str]) -> None:
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise CephError(5, f"{' '.join(cmd)} failed: {res.stderr.strip()}")
+
+    # -- processes ------------------------------------------------------------
+    def pid_path(self, d: Daemon) -> str:
+        return os.path.join(self.path, "run", f"{d.name}.pid")
+
+    def pid(self, d: Daemon) -> int | None:
+        """The daemon's pid if it is running."""
+        try:
+            with open(self.pid_path(d)) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        try:  # a zombie of ours counts as gone
+            wpid, _ = os.waitpid(pid, os.WNOHANG)
+            if wpid == pid:
+                return None
+        except ChildProcessError:
+            pass
+        return pid
+
+    def start(self, names: list[str] | None = None) -> list[str]:
+        """Start every daemon (or those named) that is not running; returns those started."""
+        started = []
+        for d in self.daemons():
+            if names is not None and d.name not in names:
+                continue
+            if self.pid(d) is not None:
+                continue
+            try:
+                os.unlink(self.pid_path(d))
+            except FileNotFoundError:
+                pass
+            with open(os.path.join(self.path, "log", f"{d.name}.out"), "ab") as out:
+                subprocess.Popen(
+                    _daemon_command(d.kind) + ["-i", d.id, "-c", self.conf_path],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            self._wait_pid_file(d)
+            started.append(d.name)
+        return started
+
+    def _wait_pid_file(self, d: Daemon, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pid(d) is not None:
+                return
+            time.sleep(POLL_INTERVAL)
+        log = os.path.join(self.path, "log", f"{d.name}.out")
+        tail = ""
+        if os.path.exists(log):
+            with open(log) as f:
+                tail = f.read()[-2000:]
+        raise CephError(110, f"{d.name} did not start:\n{tail}")
+
+    def stop(self, names: list[str] | None = None, sig: int = signal.SIGTERM) -> list[str]:
+        """Signal daemons and wait for them to exit (SIGKILL after STOP_TIMEOUT)."""
+        victims = []
+        for d in reversed(self.daemons()):
+            if names is not None and d.name not in names:
+                continue
+            pid = self.pid(d)
+            if pid is None:
+                continue
+            os.kill(pid, sig)
+            victims.append((d, pid))
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for d, pid in victims:
+            while self.pid(d) is not None and time.monotonic() < deadline:
+                time.sleep(POLL_INTERVAL)
+            if self.pid(d) is not None:
+                os.kill(pid, signal.SIGKILL)
+                while self.pid(d) is not None:
+                    time.sleep(POLL_INTERVAL)
+        return [d.name for d, _ in victims]
+
+    def kill(self, name: str) -> None:
+        """kill -9 one daemon and wait until it is gone."""
+        self.stop([name], sig=signal.SIGKILL)
+
+    def running(self) -> dict[str, int | None]:
+        return {d.name: self.pid(d) for d in self.daemons()}
+
+    # -- readiness ------------------------------------------------------------
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> dict:
+        """Until all OSDs are up and in, the mgr is available and all PGs are active."""
+        return asyncio.run(self._wait_ready(timeout))
+
+    async def _wait_ready(self, timeout: float) -> dict:
+        from pyceph.client.rados_client import RadosClient
+        from pyceph.common.config import CephConfig
+        from pyceph.common.runtime import real_runtime
+
+        cfg = CephConfig(name="client.admin")
+        cfg.read_file(self.conf_path)
+        client = RadosClient(real_runtime(), cfg)
+        deadline = time.monotonic() + timeout
+        await client.connect(timeout)
+        want_osds = sum(1 for d in self.daemons() if d.kind == "osd")
+        status: dict = {}
+        try:
+            while time.monotonic() < deadline:
+                ret, out, _ = await client.mon_command(
+                    json.dumps({"prefix": "status", "format": "json"})
+                )
+                if ret == 0:
+                    status = json.loads(out)
+                    if _is_ready(status, want_osds):
+                        return status
+                await asyncio.sleep(0.25)
+        finally:
+            await client.shutdown()
+        raise CephError(110, f"cluster not ready after {timeout:.0f}s: {json.dumps(status)[:2000]}")
+
+
+def _is_ready(status: dict, want_osds: int) -> bool:
+    om = status.get("osdmap", {})
+    if not (om.get("num_osds") == om.get("num_up_osds") == om.get("num_in_osds") == want_osds):
+        return False
+    if not status.get("mgrmap", {}).get("available"):
+        return False
+    pgmap = status.get("pgmap", {})
+    states = pgmap.get("pgs_by_state", [])
+    total = pgmap.get("num_pgs", 0)
+    active = sum(s["count"] for s in states if "active" in s["state_name"].split("+"))
+    return active == total

@@ -1,0 +1,53 @@
+"""`pyceph up|down|status [DIR]`: a local cluster of real daemons in one directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pyceph.cli.localcluster import READY_TIMEOUT, LocalCluster
+from pyceph.common.errors import CephError
+
+DEFAULT_DIR = "./cluster"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="pyceph", description="Run a local pyceph cluster.")
+    sub = p.add_subparsers(dest="verb", required=True)
+    up = sub.add_parser("up", help="create (if needed) and start a local cluster")
+    up.add_argument("dir", nargs="?", default=DEFAULT_DIR)
+    up.add_argument("--osds", type=int, default=3, help="OSDs of a new cluster (default 3)")
+    up.add_argument("--timeout", type=float, default=READY_TIMEOUT)
+    down = sub.add_parser("down", help="stop every daemon of the cluster (data kept)")
+    down.add_argument("dir", nargs="?", default=DEFAULT_DIR)
+    st = sub.add_parser("status", help="which daemons run")
+    st.add_argument("dir", nargs="?", default=DEFAULT_DIR)
+    args = p.parse_args(argv)
+    cluster = LocalCluster(args.dir)
+    try:
+        if args.verb == "up":
+            if not cluster.exists():
+                cluster.create(num_osds=args.osds)
+            cluster.start()
+            cluster.wait_ready(args.timeout)
+            print(f"cluster ready; export CEPH_CONF={cluster.conf_path}")
+            print(cluster.conf_path)
+            return 0
+        if not cluster.exists():
+            print(f"pyceph: no cluster in {cluster.path}", file=sys.stderr)
+            return 2
+        if args.verb == "down":
+            for name in cluster.stop():
+                print(f"stopped {name}")
+            return 0
+        running = cluster.running()
+        for name, pid in running.items():
+            print(f"{name:8} {f'running (pid {pid})' if pid else 'stopped'}")
+        return 0 if all(running.values()) else 3
+    except CephError as e:
+        print(f"pyceph: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""pyceph-mgr: the manager daemon (statistics and mgr commands; modules come later).
+
+It authenticates to the monitor, accepts the OSDs' statistics reports, aggregates them
+in a `PGMap`, serves the mgr's commands (`pg stat`, `pg dump`, `osd df`, ...), pushes a
+digest to the monitor for `status`/`df`/health, and beacons so the monitor knows where
+it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+from typing import Any
+
+from pyceph.auth.service import ServiceAuthServer
+from pyceph.client.rados_client import load_secret
+from pyceph.common.cmdargs import command_descriptions
+from pyceph.common.config import CephConfig
+from pyceph.common.errors import CephError
+from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
+from pyceph.mgr.commands import handle_mgr_command
+from pyceph.mgr.pgmap import PGMap
+from pyceph.mon.daemon import load_config, run_until_signal, setup_logging, write_pid_file
+from pyceph.mon.monclient import MonClient
+from pyceph.msg.connection import Connection
+from pyceph.msg.message import Message
+from pyceph.msg.messenger import Messenger
+
+log = logging.getLogger("pyceph.mgr")
+
+EACCES = 13
+EINVAL = 22
+#: Beacon period; the monitor's view of the mgr is refreshed this often.
+MGR_BEACON_PERIOD = 2.0
+
+
+class MgrDaemon:
+    """The active manager."""
+
+    def __init__(self, runtime: Runtime, config: CephConfig) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.name = config.entity_id
+        self.pgmap = PGMap()
+        self.monc: MonClient | None = None
+        self.msgr: Messenger | None = None
+        self._dirty = True
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        secret = load_secret(self.config)
+        self.monc = MonClient(
+            self.runtime,
+            str(self.config.get("mon_host")),
+            self.config.name,
+            secret,
+            on_osdmap=self._on_osdmap,
+        )
+        await self.monc.start()
+        auth = ServiceAuthServer(self.monc, "mgr")
+        await auth.start()
+        self.msgr = Messenger(
+            self.runtime,
+            self.config.name,
+            self._dispatch,
+            auth_server=auth,
+            credentials=self.monc.credentials_for,
+        )
+        host = str(self.config.get("public_addr") or "127.0.0.1").split(":")[0] or "127.0.0.1"
+        addr = await self.msgr.bind(host, 0)
+        await self.monc.subscribe({"osdmap": 0})
+        log.info("mgr.%s listening on %s", self.name, addr)
+        tasks = [
+            asyncio.ensure_future(self._beacon_loop(addr)),
+            asyncio.ensure_future(self._digest_loop()),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await auth.stop()
+            await self.msgr.shutdown()
+            await self.monc.stop()
+
+    def _on_osdmap(self, osdmap: Any) -> None:
+        self.pgmap.apply_osdmap(osdmap)
+        self._dirty = True
+
+    async def _beacon_loop(self, addr: tuple[str, int]) -> None:
+        assert self.monc is not None
+        commands = list(command_descriptions("mgr").values())
+        while True:
+            self.monc.send(
+                "mgr_beacon",
+                {
+                    "name": self.name,
+                    "addr": list(addr),
+                    "available": True,
+                    "modules": [],
+                    "services": {},
+                    "commands": commands,
+                    "metadata": {"hostname": socket.gethostname()},
+                },
+            )
+            await self.runtime.clock.sleep(MGR_BEACON_PERIOD)
+
+    async def _digest_loop(self) -> None:
+        assert self.monc is not None
+        period = float(self.config.get("mgr_stats_period"))
+        while True:
+            await self.runtime.clock.sleep(min(period, 1.0))
+            if self.monc.osdmap is None:
+                continue
+            self.pgmap.tick(self.runtime.clock.now())
+            self.monc.send("mgr_digest", {"digest": self.pgmap.digest(self.monc.osdmap)})
+
+    def _dispatch(self, conn: Connection, msg: Message) -> None:
+        if msg.type == "mgr_report":
+            peer = conn.peer.entity if conn.peer else ""
+            osd_id = int(msg.head.get("osd_id", -1))
+            if peer != f"osd.{osd_id}":
+                return
+            self.pgmap.apply_osd_report(osd_id, dict(msg.head["report"]), self.runtime.clock.now())
+        elif msg.type == "mgr_command":
+            self._command(conn, msg)
+        elif "tid" in msg.head:
+            conn.reply(msg, {"r": -EINVAL})
+
+    def _command(self, conn: Connection, msg: Message) -> None:
+        assert self.monc is not None
+        try:
+            cmd = json.loads(msg.head.get("cmd", ""))
+            if not isinstance(cmd, dict):
+                raise ValueError
+        except ValueError:
+            conn.reply(msg, {"r": -EINVAL, "outs": "command not understood"})
+            return
+        try:
+            ret, out, outs = handle_mgr_command(self.pgmap, self.monc.osdmap, cmd, bytes(msg.data))
+        except CephError as e:
+            ret, out, outs = -e.errno, b"", e.message
+        conn.reply(msg, {"r": ret, "outs": outs}, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="pyceph-mgr")
+    p.add_argument("-i", "--id", required=True)
+    p.add_argument("-c", "--conf")
+    args, extra = p.parse_known_args(argv)
+    cfg = load_config(f"mgr.{args.id}", args.conf, extra)
+    setup_logging(cfg)
+    install_uvloop()
+    os.makedirs(str(cfg.get("mgr_data")), exist_ok=True)
+    write_pid_file(cfg)
+    daemon = MgrDaemon(real_runtime(), cfg)
+    try:
+        asyncio.run(run_until_signal(daemon.serve))
+    except CephError as e:
+        print(f"pyceph-mgr: {e}", file=sys.stderr)
+        return e.errno
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

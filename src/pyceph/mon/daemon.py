@@ -1,0 +1,441 @@
+"""pyceph-mon: the monitor daemon, the asyncio shell around `MonState`.
+
+It authenticates every peer, runs commands and events through the state machine,
+persists each change in one fsync'd store transaction *before* it replies or publishes,
+pushes new maps to subscribers, and forwards mgr commands to the active mgr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from pyceph.common.addr import parse_addr, parse_mon_host
+from pyceph.common.config import CephConfig
+from pyceph.common.errors import CephError
+from pyceph.common.keyring import Keyring
+from pyceph.common.kvstore import LmdbKV, MemKV
+from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
+from pyceph.mon.auth_server import MonAuthServer
+from pyceph.mon.state import MonState
+from pyceph.msg.connection import Connection
+from pyceph.msg.handshake import Credentials
+from pyceph.msg.message import Message
+from pyceph.msg.messenger import Messenger
+
+log = logging.getLogger("pyceph.mon")
+
+EINVAL = 22
+ENOENT = 2
+EACCES = 13
+ETIMEDOUT = 110
+STATE_PREFIX = b"state/"
+#: How long a forwarded mgr command may wait for the mgr's answer.
+MGR_COMMAND_TIMEOUT = 60.0
+
+
+class MonDaemon:
+    """One monitor: its store, its state machine, its sessions."""
+
+    def __init__(self, runtime: Runtime, config: CephConfig, kv: LmdbKV | MemKV) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.name = config.entity_id
+        self.kv = kv
+        self.state: MonState | None = None
+        self.auth: MonAuthServer | None = None
+        self.msgr: Messenger | None = None
+        self._persisted: dict[str, bytes] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- creation and recovery -----------------------------------------------
+    def mkfs(self, fsid: str, addr: tuple[str, int], keyring: Keyring) -> None:
+        """Create the initial maps and auth database in an empty store."""
+        if self.kv.get(STATE_PREFIX + b"exists"):
+            raise CephError(17, f"mon.{self.name} store already exists")
+        state = MonState.create(
+            fsid, self.name, f"{addr[0]}:{addr[1]}", self.runtime.clock.now(), self.config.get
+        )
+        for entity, entry in keyring.entries.items():
+            state.auth_add(entity, entry.key, dict(entry.caps))
+        self.state = state
+        self._persist(initial=True)
+
+    def load(self) -> None:
+        if not self.kv.get(STATE_PREFIX + b"exists"):
+            raise CephError(ENOENT, f"mon.{self.name} has no store; run with --mkfs first")
+        snap = {
+            k[len(STATE_PREFIX) :].decode(): v
+            for k, v in self.kv.items(STATE_PREFIX)
+            if k != STATE_PREFIX + b"exists"
+        }
+        self.state = MonState.restore(snap, self.config.get)
+        self._persisted = snap
+
+    def _persist(self, initial: bool = False) -> None:
+        """Write what changed in the state, atomically and durably."""
+        assert self.state is not None
+        snap = self.state.snapshot()
+        puts = {
+            STATE_PREFIX + k.encode(): v for k, v in snap.items() if self._persisted.get(k) != v
+        }
+        dels = tuple(STATE_PREFIX + k.encode() for k in self._persisted if k not in snap)
+        if initial:
+            puts[STATE_PREFIX + b"exists"] = b"1"
+        if puts or dels:
+            self.kv.commit(puts, dels)
+        self._persisted = snap
+
+    # -- serving ------------------------------------------------------------
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; every task started here ends before this returns."""
+        assert self.state is not None
+        st = self.state
+        self.auth = MonAuthServer(self.runtime, self.kv, st.get_auth, st.fsid)
+        self.msgr = Messenger(
+            self.runtime,
+            f"mon.{self.name}",
+            self._dispatch,
+            auth_server=self.auth,
+            credentials=self._credentials,
+            on_reset=self._on_reset,
+        )
+        host, port = self._my_addr()
+        await self.msgr.bind(host, port)
+        log.info("mon.%s listening on %s:%s", self.name, host, port)
+        ticker = asyncio.ensure_future(self._tick_loop())
+        try:
+            await stop.wait()
+        finally:
+            ticker.cancel()
+            for t in list(self._tasks):
+                t.cancel()
+            await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
+            await self.msgr.shutdown()
+
+    def _my_addr(self) -> tuple[str, int]:
+        pub = self.config.get("public_addr")
+        if pub:
+            return parse_addr(str(pub))
+        return parse_mon_host(str(self.config.get("mon_host")))[0]
+
+    def _credentials(self, peer_type: str) -> Credentials:
+        assert self.auth is not None
+        ticket, session = self.auth.self_ticket(f"mon.{self.name}", peer_type)
+        return Credentials(f"mon.{self.name}", ticket=ticket, session_key=session)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tick_loop(self) -> None:
+        interval = float(self.config.get("mon_tick_interval"))
+        while True:
+            await self.runtime.clock.sleep(min(interval, 1.0))
+            assert self.state is not None
+            if self.state.tick(self.runtime.clock.now()):
+                self._commit_and_publish()
+
+    def _commit_and_publish(self) -> None:
+        assert self.state is not None and self.msgr is not None
+        self.state.commit_pending()
+        self._persist()
+        self._publish()
+
+    def _publish(self) -> None:
+        """Push maps newer than what each subscriber has."""
+        assert self.state is not None and self.msgr is not None
+        osdmap = self.state.osdmap
+        encoded: bytes | None = None
+        for conn in self.msgr.connections():
+            subs = conn.user.get("subs")
+            if not subs:
+                continue
+            want = subs.get("osdmap")
+            if want is not None and want <= osdmap.epoch:
+                if encoded is None:
+                    encoded = osdmap.encode()
+                self._send(conn, "osd_map", {"epoch": osdmap.epoch}, encoded)
+                subs["osdmap"] = osdmap.epoch + 1
+            mgr_epoch = self.state.mgrmap.get("epoch", 0)
+            if "mgrmap" in subs and subs["mgrmap"] <= mgr_epoch:
+                self._send(conn, "mgr_map", {"map": self.state.mgrmap})
+                subs["mgrmap"] = mgr_epoch + 1
+
+    @staticmethod
+    def _send(conn: Connection, mtype: str, head: dict[str, Any], data: bytes = b"") -> None:
+        try:
+            conn.send(mtype, head, data)
+        except CephError:
+            pass
+
+    def _on_reset(self, conn: Connection) -> None:
+        pass
+
+    # -- dispatch -----------------------------------------------------------
+    def _dispatch(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None and conn.peer is not None
+        handler = getattr(self, "_h_" + msg.type, None)
+        if handler is None:
+            log.debug("mon: ignoring %s from %s", msg.type, conn.peer.entity)
+            if "tid" in msg.head:
+                conn.reply(msg, {"r": -EINVAL})
+            return
+        handler(conn, msg)
+
+    def _h_mon_subscribe(self, conn: Connection, msg: Message) -> None:
+        subs = conn.user.setdefault("subs", {})
+        for what, start in dict(msg.head.get("what", {})).items():
+            subs[what] = int(start)
+        self._publish()
+
+    def _h_get_rotating(self, conn: Connection, msg: Message) -> None:
+        assert self.auth is not None and conn.peer is not None
+        entity = conn.peer.entity
+        secret = self.auth.secret_for(entity)
+        if secret is None:
+            conn.reply(msg, {"r": -EACCES})
+            return
+        if msg.head.get("tickets"):
+            caps = dict(conn.peer.caps)
+            tickets = self.auth.tickets_for(entity, conn.peer.global_id, caps, secret)
+            conn.reply(msg, {"r": 0, "tickets": tickets})
+            return
+        service = str(msg.head.get("service", ""))
+        etype = entity.split(".", 1)[0]
+        if service not in ("osd", "mgr") or etype != service:
+            conn.reply(msg, {"r": -EACCES})
+            return
+        keys = self.auth.rotating_keys(service)
+        sealed = self._seal(secret, keys)
+        conn.reply(msg, {"r": 0, "keys_sealed": sealed})
+
+    def _seal(self, secret: bytes, payload: object) -> bytes:
+        from pyceph.auth import cephx
+
+        return cephx.seal(secret, payload, self.runtime.rand.randbytes(12))
+
+    def _h_mon_command(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None and conn.peer is not None
+        try:
+            cmd = json.loads(msg.head.get("cmd", ""))
+            if isinstance(cmd, list):  # upstream clients may send a one-element list
+                cmd = json.loads(cmd[0]) if cmd and isinstance(cmd[0], str) else cmd[0]
+            if not isinstance(cmd, dict):
+                raise ValueError("not an object")
+        except (ValueError, IndexError, TypeError):
+            conn.reply(msg, {"r": -EINVAL, "outs": "command not understood"})
+            return
+        res = self.state.handle_command(
+            cmd, bytes(msg.data), conn.peer.entity, conn.peer.caps, self.runtime.clock.now()
+        )
+        if res.forward_to_mgr:
+            self._spawn(self._forward_to_mgr(conn, msg, cmd))
+            return
+        if res.changed:
+            self._commit_and_publish()
+        conn.reply(msg, {"r": res.ret, "outs": res.outs}, res.outbuf)
+
+    async def _forward_to_mgr(self, conn: Connection, msg: Message, cmd: dict[str, Any]) -> None:
+        assert self.state is not None and self.msgr is not None
+        addr = str(self.state.mgrmap.get("active_addr", ""))
+        if not addr or not self.state.mgrmap.get("available"):
+            conn.reply(msg, {"r": -ETIMEDOUT, "outs": "no active mgr"}, b"")
+            return
+        try:
+            mgr = await self.msgr.connect(parse_addr(addr.split("/")[0]), "mgr")
+            reply = await mgr.call(
+                "mgr_command", {"cmd": json.dumps(cmd)}, bytes(msg.data), MGR_COMMAND_TIMEOUT
+            )
+            head = {"r": int(reply.head.get("r", 0)), "outs": str(reply.head.get("outs", ""))}
+            conn.reply(msg, head, bytes(reply.data))
+        except CephError as e:
+            if not conn.closed:
+                conn.reply(msg, {"r": -e.errno, "outs": e.message})
+
+    def _h_osd_boot(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None and conn.peer is not None
+        h = msg.head
+        osd_id = int(h["osd_id"])
+        if conn.peer.entity != f"osd.{osd_id}":
+            conn.reply(msg, {"r": -EACCES})
+            return
+        addr = f"{h['addr'][0]}:{h['addr'][1]}"
+        self.state.osd_boot(
+            osd_id,
+            str(h.get("uuid", "")),
+            addr,
+            addr,
+            addr,
+            dict(h.get("metadata", {})),
+            int(h.get("capacity", 0)),
+            self.runtime.clock.now(),
+        )
+        conn.user["osd_id"] = osd_id
+        self._commit_and_publish()
+        conn.reply(msg, {"r": 0, "epoch": self.state.osdmap.epoch})
+
+    def _h_osd_failure(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None and conn.peer is not None
+        reporter = conn.user.get("osd_id")
+        if reporter is None:
+            return
+        changed = self.state.osd_failure(
+            int(msg.head["target"]),
+            reporter,
+            float(msg.head.get("failed_for", 0)),
+            self.runtime.clock.now(),
+        )
+        if changed:
+            self._commit_and_publish()
+
+    def _h_osd_alive(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        osd_id = conn.user.get("osd_id")
+        if osd_id is None:
+            conn.reply(msg, {"r": -EACCES})
+            return
+        if self.state.osd_alive(osd_id, int(msg.head["want_up_thru"])):
+            self._commit_and_publish()
+        conn.reply(msg, {"r": 0, "epoch": self.state.osdmap.epoch})
+
+    def _h_osd_mark_me_down(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        osd_id = conn.user.get("osd_id")
+        if osd_id is not None and self.state.osd_mark_down_self(osd_id, self.runtime.clock.now()):
+            self._commit_and_publish()
+        if "tid" in msg.head:
+            conn.reply(msg, {"r": 0})
+
+    def _h_pg_temp(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        if conn.user.get("osd_id") is None:
+            return
+        changed = False
+        for pgid, osds in dict(msg.head.get("pgs", {})).items():
+            changed |= self.state.request_pg_temp(pgid, list(osds))
+        if changed:
+            self._commit_and_publish()
+
+    def _h_mgr_beacon(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None and conn.peer is not None
+        h = msg.head
+        if self.state.mgr_beacon(
+            str(h["name"]),
+            f"{h['addr'][0]}:{h['addr'][1]}/0",
+            bool(h.get("available")),
+            list(h.get("modules", [])),
+            dict(h.get("services", {})),
+            h.get("commands"),
+            self.runtime.clock.now(),
+        ):
+            self._commit_and_publish()
+
+    def _h_mgr_digest(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        if self.state.set_mgr_digest(dict(msg.head.get("digest", {}))):
+            self._commit_and_publish()
+
+    def _h_log(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None and conn.peer is not None
+        for e in msg.head.get("entries", []):
+            self.state.clog(
+                float(e.get("stamp", self.runtime.clock.now())),
+                str(e.get("channel", "cluster")),
+                str(e.get("prio", "info")),
+                f"{conn.peer.entity} {e.get('msg', '')}",
+            )
+
+    def _h_get_version(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        conn.reply(msg, {"r": 0, "epoch": self.state.osdmap.epoch})
+
+    def _h_ping(self, conn: Connection, msg: Message) -> None:
+        if "tid" in msg.head:
+            conn.reply(msg, {"r": 0})
+
+
+# -- process entry ----------------------------------------------------------
+def load_config(entity: str, conf: str | None, extra: list[str]) -> CephConfig:
+    cfg = CephConfig(name=entity)
+    cfg.read_file(conf)
+    cfg.parse_env()
+    rest = cfg.parse_argv(extra)
+    if rest:
+        raise SystemExit(f"unrecognized arguments: {' '.join(rest)}")
+    return cfg
+
+
+def setup_logging(cfg: CephConfig) -> None:
+    path = str(cfg.get("log_file") or "")
+    handler: logging.Handler
+    if path and path != "-":
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        handler = logging.FileHandler(path)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def write_pid_file(cfg: CephConfig) -> None:
+    path = str(cfg.get("pid_file") or "")
+    if path:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
+
+
+async def run_until_signal(serve: Any) -> None:
+    """Run `serve(stop)` until SIGTERM/SIGINT sets `stop`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="pyceph-mon")
+    p.add_argument("-i", "--id", required=True)
+    p.add_argument("-c", "--conf")
+    p.add_argument("--mkfs", action="store_true")
+    p.add_argument("-k", "--keyring", help="keyring to import at --mkfs")
+    args, extra = p.parse_known_args(argv)
+    cfg = load_config(f"mon.{args.id}", args.conf, extra)
+    setup_logging(cfg)
+    install_uvloop()
+    runtime = real_runtime()
+    kv = LmdbKV(os.path.join(str(cfg.get("mon_data")), "store"))
+    daemon = MonDaemon(runtime, cfg, kv)
+    try:
+        if args.mkfs:
+            keyring = Keyring.load(args.keyring or cfg.keyring_paths()[0])
+            fsid = str(cfg.get("fsid"))
+            if not fsid:
+                print("pyceph-mon: --mkfs needs fsid in the configuration", file=sys.stderr)
+                return EINVAL
+            daemon.mkfs(fsid, daemon._my_addr(), keyring)
+            print(f"pyceph-mon: created monfs at {cfg.get('mon_data')} for mon.{args.id}")
+            return 0
+        daemon.load()
+    except CephError as e:
+        print(f"pyceph-mon: {e}", file=sys.stderr)
+        return e.errno
+    write_pid_file(cfg)
+    asyncio.run(run_until_signal(daemon.serve))
+    kv.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
