@@ -1,0 +1,150 @@
+"""The manager's built-in command handlers (MgrCommands.h): pg stat/dump/ls, osd df,
+osd pool stats. Each returns upstream's ``(ret, outbuf, outs)`` triple.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from typing import Any
+
+from pyceph.cli.output import dump_json
+from pyceph.common.cmdargs import match_command
+from pyceph.common.errors import CephError
+from pyceph.mgr.pgmap import PGMap
+
+__all__ = ["handle_mgr_command"]
+
+Result = tuple[int, bytes, str]
+
+
+def _fmt(cmd: dict[str, Any]) -> str:
+    f = cmd.get("format") or "plain"
+    return f if f in ("json", "json-pretty") else "plain"
+
+
+def _pg_ready_quirk(obj: dict[str, Any], fmt: str) -> bytes:
+    # upstream's mgr flushes a nested formatter before closing the outer object
+    text = dump_json(obj, fmt == "json-pretty")
+    if fmt == "json-pretty":
+        return (text[: -len("}\n")] + "\n}\n").encode()
+    return (text[:-1] + "\n}").encode()
+
+
+def _osdmap(provider: Any) -> Any:
+    return provider() if callable(provider) else provider
+
+
+def _pool_by_name(osdmap: Any, name: str) -> int | None:
+    for pid, p in (getattr(osdmap, "pools", {}) or {}).items():
+        if getattr(p, "pool_name", getattr(p, "name", None)) == name:
+            return int(pid)
+    return None
+
+
+def _state_match(state: str, wanted: list[str]) -> bool:
+    parts = set(state.split("+"))
+    return any(w in parts for w in wanted)
+
+
+def _pg_stat(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    fmt = _fmt(cmd)
+    if fmt == "plain":
+        return 0, pgmap.pg_stat_text().encode(), ""
+    return 0, _pg_ready_quirk(pgmap.pg_stat(), fmt), ""
+
+
+def _pg_dump(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    what = list(cmd.get("dumpcontents") or ["all"])
+    fmt = _fmt(cmd)
+    outs = "dumped " + " ".join(what)
+    w = what[0]
+    if w not in ("all", "summary", "sum", "pgs", "pgs_brief", "osds", "pools", "delta"):
+        return 0, b"", outs
+    if fmt == "plain":
+        if w == "pgs_brief":
+            return 0, pgmap.pgs_brief_text().encode(), outs
+        if w == "all":
+            head = (
+                f"version {pgmap.version}\nstamp {pgmap.pg_dump('summary')['pg_map']['stamp']}\n"
+                "last_osdmap_epoch 0\nlast_pg_scan 0\n"
+            )
+            return 0, (head + pgmap.pg_ls_text(pgmap.pgs())).encode(), outs
+        return 0, pgmap.pg_ls_text(pgmap.pgs()).encode(), outs
+    return 0, dump_json(pgmap.pg_dump(w), fmt == "json-pretty").encode(), outs
+
+
+def _pg_ls(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    prefix = cmd["prefix"]
+    pool: int | None = cmd.get("pool")
+    if prefix == "pg ls-by-pool":
+        pool = _pool_by_name(osdmap, cmd["poolstr"])
+        if pool is None:
+            return -errno.ENOENT, b"", f"pool {cmd['poolstr']} does not exist"
+    states = list(cmd.get("states") or [])
+    osd = cmd.get("osd")
+    sel = []
+    for pgid, d in pgmap.pgs():
+        if pool is not None and int(pgid.split(".", 1)[0]) != pool:
+            continue
+        if states and not _state_match(d["state"], states):
+            continue
+        if prefix == "pg ls-by-osd" and osd not in d["up"] and osd not in d["acting"]:
+            continue
+        if prefix == "pg ls-by-primary" and d["acting_primary"] != osd:
+            continue
+        sel.append((pgid, d))
+    fmt = _fmt(cmd)
+    if fmt == "plain":
+        return 0, pgmap.pg_ls_text(sel).encode(), ""
+    obj = {"pg_ready": True, "pg_stats": [pgmap.pg_full(p, d) for p, d in sel]}
+    return 0, dump_json(obj, fmt == "json-pretty").encode(), ""
+
+
+def _osd_df(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    tree = cmd.get("output_method") == "tree"
+    fmt = _fmt(cmd)
+    if fmt == "plain":
+        return 0, pgmap.osd_df_text(tree).encode(), ""
+    text = dump_json(pgmap.osd_df(tree), fmt == "json-pretty")
+    return 0, (text if fmt == "json-pretty" else text + "\n").encode(), ""
+
+
+def _osd_pool_stats(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    name = cmd.get("pool_name")
+    pid = None
+    if name is not None:
+        pid = _pool_by_name(osdmap, name)
+        if pid is None:
+            return -errno.ENOENT, b"", f"unrecognized pool '{name}'"
+    fmt = _fmt(cmd)
+    if fmt == "plain":
+        return 0, pgmap.pool_stats_text(pid).encode(), ""
+    return 0, dump_json(pgmap.pool_stats(pid), fmt == "json-pretty").encode(), ""
+
+
+_HANDLERS: dict[str, Callable[[PGMap, Any, dict[str, Any]], Result]] = {
+    "pg stat": _pg_stat,
+    "pg dump": _pg_dump,
+    "pg ls": _pg_ls,
+    "pg ls-by-pool": _pg_ls,
+    "pg ls-by-osd": _pg_ls,
+    "pg ls-by-primary": _pg_ls,
+    "osd df": _osd_df,
+    "osd pool stats": _osd_pool_stats,
+}
+
+
+def handle_mgr_command(
+    pgmap: PGMap, osdmap_provider: Any, cmd: dict[str, Any], inbuf: bytes = b""
+) -> Result:
+    """Run one built-in mgr command; unknown ones get upstream's ``No handler found``."""
+    prefix = cmd.get("prefix")
+    handler = _HANDLERS.get(prefix) if isinstance(prefix, str) else None
+    if handler is None:
+        return -errno.EINVAL, b"", f"No handler found for '{prefix}'"
+    try:
+        _, args = match_command(cmd, check_values=False)
+    except CephError as e:
+        return -e.errno, b"", e.message
+    return handler(pgmap, _osdmap(osdmap_provider), args)
