@@ -1,0 +1,919 @@
+"""The one implementation of store semantics, over a small ordered key/value
+interface (`KV`): transaction application, reads, accounting, checksums.
+
+MemStore and LmdbStore differ only in the KV layer they hand to this module, so
+both backends behave identically (same ops, same errors, same limits).
+
+Key spaces (one sorted map each; LMDB named sub-databases):
+
+=========== ======================================= ===============================
+space        key                                     value
+=========== ======================================= ===============================
+SYS          b"super", b"stats"                      store superblock / counters
+COLL         cid (utf-8)                             u32 split bits
+ONODE        esc(cid) + ObjectKey.encode()           u64 nid, u64 size
+DATA         nid(8) + extent index(4)                crc32c(4, LE) + extent bytes
+XATTR        nid(8) + name                           value
+OMAP         nid(8) + key                            value
+OMAPHDR      nid(8)                                  header
+META         esc(cid) + key                          value (PG log, PG info, ...)
+=========== ======================================= ===============================
+
+Objects get a numeric id (nid) so data/xattr/omap keys stay short (LMDB keys are
+at most 511 bytes) and a rename moves one record. Data lives in fixed-size
+extents: a small overwrite rewrites one extent, missing extents are holes that
+read as zeros, and every extent's crc32c is checked whenever it is read.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import crc32c as _crc
+
+from .errors import StoreError
+from .transaction import Op, Transaction
+from .types import ObjectKey, StoreLimits, escape_str
+
+SP_SYS, SP_COLL, SP_ONODE, SP_DATA, SP_XATTR, SP_OMAP, SP_OMAPHDR, SP_META = range(8)
+SPACE_NAMES = (
+    b"sys",
+    b"collections",
+    b"onodes",
+    b"data",
+    b"xattrs",
+    b"omap",
+    b"omap_header",
+    b"meta",
+)
+
+ALLOC_UNIT = 4096  # data accounting granularity (upstream min_alloc_size)
+DEFAULT_EXTENT_SIZE = 64 * 1024
+_ONODE = struct.Struct(">QQ")
+_NID = struct.Struct(">Q")
+_EXT = struct.Struct(">QI")
+_U32 = struct.Struct(">I")
+_CRC = struct.Struct("<I")
+_STATS = struct.Struct(">QQQQ")
+
+crc32c = _crc.crc32c
+
+
+class KV(Protocol):
+    """Ordered key/value access within one (read or write) transaction.
+
+    Values returned may be views valid only until the next call that mutates;
+    callers copy what they keep.
+    """
+
+    def get(self, space: int, key: bytes) -> bytes | memoryview | None: ...
+
+    def iterate(
+        self, space: int, start: bytes, end: bytes | None
+    ) -> Iterator[tuple[bytes, bytes | memoryview]]: ...
+
+    def put(self, space: int, key: bytes, value: bytes | memoryview) -> None: ...
+
+    def delete(self, space: int, key: bytes) -> None: ...
+
+
+_MISSING = object()
+
+
+class UndoKV:
+    """A KV wrapper that remembers each key's first prior value so a failed
+    transaction can be rolled back inside a larger (batch) write; used by
+    every backend, so "all or nothing" is implemented once."""
+
+    __slots__ = ("kv", "undo")
+
+    def __init__(self, kv: KV) -> None:
+        self.kv = kv
+        self.undo: dict[tuple[int, bytes], object] = {}
+
+    def get(self, space: int, key: bytes) -> bytes | memoryview | None:
+        return self.kv.get(space, key)
+
+    def iterate(
+        self, space: int, start: bytes, end: bytes | None
+    ) -> Iterator[tuple[bytes, bytes | memoryview]]:
+        return self.kv.iterate(space, start, end)
+
+    def _log(self, space: int, key: bytes) -> None:
+        if (space, key) not in self.undo:
+            old = self.kv.get(space, key)
+            self.undo[(space, key)] = _MISSING if old is None else bytes(old)
+
+    def put(self, space: int, key: bytes, value: bytes | memoryview) -> None:
+        self._log(space, key)
+        self.kv.put(space, key, value)
+
+    def delete(self, space: int, key: bytes) -> None:
+        self._log(space, key)
+        self.kv.delete(space, key)
+
+    def rollback(self) -> None:
+        """Restore every key touched since construction."""
+        for (space, key), old in self.undo.items():
+            if old is _MISSING:
+                self.kv.delete(space, key)
+            else:
+                self.kv.put(space, key, old)  # type: ignore[arg-type]
+        self.undo.clear()
+
+
+@dataclass
+class StoreState:
+    """Counters persisted with every commit (used for statfs and ENOSPC)."""
+
+    data_bytes: int = 0  # allocated data bytes (extents rounded to ALLOC_UNIT)
+    meta_bytes: int = 0  # key+value bytes of every non-data record
+    num_objects: int = 0
+    next_nid: int = 1
+
+    def copy(self) -> StoreState:
+        return StoreState(self.data_bytes, self.meta_bytes, self.num_objects, self.next_nid)
+
+    @property
+    def used(self) -> int:
+        return self.data_bytes + self.meta_bytes
+
+    def encode(self) -> bytes:
+        return _STATS.pack(self.data_bytes, self.meta_bytes, self.num_objects, self.next_nid)
+
+    @classmethod
+    def decode(cls, b: bytes | memoryview) -> StoreState:
+        return cls(*_STATS.unpack(bytes(b)))
+
+
+def data_alloc(stored_len: int) -> int:
+    """Allocated bytes charged for one stored extent value."""
+    return -(-stored_len // ALLOC_UNIT) * ALLOC_UNIT
+
+
+def prefix_end(p: bytes) -> bytes | None:
+    """Smallest key greater than every key starting with ``p`` (None: no bound)."""
+    b = p.rstrip(b"\xff")
+    if not b:
+        return None
+    return b[:-1] + bytes((b[-1] + 1,))
+
+
+def ceph_crc32c(seed: int, data: bytes | memoryview) -> int:
+    """Upstream's ceph_crc32c(seed, data): CRC-32C without final inversion."""
+    return ~_crc.crc32c(data, value=~seed & 0xFFFFFFFF) & 0xFFFFFFFF
+
+
+def _okey(limits: StoreLimits, cid: str, oid: ObjectKey) -> bytes:
+    enc = oid.encode()
+    if len(enc) > limits.max_object_key_len:
+        raise StoreError(errno.ENAMETOOLONG, f"object name too long: {oid.name[:64]!r}...")
+    return escape_str(cid) + enc
+
+
+def _check_cid(limits: StoreLimits, cid: str) -> bytes:
+    if not isinstance(cid, str) or not cid:
+        raise StoreError(errno.EINVAL, f"bad collection id {cid!r}")
+    b = cid.encode("utf-8", "surrogateescape")
+    if len(b) > limits.max_cid_len:
+        raise StoreError(errno.ENAMETOOLONG, f"collection id too long: {cid[:64]!r}")
+    return b
+
+
+def _skey(s: str) -> bytes:
+    return s.encode("utf-8", "surrogateescape")
+
+
+def _sdec(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+class Reader:
+    """Read-side semantics over a KV view (shared by every backend)."""
+
+    def __init__(self, kv: KV, limits: StoreLimits, extent_size: int) -> None:
+        self.kv = kv
+        self.limits = limits
+        self.E = extent_size
+
+    # -- lookups -------------------------------------------------------------
+    def coll_exists(self, cid: str) -> bool:
+        return self.kv.get(SP_COLL, _check_cid(self.limits, cid)) is not None
+
+    def _need_coll(self, cid: str) -> None:
+        if not self.coll_exists(cid):
+            raise StoreError(errno.ENOENT, f"no collection {cid!r}")
+
+    def onode(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int] | None:
+        """(onode key, nid, size) or None."""
+        k = _okey(self.limits, cid, oid)
+        v = self.kv.get(SP_ONODE, k)
+        if v is None:
+            return None
+        nid, size = _ONODE.unpack(v)
+        return k, nid, size
+
+    def need_onode(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int]:
+        o = self.onode(cid, oid)
+        if o is None:
+            self._need_coll(cid)
+            raise StoreError(errno.ENOENT, f"no object {oid.name!r} in {cid!r}")
+        return o
+
+    def extent(self, nid: int, idx: int) -> bytes | memoryview | None:
+        """Verified extent data (without its crc), or None for a hole."""
+        v = self.kv.get(SP_DATA, _EXT.pack(nid, idx))
+        if v is None:
+            return None
+        return self._verify(nid, idx, v)
+
+    def _verify(self, nid: int, idx: int, v: bytes | memoryview) -> memoryview:
+        mv = memoryview(v)
+        data = mv[4:]
+        if _CRC.unpack_from(mv)[0] != crc32c(data):
+            raise StoreError(errno.EIO, f"crc32c mismatch in extent {idx} of nid {nid}")
+        return data
+
+    def extents(
+        self, nid: int, first: int, last: int | None
+    ) -> Iterator[tuple[int, bytes | memoryview]]:
+        """Verified (index, data) of stored extents in [first, last)."""
+        end = _EXT.pack(nid, last) if last is not None else _NID.pack(nid + 1)
+        for k, v in self.kv.iterate(SP_DATA, _EXT.pack(nid, first), end):
+            idx = _U32.unpack_from(k, 8)[0]
+            yield idx, self._verify(nid, idx, v)
+
+    # -- data ----------------------------------------------------------------
+    def read(self, cid: str, oid: ObjectKey, offset: int, length: int | None) -> bytes:
+        if offset < 0 or (length is not None and length < 0):
+            raise StoreError(errno.EINVAL, "negative offset or length")
+        _, nid, size = self.need_onode(cid, oid)
+        end = size if length is None else min(size, offset + length)
+        if offset >= end:
+            return b""
+        E = self.E
+        first, last = offset // E, (end - 1) // E + 1
+        if last - first == 1:
+            d = self.extent(nid, first)
+            if d is None:
+                return bytes(end - offset)
+            lo = offset - first * E
+            out = bytes(d[lo : end - first * E])
+            return out + bytes(end - offset - len(out)) if len(out) < end - offset else out
+        buf = bytearray(end - offset)
+        for idx, d in self.extents(nid, first, last):
+            base = idx * E
+            lo = max(offset, base)
+            hi = min(end, base + len(d))
+            if hi > lo:
+                buf[lo - offset : hi - offset] = d[lo - base : hi - base]
+        return bytes(buf)
+
+    def digest(self, cid: str, oid: ObjectKey, seed: int) -> int:
+        _, nid, size = self.need_onode(cid, oid)
+        E = self.E
+        crc = seed
+        pos = 0
+        zeros = bytes(E)
+        for idx, d in self.extents(nid, 0, None):
+            base = idx * E
+            while pos < base:
+                n = min(E, base - pos)
+                crc = ceph_crc32c(crc, zeros[:n])
+                pos += n
+            n = min(len(d), size - base)
+            crc = ceph_crc32c(crc, d[:n])
+            pos = base + n
+        while pos < size:
+            n = min(E, size - pos)
+            crc = ceph_crc32c(crc, zeros[:n])
+            pos += n
+        return crc
+
+    def deep_verify(self, cid: str, oid: ObjectKey) -> bool:
+        _, nid, size = self.need_onode(cid, oid)
+        try:
+            for idx, d in self.extents(nid, 0, None):
+                if idx * self.E + len(d) > size or len(d) > self.E:
+                    return False
+        except StoreError as e:
+            if e.errno == errno.EIO:
+                return False
+            raise
+        return True
+
+    # -- xattrs / omap ----------------------------------------------------------
+    def getattr(self, cid: str, oid: ObjectKey, name: str) -> bytes:
+        _, nid, _ = self.need_onode(cid, oid)
+        v = self.kv.get(SP_XATTR, _NID.pack(nid) + _skey(name))
+        if v is None:
+            raise StoreError(errno.ENODATA, f"no xattr {name!r}")
+        return bytes(v)
+
+    def getattrs(self, cid: str, oid: ObjectKey) -> dict[str, bytes]:
+        _, nid, _ = self.need_onode(cid, oid)
+        p = _NID.pack(nid)
+        return {_sdec(k[8:]): bytes(v) for k, v in self.kv.iterate(SP_XATTR, p, prefix_end(p))}
+
+    def omap_header(self, cid: str, oid: ObjectKey) -> bytes:
+        _, nid, _ = self.need_onode(cid, oid)
+        v = self.kv.get(SP_OMAPHDR, _NID.pack(nid))
+        return b"" if v is None else bytes(v)
+
+    def omap_values(
+        self,
+        cid: str,
+        oid: ObjectKey,
+        start_after: str | None,
+        prefix: str | None,
+        max_return: int | None,
+    ) -> list[tuple[str, bytes]]:
+        _, nid, _ = self.need_onode(cid, oid)
+        p = _NID.pack(nid)
+        lo = p + _skey(prefix or "")
+        hi = prefix_end(lo) if prefix else prefix_end(p)
+        if start_after is not None:
+            sa = p + _skey(start_after) + b"\x00"
+            if sa > lo:
+                lo = sa
+        out: list[tuple[str, bytes]] = []
+        if max_return is not None and max_return <= 0:
+            return out
+        for k, v in self.kv.iterate(SP_OMAP, lo, hi):
+            out.append((_sdec(k[8:]), bytes(v)))
+            if max_return is not None and len(out) >= max_return:
+                break
+        return out
+
+    def omap_by_keys(self, cid: str, oid: ObjectKey, keys: Iterable[str]) -> dict[str, bytes]:
+        _, nid, _ = self.need_onode(cid, oid)
+        p = _NID.pack(nid)
+        out = {}
+        for k in keys:
+            v = self.kv.get(SP_OMAP, p + _skey(k))
+            if v is not None:
+                out[k] = bytes(v)
+        return out
+
+    # -- collections / meta ----------------------------------------------------
+    def list_collections(self) -> list[str]:
+        return [_sdec(k) for k, _ in self.kv.iterate(SP_COLL, b"", None)]
+
+    def collection_bits(self, cid: str) -> int:
+        v = self.kv.get(SP_COLL, _check_cid(self.limits, cid))
+        if v is None:
+            raise StoreError(errno.ENOENT, f"no collection {cid!r}")
+        return _U32.unpack(v)[0]
+
+    def collection_list(
+        self, cid: str, start: ObjectKey | None, end: ObjectKey | None, max_count: int
+    ) -> tuple[list[ObjectKey], ObjectKey | None]:
+        self._need_coll(cid)
+        p = escape_str(cid)
+        lo = p + start.encode() if start is not None else p
+        hi = p + end.encode() if end is not None else prefix_end(p)
+        out: list[ObjectKey] = []
+        for k, _ in self.kv.iterate(SP_ONODE, lo, hi):
+            o = ObjectKey.decode(k, len(p))
+            if len(out) >= max_count:
+                return out, o
+            out.append(o)
+        return out, None
+
+    def meta_get(self, cid: str, key: bytes) -> bytes | None:
+        self._need_coll(cid)
+        v = self.kv.get(SP_META, escape_str(cid) + key)
+        return None if v is None else bytes(v)
+
+    def meta_list(
+        self, cid: str, prefix: bytes, start_after: bytes | None, max_return: int | None
+    ) -> list[tuple[bytes, bytes]]:
+        self._need_coll(cid)
+        p = escape_str(cid)
+        lo = p + prefix
+        hi = prefix_end(lo)
+        if start_after is not None and p + start_after + b"\x00" > lo:
+            lo = p + start_after + b"\x00"
+        out: list[tuple[bytes, bytes]] = []
+        if max_return is not None and max_return <= 0:
+            return out
+        for k, v in self.kv.iterate(SP_META, lo, hi):
+            out.append((k[len(p) :], bytes(v)))
+            if max_return is not None and len(out) >= max_return:
+                break
+        return out
+
+    # -- consistency -------------------------------------------------------------
+    def fsck(self, state: StoreState) -> list[str]:
+        """Recount everything and verify every checksum; return problems found."""
+        errs: list[str] = []
+        kv = self.kv
+        colls = {escape_str(_sdec(k)) for k, _ in kv.iterate(SP_COLL, b"", None)}
+        meta = sum(len(k) + len(v) for k, v in kv.iterate(SP_COLL, b"", None))
+        sizes: dict[int, int] = {}
+        for k, v in kv.iterate(SP_ONODE, b"", None):
+            meta += len(k) + len(v)
+            nid, size = _ONODE.unpack(v)
+            if nid in sizes:
+                errs.append(f"nid {nid} used twice")
+            sizes[nid] = size
+            cp = bytes(k[: k.index(b"\x00\x01") + 2])
+            if cp not in colls:
+                errs.append(f"object {bytes(k)!r} in missing collection")
+            if nid >= state.next_nid:
+                errs.append(f"nid {nid} >= next_nid {state.next_nid}")
+        data = 0
+        for k, v in kv.iterate(SP_DATA, b"", None):
+            nid, idx = _EXT.unpack(k)
+            data += data_alloc(len(v))
+            if nid not in sizes:
+                errs.append(f"orphan extent {idx} of nid {nid}")
+                continue
+            mv = memoryview(v)
+            if _CRC.unpack_from(mv)[0] != crc32c(mv[4:]):
+                errs.append(f"crc32c mismatch in extent {idx} of nid {nid}")
+            if idx * self.E + len(mv) - 4 > sizes[nid] or len(mv) - 4 > self.E:
+                errs.append(f"extent {idx} of nid {nid} beyond object size")
+        for sp in (SP_XATTR, SP_OMAP, SP_OMAPHDR):
+            for k, v in kv.iterate(sp, b"", None):
+                meta += len(k) + len(v)
+                if _NID.unpack_from(k)[0] not in sizes:
+                    errs.append(f"orphan {SPACE_NAMES[sp].decode()} record {bytes(k)!r}")
+        for k, v in kv.iterate(SP_META, b"", None):
+            meta += len(k) + len(v)
+            cp = bytes(k[: k.index(b"\x00\x01") + 2])
+            if cp not in colls:
+                errs.append(f"meta key {bytes(k)!r} of missing collection")
+        if len(sizes) != state.num_objects:
+            errs.append(f"num_objects {state.num_objects} != counted {len(sizes)}")
+        if data != state.data_bytes:
+            errs.append(f"data_bytes {state.data_bytes} != counted {data}")
+        if meta != state.meta_bytes:
+            errs.append(f"meta_bytes {state.meta_bytes} != counted {meta}")
+        return errs
+
+
+class Applier(Reader):
+    """Applies transactions to a writable KV view, keeping `StoreState` current.
+
+    The caller provides atomicity: on `StoreError` it discards the KV changes
+    (aborts the sub-transaction) and restores the state it copied.
+    """
+
+    def __init__(
+        self,
+        kv: KV,
+        state: StoreState,
+        limits: StoreLimits,
+        extent_size: int,
+        capacity: int | None,
+    ) -> None:
+        super().__init__(kv, limits, extent_size)
+        self.state = state
+        self.capacity = capacity
+
+    # -- accounted primitives --------------------------------------------------
+    def _put(self, sp: int, k: bytes, v: bytes | memoryview) -> None:
+        old = self.kv.get(sp, k)
+        st = self.state
+        if old is not None:
+            st.meta_bytes -= len(k) + len(old)
+        st.meta_bytes += len(k) + len(v)
+        self.kv.put(sp, k, v)
+
+    def _del(self, sp: int, k: bytes) -> None:
+        old = self.kv.get(sp, k)
+        if old is not None:
+            self.state.meta_bytes -= len(k) + len(old)
+            self.kv.delete(sp, k)
+
+    def _put_ext(self, nid: int, idx: int, data: bytes | memoryview) -> None:
+        k = _EXT.pack(nid, idx)
+        old = self.kv.get(SP_DATA, k)
+        st = self.state
+        if old is not None:
+            st.data_bytes -= data_alloc(len(old))
+        v = _CRC.pack(crc32c(data)) + data
+        st.data_bytes += data_alloc(len(v))
+        self.kv.put(SP_DATA, k, v)
+
+    def _del_ext(self, nid: int, idx: int, old_len: int | None = None) -> None:
+        k = _EXT.pack(nid, idx)
+        if old_len is None:
+            old = self.kv.get(SP_DATA, k)
+            if old is None:
+                return
+            old_len = len(old) - 4
+        self.state.data_bytes -= data_alloc(old_len + 4)
+        self.kv.delete(SP_DATA, k)
+
+    def _del_prefix(self, sp: int, p: bytes, end: bytes | None = None) -> None:
+        hi = end if end is not None else prefix_end(p)
+        keys = [(bytes(k), len(v)) for k, v in self.kv.iterate(sp, p, hi)]
+        for k, n in keys:
+            if sp == SP_DATA:
+                self.state.data_bytes -= data_alloc(n)
+            else:
+                self.state.meta_bytes -= len(k) + n
+            self.kv.delete(sp, k)
+
+    def _set_onode(self, k: bytes, nid: int, size: int) -> None:
+        self._put(SP_ONODE, k, _ONODE.pack(nid, size))
+
+    def _get_or_create(self, cid: str, oid: ObjectKey, new_size: int = 0) -> tuple[bytes, int, int]:
+        """Existing onode, or a new one recorded with ``new_size`` (returned size 0)."""
+        o = self.onode(cid, oid)
+        if o is not None:
+            return o
+        self._need_coll(cid)
+        k = _okey(self.limits, cid, oid)
+        nid = self.state.next_nid
+        self.state.next_nid += 1
+        self.state.num_objects += 1
+        self._set_onode(k, nid, new_size)
+        return k, nid, 0
+
+    def _existing(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int] | None:
+        """Onode of an existing object; None (op skipped, upstream's tolerated
+        ENOENT) when the object is missing; ENOENT error when the collection is."""
+        o = self.onode(cid, oid)
+        if o is None:
+            self._need_coll(cid)
+        return o
+
+    def _check_size(self, end: int) -> None:
+        if end > self.limits.max_object_size:
+            raise StoreError(errno.EFBIG, f"object size {end} > max {self.limits.max_object_size}")
+
+    # -- transaction -------------------------------------------------------------
+    def apply(self, txn: Transaction) -> None:
+        if len(txn.ops) > self.limits.max_ops_per_txn:
+            raise StoreError(errno.E2BIG, f"too many ops ({len(txn.ops)})")
+        used_before = self.state.used
+        for op in txn.ops:
+            fn = self._dispatch.get(op[0])
+            if fn is None:
+                raise StoreError(errno.EOPNOTSUPP, f"unknown op {op[0]!r}")
+            fn(self, *op[1:])
+        used = self.state.used
+        if self.capacity is not None and used > self.capacity and used > used_before:
+            raise StoreError(
+                errno.ENOSPC,
+                f"no space: transaction needs {used - used_before} bytes, "
+                f"{max(0, self.capacity - used_before)} available",
+            )
+
+    # collections
+    def _mkcoll(self, cid: str, bits: int) -> None:
+        k = _check_cid(self.limits, cid)
+        if self.kv.get(SP_COLL, k) is not None:
+            raise StoreError(errno.EEXIST, f"collection {cid!r} exists")
+        self._put(SP_COLL, k, _U32.pack(bits))
+
+    def _rmcoll(self, cid: str) -> None:
+        k = _check_cid(self.limits, cid)
+        if self.kv.get(SP_COLL, k) is None:
+            return
+        p = escape_str(cid)
+        for _ in self.kv.iterate(SP_ONODE, p, prefix_end(p)):
+            raise StoreError(errno.ENOTEMPTY, f"collection {cid!r} not empty")
+        self._del_prefix(SP_META, p)
+        self._del(SP_COLL, k)
+
+    def _set_bits(self, cid: str, bits: int) -> None:
+        self._need_coll(cid)
+        self._put(SP_COLL, _check_cid(self.limits, cid), _U32.pack(bits))
+
+    def _move_onodes(self, cid: str, dest: str, pred: Callable[[ObjectKey], bool]) -> None:
+        self._need_coll(cid)
+        self._need_coll(dest)
+        p, dp = escape_str(cid), escape_str(dest)
+        moves = [
+            (bytes(k), bytes(v))
+            for k, v in self.kv.iterate(SP_ONODE, p, prefix_end(p))
+            if pred(ObjectKey.decode(k, len(p)))
+        ]
+        for k, v in moves:
+            self._del(SP_ONODE, k)
+            self._put(SP_ONODE, dp + k[len(p) :], v)
+
+    def _split(self, cid: str, bits: int, rem: int, dest: str) -> None:
+        mask = (1 << bits) - 1
+        self._move_onodes(cid, dest, lambda o: (o.hash & mask) == rem)
+        self._set_bits(cid, bits)
+        self._set_bits(dest, bits)
+
+    def _merge(self, cid: str, dest: str, bits: int) -> None:
+        self._move_onodes(cid, dest, lambda o: True)
+        self._rmcoll(cid)
+        self._set_bits(dest, bits)
+
+    # object data
+    def _touch(self, cid: str, oid: ObjectKey) -> None:
+        self._get_or_create(cid, oid)
+
+    def _write(self, cid: str, oid: ObjectKey, offset: int, data: bytes | memoryview) -> None:
+        n = len(data)
+        if offset < 0:
+            raise StoreError(errno.EINVAL, "negative offset")
+        self._check_size(offset + n)
+        o = self.onode(cid, oid)
+        if o is None:  # new object: record its final size at once
+            k, nid, size = self._get_or_create(cid, oid, offset + n if n else 0)
+        else:
+            k, nid, size = o
+        if n == 0:
+            return
+        self._write_data(nid, size, offset, memoryview(data).cast("B"))
+        if offset + n > size and o is not None:
+            self._set_onode(k, nid, offset + n)
+
+    def _write_data(self, nid: int, size: int, offset: int, mv: memoryview) -> None:
+        E = self.E
+        end = offset + len(mv)
+        pos = offset
+        while pos < end:
+            idx = pos // E
+            base = idx * E
+            lo = pos - base
+            hi = min(E, end - base)
+            chunk = mv[pos - offset : base + hi - offset]
+            if base >= size:
+                old = None  # entirely past EOF: nothing stored there
+            elif lo == 0 and hi >= min(E, size - base):
+                old = None  # the write covers all valid bytes of the extent
+            else:
+                old = self.extent(nid, idx)
+            if old is None or (lo == 0 and hi >= len(old)):
+                if lo == 0:
+                    newv: bytes | bytearray | memoryview = chunk
+                else:
+                    newv = bytearray(lo) + chunk
+            else:
+                buf = bytearray(old)
+                if len(buf) < lo:
+                    buf += bytes(lo - len(buf))
+                buf[lo:hi] = chunk
+                newv = buf
+            self._put_ext(nid, idx, bytes(newv))
+            pos = base + hi
+
+    def _zero(self, cid: str, oid: ObjectKey, offset: int, length: int) -> None:
+        if offset < 0 or length < 0:
+            raise StoreError(errno.EINVAL, "negative offset or length")
+        end = offset + length
+        self._check_size(end)
+        k, nid, size = self._get_or_create(cid, oid)
+        if length == 0:
+            return
+        E = self.E
+        for idx, d in list(
+            (i, bytes(d)) for i, d in self.extents(nid, offset // E, (end - 1) // E + 1)
+        ):
+            base = idx * E
+            lo = max(offset, base) - base
+            hi = min(end - base, len(d))
+            if hi <= lo:
+                continue
+            if hi >= len(d):  # zeroing the tail of the stored bytes: trim
+                if lo == 0:
+                    self._del_ext(nid, idx, len(d))
+                else:
+                    self._put_ext(nid, idx, d[:lo])
+            else:
+                self._put_ext(nid, idx, d[:lo] + bytes(hi - lo) + d[hi:])
+        if end > size:
+            self._set_onode(k, nid, end)
+
+    def _truncate(self, cid: str, oid: ObjectKey, size: int) -> None:
+        if size < 0:
+            raise StoreError(errno.EINVAL, "negative size")
+        self._check_size(size)
+        o = self._existing(cid, oid)
+        if o is None:
+            return
+        k, nid, old = o
+        if size < old:
+            self._trim_data(nid, size)
+        if size != old:
+            self._set_onode(k, nid, size)
+
+    def _trim_data(self, nid: int, size: int) -> None:
+        E = self.E
+        first = size // E
+        for idx, d in list((i, bytes(d)) for i, d in self.extents(nid, first, None)):
+            keep = size - idx * E
+            if keep <= 0:
+                self._del_ext(nid, idx, len(d))
+            elif keep < len(d):
+                self._put_ext(nid, idx, d[:keep])
+
+    def _remove(self, cid: str, oid: ObjectKey) -> None:
+        o = self._existing(cid, oid)
+        if o is not None:
+            self._remove_onode(*o)
+
+    def _remove_onode(self, k: bytes, nid: int, size: int) -> None:
+        p = _NID.pack(nid)
+        self._del_prefix(SP_DATA, p)
+        self._del_prefix(SP_XATTR, p)
+        self._del_prefix(SP_OMAP, p)
+        self._del(SP_OMAPHDR, p)
+        self._del(SP_ONODE, k)
+        self.state.num_objects -= 1
+
+    def _alloc_hint(self, cid: str, oid: ObjectKey, osize: int, wsize: int) -> None:
+        self._existing(cid, oid)
+
+    # xattrs
+    def _setattrs(self, cid: str, oid: ObjectKey, attrs: dict) -> None:
+        lim = self.limits
+        for name, v in attrs.items():
+            if len(_skey(name)) > lim.max_attr_name_len:
+                raise StoreError(errno.ENAMETOOLONG, f"xattr name too long: {name[:64]!r}")
+            if len(v) > lim.max_attr_size:
+                raise StoreError(errno.EFBIG, f"xattr {name!r} value too large ({len(v)})")
+        o = self._existing(cid, oid)
+        if o is None:
+            return
+        p = _NID.pack(o[1])
+        for name, v in attrs.items():
+            self._put(SP_XATTR, p + _skey(name), bytes(v))
+
+    def _rmattr(self, cid: str, oid: ObjectKey, name: str) -> None:
+        o = self._existing(cid, oid)
+        if o is not None:
+            self._del(SP_XATTR, _NID.pack(o[1]) + _skey(name))
+
+    def _rmattrs(self, cid: str, oid: ObjectKey) -> None:
+        o = self._existing(cid, oid)
+        if o is not None:
+            self._del_prefix(SP_XATTR, _NID.pack(o[1]))
+
+    # omap
+    def _omap_setkeys(self, cid: str, oid: ObjectKey, kv: dict) -> None:
+        lim = self.limits
+        if len(kv) > lim.max_omap_entries_per_op:
+            raise StoreError(errno.E2BIG, f"too many omap entries in one op ({len(kv)})")
+        enc = []
+        for key, v in kv.items():
+            kb = _skey(key)
+            if len(kb) > lim.max_omap_key_len:
+                raise StoreError(errno.ENAMETOOLONG, f"omap key too long: {key[:64]!r}")
+            if len(v) > lim.max_omap_value_size:
+                raise StoreError(errno.EFBIG, f"omap value too large ({len(v)})")
+            enc.append((kb, v))
+        o = self._existing(cid, oid)
+        if o is None:
+            return
+        p = _NID.pack(o[1])
+        for kb, v in enc:
+            self._put(SP_OMAP, p + kb, bytes(v))
+
+    def _omap_rmkeys(self, cid: str, oid: ObjectKey, keys: list) -> None:
+        if len(keys) > self.limits.max_omap_entries_per_op:
+            raise StoreError(errno.E2BIG, f"too many omap keys in one op ({len(keys)})")
+        o = self._existing(cid, oid)
+        if o is None:
+            return
+        p = _NID.pack(o[1])
+        for key in keys:
+            self._del(SP_OMAP, p + _skey(key))
+
+    def _omap_rmkeyrange(self, cid: str, oid: ObjectKey, first: str, last: str) -> None:
+        o = self._existing(cid, oid)
+        if o is None:
+            return
+        p = _NID.pack(o[1])
+        lo, hi = p + _skey(first), p + _skey(last)
+        if hi > lo:
+            self._del_prefix(SP_OMAP, lo, hi)
+
+    def _omap_clear(self, cid: str, oid: ObjectKey) -> None:
+        o = self._existing(cid, oid)
+        if o is not None:
+            p = _NID.pack(o[1])
+            self._del_prefix(SP_OMAP, p)
+            self._del(SP_OMAPHDR, p)
+
+    def _omap_setheader(self, cid: str, oid: ObjectKey, header: bytes) -> None:
+        if len(header) > self.limits.max_omap_value_size:
+            raise StoreError(errno.EFBIG, f"omap header too large ({len(header)})")
+        o = self._existing(cid, oid)
+        if o is not None:
+            self._put(SP_OMAPHDR, _NID.pack(o[1]), bytes(header))
+
+    # clones and renames
+    def _clone(self, cid: str, src: ObjectKey, dst: ObjectKey) -> None:
+        sk, snid, ssize = self.need_onode(cid, src)
+        if src == dst:
+            return
+        o = self.onode(cid, dst)
+        if o is not None:
+            self._remove_onode(*o)
+        dk, dnid, _ = self._get_or_create(cid, dst)
+        sp, dp = _NID.pack(snid), _NID.pack(dnid)
+        for idx, d in list((i, bytes(d)) for i, d in self.extents(snid, 0, None)):
+            self._put_ext(dnid, idx, d)
+        for sp_ in (SP_XATTR, SP_OMAP, SP_OMAPHDR):
+            recs = [(bytes(k), bytes(v)) for k, v in self.kv.iterate(sp_, sp, prefix_end(sp))]
+            for k, v in recs:
+                self._put(sp_, dp + k[8:], v)
+        self._set_onode(dk, dnid, ssize)
+
+    def _clone_range(
+        self, cid: str, src: ObjectKey, dst: ObjectKey, src_off: int, length: int, dst_off: int
+    ) -> None:
+        if min(src_off, length, dst_off) < 0:
+            raise StoreError(errno.EINVAL, "negative offset or length")
+        _, snid, ssize = self.need_onode(cid, src)
+        self._check_size(dst_off + length)
+        dk, dnid, dsize = self._get_or_create(cid, dst)
+        if src_off >= ssize:
+            return
+        length = min(length, ssize - src_off)
+        if length == 0:
+            return
+        data = self.read(cid, src, src_off, length)
+        if src == dst:
+            self._write(cid, dst, dst_off, data)
+            return
+        self._write_data(dnid, dsize, dst_off, memoryview(data))
+        if dst_off + length > dsize:
+            self._set_onode(dk, dnid, dst_off + length)
+
+    def _move_rename(self, scid: str, soid: ObjectKey, dcid: str, doid: ObjectKey) -> None:
+        sk, nid, size = self.need_onode(scid, soid)
+        if scid == dcid and soid == doid:
+            return
+        self._need_coll(dcid)
+        if self.onode(dcid, doid) is not None:
+            raise StoreError(errno.EEXIST, f"object {doid.name!r} exists in {dcid!r}")
+        self._del(SP_ONODE, sk)
+        self._set_onode(_okey(self.limits, dcid, doid), nid, size)
+
+    def _try_rename(self, cid: str, src: ObjectKey, dst: ObjectKey) -> None:
+        o = self._existing(cid, src)
+        if o is None or src == dst:
+            return
+        d = self.onode(cid, dst)
+        if d is not None:
+            self._remove_onode(*d)
+        self._move_rename(cid, src, cid, dst)
+
+    # meta keys
+    def _meta_key(self, cid: str, key: bytes) -> bytes:
+        if len(key) > self.limits.max_meta_key_len:
+            raise StoreError(errno.ENAMETOOLONG, f"meta key too long ({len(key)})")
+        self._need_coll(cid)
+        return escape_str(cid) + key
+
+    def _meta_set(self, cid: str, key: bytes, value: bytes) -> None:
+        if len(value) > self.limits.max_meta_value_size:
+            raise StoreError(errno.EFBIG, f"meta value too large ({len(value)})")
+        self._put(SP_META, self._meta_key(cid, key), bytes(value))
+
+    def _meta_rm(self, cid: str, key: bytes) -> None:
+        self._del(SP_META, self._meta_key(cid, key))
+
+    def _meta_rmrange(self, cid: str, first: bytes, last: bytes) -> None:
+        lo, hi = self._meta_key(cid, first), self._meta_key(cid, last)
+        if hi > lo:
+            self._del_prefix(SP_META, lo, hi)
+
+    def _nop(self) -> None:
+        pass
+
+    _dispatch = {
+        Op.NOP: _nop,
+        Op.MKCOLL: _mkcoll,
+        Op.RMCOLL: _rmcoll,
+        Op.COLL_SET_BITS: _set_bits,
+        Op.SPLIT_COLLECTION2: _split,
+        Op.MERGE_COLLECTION: _merge,
+        Op.TOUCH: _touch,
+        Op.WRITE: _write,
+        Op.ZERO: _zero,
+        Op.TRUNCATE: _truncate,
+        Op.REMOVE: _remove,
+        Op.SETALLOCHINT: _alloc_hint,
+        Op.SETATTRS: _setattrs,
+        Op.RMATTR: _rmattr,
+        Op.RMATTRS: _rmattrs,
+        Op.OMAP_SETKEYS: _omap_setkeys,
+        Op.OMAP_RMKEYS: _omap_rmkeys,
+        Op.OMAP_RMKEYRANGE: _omap_rmkeyrange,
+        Op.OMAP_CLEAR: _omap_clear,
+        Op.OMAP_SETHEADER: _omap_setheader,
+        Op.CLONE: _clone,
+        Op.CLONERANGE2: _clone_range,
+        Op.COLL_MOVE_RENAME: _move_rename,
+        Op.TRY_RENAME: _try_rename,
+        Op.META_SET: _meta_set,
+        Op.META_RM: _meta_rm,
+        Op.META_RMRANGE: _meta_rmrange,
+    }

@@ -1,0 +1,105 @@
+"""`MemStore`: the ObjectStore in memory (simulator, memory-only clusters).
+
+Same semantics as LmdbStore because both run kvcore; only the KV layer differs:
+here a sorted map per key space.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+
+from .kvcore import DEFAULT_EXTENT_SIZE, SPACE_NAMES, Applier, StoreState, UndoKV
+from .objectstore import KVObjectStore
+from .transaction import Transaction
+from .types import StoreLimits
+
+
+class _Space:
+    """A dict plus a sorted key list (bisect): ordered iteration, O(log n) lookups."""
+
+    __slots__ = ("d", "keys")
+
+    def __init__(self) -> None:
+        self.d: dict[bytes, bytes] = {}
+        self.keys: list[bytes] = []
+
+
+class MemKV:
+    """Ordered in-memory KV."""
+
+    def __init__(self) -> None:
+        self.spaces = [_Space() for _ in SPACE_NAMES]
+
+    def get(self, space: int, key: bytes) -> bytes | None:
+        return self.spaces[space].d.get(key)
+
+    def iterate(self, space: int, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        sp = self.spaces[space]
+        keys = sp.keys
+        i = bisect.bisect_left(keys, start)
+        while i < len(keys):
+            k = keys[i]
+            if end is not None and k >= end:
+                return
+            yield k, sp.d[k]
+            i += 1
+
+    def put(self, space: int, key: bytes, value: bytes | memoryview) -> None:
+        sp = self.spaces[space]
+        if key not in sp.d:
+            bisect.insort(sp.keys, key)
+        sp.d[key] = bytes(value)
+
+    def delete(self, space: int, key: bytes) -> None:
+        sp = self.spaces[space]
+        if key in sp.d:
+            del sp.d[key]
+            del sp.keys[bisect.bisect_left(sp.keys, key)]
+
+
+class MemStore(KVObjectStore):
+    """In-memory ObjectStore; a transaction is durable (in memory) on return.
+
+    ``capacity_bytes`` (None: unlimited) gives statfs and ENOSPC like LmdbStore.
+    """
+
+    def __init__(
+        self,
+        capacity_bytes: int | None = None,
+        extent_size: int = DEFAULT_EXTENT_SIZE,
+        limits: StoreLimits | None = None,
+    ) -> None:
+        super().__init__(capacity_bytes, extent_size, limits)
+        self.kv = MemKV()
+        self.mounted = False
+
+    def mkfs(self) -> None:
+        self.kv = MemKV()
+        self.state = StoreState()
+
+    def mount(self) -> None:
+        self.mounted = True
+
+    def umount(self) -> None:
+        self.mounted = False
+
+    def _read_view(self) -> AbstractContextManager[MemKV]:
+        return nullcontext(self.kv)
+
+    def apply_transaction(self, txn: Transaction) -> None:
+        saved = self.state.copy()
+        kv = UndoKV(self.kv)
+        try:
+            Applier(kv, self.state, self.limits, self.extent_size, self.capacity).apply(txn)
+        except BaseException:
+            kv.rollback()
+            self.state = saved
+            self.perf["txn_errors"] += 1
+            raise
+        self.perf["commits"] += 1
+        self.perf["txns"] += 1
+
+    async def queue_transaction(self, txn: Transaction) -> None:
+        self.apply_transaction(txn)

@@ -1,0 +1,183 @@
+"""Object identity (`ObjectKey`, upstream's ghobject_t) with an order-preserving
+bytes encoding, and the store's named limits (`StoreLimits`).
+
+The encoding sorts exactly like upstream's ghobject_t bitwise order (shard, pool,
+bit-reversed hash, namespace, effective key, name, snap, generation), so a PG
+listing can page with an `ObjectKey` cursor and callers can compare keys with `<`
+consistently with `collection_list`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+HEAD = 0xFFFF_FFFF_FFFF_FFFE  # CEPH_NOSNAP
+SNAPDIR = 0xFFFF_FFFF_FFFF_FFFF  # CEPH_SNAPDIR
+NO_GEN = 0xFFFF_FFFF_FFFF_FFFF  # ghobject_t::NO_GEN
+NO_SHARD = -1  # shard_id_t::NO_SHARD
+
+_U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
+_REV8 = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def reverse_bits32(v: int) -> int:
+    """Upstream's hobject_t::_reverse_bits (the "bitwise key" of a hash)."""
+    return int.from_bytes(v.to_bytes(4, "little").translate(_REV8), "big")
+
+
+def escape_str(s: str) -> bytes:
+    """Order-preserving, prefix-free encoding of a string.
+
+    NUL is escaped as 00 FF and the string ends with 00 01, so the byte order of
+    encodings equals the order of the UTF-8 strings and encodings can be
+    concatenated into composite keys.
+    """
+    b = s.encode("utf-8", "surrogateescape")
+    if b"\x00" in b:
+        b = b.replace(b"\x00", b"\x00\xff")
+    return b + b"\x00\x01"
+
+
+def unescape_str(buf: bytes | memoryview, pos: int) -> tuple[str, int]:
+    """Decode one `escape_str` value at ``pos``; return it and the next position."""
+    b = bytes(buf)
+    out = bytearray()
+    while True:
+        i = b.index(b"\x00", pos)
+        out += b[pos:i]
+        if b[i + 1] == 0x01:
+            return out.decode("utf-8", "surrogateescape"), i + 2
+        out.append(0)
+        pos = i + 2
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectKey:
+    """An object within a collection: upstream's ghobject_t.
+
+    ``key`` is the locator (empty when it equals ``name``), ``hash`` the 32-bit
+    placement hash (rjenkins of the locator), ``snap`` HEAD/SNAPDIR/a snap id.
+    """
+
+    name: str
+    namespace: str = ""
+    key: str = ""
+    snap: int = HEAD
+    hash: int = 0
+    pool: int = -1
+    generation: int = NO_GEN
+    shard: int = NO_SHARD
+    _enc: bytes = field(default=b"", init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.key == self.name and self.key:
+            object.__setattr__(self, "key", "")
+        if not (0 <= self.hash <= 0xFFFFFFFF):
+            raise ValueError(f"hash out of range: {self.hash}")
+        if not (0 <= self.snap <= 0xFFFFFFFFFFFFFFFF):
+            raise ValueError(f"snap out of range: {self.snap}")
+        if not (0 <= self.generation <= 0xFFFFFFFFFFFFFFFF):
+            raise ValueError(f"generation out of range: {self.generation}")
+        if not (-128 <= self.shard <= 127):
+            raise ValueError(f"shard out of range: {self.shard}")
+        if not (-(2**63) <= self.pool < 2**63):
+            raise ValueError(f"pool out of range: {self.pool}")
+        object.__setattr__(
+            self,
+            "_enc",
+            b"".join(
+                (
+                    bytes((self.shard + 128,)),
+                    _U64.pack(self.pool + 2**63),
+                    _U32.pack(reverse_bits32(self.hash)),
+                    escape_str(self.namespace),
+                    escape_str(self.key or self.name),
+                    escape_str(self.name),
+                    _U64.pack(self.snap),
+                    _U64.pack(self.generation),
+                )
+            ),
+        )
+
+    @property
+    def locator(self) -> str:
+        """The effective locator key (``key`` or else ``name``)."""
+        return self.key or self.name
+
+    def encode(self) -> bytes:
+        """Order-preserving, prefix-free bytes encoding (the listing order)."""
+        return self._enc
+
+    @classmethod
+    def decode(cls, buf: bytes | memoryview, pos: int = 0) -> ObjectKey:
+        """Inverse of `encode` (reads from ``pos``)."""
+        b = bytes(buf)
+        shard = b[pos] - 128
+        pool = _U64.unpack_from(b, pos + 1)[0] - 2**63
+        h = reverse_bits32(_U32.unpack_from(b, pos + 9)[0])
+        ns, p = unescape_str(b, pos + 13)
+        loc, p = unescape_str(b, p)
+        name, p = unescape_str(b, p)
+        snap, gen = struct.unpack_from(">QQ", b, p)
+        return cls(name, ns, "" if loc == name else loc, snap, h, pool, gen, shard)
+
+    def to_tuple(self) -> tuple:
+        """Plain tuple form (for msgpack)."""
+        return (
+            self.name,
+            self.namespace,
+            self.key,
+            self.snap,
+            self.hash,
+            self.pool,
+            self.generation,
+            self.shard,
+        )
+
+    @classmethod
+    def from_tuple(cls, t: tuple | list) -> ObjectKey:
+        """Inverse of `to_tuple`."""
+        return cls(*t)
+
+    def __lt__(self, other: ObjectKey) -> bool:
+        return self._enc < other._enc
+
+    def __le__(self, other: ObjectKey) -> bool:
+        return self._enc <= other._enc
+
+    def __gt__(self, other: ObjectKey) -> bool:
+        return self._enc > other._enc
+
+    def __ge__(self, other: ObjectKey) -> bool:
+        return self._enc >= other._enc
+
+
+OidLike = ObjectKey | str
+
+
+def as_key(oid: OidLike) -> ObjectKey:
+    """Accept a bare name as shorthand for ``ObjectKey(name)``."""
+    if isinstance(oid, ObjectKey):
+        return oid
+    if isinstance(oid, str):
+        return ObjectKey(oid)
+    raise TypeError(f"object id must be ObjectKey or str, not {type(oid).__name__}")
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    """Named bounds; exceeding one fails the transaction with the given errno."""
+
+    max_object_size: int = 128 << 20  # osd_max_object_size -> EFBIG
+    max_attr_size: int = 1 << 20  # xattr value bytes -> EFBIG
+    max_attr_name_len: int = 100  # osd_max_attr_name_len -> ENAMETOOLONG
+    max_omap_entries_per_op: int = 131072  # osd_max_omap_entries_per_request -> E2BIG
+    max_omap_key_len: int = 480  # bounded by LMDB's 511-byte keys -> ENAMETOOLONG
+    max_omap_value_size: int = 64 << 20  # -> EFBIG
+    max_object_key_len: int = 440  # encoded ObjectKey bytes -> ENAMETOOLONG
+    max_cid_len: int = 64  # collection id -> ENAMETOOLONG
+    max_meta_key_len: int = 400  # per-collection meta key -> ENAMETOOLONG
+    max_meta_value_size: int = 64 << 20  # -> EFBIG
+    max_ops_per_txn: int = 1 << 20  # ops in one Transaction -> E2BIG
