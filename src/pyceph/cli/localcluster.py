@@ -174,17 +174,7 @@ class LocalCluster:
                 pid = int(f.read().strip())
         except (OSError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        try:  # a zombie of ours counts as gone
-            wpid, _ = os.waitpid(pid, os.WNOHANG)
-            if wpid == pid:
-                return None
-        except ChildProcessError:
-            pass
-        return pid
+        return pid if _alive(pid) else None
 
     def start(self, names: list[str] | None = None) -> list[str]:
         """Start every daemon (or those named) that is not running; returns those started."""
@@ -282,6 +272,22 @@ class LocalCluster:
         finally:
             await client.shutdown()
         raise CephError(110, f"cluster not ready after {timeout:.0f}s: {json.dumps(status)[:2000]}")
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, reaped or not, counts as gone)."""
+    try:
+        wpid, _ = os.waitpid(pid, os.WNOHANG)
+        if wpid == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _is_ready(status: dict, want_osds: int) -> bool:

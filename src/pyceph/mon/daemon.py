@@ -97,7 +97,7 @@ class MonDaemon:
         """Run until `stop` is set; every task started here ends before this returns."""
         assert self.state is not None
         st = self.state
-        self.auth = MonAuthServer(self.runtime, self.kv, st.get_auth, st.fsid)
+        self.auth = MonAuthServer(self.runtime, self.kv, st.get_auth, st.monmap["fsid"])
         self.msgr = Messenger(
             self.runtime,
             f"mon.{self.name}",

@@ -63,8 +63,7 @@ class Connection(asyncio.BufferedProtocol):
 
     # -- asyncio protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer_addr = (peer[0], peer[1])
