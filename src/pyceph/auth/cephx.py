@@ -58,7 +58,7 @@ def unseal(secret: bytes, blob: bytes) -> object:
         body = AESGCM(_aes_key(secret)).decrypt(blob[:GCM_NONCE_LEN], blob[GCM_NONCE_LEN:], None)
     except (InvalidTag, ValueError) as e:
         raise CephError(EACCES, "bad authenticator or ticket") from e
-    return msgpack.unpackb(body, raw=False)
+    return msgpack.unpackb(body, raw=False, strict_map_key=False)
 
 
 def seal_ticket(key_id: int, service_secret: bytes, info: dict, gcm_nonce: bytes) -> bytes:

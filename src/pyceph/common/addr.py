@@ -44,3 +44,11 @@ def parse_mon_host(text: str) -> list[tuple[str, int]]:
 def format_addr(addr: tuple[str, int], nonce: int = 0) -> str:
     """Upstream's `v2:host:port/nonce` spelling."""
     return f"v2:{addr[0]}:{addr[1]}/{nonce}"
+
+
+def configured_addr(value: object) -> tuple[str, int] | None:
+    """`public_addr`-style option value → (host, port), or None when unset ('-')."""
+    text = str(value or "").strip()
+    if not text or text == "-":
+        return None
+    return parse_addr(text, default_port=0)

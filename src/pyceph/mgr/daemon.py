@@ -19,6 +19,7 @@ from typing import Any
 
 from pyceph.auth.service import ServiceAuthServer
 from pyceph.client.rados_client import load_secret
+from pyceph.common.addr import configured_addr
 from pyceph.common.cmdargs import command_descriptions
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
@@ -70,8 +71,8 @@ class MgrDaemon:
             auth_server=auth,
             credentials=self.monc.credentials_for,
         )
-        host = str(self.config.get("public_addr") or "127.0.0.1").split(":")[0] or "127.0.0.1"
-        addr = await self.msgr.bind(host, 0)
+        pub = configured_addr(self.config.get("public_addr"))
+        addr = await self.msgr.bind(pub[0] if pub else self.monc.local_host(), pub[1] if pub else 0)
         await self.monc.subscribe({"osdmap": 0})
         log.info("mgr.%s listening on %s", self.name, addr)
         tasks = [

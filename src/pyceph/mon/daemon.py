@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any
 
-from pyceph.common.addr import parse_addr, parse_mon_host
+from pyceph.common.addr import configured_addr, parse_addr, parse_mon_host
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring
@@ -120,9 +120,9 @@ class MonDaemon:
             await self.msgr.shutdown()
 
     def _my_addr(self) -> tuple[str, int]:
-        pub = self.config.get("public_addr")
-        if pub:
-            return parse_addr(str(pub))
+        pub = configured_addr(self.config.get("public_addr"))
+        if pub is not None and pub[1]:
+            return pub
         return parse_mon_host(str(self.config.get("mon_host")))[0]
 
     def _credentials(self, peer_type: str) -> Credentials:

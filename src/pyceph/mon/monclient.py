@@ -167,6 +167,13 @@ class MonClient:
             await asyncio.shield(self._reconnect)
         return self._conn
 
+    def local_host(self) -> str:
+        """Our address as the monitor sees it: what a daemon should bind and advertise."""
+        conn = self._conn
+        if conn is not None and conn.local_addr is not None:
+            return conn.local_addr[0]
+        return self.mon_addrs[0][0]
+
     async def stop(self) -> None:
         """End the session and every task this client owns."""
         self._stopped = True

@@ -59,6 +59,7 @@ class Connection(asyncio.BufferedProtocol):
         self.closed = False
         self.peer: PeerInfo | None = None
         self.peer_addr: tuple[str, int] | None = None
+        self.local_addr: tuple[str, int] | None = None
         self.user: dict[str, Any] = {}  # per-connection state owned by the dispatcher
 
     # -- asyncio protocol -------------------------------------------------
@@ -67,6 +68,9 @@ class Connection(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer_addr = (peer[0], peer[1])
+        local = transport.get_extra_info("sockname")
+        if local:
+            self.local_addr = (local[0], local[1])
         if isinstance(self._hs, ClientHandshake):
             self._send_msg(self._hs.hello())
 
