@@ -1,0 +1,203 @@
+"""`auth *` handlers: the cephx key/caps database, keyring text as upstream prints it."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import re
+import struct
+from typing import Any
+
+from pyceph.common.errors import CephError
+
+from . import Ctx, Reply, command
+
+ENTITY_TYPES = ("client", "osd", "mon", "mds", "mgr")
+
+
+def new_secret(now: float) -> str:
+    """A fresh cephx key (upstream CryptoKey encoding, base64)."""
+    try:
+        from pyceph.common.keyring import generate_secret
+
+        return generate_secret()
+    except ImportError:
+        raw = os.urandom(16)
+        hdr = struct.pack("<HIIH", 1, int(now), 0, len(raw))
+        return base64.b64encode(hdr + raw).decode()
+
+
+def check_entity(name: str) -> None:
+    t, dot, _ = name.partition(".")
+    if name == "mon.":
+        return
+    if not dot or t not in ENTITY_TYPES or not name[len(t) + 1 :]:
+        raise CephError(errno.EINVAL, f"failed to identify entity name from {name}")
+
+
+def parse_caps(caps: list[str]) -> dict[str, str]:
+    if len(caps) % 2:
+        raise CephError(errno.EINVAL, "bad capabilities request; odd number of arguments")
+    return {caps[i]: caps[i + 1] for i in range(0, len(caps), 2)}
+
+
+def keyring_text(entries: list[tuple[str, dict[str, Any]]]) -> str:
+    out = []
+    for ent, e in entries:
+        out.append(f"[{ent}]\n\tkey = {e['key']}\n")
+        for svc, cap in sorted(e["caps"].items()):
+            out.append(f'\tcaps {svc} = "{cap}"\n')
+    return "".join(out)
+
+
+def keyring_json(entries: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"entity": ent, "key": e["key"], "caps": dict(sorted(e["caps"].items()))}
+            for ent, e in entries]  # fmt: skip
+
+
+def parse_keyring(text: str) -> dict[str, dict[str, Any]]:
+    """Upstream keyring file -> {entity: {key, caps}}."""
+    out: dict[str, dict[str, Any]] = {}
+    cur: dict[str, Any] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        m = re.fullmatch(r"\[(.+)\]", line)
+        if m:
+            cur = out.setdefault(m.group(1), {"key": "", "caps": {}})
+            continue
+        if cur is None or "=" not in line:
+            raise CephError(errno.EINVAL, "error parsing keyring")
+        k, _, v = line.partition("=")
+        k, v = k.strip(), v.strip().strip('"')
+        if k == "key":
+            cur["key"] = v
+        elif k.startswith("caps "):
+            cur["caps"][k[5:].strip()] = v
+    return out
+
+
+def _reply_keyring(ctx: Ctx, entries: list[tuple[str, dict[str, Any]]], **kw: Any) -> Reply:
+    return Reply(data=keyring_json(entries), plain=keyring_text(entries), **kw)
+
+
+@command("auth get")
+def auth_get(ctx: Ctx) -> Reply:
+    ent = ctx.args["entity"]
+    check_entity(ent)
+    e = ctx.state.auth.get(ent)
+    if e is None:
+        raise CephError(errno.ENOENT, f"failed to find {ent} in keyring")
+    return _reply_keyring(ctx, [(ent, e)], outs=f"exported keyring for {ent}")
+
+
+@command("auth export")
+def auth_export(ctx: Ctx) -> Reply:
+    ent = ctx.get("entity")
+    a = ctx.state.auth
+    if ent is None:
+        return _reply_keyring(ctx, sorted(a.items()), outs="exported master keyring")
+    check_entity(ent)
+    if ent not in a:
+        raise CephError(errno.ENOENT, f"failed to find {ent} in keyring")
+    return _reply_keyring(ctx, [(ent, a[ent])], outs=f"export {ent}")
+
+
+@command("auth get-key", "auth print-key", "auth print_key")
+def auth_get_key(ctx: Ctx) -> Reply:
+    ent = ctx.args["entity"]
+    check_entity(ent)
+    e = ctx.state.auth.get(ent)
+    if e is None:
+        raise CephError(errno.ENOENT, f"don't have {ent}")
+    return Reply(data={"key": e["key"]}, plain=e["key"] + "\n")
+
+
+@command("auth ls", "auth list")
+def auth_ls(ctx: Ctx) -> Reply:
+    items = sorted(ctx.state.auth.items())
+    lines = []
+    for ent, e in items:
+        lines.append(f"{ent}\n\tkey: {e['key']}\n")
+        for svc, cap in sorted(e["caps"].items()):
+            lines.append(f"\tcaps: [{svc}] {cap}\n")
+    return Reply(data={"auth_dump": keyring_json(items)}, plain="".join(lines),
+                 outs="installed auth entries:\n")  # fmt: skip
+
+
+@command("auth get-or-create", "auth get-or-create-key")
+def auth_get_or_create(ctx: Ctx) -> Reply:
+    ent = ctx.args["entity"]
+    check_entity(ent)
+    caps = parse_caps(ctx.get("caps", []))
+    a = ctx.state.auth
+    keyonly = ctx.args["prefix"].endswith("-key")
+    changed: set[str] = set()
+    e = a.get(ent)
+    if e is not None:
+        for svc, cap in caps.items():
+            if e["caps"].get(svc) != cap:
+                raise CephError(errno.EINVAL, f"key for {ent} exists but cap {svc} does not match")
+    else:
+        e = {"key": new_secret(ctx.now), "caps": caps}
+        a[ent] = e
+        changed = {"auth"}
+    if keyonly:
+        return Reply(data={"key": e["key"]}, plain=e["key"] + "\n", changed=changed)
+    return _reply_keyring(ctx, [(ent, e)], changed=changed)
+
+
+@command("auth add")
+def auth_add(ctx: Ctx) -> Reply:
+    ent = ctx.args["entity"]
+    check_entity(ent)
+    caps = parse_caps(ctx.get("caps", []))
+    key = None
+    if ctx.inbuf:
+        kr = parse_keyring(ctx.inbuf.decode())
+        if ent not in kr:
+            raise CephError(errno.EINVAL, f"key for {ent} not found in provided keyring")
+        key = kr[ent]["key"]
+        caps = caps or kr[ent]["caps"]
+    a = ctx.state.auth
+    e = a.get(ent)
+    if e is not None:
+        if (key is None or key == e["key"]) and (not caps or caps == e["caps"]):
+            return Reply(outs=f"entity {ent} exists and matches")
+        raise CephError(errno.EINVAL, f"entity {ent} exists but key does not match")
+    a[ent] = {"key": key or new_secret(ctx.now), "caps": caps}
+    return Reply(outs=f"added key for {ent}", changed={"auth"})
+
+
+@command("auth import")
+def auth_import(ctx: Ctx) -> Reply:
+    kr = parse_keyring(ctx.inbuf.decode())
+    for ent in kr:
+        check_entity(ent)
+    for ent, e in kr.items():
+        ctx.state.auth[ent] = {"key": e["key"], "caps": dict(e["caps"])}
+    return Reply(outs="imported keyring", changed={"auth"} if kr else set())
+
+
+@command("auth caps")
+def auth_caps(ctx: Ctx) -> Reply:
+    ent = ctx.args["entity"]
+    check_entity(ent)
+    caps = parse_caps(ctx.get("caps", []))
+    e = ctx.state.auth.get(ent)
+    if e is None:
+        raise CephError(errno.ENOENT, f"couldn't find entry {ent}")
+    e["caps"] = caps
+    return Reply(outs=f"updated caps for {ent}", changed={"auth"})
+
+
+@command("auth del", "auth rm")
+def auth_del(ctx: Ctx) -> Reply:
+    ent = ctx.args["entity"]
+    check_entity(ent)
+    if ent not in ctx.state.auth:
+        return Reply(outs=f"entity {ent} does not exist")
+    del ctx.state.auth[ent]
+    return Reply(outs="updated", changed={"auth"})

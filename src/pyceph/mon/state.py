@@ -1,0 +1,695 @@
+"""Everything a monitor owns, as a sans-I/O state machine: maps, auth, config, log.
+
+The daemon shell feeds it commands and daemon events with the current time and
+gets back what changed; it then calls `commit_pending()`, persists `snapshot()`
+keys, publishes new maps and replies. Nothing here does I/O or reads a clock.
+
+`mgr_digest` (pushed by the active mgr with `set_mgr_digest`) is a plain dict::
+
+    {"stamp": float,
+     "pg_stats": {"1.0": {"state": "active+clean", "num_objects": n, "num_bytes": n,
+                          "num_objects_degraded": n, "num_objects_misplaced": n,
+                          "num_objects_unfound": n, "up": [..], "acting": [..]}},
+     "osd_stats": {"0": {"kb": n, "kb_used": n, "kb_avail": n, "kb_used_data": n,
+                         "kb_used_omap": n, "kb_used_meta": n, "num_pgs": n}},
+     "pool_stats": {"1": {"num_objects": n, "num_bytes": n, "stored": n,
+                          "num_rd": n, "num_rd_kb": n, "num_wr": n, "num_wr_kb": n,
+                          "num_objects_degraded": n}},
+     "io_rate": {"read_bytes_sec": n, "write_bytes_sec": n,
+                 "read_op_per_sec": n, "write_op_per_sec": n}}   # optional
+
+All keys are optional; missing PGs count as `unknown`. It feeds `status`, `df` and
+the PG_*/OSD_*FULL/POOL_FULL health checks, and the pools' full flags: a pool gets
+`pool.FLAG_FULL` (and `FLAG_FULL_QUOTA` for quotas) in the next OSDMap when an OSD
+is over `full_ratio` or the pool over quota; OSDs refuse writes to such pools
+with ENOSPC (EDQUOT for FLAG_FULL_QUOTA), as upstream.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from pyceph.common.errors import CephError
+from pyceph.crush.map import CrushMap
+
+from . import pool as P
+from .handlers import Ctx, Reply, load_all
+from .handlers.jsonfmt import dumps
+from .osdmap import (
+    FLAG_NODOWN,
+    FLAG_NOIN,
+    FLAG_NOOUT,
+    FLAG_NOUP,
+    OSD_IN,
+    OSD_OUT,
+    OsdInfo,
+    OSDMap,
+    f32,
+)
+
+CEPH_VERSION = "16.2.15"
+PYCEPH_VERSION = "0.1.0"
+VERSION_STRING = f"ceph version {CEPH_VERSION} (pyceph {PYCEPH_VERSION}) pacific (stable)"
+MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus",
+                "pacific", "elector-pinging"]  # fmt: skip
+
+# Fallbacks when the option table does not know a name (or a test passes a dict).
+OPTION_DEFAULTS: dict[str, Any] = {
+    "mon_osd_min_down_reporters": 2,
+    "mon_osd_down_out_interval": 600,
+    "mon_allow_pool_delete": False,
+    "mon_allow_pool_size_one": False,
+    "osd_pool_default_size": 3,
+    "osd_pool_default_min_size": 0,
+    "osd_pool_default_pg_num": 32,
+    "osd_pool_default_pgp_num": 0,
+    "osd_pool_default_pg_autoscale_mode": "on",
+    "osd_pool_default_flag_hashpspool": True,
+    "osd_pool_default_flag_nodelete": False,
+    "osd_pool_default_flag_nopgchange": False,
+    "osd_pool_default_flag_nosizechange": False,
+    "osd_pool_default_crush_rule": -1,
+    "osd_pool_erasure_code_stripe_unit": 4096,
+    "mon_max_pool_pg_num": 65536,
+    "mon_max_pg_per_osd": 250,
+    "osd_crush_chooseleaf_type": 1,
+    "osd_crush_update_on_start": True,
+    "osd_crush_initial_weight": -1.0,
+    "mon_osd_auto_mark_in": False,
+    "mon_osd_auto_mark_new_in": True,
+    "mon_osd_auto_mark_auto_out_in": True,
+    "mon_osd_full_ratio": 0.95,
+    "mon_osd_backfillfull_ratio": 0.90,
+    "mon_osd_nearfull_ratio": 0.85,
+    "mon_warn_on_pool_no_redundancy": True,
+    "mon_min_osdmap_epochs": 500,
+    "mon_osd_blocklist_default_expire": 3600.0,
+    "mon_mgr_beacon_grace": 30.0,
+    "mon_mgr_mkfs_grace": 120.0,
+    "mon_cluster_log_max": 10000,
+}
+
+STATE_KEYS = ("monmap", "osdmap", "auth", "config", "config-key", "mgrmap", "log")
+
+
+@dataclass
+class CommandResult:
+    """What `handle_command` returns to the daemon shell."""
+
+    ret: int
+    outbuf: bytes
+    outs: str
+    changed: set[str] = field(default_factory=set)
+    forward_to_mgr: bool = False
+
+
+def _caps_allow(caps: dict[str, str] | None, perm: str, module: str) -> bool:
+    """Minimal mon cap check: `allow *`, `allow r|rw|rwx`, `profile admin|...`."""
+    if caps is None:
+        return True
+    mon = caps.get("mon", "")
+    granted = set()
+    for m in re.finditer(r"allow\s+(\*|all|[rwx]+)(\s|$|,)", mon):
+        g = m.group(1)
+        granted |= {"r", "w", "x"} if g in ("*", "all") else set(g)
+    if re.search(r"profile\s+(admin|mgr)", mon):
+        granted |= {"r", "w", "x"}
+    elif re.search(r"profile\s+(osd|bootstrap-\w+|rbd|simple-rados-client|mds)", mon):
+        granted |= {"r"}
+        if module in ("osd", "auth", "config-key", "log") and "profile osd" in mon:
+            granted |= {"w", "x"}
+    return set(perm) <= granted
+
+
+class MonState:
+    """The monitor's whole state; see the module docstring for the protocol."""
+
+    def __init__(self, get_option: Callable[[str], Any]) -> None:
+        self._get_option = get_option
+        self.monmap: dict[str, Any] = {}
+        self.osdmap = OSDMap()
+        self.pending_osdmap = OSDMap()
+        self.osdmap_history: dict[int, bytes] = {}
+        self.auth: dict[str, dict[str, Any]] = {}
+        self.config_db: dict[str, dict[str, str]] = {}
+        self.config_key: dict[str, bytes] = {}
+        self.mgrmap: dict[str, Any] = _empty_mgrmap()
+        self.service_map: dict[str, Any] = {"epoch": 1, "modified": 0.0, "services": {}}
+        self.mgr_digest: dict[str, Any] = {}
+        self.log: list[dict[str, Any]] = []
+        self.log_seq = 0
+        self.dirty: set[str] = set()
+        # transient (not persisted)
+        self.failure_reports: dict[int, dict[int, float]] = {}
+        self.start_time = 0.0
+        self.mgr_last_beacon: dict[str, float] = {}
+        self.config_show: Callable[[str], dict[str, Any] | None] | None = None
+
+    # ------------------------------------------------------------ options
+    def opt(self, name: str) -> Any:
+        try:
+            v = self._get_option(name)
+        except (KeyError, LookupError, ValueError):
+            v = None
+        return OPTION_DEFAULTS.get(name) if v is None else v
+
+    # ------------------------------------------------------------ creation
+    @classmethod
+    def create(
+        cls,
+        fsid: str,
+        mon_name: str,
+        mon_addr: str,
+        now: float,
+        get_option: Callable[[str], Any],
+        admin_key: str | None = None,
+        mon_key: str | None = None,
+    ) -> MonState:
+        """A new cluster: monmap e1 with one mon, OSDMap e1 with the default CRUSH map."""
+        s = cls(get_option)
+        s.start_time = now
+        host, _, port = mon_addr.partition("/")[0].rpartition(":")
+        s.monmap = {
+            "epoch": 1,
+            "fsid": fsid,
+            "created": now,
+            "modified": now,
+            "min_mon_release": 16,
+            "mons": [{"rank": 0, "name": mon_name, "addr": f"{host}:{port}", "priority": 0,
+                      "weight": 0, "crush_location": {}}],
+        }  # fmt: skip
+        ctype = int(s.opt("osd_crush_chooseleaf_type"))
+        crush = CrushMap.new_default("host" if ctype else "osd")
+        m = OSDMap(fsid, crush)
+        m.epoch = 1
+        m.created = m.modified = now
+        m.full_ratio = f32(float(s.opt("mon_osd_full_ratio")))
+        m.backfillfull_ratio = f32(float(s.opt("mon_osd_backfillfull_ratio")))
+        m.nearfull_ratio = f32(float(s.opt("mon_osd_nearfull_ratio")))
+        s.osdmap = m.freeze()
+        s.osdmap_history[1] = m.encode()
+        s._new_pending()
+        if admin_key:
+            s.auth["client.admin"] = {
+                "key": admin_key,
+                "caps": {"mds": "allow *", "mgr": "allow *", "mon": "allow *", "osd": "allow *"},
+            }
+        if mon_key:
+            s.auth["mon."] = {"key": mon_key, "caps": {"mon": "allow *"}}
+        s.dirty = set(STATE_KEYS)
+        return s
+
+    def bootstrap_entities(
+        self, keys: dict[str, str] | None = None, rand: Callable[[int], bytes] | None = None
+    ) -> set[str]:
+        """Create `client.bootstrap-{osd,mgr,rbd}` with upstream's profile caps."""
+        from pyceph.common.keyring import generate_secret
+
+        changed: set[str] = set()
+        for kind in ("osd", "mgr", "rbd", "rbd-mirror", "mds", "rgw"):
+            ent = f"client.bootstrap-{kind}"
+            if ent in self.auth:
+                continue
+            key = (keys or {}).get(ent) or (
+                generate_secret(rand) if rand is not None else generate_secret()
+            )
+            self.auth[ent] = {"key": key, "caps": {"mon": f"allow profile bootstrap-{kind}"}}
+            changed.add("auth")
+        self.dirty |= changed
+        return changed
+
+    def _new_pending(self) -> None:
+        p = self.osdmap.copy()
+        p.epoch = self.osdmap.epoch + 1
+        self.pending_osdmap = p
+
+    # ------------------------------------------------------------ commit / persistence
+    def mark(self, *keys: str) -> None:
+        self.dirty.update(keys)
+
+    def commit_pending(self, now: float | None = None) -> list[str]:
+        """Make pending changes current: new OSDMap epoch if it changed. Returns keys."""
+        changed = sorted(self.dirty)
+        if "osdmap" in self.dirty:
+            p = self.pending_osdmap
+            if now is not None:
+                p.modified = now
+            self.osdmap = p.freeze()
+            self.osdmap_history[p.epoch] = p.encode()
+            keep = int(self.opt("mon_min_osdmap_epochs"))
+            for e in [e for e in self.osdmap_history if e <= p.epoch - keep]:
+                del self.osdmap_history[e]
+            self._new_pending()
+        self.dirty = set()
+        return changed
+
+    def snapshot(self, keys: list[str] | set[str] | None = None) -> dict[str, bytes]:
+        """Encoded state per key (all keys by default) for the shell's store."""
+        full = keys is None
+        keys = STATE_KEYS if keys is None else keys
+        out: dict[str, bytes] = {}
+        if full:
+            for e, b in self.osdmap_history.items():
+                out[f"osdmap/{e}"] = b
+        for k in keys:
+            if k == "osdmap":
+                out["osdmap"] = self.osdmap.encode()
+                out[f"osdmap/{self.osdmap.epoch}"] = out["osdmap"]
+            elif k == "monmap":
+                out[k] = _pack(self.monmap)
+            elif k == "auth":
+                out[k] = _pack(self.auth)
+            elif k == "config":
+                out[k] = _pack(self.config_db)
+            elif k == "config-key":
+                out[k] = _pack(self.config_key)
+            elif k == "mgrmap":
+                out[k] = _pack({"mgrmap": self.mgrmap, "service_map": self.service_map})
+            elif k == "log":
+                out[k] = _pack({"seq": self.log_seq, "log": self.log})
+        return out
+
+    @classmethod
+    def restore(cls, data: dict[str, bytes], get_option: Callable[[str], Any]) -> MonState:
+        """Rebuild from `snapshot()` output (plus any `osdmap/<epoch>` history keys)."""
+        s = cls(get_option)
+        s.monmap = _unpack(data["monmap"])
+        s.osdmap = OSDMap.decode(data["osdmap"]).freeze()
+        for k, v in data.items():
+            if k.startswith("osdmap/"):
+                s.osdmap_history[int(k.split("/", 1)[1])] = v
+        s.osdmap_history[s.osdmap.epoch] = data["osdmap"]
+        s.auth = _unpack(data.get("auth", _pack({})))
+        s.config_db = _unpack(data.get("config", _pack({})))
+        s.config_key = _unpack(data.get("config-key", _pack({})))
+        mg = _unpack(data.get("mgrmap", _pack({})))
+        s.mgrmap = mg.get("mgrmap", _empty_mgrmap())
+        s.service_map = mg.get("service_map", s.service_map)
+        lg = _unpack(data.get("log", _pack({})))
+        s.log = lg.get("log", [])
+        s.log_seq = lg.get("seq", 0)
+        s._new_pending()
+        return s
+
+    def get_osdmap(self, epoch: int) -> OSDMap | None:
+        """A committed OSDMap epoch from history (None if pruned or in the future)."""
+        if epoch == self.osdmap.epoch:
+            return self.osdmap
+        b = self.osdmap_history.get(epoch)
+        return OSDMap.decode(b).freeze() if b else None
+
+    # ------------------------------------------------------------ commands
+    def handle_command(
+        self,
+        cmd: dict[str, Any],
+        inbuf: bytes,
+        entity: str,
+        caps: dict[str, str] | None,
+        now: float,
+    ) -> CommandResult:
+        """Validate, authorize and run one command; errors change nothing."""
+        from pyceph.common.cmdargs import descs_from_json, match_command
+
+        handlers = load_all()
+        try:
+            extra = descs_from_json(self.mgrmap.get("command_descs") or {}, "mgr")
+        except Exception:
+            extra = []
+        try:
+            desc, args = match_command(cmd, extra)
+        except CephError as e:
+            return CommandResult(-e.errno, b"", e.message)
+        if desc.daemon == "mgr" or (desc.flags & 8):
+            return CommandResult(0, b"", "", forward_to_mgr=True)
+        if not _caps_allow(caps, desc.perm, desc.module):
+            return CommandResult(-errno.EACCES, b"", "access denied")
+        fmt = args.get("format")
+        if fmt is not None and fmt not in ("json", "json-pretty", "xml", "xml-pretty", "plain"):
+            fmt = None
+        if fmt in ("xml", "xml-pretty"):
+            fmt = "json-pretty"
+        handler = handlers.get(desc.prefix)
+        if handler is None:
+            return CommandResult(
+                -errno.EOPNOTSUPP, b"", f"command '{desc.prefix}' is not implemented by pyceph"
+            )
+        ctx = Ctx(self, args, inbuf, entity, now, fmt)
+        before_dirty = set(self.dirty)
+        try:
+            reply = handler(ctx)
+        except CephError as e:
+            return CommandResult(-e.errno, b"", e.message)
+        changed = set(reply.changed)
+        if "w" in desc.perm and reply.ret >= 0 and changed:
+            self.clog(now, "audit", "INF", f"from='{entity}' cmd={_audit_cmd(cmd)}: finished")
+            changed.add("log")
+        self.dirty |= changed | before_dirty
+        return CommandResult(reply.ret, _render(reply, fmt), reply.outs, changed)
+
+    # ------------------------------------------------------------ cluster log
+    def clog(self, now: float, channel: str, prio: str, message: str) -> None:
+        """Append a cluster log entry (channel cluster|audit, prio DBG|INF|WRN|ERR)."""
+        self.log_seq += 1
+        mon = self.monmap.get("mons", [{}])[0]
+        self.log.append(
+            {
+                "name": f"mon.{mon.get('name', '')}",
+                "rank": "mon.0",
+                "addrs": {"addrvec": [{"type": "v2", "addr": mon.get("addr", ""), "nonce": 0}]},
+                "stamp": now,
+                "seq": self.log_seq,
+                "channel": channel,
+                "priority": f"[{prio}]",
+                "message": message,
+            }
+        )
+        limit = int(self.opt("mon_cluster_log_max"))
+        if len(self.log) > limit:
+            del self.log[: len(self.log) - limit]
+        self.dirty.add("log")
+
+    # ------------------------------------------------------------ auth for the shell
+    def get_auth(self, entity: str) -> tuple[str, dict[str, str]] | None:
+        e = self.auth.get(entity)
+        return None if e is None else (e["key"], dict(e["caps"]))
+
+    def auth_add(self, entity: str, key: str, caps: dict[str, str]) -> bool:
+        old = self.auth.get(entity)
+        new = {"key": key, "caps": dict(caps)}
+        if old == new:
+            return False
+        self.auth[entity] = new
+        self.dirty.add("auth")
+        return True
+
+    # ------------------------------------------------------------ OSD events
+    def allocate_osd_id(self, uuid: str | None, want_id: int | None = None) -> int:
+        """`osd create`/`osd new`: the id of uuid, or a new one (lowest free / want_id)."""
+        m = self.pending_osdmap
+        if uuid:
+            for i, o in m.osds.items():
+                if o.exists and o.uuid == uuid:
+                    return i
+        if want_id is not None and want_id >= 0:
+            if m.exists(want_id):
+                raise CephError(errno.EEXIST, f"osd.{want_id} already exists")
+            i = want_id
+        else:
+            i = 0
+            while m.exists(i):
+                i += 1
+        m.osds[i] = OsdInfo(i, uuid=uuid or "00000000-0000-0000-0000-000000000000")
+        m.max_osd = max(m.max_osd, i + 1)
+        self.dirty.add("osdmap")
+        return i
+
+    def osd_boot(
+        self,
+        osd_id: int,
+        uuid: str,
+        public_addr: str,
+        cluster_addr: str,
+        hb_addr: str,
+        metadata: dict[str, str],
+        capacity_bytes: int,
+        now: float,
+    ) -> bool:
+        """An OSD announces itself: register, mark up (unless noup), place in CRUSH, mark in."""
+        m = self.pending_osdmap
+        o = m.osds.get(osd_id)
+        if o is not None and o.exists and o.uuid != uuid and not o.uuid.startswith("00000000"):
+            return False
+        if o is None or not o.exists:
+            self.allocate_osd_id(uuid, osd_id)
+            o = m.osds[osd_id]
+        o.uuid = uuid
+        o.metadata = dict(metadata)
+        o.capacity_bytes = int(capacity_bytes)
+        if m.test_flag(FLAG_NOUP):
+            self.dirty.add("osdmap")
+            return True
+        is_new = o.up_from == 0
+        if o.up and o.public_addr == public_addr and o.cluster_addr == cluster_addr:
+            return False
+        o.up = True
+        o.destroyed = False
+        o.public_addr = public_addr
+        o.cluster_addr = cluster_addr
+        o.hb_back_addr = hb_addr
+        o.hb_front_addr = hb_addr
+        o.up_from = m.epoch
+        o.up_thru = max(o.up_thru, 0)
+        m.last_up_change = now
+        self.failure_reports.pop(osd_id, None)
+        if bool(self.opt("osd_crush_update_on_start")) and osd_id not in m.crush.devices:
+            w = float(self.opt("osd_crush_initial_weight"))
+            if w < 0:
+                w = max(0.00001, capacity_bytes / float(1 << 40))
+            crush = m.crush_for_write()
+            loc = {"host": metadata.get("hostname") or "localhost", "root": "default"}
+            if int(self.opt("osd_crush_chooseleaf_type")) == 0 and not metadata.get("hostname"):
+                loc = {"root": "default"}
+            try:
+                crush.add_osd(osd_id, w, loc)
+            except Exception:
+                pass
+        if (
+            not o.is_in
+            and not m.test_flag(FLAG_NOIN)
+            and (
+                bool(self.opt("mon_osd_auto_mark_in"))
+                or (is_new and bool(self.opt("mon_osd_auto_mark_new_in")))
+                or (o.auto_out and bool(self.opt("mon_osd_auto_mark_auto_out_in")))
+            )
+        ):
+            o.weight = o.old_weight or OSD_IN
+            o.auto_out = False
+            m.last_in_change = now
+        self.clog(now, "cluster", "INF", f"osd.{osd_id} {public_addr} boot")
+        self.dirty.add("osdmap")
+        return True
+
+    def _mark_down(self, osd_id: int, now: float) -> None:
+        m = self.pending_osdmap
+        o = m.osds[osd_id]
+        o.up = False
+        o.down_at = m.epoch
+        o.down_stamp = now
+        m.last_up_change = now
+        self.failure_reports.pop(osd_id, None)
+        self.dirty.add("osdmap")
+
+    def osd_failure(self, target: int, reporter: int, failed_for: float, now: float) -> bool:
+        """A peer reports `target` unreachable; mark it down once enough peers agree."""
+        m = self.pending_osdmap
+        if not m.is_up(target) or m.test_flag(FLAG_NODOWN) or reporter == target:
+            return False
+        reps = self.failure_reports.setdefault(target, {})
+        reps[reporter] = now
+        others = sum(1 for i in m.existing_osds() if i != target and m.is_up(i))
+        need = max(1, min(int(self.opt("mon_osd_min_down_reporters")), others))
+        if len(reps) < need:
+            return False
+        self._mark_down(target, now)
+        self.clog(
+            now, "cluster", "INF",
+            f"osd.{target} failed ({len(reps)} reporters from different osd after "
+            f"{int(failed_for)} >= grace) ",
+        )  # fmt: skip
+        return True
+
+    def osd_failure_cancel(self, target: int, reporter: int) -> None:
+        self.failure_reports.get(target, {}).pop(reporter, None)
+
+    def osd_mark_down_self(self, osd_id: int, now: float = 0.0) -> bool:
+        """Clean shutdown (MOSDMarkMeDown)."""
+        if not self.pending_osdmap.is_up(osd_id):
+            return False
+        self._mark_down(osd_id, now)
+        return True
+
+    def osd_alive(self, osd_id: int, want_up_thru: int) -> bool:
+        """MOSDAlive: raise up_thru to want_up_thru (for peering)."""
+        m = self.pending_osdmap
+        o = m.osds.get(osd_id)
+        if o is None or not o.up or o.up_thru >= want_up_thru:
+            return False
+        o.up_thru = min(want_up_thru, m.epoch)
+        self.dirty.add("osdmap")
+        return True
+
+    def request_pg_temp(self, pgid: str, osds: list[int]) -> bool:
+        """MOSDPGTemp: set (or clear with []) a PG's temporary acting set."""
+        pool_s, _, ps_s = pgid.partition(".")
+        key = (int(pool_s), int(ps_s, 16))
+        m = self.pending_osdmap
+        if key[0] not in m.pools:
+            return False
+        cur = m.pg_temp.get(key, [])
+        if list(osds) == cur:
+            return False
+        if osds:
+            m.pg_temp[key] = list(osds)
+        else:
+            m.pg_temp.pop(key, None)
+            m.primary_temp.pop(key, None)
+        self.dirty.add("osdmap")
+        return True
+
+    def tick(self, now: float) -> bool:
+        """Periodic work: down→out after the interval, blocklist expiry, mgr beacons."""
+        m = self.pending_osdmap
+        changed = False
+        interval = float(self.opt("mon_osd_down_out_interval"))
+        if interval > 0 and not m.test_flag(FLAG_NOOUT):
+            for i in m.existing_osds():
+                o = m.osds[i]
+                if not o.up and o.is_in and o.down_stamp and now - o.down_stamp >= interval:
+                    o.old_weight = o.weight
+                    o.weight = OSD_OUT
+                    o.auto_out = True
+                    m.last_in_change = now
+                    self.clog(now, "cluster", "INF", f"Marking osd.{i} out (has been down for "
+                              f"{int(now - o.down_stamp)} seconds)")  # fmt: skip
+                    changed = True
+        for addr, exp in list(m.blocklist.items()):
+            if exp <= now:
+                del m.blocklist[addr]
+                changed = True
+        if changed:
+            self.dirty.add("osdmap")
+        grace = float(self.opt("mon_mgr_beacon_grace"))
+        active = self.mgrmap.get("active_name")
+        if active and now - self.mgr_last_beacon.get(active, now) > grace:
+            self._mgr_drop_active(now)
+            changed = True
+        return changed
+
+    # ------------------------------------------------------------ mgr
+    def _mgr_drop_active(self, now: float) -> None:
+        mm = self.mgrmap
+        mm["active_name"] = ""
+        mm["active_addr"] = ""
+        mm["available"] = False
+        if mm["standbys"]:
+            nxt = mm["standbys"].pop(0)
+            mm["active_name"] = nxt["name"]
+            mm["active_addr"] = nxt.get("addr", "")
+            mm["active_change"] = now
+        mm["epoch"] += 1
+        self.dirty.add("mgrmap")
+
+    def mgr_beacon(
+        self,
+        name: str,
+        addr: str,
+        available: bool,
+        modules: list[str],
+        services: dict[str, str],
+        command_descs: dict[str, Any] | None,
+        now: float,
+    ) -> bool:
+        """A mgr beacon; the first mgr becomes active, later ones standby."""
+        self.mgr_last_beacon[name] = now
+        mm = self.mgrmap
+        before = copy.deepcopy(mm)
+        if not mm["active_name"]:
+            mm["active_name"] = name
+            mm["active_gid"] = mm.get("active_gid", 4000) + 1
+            mm["active_change"] = now
+            mm["standbys"] = [s for s in mm["standbys"] if s["name"] != name]
+        if mm["active_name"] == name:
+            mm["active_addr"] = addr
+            mm["available"] = bool(available)
+            mm["modules"] = sorted(modules)
+            mm["services"] = dict(services)
+            if command_descs is not None:
+                mm["command_descs"] = command_descs
+        elif all(s["name"] != name for s in mm["standbys"]):
+            mm["standbys"].append({"name": name, "addr": addr})
+        if mm == before:
+            return False
+        mm["epoch"] += 1
+        self.dirty.add("mgrmap")
+        return True
+
+    def set_mgr_digest(self, digest: dict[str, Any]) -> bool:
+        """Store the mgr's PG/OSD statistics; update pool full flags. True if OSDMap changed."""
+        self.mgr_digest = digest
+        m = self.pending_osdmap
+        osd_stats = digest.get("osd_stats", {})
+        worst = 0.0
+        for st in osd_stats.values():
+            kb = st.get("kb", 0)
+            if kb:
+                worst = max(worst, st.get("kb_used", 0) / kb)
+        pool_stats = digest.get("pool_stats", {})
+        changed = False
+        for pid, pool in m.pools.items():
+            flags = pool.flags & ~(P.FLAG_FULL | P.FLAG_NEARFULL | P.FLAG_BACKFILLFULL
+                                   | P.FLAG_FULL_QUOTA)  # fmt: skip
+            ps = pool_stats.get(str(pid), {})
+            quota = (pool.quota_max_bytes and ps.get("num_bytes", 0) >= pool.quota_max_bytes) or (
+                pool.quota_max_objects and ps.get("num_objects", 0) >= pool.quota_max_objects
+            )
+            if quota:
+                flags |= P.FLAG_FULL | P.FLAG_FULL_QUOTA
+            if worst >= m.full_ratio:
+                flags |= P.FLAG_FULL
+            elif worst >= m.backfillfull_ratio:
+                flags |= P.FLAG_BACKFILLFULL
+            elif worst >= m.nearfull_ratio:
+                flags |= P.FLAG_NEARFULL
+            if flags != pool.flags:
+                pool.flags = flags
+                pool.last_change = m.epoch
+                changed = True
+        if changed:
+            self.dirty.add("osdmap")
+        return changed
+
+
+def _empty_mgrmap() -> dict[str, Any]:
+    return {
+        "epoch": 1,
+        "active_gid": 0,
+        "active_name": "",
+        "active_addr": "",
+        "active_change": 0.0,
+        "available": False,
+        "standbys": [],
+        "modules": [],
+        "services": {},
+        "command_descs": {},
+    }
+
+
+def _pack(obj: Any) -> bytes:
+    return msgpack.packb({"v": 1, "d": obj}, use_bin_type=True)
+
+
+def _unpack(b: bytes) -> Any:
+    return msgpack.unpackb(b, raw=False, strict_map_key=False)["d"]
+
+
+def _audit_cmd(cmd: dict[str, Any]) -> str:
+    return "[" + dumps({k: v for k, v in cmd.items() if k != "format"}) + "]"
+
+
+def _render(reply: Reply, fmt: str | None) -> bytes:
+    if reply.outbuf is not None:
+        return reply.outbuf
+    if fmt in ("json", "json-pretty") and reply.data is not None:
+        return dumps(reply.data, fmt == "json-pretty").encode()
+    if reply.plain is not None:
+        return reply.plain.encode()
+    if reply.data is not None:
+        return dumps(reply.data, True).encode()
+    return b""

@@ -1,0 +1,130 @@
+"""The `ceph` command line against a real cluster: upstream's JSON keys, upstream's errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "data" / "samples"
+
+
+def ceph(conf: str, *args: str, keyring: str | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pyceph.cli.ceph_main", "-c", conf, *args]
+    if keyring:
+        cmd[4:4] = ["-k", keyring]
+    env = {k: v for k, v in os.environ.items() if k != "CEPH_ARGS"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+
+def shape(doc: Any) -> Any:
+    """The key structure of a JSON document (values dropped, lists by their first item)."""
+    if isinstance(doc, dict):
+        return {k: shape(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [shape(doc[0])] if doc else []
+    return None
+
+
+def assert_same_keys(ours: Any, sample: Any, path: str = "") -> None:
+    """Every key upstream prints is there, at the same place (lists: item shapes)."""
+    if isinstance(sample, dict):
+        assert isinstance(ours, dict), f"{path}: not an object"
+        missing = set(sample) - set(ours)
+        assert not missing, f"{path}: missing keys {sorted(missing)}"
+        for k in sample:
+            assert_same_keys(ours[k], sample[k], f"{path}.{k}")
+    elif isinstance(sample, list) and sample and ours:
+        assert isinstance(ours, list), f"{path}: not a list"
+        assert_same_keys(ours[0], sample[0], f"{path}[0]")
+
+
+@pytest.fixture(scope="module")
+def pool(cluster_conf: str) -> str:
+    res = ceph(cluster_conf, "osd", "pool", "create", "cli_keys", "8")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == "pool 'cli_keys' created"
+    return "cli_keys"
+
+
+@pytest.mark.parametrize(
+    "args,sample",
+    [
+        (["-s"], "ceph-status.json"),
+        (["df"], "ceph-df.json"),
+        (["osd", "tree"], "ceph-osd-tree.json"),
+        (["osd", "pool", "ls", "detail"], "ceph-osd-pool-ls-detail.json"),
+        (["osd", "dump"], "ceph-osd-dump.json"),
+        (["mon", "dump"], "ceph-mon-dump.json"),
+        (["osd", "stat"], "ceph-osd-stat.json"),
+        (["versions"], "ceph-versions.json"),
+        (["fsid"], "ceph-fsid.json"),
+    ],
+)
+def test_json_outputs_carry_upstream_keys(cluster_conf, pool, args, sample):
+    res = ceph(cluster_conf, *args, "-f", "json")
+    assert res.returncode == 0, res.stderr
+    ours = json.loads(res.stdout)
+    theirs = json.loads((SAMPLES / sample).read_text())
+    assert_same_keys(ours, theirs)
+
+
+def test_status_reports_the_cluster_we_started(cluster_conf, pool):
+    st = json.loads(ceph(cluster_conf, "-s", "-f", "json").stdout)
+    assert st["osdmap"]["num_osds"] == st["osdmap"]["num_up_osds"] == 3
+    assert st["mgrmap"]["available"] is True
+    assert st["pgmap"]["num_pools"] >= 1
+
+
+def test_malformed_command_is_einval_and_changes_nothing(cluster_conf, pool):
+    before = ceph(cluster_conf, "osd", "dump", "-f", "json").stdout
+    res = ceph(cluster_conf, "osd", "pool", "frobnicate", "cli_keys")
+    assert res.returncode == 22
+    assert "no valid command found" in res.stderr or "Invalid command" in res.stderr
+    after = ceph(cluster_conf, "osd", "dump", "-f", "json").stdout
+    assert json.loads(before)["epoch"] == json.loads(after)["epoch"]
+
+
+def test_pool_delete_needs_confirmation(cluster_conf, pool):
+    res = ceph(cluster_conf, "osd", "pool", "delete", pool)
+    assert res.returncode == 1  # EPERM
+    assert res.stderr.startswith("Error EPERM:")
+    res = ceph(cluster_conf, "osd", "pool", "delete", pool, pool)
+    assert res.returncode == 1
+    assert "--yes-i-really-really-mean-it" in res.stderr
+    pools = ceph(cluster_conf, "osd", "pool", "ls").stdout.split()
+    assert pool in pools
+
+
+def test_unknown_pool_is_enoent(cluster_conf):
+    res = ceph(cluster_conf, "osd", "pool", "get", "no_such_pool", "size")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "Error ENOENT: unrecognized pool 'no_such_pool'"
+
+
+def test_bad_pool_name_is_rejected(cluster_conf):
+    res = ceph(cluster_conf, "osd", "pool", "create", "")
+    assert res.returncode == 22
+
+
+def test_missing_conf(tmp_path):
+    res = ceph(str(tmp_path / "nope.conf"), "-s")
+    assert res.returncode != 0
+    assert "nope.conf" in res.stderr or "No such file" in res.stderr
+
+
+def test_wrong_key_is_permission_denied(cluster_conf, tmp_path):
+    from pyceph.common.keyring import Keyring, generate_secret
+
+    kr = Keyring()
+    kr.add("client.admin", generate_secret())
+    path = tmp_path / "wrong.keyring"
+    kr.save(str(path))
+    res = ceph(cluster_conf, "-s", keyring=str(path))
+    assert res.returncode != 0
+    assert "permission denied" in res.stderr.lower() or "errno 13" in res.stderr
