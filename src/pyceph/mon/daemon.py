@@ -51,7 +51,6 @@ class MonDaemon:
         self.state: MonState | None = None
         self.auth: MonAuthServer | None = None
         self.msgr: Messenger | None = None
-        self._persisted: dict[str, bytes] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- creation and recovery -----------------------------------------------
@@ -76,21 +75,16 @@ class MonDaemon:
             if k != STATE_PREFIX + b"exists"
         }
         self.state = MonState.restore(snap, self.config.get)
-        self._persisted = snap
 
-    def _persist(self, initial: bool = False) -> None:
-        """Write what changed in the state, atomically and durably."""
+    def _persist(self, keys: list[str] | None = None, initial: bool = False) -> None:
+        """Write the given state keys (all when None) atomically and durably."""
         assert self.state is not None
-        snap = self.state.snapshot()
-        puts = {
-            STATE_PREFIX + k.encode(): v for k, v in snap.items() if self._persisted.get(k) != v
-        }
-        dels = tuple(STATE_PREFIX + k.encode() for k in self._persisted if k not in snap)
+        snap = self.state.snapshot(keys)
+        puts = {STATE_PREFIX + k.encode(): v for k, v in snap.items()}
         if initial:
             puts[STATE_PREFIX + b"exists"] = b"1"
-        if puts or dels:
-            self.kv.commit(puts, dels)
-        self._persisted = snap
+        if puts:
+            self.kv.commit(puts)
 
     # -- serving ------------------------------------------------------------
     async def serve(self, stop: asyncio.Event) -> None:
@@ -145,8 +139,8 @@ class MonDaemon:
 
     def _commit_and_publish(self) -> None:
         assert self.state is not None and self.msgr is not None
-        self.state.commit_pending()
-        self._persist()
+        keys = self.state.commit_pending(self.runtime.clock.now())
+        self._persist(keys)
         self._publish()
 
     def _publish(self) -> None:

@@ -1,0 +1,205 @@
+"""A background event loop for synchronous facades, plus a finisher thread.
+
+`rados.Rados` (and through it `rbd`) exposes a blocking API over the async client
+core.  A `LoopThread` runs one asyncio loop (uvloop) in a daemon thread: blocking
+calls submit a coroutine and wait for it; asynchronous calls get a
+`concurrent.futures.Future`.  Completion callbacks never run on the loop thread:
+they are queued to a single *finisher* thread, as librados runs them on its
+finisher, so user code may block in a callback without stalling I/O.
+
+`stop()` is structured: it cancels every task still running on the loop, lets the
+finisher drain what was queued, and joins both threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import sys
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from pyceph.common.errors import CephError
+
+log = logging.getLogger(__name__)
+
+ESHUTDOWN = 108
+ETIMEDOUT = 110
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is a hard dependency
+        return asyncio.new_event_loop()
+
+
+class LoopThread:
+    """One event-loop thread and one finisher thread, started together."""
+
+    def __init__(self, name: str = "pyceph-client") -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._finisher: threading.Thread | None = None
+        self._fq: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running = False
+        self._stopping = False
+
+    # -- lifecycle -----------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True between `start()` and `stop()`."""
+        return self._running
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop (only valid while running)."""
+        if self._loop is None:
+            raise CephError(ESHUTDOWN, "event loop not running")
+        return self._loop
+
+    def start(self) -> LoopThread:
+        """Start the loop and finisher threads; returns self."""
+        with self._lock:
+            if self._running:
+                return self
+            loop = _new_loop()
+            ready = threading.Event()
+
+            def run_loop() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                try:
+                    loop.run_forever()
+                finally:
+                    loop.close()
+
+            self._loop = loop
+            self._thread = threading.Thread(target=run_loop, name=f"{self.name}-loop", daemon=True)
+            self._finisher = threading.Thread(
+                target=self._finisher_main, name=f"{self.name}-finisher", daemon=True
+            )
+            self._thread.start()
+            self._finisher.start()
+            ready.wait()
+            self._running = True
+            self._stopping = False
+        return self
+
+    def in_loop_thread(self) -> bool:
+        """True when called from the loop thread."""
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def in_finisher_thread(self) -> bool:
+        """True when called from the finisher thread."""
+        return self._finisher is not None and threading.current_thread() is self._finisher
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel outstanding tasks, drain the finisher, join both threads."""
+        with self._lock:
+            if not self._running:
+                return
+            self._stopping = True
+            loop = self._loop
+            assert loop is not None
+
+        async def cancel_all() -> None:
+            me = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not me]
+            for t in tasks:
+                t.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=timeout)
+            # Let done-callbacks scheduled by the cancellations run.
+            await asyncio.sleep(0)
+
+        if self.in_loop_thread():
+            raise RuntimeError("LoopThread.stop() called from the loop thread")
+        try:
+            fut = asyncio.run_coroutine_threadsafe(cancel_all(), loop)
+            fut.result(timeout)
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            log.debug("cancelling outstanding tasks failed", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+        assert self._thread is not None
+        self._thread.join(timeout)
+        self._fq.put(_STOP)
+        if self._finisher is not None and not self.in_finisher_thread():
+            self._finisher.join(timeout)
+        with self._lock:
+            self._running = False
+            self._loop = None
+
+    # -- running coroutines ------------------------------------------------------
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule `coro` on the loop; returns a concurrent future."""
+        loop = self._loop
+        if not self._running or self._stopping or loop is None:
+            coro.close()
+            raise CephError(ESHUTDOWN, "RADOS client is shut down")
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coro` on the loop and wait for its result (re-raising its exception)."""
+        if self.in_loop_thread():
+            coro.close()
+            raise RuntimeError("blocking call from the event-loop thread")
+        fut = self.submit(coro)
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise CephError(ETIMEDOUT, "operation timed out") from None
+        except concurrent.futures.CancelledError:
+            raise CephError(ESHUTDOWN, "operation cancelled by shutdown") from None
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a plain function on the loop thread."""
+        loop = self._loop
+        if loop is None:
+            raise CephError(ESHUTDOWN, "RADOS client is shut down")
+        loop.call_soon_threadsafe(fn, *args)
+
+    # -- finisher ----------------------------------------------------------------
+    def finish(self, fn: Callable[[], Any]) -> None:
+        """Queue `fn` to run on the finisher thread (in FIFO order)."""
+        self._fq.put(fn)
+
+    def _finisher_main(self) -> None:
+        while True:
+            item = self._fq.get()
+            if item is _STOP:
+                return
+            try:
+                item()
+            except BaseException:  # noqa: BLE001 - a callback must not kill the finisher
+                exc_type, exc, tb = sys.exc_info()
+                hook = sys.unraisablehook
+                try:
+                    hook(_Unraisable(exc_type, exc, tb, item))
+                except Exception:  # pragma: no cover
+                    log.exception("finisher callback raised")
+            finally:
+                del item
+
+
+class _Unraisable:
+    """The shape `sys.unraisablehook` expects."""
+
+    def __init__(self, exc_type: Any, exc_value: Any, exc_traceback: Any, obj: Any) -> None:
+        self.exc_type = exc_type
+        self.exc_value = exc_value
+        self.exc_traceback = exc_traceback
+        self.err_msg = "Exception ignored in rados completion callback"
+        self.object = obj
