@@ -20,7 +20,6 @@ from typing import Any
 from pyceph.auth.service import ServiceAuthServer
 from pyceph.client.rados_client import load_secret
 from pyceph.common.addr import configured_addr
-from pyceph.common.cmdargs import command_descriptions
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
@@ -95,7 +94,7 @@ class MgrDaemon:
 
     async def _beacon_loop(self, addr: tuple[str, int]) -> None:
         assert self.monc is not None
-        commands = list(command_descriptions("mgr").values())
+        commands: dict[str, object] = {}  # module commands (modules come later)
         while True:
             self.monc.send(
                 "mgr_beacon",

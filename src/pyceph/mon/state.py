@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -315,13 +316,16 @@ class MonState:
         now: float,
     ) -> CommandResult:
         """Validate, authorize and run one command; errors change nothing."""
-        from pyceph.common.cmdargs import descs_from_json, match_command
+        from pyceph.common.cmdargs import command_descriptions, descs_from_json, match_command
 
         handlers = load_all()
         try:
             extra = descs_from_json(self.mgrmap.get("command_descs") or {}, "mgr")
         except Exception:
             extra = []
+        if cmd.get("prefix") == "get_command_descriptions":
+            descs = command_descriptions("mon", extra)
+            return CommandResult(0, json.dumps(descs).encode(), "")
         try:
             desc, args = match_command(cmd, extra)
         except CephError as e:

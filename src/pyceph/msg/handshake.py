@@ -136,8 +136,8 @@ class ServerHandshake:
                 raise CephError(EACCES, f"bad proof from {entity}")
             peer = PeerInfo(entity=entity, global_id=global_id, caps=caps)
             extras = self.server.extras_for(peer, key)
-            peer.global_id = int(extras.pop("global_id", peer.global_id))
-            peer.caps = dict(extras.pop("caps", peer.caps))
+            peer.global_id = int(extras.get("global_id", peer.global_id))
+            peer.caps = dict(extras.get("caps", peer.caps))
             self.result = peer
             head = {
                 "proof": cephx.server_proof(key, client_nonce, self.nonce),
