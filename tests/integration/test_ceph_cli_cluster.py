@@ -17,7 +17,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "data" / "samples"
 def ceph(conf: str, *args: str, keyring: str | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "pyceph.cli.ceph_main", "-c", conf, *args]
     if keyring:
-        cmd[4:4] = ["-k", keyring]
+        cmd[5:5] = ["-k", keyring]
     env = {k: v for k, v in os.environ.items() if k != "CEPH_ARGS"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
 
@@ -31,8 +31,23 @@ def shape(doc: Any) -> Any:
     return None
 
 
+#: Objects whose keys are data (names of services, checks, ...), not schema.
+DATA_MAPS = (
+    ".mgrmap.services",
+    ".health.checks",
+    ".servicemap.services",
+    ".progress_events",
+    ".application_metadata",
+)
+#: `ceph versions`: its top-level objects are keyed by version strings.
+VERSION_MAPS = {".mon", ".mgr", ".osd", ".overall"}
+
+
 def assert_same_keys(ours: Any, sample: Any, path: str = "") -> None:
     """Every key upstream prints is there, at the same place (lists: item shapes)."""
+    if path.endswith(DATA_MAPS) or path in VERSION_MAPS:
+        assert isinstance(ours, dict), f"{path}: not an object"
+        return
     if isinstance(sample, dict):
         assert isinstance(ours, dict), f"{path}: not an object"
         missing = set(sample) - set(ours)
@@ -114,8 +129,11 @@ def test_bad_pool_name_is_rejected(cluster_conf):
 
 def test_missing_conf(tmp_path):
     res = ceph(str(tmp_path / "nope.conf"), "-s")
-    assert res.returncode != 0
-    assert "nope.conf" in res.stderr or "No such file" in res.stderr
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        "Error initializing cluster client: "
+        "ObjectNotFound('RADOS object not found (error calling conf_read_file)')"
+    )
 
 
 def test_wrong_key_is_permission_denied(cluster_conf, tmp_path):
