@@ -38,6 +38,7 @@ DATA_MAPS = (
     ".servicemap.services",
     ".progress_events",
     ".application_metadata",
+    ".blocklist",
 )
 #: `ceph versions`: its top-level objects are keyed by version strings.
 VERSION_MAPS = {".mon", ".mgr", ".osd", ".overall"}
