@@ -9,6 +9,7 @@ import re
 import struct
 from typing import Any
 
+from pyceph.auth.caps import validate_caps
 from pyceph.common.errors import CephError
 
 from . import Ctx, Reply, command
@@ -37,9 +38,12 @@ def check_entity(name: str) -> None:
 
 
 def parse_caps(caps: list[str]) -> dict[str, str]:
+    """`[svc, cap, svc, cap, ...]` → {svc: cap}, each cap checked against upstream's grammar."""
     if len(caps) % 2:
         raise CephError(errno.EINVAL, "bad capabilities request; odd number of arguments")
-    return {caps[i]: caps[i + 1] for i in range(0, len(caps), 2)}
+    parsed = {caps[i]: caps[i + 1] for i in range(0, len(caps), 2)}
+    validate_caps(parsed)
+    return parsed
 
 
 def keyring_text(entries: list[tuple[str, dict[str, Any]]]) -> str:
