@@ -96,10 +96,12 @@ class RadosClient:
             self.entity,
             secret,
             on_osdmap=self._on_osdmap,
+            on_config=self.config.apply_mon_config,
         )
         self.objecter = Objecter(self.monc, nonce)
         try:
             await self.monc.start(timeout)
+            await self.monc.subscribe({"osdmap": 0, "config": 0})
             await self.monc.wait_for_osdmap(1, timeout)
         except BaseException:
             await self.monc.stop()

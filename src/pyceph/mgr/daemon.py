@@ -59,6 +59,7 @@ class MgrDaemon:
             self.config.name,
             secret,
             on_osdmap=self._on_osdmap,
+            on_config=self.config.apply_mon_config,
         )
         await self.monc.start()
         auth = ServiceAuthServer(self.monc, "mgr")
@@ -72,7 +73,7 @@ class MgrDaemon:
         )
         pub = configured_addr(self.config.get("public_addr"))
         addr = await self.msgr.bind(pub[0] if pub else self.monc.local_host(), pub[1] if pub else 0)
-        await self.monc.subscribe({"osdmap": 0})
+        await self.monc.subscribe({"osdmap": 0, "config": 0})
         log.info("mgr.%s listening on %s", self.name, addr)
         tasks = [
             asyncio.ensure_future(self._beacon_loop(addr)),

@@ -52,6 +52,7 @@ class MonDaemon:
         self.auth: MonAuthServer | None = None
         self.msgr: Messenger | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._config_version = 1
 
     # -- creation and recovery -----------------------------------------------
     def mkfs(self, fsid: str, addr: tuple[str, int], keyring: Keyring) -> None:
@@ -141,6 +142,8 @@ class MonDaemon:
         assert self.state is not None and self.msgr is not None
         keys = self.state.commit_pending(self.runtime.clock.now())
         self._persist(keys)
+        if "config" in keys:
+            self._config_version += 1
         self._publish()
 
     def _publish(self) -> None:
@@ -152,6 +155,10 @@ class MonDaemon:
             subs = conn.user.get("subs")
             if not subs:
                 continue
+            # config first: a client is configured before its first map arrives
+            if "config" in subs and subs["config"] < self._config_version and conn.peer:
+                self._send(conn, "config", {"config": self._config_for(conn.peer.entity)})
+                subs["config"] = self._config_version
             want = subs.get("osdmap")
             if want is not None and want <= osdmap.epoch:
                 if encoded is None:
@@ -162,6 +169,15 @@ class MonDaemon:
             if "mgrmap" in subs and subs["mgrmap"] <= mgr_epoch:
                 self._send(conn, "mgr_map", {"map": self.state.mgrmap})
                 subs["mgrmap"] = mgr_epoch + 1
+
+    def _config_for(self, entity: str) -> dict[str, str]:
+        """The config database as it applies to `entity`: global < type < type.id."""
+        assert self.state is not None
+        etype = entity.split(".", 1)[0]
+        out: dict[str, str] = {}
+        for who in ("global", etype, entity):
+            out.update(self.state.config_db.get(who, {}))
+        return out
 
     @staticmethod
     def _send(conn: Connection, mtype: str, head: dict[str, Any], data: bytes = b"") -> None:

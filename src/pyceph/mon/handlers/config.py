@@ -6,18 +6,11 @@ import errno
 from typing import Any
 
 from pyceph.common.errors import CephError
+from pyceph.common.options import OPTIONS, parse_value
 
 from . import Ctx, Reply, command
 
 SECTIONS = ("global", "mon", "mgr", "osd", "mds", "client")
-
-
-def _lookup_option(name: str) -> Any:
-    try:
-        from pyceph.common.options import OPTIONS
-    except ImportError:
-        return None
-    return OPTIONS.get(name) if hasattr(OPTIONS, "get") else None
 
 
 def _check_who(who: str) -> None:
@@ -40,26 +33,14 @@ def _level(opt: Any) -> str:
 def config_set(ctx: Ctx) -> Reply:
     who, name, value = ctx.args["who"], _normalize(ctx.args["name"]), str(ctx.args["value"])
     _check_who(who)
-    opt = _lookup_option(name)
+    opt = OPTIONS.get(name)
     if opt is None and not name.startswith("mgr/") and not ctx.get("force", False):
-        known = True
-        try:
-            from pyceph.common.options import OPTIONS  # noqa: F401
-        except ImportError:
-            known = False
-        if known:
-            raise CephError(errno.EINVAL, f"unrecognized config option '{name}'")
+        raise CephError(errno.EINVAL, f"unrecognized config option '{name}'")
     if opt is not None:
         try:
-            from pyceph.common.options import parse_value
-
             parse_value(opt, value)
-        except ImportError:
-            pass
-        except CephError:
-            raise
-        except Exception as e:
-            raise CephError(errno.EINVAL, f"error parsing value: {e}")
+        except ValueError as e:
+            raise CephError(errno.EINVAL, f"error parsing value: {e}") from None
     sect = ctx.state.config_db.setdefault(who, {})
     if sect.get(name) == value:
         return Reply()
@@ -102,7 +83,7 @@ def config_get(ctx: Ctx) -> Reply:
     key = _normalize(key)
     if key in vals:
         return Reply(data=vals[key], plain=vals[key] + "\n")
-    opt = _lookup_option(key)
+    opt = OPTIONS.get(key)
     if opt is None:
         raise CephError(errno.ENOENT, f"unrecognized key '{key}'")
     d = getattr(opt, "default", "")
@@ -124,7 +105,7 @@ def config_dump(ctx: Ctx) -> Reply:
     order = {s: i for i, s in enumerate(SECTIONS)}
     for who in sorted(ctx.state.config_db, key=lambda w: (order.get(w.split(".")[0], 9), w)):
         for name, value in sorted(ctx.state.config_db[who].items()):
-            opt = _lookup_option(name)
+            opt = OPTIONS.get(name)
             rows.append(
                 {
                     "section": who,
