@@ -108,7 +108,7 @@ def create_pool(ctx: Ctx, name: str, args: dict[str, Any]) -> tuple[int, str]:
             raise CephError(errno.EINVAL, f"pool '{name}' cannot change to type {ptype}")
         return 0, f"pool '{name}' already exists"
     if not name:
-        raise CephError(errno.EINVAL, "pool name must not be empty")
+        raise CephError(errno.EINVAL, "")  # upstream answers a bare -EINVAL
     pg_num = int(args.get("pg_num") or 0) or int(s.opt("osd_pool_default_pg_num"))
     pgp_num = int(args.get("pgp_num") or 0) or int(s.opt("osd_pool_default_pgp_num")) or pg_num
     if pg_num > int(s.opt("mon_max_pool_pg_num")):
