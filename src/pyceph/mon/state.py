@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import errno
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -329,7 +330,7 @@ class MonState:
         try:
             desc, args = match_command(cmd, extra)
         except CephError as e:
-            return CommandResult(-e.errno, b"", e.message)
+            return CommandResult(-e.errno, b"", e.message or _strerror(e.errno))
         if desc.daemon == "mgr" or (desc.flags & 8):
             return CommandResult(0, b"", "", forward_to_mgr=True)
         if not _caps_allow(caps, desc.perm, desc.module):
@@ -349,7 +350,7 @@ class MonState:
         try:
             reply = handler(ctx)
         except CephError as e:
-            return CommandResult(-e.errno, b"", e.message)
+            return CommandResult(-e.errno, b"", e.message or _strerror(e.errno))
         changed = set(reply.changed)
         if "w" in desc.perm and reply.ret >= 0 and changed:
             self.clog(now, "audit", "INF", f"from='{entity}' cmd={_audit_cmd(cmd)}: finished")
@@ -658,6 +659,11 @@ class MonState:
         if changed:
             self.dirty.add("osdmap")
         return changed
+
+
+def _strerror(err: int) -> str:
+    """What upstream's monitor says for an error it gives no message of its own."""
+    return f"({err}) {os.strerror(err)}"
 
 
 def _empty_mgrmap() -> dict[str, Any]:
