@@ -126,6 +126,7 @@ def test_unknown_pool_is_enoent(cluster_conf):
 def test_bad_pool_name_is_rejected(cluster_conf):
     res = ceph(cluster_conf, "osd", "pool", "create", "")
     assert res.returncode == 22
+    assert res.stderr.strip() == "Error EINVAL: (22) Invalid argument"
 
 
 def test_missing_conf(tmp_path):
