@@ -49,6 +49,9 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "watch_notify",
     "backoff",
     "get_version",  # {what: "osdmap"} -> reply {r, epoch}
+    "pg_pull",  # primary -> peer: an object's whole state (recovery)
+    "pg_list",  # primary -> peer: a page of a PG's objects with versions (backfill)
+    "pg_remove",  # primary -> stray: delete your copy of the PG
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}

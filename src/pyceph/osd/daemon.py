@@ -1,0 +1,391 @@
+"""pyceph-osd: the OSD daemon, the asyncio shell around the `OSD` core.
+
+It opens the store, authenticates to the monitors as osd.N, listens for clients and
+peers on one messenger (tickets checked with the rotating osd keys), boots, follows
+the OSDMap, heartbeats its peers (reporting failures), reports stats to the active
+mgr, and on SIGTERM asks to be marked down and stops every task it started.
+`run_osd` is the in-process entry the embedded cluster and tests use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+from pyceph.common.addr import parse_addr
+from pyceph.common.errors import CephError
+from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
+from pyceph.msg.connection import Connection
+from pyceph.msg.message import Message
+from pyceph.msg.messenger import Messenger
+from pyceph.osd.osd import OSD
+from pyceph.osd.service import PEER_CALL_TIMEOUT, OSDOptions
+from pyceph.osd.tasks import TaskSet
+from pyceph.store.errors import StoreError
+from pyceph.store.transaction import Transaction
+
+log = logging.getLogger("pyceph.osd")
+
+#: The store collection holding the OSD's own identity.
+META_CID = "meta"
+#: How long a clean shutdown waits for the monitor to mark us down.
+MARK_DOWN_TIMEOUT = 5.0
+#: How long start-up waits for the monitors.
+MON_START_TIMEOUT = 60.0
+PYCEPH_VERSION = "16.2.15-pyceph"
+
+
+def _whoami(config: Any) -> int:
+    return int(config.entity_id)
+
+
+def _secret(config: Any, entity: str) -> bytes:
+    from pyceph.common.keyring import Keyring
+
+    for path in config.keyring_paths():
+        if os.path.exists(path):
+            secret = Keyring.load(path).get_secret(entity)
+            if secret is not None:
+                return secret
+    raise CephError(errno.ENOENT, f"no key for {entity} in {config.get('keyring')}")
+
+
+def open_store(runtime: Runtime, config: Any, mkfs: bool = False) -> Any:
+    """The OSD's object store under osd_data (created with --mkfs)."""
+    path = os.path.join(str(config.get("osd_data")), "store")
+    capacity = int(config.get("pyceph_osd_capacity"))
+    store = runtime.disk.open_store(path, capacity)
+    if mkfs:
+        store.mkfs()
+    try:
+        store.mount()
+    except StoreError as e:
+        if e.errno != errno.ENOENT:
+            raise
+        # First start without --mkfs (pyceph up): create the store now.
+        store.mkfs()
+        store.mount()
+        mkfs = True
+    if mkfs and not store.collection_exists(META_CID):
+        t = Transaction().create_collection(META_CID)
+        t.meta_set(META_CID, b"whoami", str(_whoami(config)).encode())
+        t.meta_set(META_CID, b"uuid", runtime.rand.randbytes(16).hex().encode())
+        store.apply_transaction(t)
+    return store
+
+
+def _uuid(store: Any) -> str:
+    raw = store.meta_get(META_CID, b"uuid") if store.collection_exists(META_CID) else None
+    h = (raw or b"0" * 32).decode()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+class OSDDaemon:
+    """Sockets, monitor session, heartbeats and reports around one `OSD` core."""
+
+    def __init__(self, runtime: Runtime, config: Any, store: Any) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.store = store
+        self.whoami = _whoami(config)
+        self.entity = f"osd.{self.whoami}"
+        self.tasks = TaskSet(self.entity)
+        self.monc: Any = None
+        self.auth: Any = None
+        self.msgr: Messenger | None = None
+        self.osd: OSD | None = None
+        self.addr: tuple[str, int] | None = None
+        #: per peer: when the oldest ping still unanswered was sent
+        self._unacked: dict[int, float] = {}
+        self._peer_up_from: dict[int, int] = {}
+        self._reported: set[int] = set()
+
+    # -- transport for the core --------------------------------------------------------
+    async def _call_osd(
+        self, osd: int, mtype: str, head: dict[str, Any], data: bytes | memoryview
+    ) -> Message:
+        assert self.msgr is not None and self.osd is not None
+        m = self.osd.osdmap
+        info = m.osds.get(osd) if m is not None else None
+        if info is None or not info.up or not info.public_addr:
+            raise CephError(errno.EHOSTDOWN, f"osd.{osd} is down")
+        conn = await self.msgr.connect(parse_addr(info.public_addr), "osd")
+        return await conn.call(mtype, head, data, timeout=PEER_CALL_TIMEOUT)
+
+    async def osd_alive(self, want_up_thru: int) -> None:
+        r = await self.monc.call("osd_alive", {"want_up_thru": want_up_thru}, timeout=30)
+        if r.head.get("r", 0) == -errno.EACCES:
+            await self._boot()  # a new mon session: say who we are again
+            r = await self.monc.call("osd_alive", {"want_up_thru": want_up_thru}, timeout=30)
+        if r.head.get("r", 0) < 0:
+            raise CephError(-int(r.head["r"]), "osd_alive refused")
+
+    # -- dispatch ------------------------------------------------------------------------
+    def _dispatch(self, conn: Connection, msg: Message) -> None:
+        if "tid" not in msg.head or self.osd is None or self.tasks.closed:
+            return
+        self.tasks.spawn(self._serve(conn, msg), msg.type)
+
+    async def _serve(self, conn: Connection, msg: Message) -> None:
+        assert self.osd is not None and conn.peer is not None
+        entity = conn.peer.entity
+        caps = None if entity.startswith("osd.") or entity.startswith("mon.") else conn.peer.caps
+        try:
+            reply = await self.osd.handle(entity, msg.type, msg.head, msg.data, caps)
+        except CephError as e:
+            reply = ({"r": -e.errno, "epoch": self.osd.map_epoch}, b"")
+        if reply is not None and not conn.closed:
+            try:
+                conn.reply(msg, reply[0], reply[1])
+            except CephError:
+                pass
+
+    def _on_osdmap(self, m: Any) -> None:
+        if self.osd is not None:
+            self.osd.handle_map(m)
+            self.osd.reap_removed()
+
+    # -- boot ------------------------------------------------------------------------------
+    async def _boot(self) -> int:
+        assert self.addr is not None
+        meta = {
+            "hostname": socket.gethostname(),
+            "osd_objectstore": "lmdb",
+            "ceph_version": f"ceph version {PYCEPH_VERSION} pacific (stable)",
+            "ceph_release": "pacific",
+            "pyceph_version": "0.1.0",
+            "front_addr": f"{self.addr[0]}:{self.addr[1]}",
+        }
+        st = self.store.statfs()
+        r = await self.monc.call(
+            "osd_boot",
+            {
+                "osd_id": self.whoami,
+                "uuid": _uuid(self.store),
+                "addr": list(self.addr),
+                "metadata": meta,
+                "capacity": int(st.get("total", 0)),
+            },
+            timeout=30,
+        )
+        if r.head.get("r", 0) < 0:
+            raise CephError(-int(r.head["r"]), "osd_boot refused")
+        return int(r.head.get("epoch", 0))
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; everything started here has ended on return."""
+        from pyceph.auth.service import ServiceAuthServer
+        from pyceph.mon.monclient import MonClient
+
+        cfg = self.config
+        secret = _secret(cfg, self.entity)
+        self.monc = MonClient(
+            self.runtime, str(cfg.get("mon_host")), self.entity, secret, on_osdmap=self._on_osdmap
+        )
+        self.osd = OSD(
+            self.whoami,
+            self.store,
+            self.runtime,
+            OSDOptions.from_config(cfg),
+            self._call_osd,
+            self,
+        )
+        try:
+            await self.monc.start(MON_START_TIMEOUT)
+            self.auth = ServiceAuthServer(self.monc, "osd")
+            await self.auth.start()
+            self.msgr = Messenger(
+                self.runtime,
+                self.entity,
+                self._dispatch,
+                auth_server=self.auth,
+                credentials=self.monc.credentials_for,
+            )
+            host = "127.0.0.1"
+            pub = str(cfg.get("public_addr") or "").strip()
+            if pub and pub != "-":
+                host, port = parse_addr(str(pub), 0)
+            else:
+                port = 0
+            if port in (6789, 3300):
+                port = 0
+            self.addr = await self.msgr.bind(host, port)
+            await self.osd.load_pgs()
+            epoch = await self._boot()
+            await self.monc.subscribe({"osdmap": 0, "mgrmap": 0})
+            await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
+            log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
+            self.tasks.spawn(self._heartbeat_loop(), "heartbeats")
+            self.tasks.spawn(self._report_loop(), "mgr reports")
+            await stop.wait()
+            try:
+                await asyncio.wait_for(self.monc.call("osd_mark_me_down", {}), MARK_DOWN_TIMEOUT)
+            except (CephError, TimeoutError) as e:
+                log.warning("%s: mark-me-down failed: %s", self.entity, e)
+        finally:
+            await self.tasks.close()
+            await self.osd.stop()
+            if self.msgr is not None:
+                await self.msgr.shutdown()
+            if self.auth is not None:
+                await self.auth.stop()
+            await self.monc.stop()
+
+    # -- heartbeats ------------------------------------------------------------------------
+    async def _heartbeat_loop(self) -> None:
+        """Ping every up peer each interval; report a peer to the monitor once a ping
+        of ours has gone unanswered for longer than the grace (upstream OSD::heartbeat)."""
+        interval = max(float(self.config.get("osd_heartbeat_interval")), 0.05)
+        grace = max(float(self.config.get("osd_heartbeat_grace")), 0.1)
+        tick = min(interval, grace / 4, 1.0)
+        next_ping = 0.0
+        while True:
+            await self.runtime.clock.sleep(tick)
+            m = self.osd.osdmap if self.osd else None
+            if m is None:
+                continue
+            now = self.runtime.clock.monotonic()
+            peers = {i for i, o in m.osds.items() if i != self.whoami and o.exists and o.up}
+            for i in list(self._unacked):
+                if i not in peers or self._peer_up_from.get(i) != m.osds[i].up_from:
+                    self._unacked.pop(i, None)
+                    self._reported.discard(i)
+            for i in peers:
+                self._peer_up_from[i] = m.osds[i].up_from
+            if now >= next_ping:
+                next_ping = now + interval
+                for i in peers:
+                    self._unacked.setdefault(i, now)
+                    self.tasks.spawn(self._ping(i, m.osds[i].up_from, grace), f"ping osd.{i}")
+            for i, since in list(self._unacked.items()):
+                silent = now - since
+                if silent > grace and i not in self._reported:
+                    log.warning("%s: no heartbeat from osd.%s for %.1fs", self.entity, i, silent)
+                    self._reported.add(i)
+                    self.monc.send("osd_failure", {"target": i, "failed_for": silent})
+
+    async def _ping(self, osd: int, up_from: int, timeout: float) -> None:
+        try:
+            head = {
+                "stamp": self.runtime.clock.now(),
+                "epoch": self.osd.map_epoch if self.osd else 0,
+            }
+            await asyncio.wait_for(self._call_osd(osd, "osd_ping", head, b""), timeout)
+        except (CephError, TimeoutError):
+            return
+        if self._peer_up_from.get(osd) == up_from:
+            self._unacked.pop(osd, None)
+            self._reported.discard(osd)
+
+    # -- mgr reports -----------------------------------------------------------------------
+    def _mgr_addr(self) -> tuple[str, int] | None:
+        mm = getattr(self.monc, "mgrmap", None) or {}
+        if not mm.get("available", True):
+            return None
+        a = mm.get("active_addr")
+        if not a:
+            return None
+        if isinstance(a, list | tuple) and len(a) == 2:
+            return str(a[0]), int(a[1])
+        try:
+            return parse_addr(str(a).split("/")[0], 0)
+        except CephError:
+            return None
+
+    async def _report_loop(self) -> None:
+        while True:
+            await self.runtime.clock.sleep(float(self.config.get("mgr_stats_period")))
+            addr = self._mgr_addr()
+            if addr is None or self.msgr is None or self.osd is None:
+                continue
+            try:
+                conn = await self.msgr.connect(addr, "mgr")
+                conn.send("mgr_report", {"osd_id": self.whoami, "report": self.osd.report()})
+            except CephError as e:
+                log.debug("%s: mgr report failed: %s", self.entity, e)
+
+
+async def run_osd(runtime: Runtime, config: Any, stop: asyncio.Event) -> None:
+    """Run one OSD in this event loop until `stop` is set (embedded clusters, tests)."""
+    store = open_store(runtime, config, mkfs=False)
+    try:
+        await OSDDaemon(runtime, config, store).serve(stop)
+    finally:
+        store.umount()
+
+
+def _setup_logging(cfg: Any) -> None:
+    path = str(cfg.get("log_file") or "")
+    handler: logging.Handler
+    if path and path != "-":
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        handler = logging.FileHandler(path)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`pyceph-osd -i ID [-c CONF] [--mkfs]`."""
+    from pyceph.common.config import CephConfig
+
+    p = argparse.ArgumentParser(prog="pyceph-osd")
+    p.add_argument("-i", "--id", required=True)
+    p.add_argument("-c", "--conf")
+    p.add_argument("--mkfs", action="store_true")
+    args, extra = p.parse_known_args(argv)
+    cfg = CephConfig(name=f"osd.{args.id}")
+    cfg.read_file(args.conf)
+    cfg.parse_env()
+    rest = cfg.parse_argv(extra)
+    if rest:
+        print(f"pyceph-osd: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
+        return errno.EINVAL
+    _setup_logging(cfg)
+    runtime = real_runtime()
+    if args.mkfs:
+        os.makedirs(str(cfg.get("osd_data")), exist_ok=True)
+        store = open_store(runtime, cfg, mkfs=True)
+        store.umount()
+        print(f"pyceph-osd: created object store {cfg.get('osd_data')} for osd.{args.id}")
+        return 0
+    install_uvloop()
+    pid_file = str(cfg.get("pid_file") or "")
+    if pid_file:
+        os.makedirs(os.path.dirname(pid_file) or ".", exist_ok=True)
+        with open(pid_file, "w") as f:
+            f.write(f"{os.getpid()}\n")
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_osd(runtime, cfg, stop)
+
+    try:
+        asyncio.run(serve())
+    except (CephError, StoreError) as e:
+        print(f"pyceph-osd: {e}", file=sys.stderr)
+        return e.errno
+    finally:
+        if pid_file:
+            try:
+                os.unlink(pid_file)
+            except OSError:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

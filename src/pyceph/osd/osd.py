@@ -1,0 +1,287 @@
+"""The OSD core: its PGs, its map, and the dispatch of client and peer messages.
+
+No sockets here: peers are reached through a `call_osd` transport and the monitor
+through a `MonLink`, so the daemon (TCP), the embedded cluster and unit tests (an
+in-process fake transport) run the very same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from pyceph.common.errors import CephError
+from pyceph.common.runtime import Runtime
+from pyceph.msg.message import Message
+from pyceph.osd.peering import PGMapView
+from pyceph.osd.pg import PG
+from pyceph.osd.service import OSDOptions
+from pyceph.osd.tasks import TaskSet
+from pyceph.osd.types import PGInfo, parse_pgid, pgid_str
+from pyceph.store.objectstore import ObjectStore
+
+log = logging.getLogger(__name__)
+
+#: How long an op or peer message waits for a newer map it refers to.
+MAP_WAIT_TIMEOUT = 30.0
+_CID = re.compile(r"^(\d+)\.([0-9a-f]+)_head$")
+_POOL_FULL = (1 << 1) | (1 << 10)  # pg_pool_t FLAG_FULL | FLAG_FULL_QUOTA
+_MAP_FULL = 1 << 1  # CEPH_OSDMAP_FULL
+
+PEER_TYPES = frozenset(
+    {"rep_op", "pg_query", "pg_activate", "pg_push", "pg_pull", "pg_list", "pg_remove"}
+)
+
+CallOsd = Callable[[int, str, dict[str, Any], bytes | memoryview], Awaitable[Message]]
+
+
+class MonLink(Protocol):
+    """What the OSD core asks of the monitor."""
+
+    async def osd_alive(self, want_up_thru: int) -> None: ...
+
+
+def _osd_id(entity: str) -> int | None:
+    if entity.startswith("osd."):
+        try:
+            return int(entity[4:])
+        except ValueError:
+            return None
+    return None
+
+
+def _may(caps: dict[str, str] | None, write: bool) -> bool:
+    """A coarse check of the peer's osd caps (full grammar: pyceph.auth)."""
+    if caps is None:
+        return True
+    cap = caps.get("osd", "")
+    if not cap:
+        return False
+    if not write:
+        return True
+    return bool(re.search(r"\*|w|profile", cap))
+
+
+class OSD:
+    """One OSD's PGs and message handling; implements `PGService` for them."""
+
+    def __init__(
+        self,
+        whoami: int,
+        store: ObjectStore,
+        runtime: Runtime,
+        opts: OSDOptions,
+        call_osd: CallOsd,
+        mon: MonLink,
+    ) -> None:
+        self.whoami = whoami
+        self.store = store
+        self.runtime = runtime
+        self.opts = opts
+        self._call_osd = call_osd
+        self.mon = mon
+        self.osdmap: Any = None
+        self.pgs: dict[tuple[int, int], PG] = {}
+        self.tasks = TaskSet(f"osd.{whoami}")
+        self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._up_thru_wanted = 0
+
+    # -- PGService -------------------------------------------------------------------
+    @property
+    def map_epoch(self) -> int:
+        return self.osdmap.epoch if self.osdmap is not None else 0
+
+    async def call_osd(
+        self, osd: int, mtype: str, head: dict[str, Any], data: bytes | memoryview = b""
+    ) -> Message:
+        return await self._call_osd(osd, mtype, head, data)
+
+    def request_up_thru(self, epoch: int) -> None:
+        if epoch <= self._up_thru_wanted:
+            return
+        self._up_thru_wanted = epoch
+        self.tasks.spawn(self._alive(epoch), "osd_alive")
+
+    async def _alive(self, epoch: int) -> None:
+        while self._up_thru_wanted == epoch:
+            try:
+                await self.mon.osd_alive(epoch)
+                return
+            except CephError as e:
+                log.warning("osd.%s: osd_alive failed: %s", self.whoami, e)
+                await self.runtime.clock.sleep(1.0)
+
+    def is_full(self, pool: int) -> bool:
+        m = self.osdmap
+        if m is None:
+            return False
+        if getattr(m, "flags", 0) & _MAP_FULL:
+            return True
+        p = m.pools.get(pool)
+        return bool(p is not None and getattr(p, "flags", 0) & _POOL_FULL)
+
+    async def wait_for_map(self, epoch: int) -> None:
+        if self.map_epoch >= epoch:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._map_waiters.append((epoch, fut))
+        try:
+            await asyncio.wait_for(fut, MAP_WAIT_TIMEOUT)
+        except TimeoutError:
+            raise CephError(errno.ETIMEDOUT, f"no osdmap {epoch}") from None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def load_pgs(self) -> None:
+        """Instantiate every PG found in the store (we may be a stray for some)."""
+        for cid in self.store.list_collections():
+            m = _CID.match(cid)
+            if m:
+                key = (int(m.group(1)), int(m.group(2), 16))
+                if key not in self.pgs:
+                    self.pgs[key] = PG(self, *key)
+
+    async def stop(self) -> None:
+        for fut in [f for _e, f in self._map_waiters]:
+            if not fut.done():
+                fut.cancel()
+        await asyncio.gather(*(pg.close() for pg in self.pgs.values()))
+        await self.tasks.close()
+
+    # -- maps -----------------------------------------------------------------------------
+    def handle_map(self, m: Any) -> None:
+        """A new OSDMap epoch: create PGs we are now mapped to, advance all of them."""
+        if self.osdmap is not None and m.epoch <= self.osdmap.epoch:
+            return
+        self.osdmap = m
+        wanted: dict[tuple[int, int], PGMapView] = {}
+        for pool_id, pool in m.pools.items():
+            for ps in range(int(pool.pg_num)):
+                up, _upp, acting, _p = m.pg_to_up_acting_osds(pool_id, ps)
+                if self.whoami in up or self.whoami in acting or (pool_id, ps) in self.pgs:
+                    wanted[(pool_id, ps)] = PGMapView.from_osdmap(m, pool_id, ps)
+        create = [k for k in wanted if k not in self.pgs]
+        if create:
+            from pyceph.store.transaction import Transaction
+
+            t = Transaction()
+            for pool_id, ps in create:
+                t.append(PG.create_txn(pool_id, ps, m.epoch))
+            self.store.apply_transaction(t)
+            for k in create:
+                self.pgs[k] = PG(self, *k)
+        for key, pg in list(self.pgs.items()):
+            view = wanted.get(key) or PGMapView.from_osdmap(m, *key)
+            pg.advance_map(view)
+            if pg.removed:
+                self.pgs.pop(key, None)
+        keep = []
+        for e, fut in self._map_waiters:
+            if e <= m.epoch:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                keep.append((e, fut))
+        self._map_waiters = keep
+
+    def reap_removed(self) -> None:
+        for key, pg in list(self.pgs.items()):
+            if pg.removed:
+                self.pgs.pop(key, None)
+                self.tasks.spawn(pg.close(), f"close {pg.pgid}")
+
+    # -- messages -------------------------------------------------------------------------
+    async def handle(
+        self,
+        entity: str,
+        mtype: str,
+        head: dict[str, Any],
+        data: bytes | memoryview,
+        caps: dict[str, str] | None = None,
+    ) -> tuple[dict[str, Any], bytes | memoryview] | None:
+        """Handle one request; returns the reply (head, data), or None for no reply."""
+        epoch = int(head.get("epoch") or 0)
+        if epoch > self.map_epoch:
+            try:
+                await self.wait_for_map(epoch)
+            except CephError:
+                return {"r": -errno.EAGAIN, "retry": epoch, "epoch": self.map_epoch}, b""
+        if mtype == "osd_op":
+            return await self._client_op(head, data, caps)
+        if mtype == "osd_ping":
+            return {"r": 0, "epoch": self.map_epoch, "stamp": head.get("stamp")}, b""
+        if mtype in PEER_TYPES:
+            sender = _osd_id(entity)
+            if sender is None:
+                return {"r": -errno.EPERM}, b""
+            return await self._peer(sender, mtype, head, data)
+        return {"r": -errno.EOPNOTSUPP}, b""
+
+    async def _client_op(
+        self, head: dict[str, Any], data: bytes | memoryview, caps: dict[str, str] | None
+    ) -> tuple[dict[str, Any], bytes | memoryview]:
+        from pyceph.osd.ops import is_write
+
+        ops = list(head.get("ops") or [])
+        if not _may(caps, is_write(ops)):
+            return {"r": -errno.EPERM, "epoch": self.map_epoch, "ops": []}, b""
+        pg = self.pgs.get((int(head["pool"]), int(head["ps"])))
+        if pg is None or not pg.is_primary:
+            return {"r": -errno.EAGAIN, "retry": self.map_epoch, "epoch": self.map_epoch}, b""
+        return await pg.do_op(head, data)
+
+    async def _peer(
+        self, sender: int, mtype: str, head: dict[str, Any], data: bytes | memoryview
+    ) -> tuple[dict[str, Any], bytes | memoryview]:
+        pool, ps = parse_pgid(str(head["pgid"]))
+        pg = self.pgs.get((pool, ps))
+        if pg is None:
+            if mtype == "pg_query":
+                empty = PGInfo(pgid_str(pool, ps))
+                return {"r": 0, "info": empty.to_wire(), "entries": [], "missing": []}, b""
+            if mtype in ("pg_list", "pg_remove"):
+                return {"r": 0, "entries": [], "cursor": None}, b""
+            return {"r": -errno.ESTALE}, b""
+        if mtype == "pg_query":
+            return await pg.handle_query(head), b""
+        if mtype == "rep_op":
+            return await pg.handle_rep_op(head, data, sender), b""
+        if mtype == "pg_activate":
+            return await pg.handle_activate(head, sender), b""
+        if mtype == "pg_push":
+            return await pg.handle_push(head, data, sender), b""
+        if mtype == "pg_pull":
+            return await pg.handle_pull(head)
+        if mtype == "pg_list":
+            return pg.handle_list(head), b""
+        if mtype == "pg_remove":
+            v = pg.peering.view
+            if v is not None and self.whoami not in v.acting and self.whoami not in v.up:
+                await pg._remove_self()
+                self.reap_removed()
+            return {"r": 0}, b""
+        return {"r": -errno.EOPNOTSUPP}, b""
+
+    # -- reporting --------------------------------------------------------------------------
+    def report(self) -> dict[str, Any]:
+        """The `mgr_report` body (format: pyceph.mgr.pgmap)."""
+        st = self.store.statfs()
+        total = int(st.get("total", 0))
+        used = int(st.get("used", 0))
+        avail = int(st.get("available", max(total - used, 0)))
+        pg_stats = {pg.pgid: pg.pg_stats() for pg in self.pgs.values() if pg.is_primary}
+        return {
+            "osd_stat": {
+                "kb": total // 1024,
+                "kb_used": used // 1024,
+                "kb_avail": avail // 1024,
+                "kb_used_data": int(st.get("data_stored", 0)) // 1024,
+                "kb_used_omap": 0,
+                "kb_used_meta": int(st.get("meta_used", 0)) // 1024,
+                "num_pgs": len(self.pgs),
+            },
+            "pg_stats": pg_stats,
+        }

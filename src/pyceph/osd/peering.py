@@ -1,0 +1,420 @@
+"""PG peering as a sans-I/O state machine (upstream PeeringState, simplified).
+
+Inputs: map changes (`advance_map`), peers' answers to queries (`on_info`,
+`on_query_failed`), activation acks (`on_activated`), recovery progress
+(`on_recovered`). Outputs: a list of effects for the shell to carry out (query an
+OSD, ask the monitor for up_thru, activate replicas with a log plan, report state).
+
+The primary probes every up OSD of the current and past intervals (since the last
+interval that went active), refuses to go active while some past interval that may
+have accepted writes has no surviving member (state "down"), picks the authoritative
+log (newest last_epoch_started, then newest last_update), adopts it, computes each
+replica's divergent entries and missing objects, obtains up_thru for the interval,
+then activates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyceph.osd.pglog import LogDiff, LogEntry, PGLog, choose_authoritative, diff_against_auth
+from pyceph.osd.types import Oid, PastInterval, PGInfo, Version
+
+# States (upstream names where one exists).
+INITIAL = "initial"
+PEERING = "peering"
+WAIT_UP_THRU = "wait_up_thru"
+ACTIVATING = "activating"
+ACTIVE = "active"
+DOWN = "down"
+PEERED = "peered"  # peered, but fewer than min_size acting members: no I/O
+REPLICA = "replica"
+STRAY = "stray"
+DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class PGMapView:
+    """What one PG needs to know about one OSDMap epoch."""
+
+    epoch: int
+    up: tuple[int, ...]
+    up_primary: int
+    acting: tuple[int, ...]
+    primary: int
+    size: int
+    min_size: int
+    up_osds: frozenset[int]
+    up_thru: dict[int, int] = field(default_factory=dict, hash=False, compare=False)
+    pool_exists: bool = True
+
+    @classmethod
+    def from_osdmap(cls, m: Any, pool: int, ps: int) -> PGMapView:
+        p = m.pools.get(pool)
+        up_osds = frozenset(i for i, o in m.osds.items() if o.exists and o.up)
+        up_thru = {i: o.up_thru for i, o in m.osds.items()}
+        if p is None:
+            return cls(m.epoch, (), -1, (), -1, 0, 0, up_osds, up_thru, False)
+        up, upp, acting, primary = m.pg_to_up_acting_osds(pool, ps)
+        none = 0x7FFFFFFF
+        return cls(
+            m.epoch,
+            tuple(o for o in up if o != none),
+            upp,
+            tuple(o for o in acting if o != none),
+            primary,
+            int(p.size),
+            int(p.min_size),
+            up_osds,
+            up_thru,
+        )
+
+    def is_up(self, osd: int) -> bool:
+        return osd in self.up_osds
+
+
+def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
+    """Upstream PastIntervals::is_new_interval, for replicated pools."""
+    return (
+        old.acting != new.acting
+        or old.up != new.up
+        or old.primary != new.primary
+        or old.up_primary != new.up_primary
+        or old.size != new.size
+        or old.min_size != new.min_size
+        or old.pool_exists != new.pool_exists
+    )
+
+
+def close_interval(first: int, last_view: PGMapView) -> PastInterval:
+    """The interval that ended with `last_view`: it may have gone read/write if it had
+    min_size members and its primary got up_thru at or after its start."""
+    rw = (
+        len(last_view.acting) >= max(last_view.min_size, 1)
+        and last_view.primary >= 0
+        and last_view.up_thru.get(last_view.primary, 0) >= first
+    )
+    return PastInterval(first, last_view.epoch, list(last_view.acting), last_view.primary, rw)
+
+
+# -- effects ------------------------------------------------------------------
+@dataclass
+class Query:
+    osd: int
+
+
+@dataclass
+class NeedUpThru:
+    epoch: int
+
+
+@dataclass
+class ActivatePlan:
+    """What one member must do to match the authoritative log."""
+
+    osd: int
+    backfill: bool
+    common: Version
+    entries: list[LogEntry]
+    missing: dict[Oid, Version]
+    deletes: set[Oid]
+
+
+@dataclass
+class Activate:
+    """Apply `own` locally, send the other plans, then report acks via on_activated."""
+
+    epoch: int
+    own: ActivatePlan
+    #: the authoritative log's tail (for backfilled logs)
+    tail: Version
+    replicas: list[ActivatePlan]
+    auth: int
+
+
+@dataclass
+class StateChange:
+    state: str
+
+
+@dataclass
+class Clean:
+    epoch: int
+    strays: list[int]
+
+
+Effect = Query | NeedUpThru | Activate | StateChange | Clean
+
+
+@dataclass
+class PeerReport:
+    info: PGInfo
+    entries: list[LogEntry]
+    missing: dict[Oid, Version]
+
+
+class Peering:
+    """One PG's peering state on one OSD."""
+
+    def __init__(self, whoami: int, info: PGInfo, log: PGLog, missing: dict[Oid, Version]):
+        self.whoami = whoami
+        self.info = info
+        self.log = log
+        self.missing = missing  # objects this OSD lacks (oid -> needed version)
+        self.state = INITIAL
+        self.view: PGMapView | None = None
+        self.probe: set[int] = set()
+        self.replies: dict[int, PeerReport] = {}
+        self.failed: set[int] = set()
+        self.peer_missing: dict[int, dict[Oid, Version]] = {}
+        self.peer_diffs: dict[int, LogDiff] = {}
+        self.activated: set[int] = set()
+        self.pending_activation: Activate | None = None
+        self.strays: set[int] = set()
+
+    # -- roles ------------------------------------------------------------------
+    @property
+    def is_primary(self) -> bool:
+        return self.view is not None and self.view.primary == self.whoami
+
+    @property
+    def acting_replicas(self) -> list[int]:
+        if self.view is None:
+            return []
+        return [o for o in self.view.acting if o != self.whoami]
+
+    def _set_state(self, s: str, fx: list[Effect]) -> None:
+        if s != self.state:
+            self.state = s
+            fx.append(StateChange(s))
+
+    # -- map changes -------------------------------------------------------------
+    def advance_map(self, view: PGMapView) -> list[Effect]:
+        """Feed a new map epoch; starts a new peering round on an interval change."""
+        fx: list[Effect] = []
+        old = self.view
+        new_interval = old is None or is_new_interval(old, view)
+        if old is not None and new_interval:
+            pi = close_interval(self.info.same_interval_since or old.epoch, old)
+            self.info.past_intervals.append(pi)
+        self.view = view
+        if not view.pool_exists:
+            self._set_state(DELETED, fx)
+            return fx
+        if new_interval:
+            self.info.same_interval_since = view.epoch
+            self._start_interval(fx)
+        elif self.state == WAIT_UP_THRU:
+            self._maybe_activate(fx)
+        elif self.state in (PEERING, DOWN):
+            self._probe_more(fx)
+        return fx
+
+    def _start_interval(self, fx: list[Effect]) -> None:
+        view = self.view
+        assert view is not None
+        self.replies.clear()
+        self.failed.clear()
+        self.peer_missing.clear()
+        self.peer_diffs.clear()
+        self.activated.clear()
+        self.pending_activation = None
+        if view.primary == self.whoami:
+            self._set_state(PEERING, fx)
+            self.probe = set()
+            self._probe_more(fx)
+        elif self.whoami in view.acting:
+            self._set_state(REPLICA, fx)
+        else:
+            self._set_state(STRAY, fx)
+
+    def prior_set(self) -> tuple[set[int], bool]:
+        """OSDs to probe, and whether some possibly-written past interval has no
+        member up (the PG is then "down" until one returns)."""
+        view = self.view
+        assert view is not None
+        probe = set(view.up) | set(view.acting)
+        blocked = False
+        for pi in self.info.past_intervals:
+            if pi.last < self.info.last_epoch_started:
+                continue
+            alive = [o for o in pi.acting if view.is_up(o) or o == self.whoami]
+            probe.update(alive)
+            if pi.maybe_went_rw and not alive:
+                blocked = True
+        probe.discard(-1)
+        return probe, blocked
+
+    def _probe_more(self, fx: list[Effect]) -> None:
+        probe, _ = self.prior_set()
+        for osd in sorted(probe - self.probe):
+            if osd == self.whoami:
+                continue
+            fx.append(Query(osd))
+        self.probe |= probe
+        self._check_peered(fx)
+
+    # -- peer answers -------------------------------------------------------------
+    def on_info(
+        self, osd: int, info: PGInfo, entries: list[LogEntry], missing: dict[Oid, Version]
+    ) -> list[Effect]:
+        """A peer's answer to our query (or its unsolicited notify)."""
+        fx: list[Effect] = []
+        if not self.is_primary or self.state not in (PEERING, DOWN):
+            return fx
+        self.replies[osd] = PeerReport(info, entries, missing)
+        self.failed.discard(osd)
+        # Past intervals other OSDs saw widen our prior set.
+        known = {(p.first, p.last) for p in self.info.past_intervals}
+        for p in info.past_intervals:
+            if (p.first, p.last) not in known and p.last >= self.info.last_epoch_started:
+                self.info.past_intervals.append(p)
+                known.add((p.first, p.last))
+        self._probe_more(fx)
+        return fx
+
+    def on_query_failed(self, osd: int) -> list[Effect]:
+        fx: list[Effect] = []
+        if self.is_primary and self.state in (PEERING, DOWN):
+            self.failed.add(osd)
+            self._check_peered(fx)
+        return fx
+
+    def _check_peered(self, fx: list[Effect]) -> None:
+        view = self.view
+        assert view is not None
+        waiting = {o for o in self.probe if o != self.whoami and o not in self.replies}
+        if waiting - self.failed:
+            return
+        responders = set(self.replies) | {self.whoami}
+        for pi in self.info.past_intervals:
+            if pi.last < self.info.last_epoch_started or not pi.maybe_went_rw:
+                continue
+            if not responders & set(pi.acting):
+                self._set_state(DOWN, fx)
+                return
+        if any(o not in responders for o in view.acting):
+            # An acting member did not answer: wait for the map to drop it.
+            self._set_state(DOWN, fx)
+            return
+        if len(view.acting) < max(view.min_size, 1):
+            self._set_state(PEERED, fx)
+            return
+        self._choose_and_plan(fx)
+
+    def _choose_and_plan(self, fx: list[Effect]) -> None:
+        view = self.view
+        assert view is not None
+        infos = {o: r.info for o, r in self.replies.items()}
+        infos[self.whoami] = self.info
+        auth = choose_authoritative(infos, self.whoami)
+        assert auth is not None
+        if auth == self.whoami:
+            auth_log = PGLog(self.log.tail, list(self.log.entries))
+            auth_luv = self.info.last_user_version
+            own = ActivatePlan(self.whoami, False, self.log.head, [], dict(self.missing), set())
+        else:
+            rep = self.replies[auth]
+            auth_log = PGLog(rep.info.log_tail, list(rep.entries))
+            auth_luv = rep.info.last_user_version
+            d = diff_against_auth(auth_log, self.info.last_update, self.log.entries, self.missing)
+            own = ActivatePlan(self.whoami, d.backfill, d.common, d.entries, d.missing, d.deletes)
+            # Whatever the auth itself lacks, we lack too.
+            for oid, v in rep.missing.items():
+                if oid not in own.deletes:
+                    own.missing.setdefault(oid, v)
+        self.info.last_user_version = max(self.info.last_user_version, auth_luv)
+        plans: list[ActivatePlan] = []
+        self.strays = set()
+        for osd, rep in self.replies.items():
+            d = diff_against_auth(auth_log, rep.info.last_update, rep.entries, rep.missing)
+            self.peer_diffs[osd] = d
+            if osd in view.acting:
+                plans.append(
+                    ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
+                )
+                self.peer_missing[osd] = dict(d.missing)
+            elif rep.info.last_update != (0, 0) or rep.entries:
+                self.strays.add(osd)
+        self.pending_activation = Activate(view.epoch, own, auth_log.tail, plans, auth)
+        self._set_state(WAIT_UP_THRU, fx)
+        self._maybe_activate(fx)
+
+    def _maybe_activate(self, fx: list[Effect]) -> None:
+        view = self.view
+        assert view is not None and self.pending_activation is not None
+        sis = self.info.same_interval_since
+        if view.up_thru.get(self.whoami, 0) < sis:
+            fx.append(NeedUpThru(sis))
+            return
+        act = self.pending_activation
+        act.epoch = view.epoch
+        self._set_state(ACTIVATING, fx)
+        fx.append(act)
+        self._check_all_activated(fx)
+
+    def activation_applied(self, act: Activate) -> None:
+        """The shell applied `act.own`: adopt the resulting state."""
+        self.missing = dict(act.own.missing)
+        self.info.last_epoch_started = act.epoch
+
+    # -- activation and recovery -------------------------------------------------------
+    def on_activated(self, osd: int) -> list[Effect]:
+        fx: list[Effect] = []
+        if self.state == ACTIVATING:
+            self.activated.add(osd)
+            self._check_all_activated(fx)
+        return fx
+
+    def _check_all_activated(self, fx: list[Effect]) -> None:
+        if all(o in self.activated for o in self.acting_replicas):
+            self._set_state(ACTIVE, fx)
+            # Intervals before this activation no longer constrain peering.
+            self.info.past_intervals = []
+            self._check_clean(fx)
+
+    def missing_loc(self, oid: Oid) -> list[int]:
+        """Peers known to hold `oid` at the authoritative version."""
+        out = []
+        for osd, d in self.peer_diffs.items():
+            if d.backfill or oid in d.deletes:
+                continue
+            pm = self.peer_missing.get(osd, d.missing)
+            if oid in pm:
+                continue
+            out.append(osd)
+        auth = self.pending_activation.auth if self.pending_activation else None
+        out.sort(key=lambda o: (o != auth, o))
+        return out
+
+    def on_recovered(self, osd: int, oid: Oid) -> list[Effect]:
+        fx: list[Effect] = []
+        if osd == self.whoami:
+            self.missing.pop(oid, None)
+        else:
+            self.peer_missing.get(osd, {}).pop(oid, None)
+        if osd in self.peer_diffs:
+            self.peer_diffs[osd].missing.pop(oid, None)
+        self._check_clean(fx)
+        return fx
+
+    def is_degraded(self, oid: Oid) -> bool:
+        return oid in self.missing or any(oid in m for m in self.peer_missing.values())
+
+    def is_clean(self) -> bool:
+        view = self.view
+        return (
+            self.state == ACTIVE
+            and view is not None
+            and len(view.acting) >= view.size
+            and not self.missing
+            and not any(self.peer_missing.get(o) for o in self.acting_replicas)
+        )
+
+    def _check_clean(self, fx: list[Effect]) -> None:
+        if self.is_clean():
+            assert self.view is not None
+            self.info.last_epoch_clean = self.view.epoch
+            fx.append(Clean(self.view.epoch, sorted(self.strays)))
+            self.strays = set()

@@ -1,0 +1,902 @@
+"""One placement group on one OSD: the asyncio shell around `Peering`, the PG log and
+`ops.execute`.
+
+As primary it orders client ops (per object, in arrival order), gives each write a
+version epoch'v, commits object changes and the log entry in one store transaction,
+replicates the transaction to every acting replica (`rep_op`) and answers the client
+only when all of them have committed. While peering, ops wait; after activation it
+recovers missing objects (pull to itself, push to replicas) before they are touched.
+As replica it applies replicated transactions strictly in version order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pyceph.common.errors import CephError
+from pyceph.msg.message import Message
+from pyceph.osd import pgmeta
+from pyceph.osd.ops import OI_ATTR, PG_OPS, execute, is_write, load_oi
+from pyceph.osd.peering import (
+    ACTIVE,
+    DELETED,
+    Activate,
+    ActivatePlan,
+    Clean,
+    NeedUpThru,
+    Peering,
+    PGMapView,
+    Query,
+    StateChange,
+    is_new_interval,
+)
+from pyceph.osd.pglog import DELETE, ERROR, MODIFY, LogEntry, PGLog
+from pyceph.osd.service import (
+    BACKFILL_LIST_PAGE,
+    FULL_RESERVE_BYTES,
+    MAX_PARKED_REP_OPS,
+    MAX_PGLS_PAGE,
+    MAX_WAITING_OPS_PER_PG,
+    PEER_RETRY_DELAY,
+    PGService,
+)
+from pyceph.osd.tasks import TaskSet
+from pyceph.osd.types import (
+    ZERO,
+    Oid,
+    PGInfo,
+    Version,
+    key_oid,
+    object_key,
+    oid_of,
+    pg_cid,
+    pgid_str,
+    ver,
+)
+from pyceph.store.errors import StoreError
+from pyceph.store.transaction import Transaction
+from pyceph.store.types import HEAD, ObjectKey
+
+log = logging.getLogger(__name__)
+
+ESTALE = errno.ESTALE
+EAGAIN = errno.EAGAIN
+
+
+class IntervalChanged(Exception):
+    """The PG's interval changed under an operation; it must start over."""
+
+
+class PG:
+    """A PG instance: state, log, peering and op handling."""
+
+    def __init__(self, svc: PGService, pool: int, ps: int) -> None:
+        self.svc = svc
+        self.pool = pool
+        self.ps = ps
+        self.pgid = pgid_str(pool, ps)
+        self.cid = pg_cid(pool, ps)
+        self.tasks = TaskSet(f"pg {self.pgid}")
+        info, plog, missing = pgmeta.load(svc.store, self.cid, self.pgid)
+        self.info: PGInfo = info
+        self.log: PGLog = plog
+        self.peering = Peering(svc.whoami, info, plog, missing)
+        self.gen = 0  # interval generation
+        self._interval_fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._wake = asyncio.Event()
+        self._waiting = 0
+        self._locks: dict[Oid, list[Any]] = {}
+        self._local_inflight = 0
+        self._local_idle = asyncio.Event()
+        self._local_idle.set()
+        self._log_changed = asyncio.Event()
+        self._parked = 0
+        self._activated_gen = -1
+        self._activated_ev = asyncio.Event()
+        self._recovery: asyncio.Task[Any] | None = None
+        self._recovering: dict[tuple[int, Oid], asyncio.Future[None]] = {}
+        self.removed = False
+        self.interval_floor = 0
+        self.stats: dict[str, int] = {"num_rd": 0, "num_rd_kb": 0, "num_wr": 0, "num_wr_kb": 0}
+
+    # -- lifecycle ------------------------------------------------------------------
+    @staticmethod
+    def create_txn(pool: int, ps: int, epoch: int) -> Transaction:
+        """The transaction creating an empty PG collection with its info."""
+        cid = pg_cid(pool, ps)
+        t = Transaction().create_collection(cid)
+        pgmeta.write_info(t, cid, PGInfo(pgid_str(pool, ps), epoch_created=epoch))
+        return t
+
+    async def close(self) -> None:
+        self._bump_interval()
+        await self.tasks.close()
+
+    @property
+    def state(self) -> str:
+        return self.peering.state
+
+    @property
+    def is_primary(self) -> bool:
+        return self.peering.is_primary
+
+    # -- map changes ---------------------------------------------------------------------
+    def advance_map(self, view: PGMapView) -> None:
+        old = self.peering.view
+        if old is None or is_new_interval(old, view):
+            # Messages from an interval older than one we saw start are stale.
+            self.interval_floor = view.epoch if old is not None else 0
+            self._bump_interval()
+        self._run(self.peering.advance_map(view))
+
+    def _bump_interval(self) -> None:
+        self.gen += 1
+        if not self._interval_fut.done():
+            self._interval_fut.set_result(None)
+        self._interval_fut = asyncio.get_running_loop().create_future()
+        self._activated_ev.clear()
+        if self._recovery is not None:
+            self._recovery.cancel()
+            self._recovery = None
+        self._kick()
+
+    def _kick(self) -> None:
+        self._wake.set()
+        self._wake = asyncio.Event()
+
+    def _run(self, fx: list[Any]) -> None:
+        for e in fx:
+            if isinstance(e, Query):
+                self.tasks.spawn(self._query(e.osd, self.gen), f"{self.pgid} query {e.osd}")
+            elif isinstance(e, NeedUpThru):
+                self.svc.request_up_thru(e.epoch)
+            elif isinstance(e, Activate):
+                self.tasks.spawn(self._activate(e, self.gen), f"{self.pgid} activate")
+            elif isinstance(e, StateChange):
+                log.info("pg %s: %s (epoch %s)", self.pgid, e.state, self.svc.map_epoch)
+                if e.state == ACTIVE:
+                    self._start_recovery()
+                elif e.state == DELETED:
+                    self.tasks.spawn(self._remove_self(), f"{self.pgid} remove")
+                self._kick()
+            elif isinstance(e, Clean):
+                t = Transaction()
+                pgmeta.write_info(t, self.cid, self.info)
+                self.tasks.spawn(self._commit(t), f"{self.pgid} clean")
+                for osd in e.strays:
+                    self.tasks.spawn(self._remove_stray(osd, self.gen), f"{self.pgid} rm {osd}")
+
+    async def _commit(self, t: Transaction) -> None:
+        self._local_inflight += 1
+        self._local_idle.clear()
+        try:
+            await self.svc.store.queue_transaction(t)
+        finally:
+            self._local_inflight -= 1
+            if not self._local_inflight:
+                self._local_idle.set()
+            self._log_changed.set()
+
+    async def _race(self, aw: Any, gen: int) -> Any:
+        """Await `aw` unless the interval changes first (then IntervalChanged)."""
+        if gen != self.gen:
+            if asyncio.iscoroutine(aw):
+                aw.close()
+            raise IntervalChanged
+        fut = asyncio.ensure_future(aw)
+        ifut = self._interval_fut
+        done, _ = await asyncio.wait({fut, ifut}, return_when=asyncio.FIRST_COMPLETED)
+        if fut in done:
+            return fut.result()
+        fut.cancel()
+        try:
+            await fut
+        except BaseException:  # noqa: S110
+            pass
+        raise IntervalChanged
+
+    async def _peer_call(
+        self, osd: int, mtype: str, head: dict[str, Any], gen: int, data: bytes | memoryview = b""
+    ) -> Message:
+        """Call a peer, retrying while the interval lasts; ESTALE-style refusals return."""
+        while True:
+            if gen != self.gen:
+                raise IntervalChanged
+            try:
+                return await self._race(self.svc.call_osd(osd, mtype, dict(head), data), gen)
+            except CephError as e:
+                log.debug("pg %s: %s to osd.%s failed: %s", self.pgid, mtype, osd, e)
+            await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+
+    def _head(self, **kw: Any) -> dict[str, Any]:
+        return {
+            "pgid": self.pgid,
+            "epoch": self.svc.map_epoch,
+            "sis": self.info.same_interval_since,
+            **kw,
+        }
+
+    # -- peering I/O (primary) ----------------------------------------------------------
+    async def _query(self, osd: int, gen: int) -> None:
+        try:
+            while True:
+                reply = await self._peer_call(osd, "pg_query", self._head(), gen)
+                if reply.head.get("r", 0) == 0:
+                    break
+                await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+            h = reply.head
+            info = PGInfo.from_wire(h["info"])
+            entries = [LogEntry.from_wire(w) for w in h.get("entries", [])]
+            missing = {oid_of(o): ver(v) for o, v in h.get("missing", [])}
+            if gen == self.gen:
+                self._run(self.peering.on_info(osd, info, entries, missing))
+        except IntervalChanged:
+            return
+
+    async def _list_objects(self, osd: int, gen: int) -> dict[Oid, Version]:
+        """Every head object of this PG on `osd` with its version (backfill)."""
+        if osd == self.svc.whoami:
+            return self.local_listing()
+        out: dict[Oid, Version] = {}
+        cursor = None
+        while True:
+            r = await self._peer_call(osd, "pg_list", self._head(cursor=cursor), gen)
+            for o, v in r.head.get("entries", []):
+                out[oid_of(o)] = ver(v)
+            cursor = r.head.get("cursor")
+            if cursor is None:
+                return out
+
+    def local_listing(self) -> dict[Oid, Version]:
+        out: dict[Oid, Version] = {}
+        store = self.svc.store
+        if not store.collection_exists(self.cid):
+            return out
+        start: ObjectKey | None = None
+        while True:
+            keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
+            for k in keys:
+                if k.snap != HEAD:
+                    continue
+                oi = load_oi(store, self.cid, k)
+                out[key_oid(k)] = oi.version if oi else ZERO
+            if nxt is None:
+                return out
+            start = nxt
+
+    async def _activate(self, act: Activate, gen: int) -> None:
+        try:
+            backfills = [p for p in [act.own, *act.replicas] if p.backfill]
+            if backfills:
+                ref = await self._list_objects(act.auth, gen)
+                auth_missing = (
+                    dict(self.peering.replies[act.auth].missing)
+                    if (act.auth in self.peering.replies)
+                    else dict(self.peering.missing)
+                )
+                for p in backfills:
+                    have = await self._list_objects(p.osd, gen)
+                    p.missing = {o: v for o, v in ref.items() if have.get(o) != v}
+                    p.missing.update(auth_missing)
+                    p.deletes = set(have) - set(ref)
+                    if p.osd != self.svc.whoami:
+                        self.peering.peer_missing[p.osd] = dict(p.missing)
+                        d = self.peering.peer_diffs.get(p.osd)
+                        if d is not None:
+                            d.backfill = False
+                            d.missing = dict(p.missing)
+            # Our own part, durably, before anyone else hears of the new log.
+            await self._local_idle.wait()
+            if gen != self.gen:
+                return
+            t = self.apply_plan(act.own, act.tail, act.epoch, self.info.same_interval_since)
+            self.peering.activation_applied(act)
+            await self._commit(t)
+            self._activated_gen = gen
+            self._activated_ev.set()
+            wire_info = self.info.to_wire()
+
+            async def one(p: ActivatePlan) -> None:
+                head = self._head(
+                    info=wire_info,
+                    les=act.epoch,
+                    backfill=p.backfill,
+                    common=list(p.common),
+                    tail=list(act.tail),
+                    entries=[e.to_wire() for e in p.entries],
+                    missing=[[list(o), list(v)] for o, v in p.missing.items()],
+                    deletes=[list(o) for o in p.deletes],
+                )
+                while True:
+                    r = await self._peer_call(p.osd, "pg_activate", head, gen)
+                    if r.head.get("r", 0) == 0:
+                        break
+                    await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                if gen == self.gen:
+                    self._run(self.peering.on_activated(p.osd))
+
+            await asyncio.gather(*(one(p) for p in act.replicas))
+        except IntervalChanged:
+            return
+
+    def apply_plan(self, p: ActivatePlan, tail: Version, les: int, sis: int) -> Transaction:
+        """Rewind/extend our log to the authoritative one, delete what must go, record
+        what we miss; update memory now and return the transaction making it durable."""
+        t = Transaction()
+        cid = self.cid
+        if p.backfill:
+            self.log.reset(tail, list(p.entries))
+            pgmeta.remove_all_entries(t, cid)
+            for e in p.entries:
+                pgmeta.write_entry(t, cid, e)
+        else:
+            if self.log.head > p.common:
+                self.log.rewind_to(p.common)
+                pgmeta.remove_entries(t, cid, p.common)
+            for e in p.entries:
+                if e.version > self.log.head:
+                    self.log.append(e)
+                    pgmeta.write_entry(t, cid, e)
+        store = self.svc.store
+        for oid in p.deletes:
+            k = object_key(self.pool, oid)
+            if store.exists(cid, k):
+                t.remove(cid, k)
+        pgmeta.clear_missing(t, cid)
+        for oid, v in p.missing.items():
+            pgmeta.write_missing(t, cid, oid, v)
+        self.peering.missing = dict(p.missing)
+        self.info.last_update = self.log.head
+        self.info.log_tail = self.log.tail
+        self.info.last_complete = self.log.head if not p.missing else self.info.last_complete
+        self.info.last_epoch_started = les
+        self.info.same_interval_since = sis
+        self.info.last_user_version = max(
+            [self.info.last_user_version] + [e.user_version for e in self.log.entries]
+        )
+        pgmeta.write_info(t, cid, self.info)
+        return t
+
+    async def _remove_stray(self, osd: int, gen: int) -> None:
+        try:
+            await self._peer_call(osd, "pg_remove", self._head(), gen)
+        except IntervalChanged:
+            pass
+
+    async def _remove_self(self) -> None:
+        """Delete this PG's collection (pool deleted, or told we are a stale stray)."""
+        await self._local_idle.wait()
+        store = self.svc.store
+        if not store.collection_exists(self.cid):
+            self.removed = True
+            return
+        while True:
+            keys, _nxt = store.collection_list(self.cid, None, BACKFILL_LIST_PAGE)
+            if not keys:
+                break
+            t = Transaction()
+            for k in keys:
+                t.remove(self.cid, k)
+            await self.svc.store.queue_transaction(t)
+        await self.svc.store.queue_transaction(Transaction().remove_collection(self.cid))
+        self.removed = True
+
+    # -- recovery (primary) ---------------------------------------------------------------
+    def _start_recovery(self) -> None:
+        if self.is_primary and (self._recovery is None or self._recovery.done()):
+            self._recovery = self.tasks.spawn(self._recover_all(self.gen), f"{self.pgid} recovery")
+
+    async def _recover_all(self, gen: int) -> None:
+        try:
+            while gen == self.gen:
+                work = [(self.svc.whoami, o) for o in list(self.peering.missing)]
+                for osd, m in self.peering.peer_missing.items():
+                    work += [(osd, o) for o in list(m)]
+                if not work:
+                    return
+                for osd, oid in work:
+                    async with self._object_lock(oid):
+                        await self._recover_one(osd, oid, gen)
+        except IntervalChanged:
+            return
+
+    async def _recover_one(self, osd: int, oid: Oid, gen: int) -> None:
+        """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
+        if gen != self.gen:
+            raise IntervalChanged
+        me = self.svc.whoami
+        if osd == me:
+            if oid not in self.peering.missing:
+                return
+            sources = self.peering.missing_loc(oid)
+            if not sources:
+                log.warning("pg %s: %s unfound", self.pgid, oid)
+                await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                return
+            r = await self._peer_call(sources[0], "pg_pull", self._head(oid=list(oid)), gen)
+            if r.head.get("r", 0) != 0:
+                await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                return
+            t = self.object_txn(oid, r.head, r.data)
+            pgmeta.write_missing(t, self.cid, oid, None)
+            if gen != self.gen:
+                raise IntervalChanged
+            self.peering.missing.pop(oid, None)
+            await self._commit(t)
+            self._run(self.peering.on_recovered(me, oid))
+            return
+        if oid not in self.peering.peer_missing.get(osd, {}):
+            return
+        if oid in self.peering.missing:
+            await self._recover_one(me, oid, gen)
+            if oid in self.peering.missing:
+                return
+        head, data = self.object_payload(oid)
+        r = await self._peer_call(osd, "pg_push", self._head(**head), gen, data)
+        if r.head.get("r", 0) == 0 and gen == self.gen:
+            self._run(self.peering.on_recovered(osd, oid))
+
+    def object_payload(self, oid: Oid) -> tuple[dict[str, Any], bytes]:
+        """The whole state of a local object, for a push or a pull reply."""
+        store = self.svc.store
+        k = object_key(self.pool, oid)
+        head: dict[str, Any] = {"oid": list(oid), "r": 0}
+        if not store.exists(self.cid, k):
+            head["exists"] = False
+            return head, b""
+        head["exists"] = True
+        head["attrs"] = {n: bytes(v) for n, v in store.getattrs(self.cid, k).items()}
+        head["omap_header"] = bytes(store.omap_get_header(self.cid, k))
+        head["omap"] = [[n, bytes(v)] for n, v in store.omap_get_values(self.cid, k)]
+        return head, store.read(self.cid, k)
+
+    def object_txn(self, oid: Oid, head: dict[str, Any], data: bytes | memoryview) -> Transaction:
+        """A transaction making the local object equal to a pushed/pulled state."""
+        t = Transaction()
+        k = object_key(self.pool, oid)
+        if self.svc.store.exists(self.cid, k):
+            t.remove(self.cid, k)
+        if head.get("exists"):
+            t.touch(self.cid, k)
+            if len(data):
+                t.write(self.cid, k, 0, bytes(data))
+            attrs = dict(head.get("attrs", {}))
+            if attrs:
+                t.setattrs(self.cid, k, attrs)
+            if head.get("omap_header"):
+                t.omap_setheader(self.cid, k, head["omap_header"])
+            if head.get("omap"):
+                t.omap_setkeys(self.cid, k, {n: v for n, v in head["omap"]})
+        return t
+
+    # -- object ordering -----------------------------------------------------------------
+    @asynccontextmanager
+    async def _object_lock(self, oid: Oid) -> Any:
+        ent = self._locks.get(oid)
+        if ent is None:
+            ent = self._locks[oid] = [asyncio.Lock(), 0]
+        ent[1] += 1
+        try:
+            async with ent[0]:
+                yield
+        finally:
+            ent[1] -= 1
+            if not ent[1]:
+                self._locks.pop(oid, None)
+
+    # -- client ops ------------------------------------------------------------------------
+    def _retry(self) -> tuple[dict[str, Any], bytes]:
+        return {"r": -EAGAIN, "retry": self.svc.map_epoch, "epoch": self.svc.map_epoch}, b""
+
+    async def do_op(
+        self, head: dict[str, Any], data: bytes | memoryview
+    ) -> tuple[dict[str, Any], bytes]:
+        """Run a client op to completion; returns the reply head and data."""
+        while True:
+            if not self.is_primary or self.state == DELETED:
+                return self._retry()
+            if self.state != ACTIVE or self._activated_gen != self.gen:
+                if self._waiting >= MAX_WAITING_OPS_PER_PG:
+                    return {"r": -EAGAIN, "epoch": self.svc.map_epoch}, b""
+                self._waiting += 1
+                try:
+                    await self._wake.wait()
+                finally:
+                    self._waiting -= 1
+                continue
+            try:
+                return await self._do_op_active(head, data, self.gen)
+            except IntervalChanged:
+                continue
+
+    async def _do_op_active(
+        self, head: dict[str, Any], data: bytes | memoryview, gen: int
+    ) -> tuple[dict[str, Any], bytes]:
+        ops = list(head.get("ops", []))
+        if ops and ops[0][0] in PG_OPS:
+            return self._pgls(dict(ops[0][1] or {}))
+        oid: Oid = (str(head.get("nspace") or ""), str(head["oid"]), str(head.get("key") or ""))
+        write = is_write(ops)
+        async with self._object_lock(oid):
+            if gen != self.gen:
+                raise IntervalChanged
+            if oid in self.peering.missing:
+                await self._recover_one(self.svc.whoami, oid, gen)
+                if oid in self.peering.missing:
+                    raise IntervalChanged  # unfound for now: wait and retry
+            if write:
+                for osd in list(self.peering.peer_missing):
+                    if oid in self.peering.peer_missing[osd]:
+                        await self._recover_one(osd, oid, gen)
+                return await self._do_write(head, ops, data, oid, gen)
+            return self._do_read(ops, data, oid)
+
+    def _reply(
+        self, r: int, outs: list[dict[str, Any]], uv: int, outdata: list[bytes]
+    ) -> tuple[dict[str, Any], bytes]:
+        return {"r": r, "epoch": self.svc.map_epoch, "version": uv, "ops": outs}, b"".join(outdata)
+
+    def _do_read(
+        self, ops: list[Any], data: bytes | memoryview, oid: Oid
+    ) -> tuple[dict[str, Any], bytes]:
+        k = object_key(self.pool, oid)
+        res = execute(self.svc.store, self.cid, k, ops, data, self.svc.opts.limits)
+        self.stats["num_rd"] += 1
+        self.stats["num_rd_kb"] += (sum(len(b) for b in res.outdata) + 1023) // 1024
+        uv = res.oi.user_version if res.oi else 0
+        return self._reply(res.r, res.outs, uv, res.outdata)
+
+    async def _do_write(
+        self, head: dict[str, Any], ops: list[Any], data: bytes | memoryview, oid: Oid, gen: int
+    ) -> tuple[dict[str, Any], bytes]:
+        rq = head.get("reqid")
+        reqid = (str(rq[0]), int(rq[1]), int(rq[2])) if rq else None
+        if reqid is not None:
+            dup = self.log.lookup_reqid(reqid)
+            if dup is not None:
+                await self._wait_durable(dup[0], gen)
+                return self._reply(dup[2], [], dup[1], [])
+        if len(data) > self.svc.opts.max_write_size:
+            return self._reply(-errno.EMSGSIZE, [], 0, [])
+        if self.svc.is_full(self.pool) or self._store_full(len(data)):
+            return self._reply(-errno.ENOSPC, [], 0, [])
+        store = self.svc.store
+        k = object_key(self.pool, oid)
+        old = load_oi(store, self.cid, k)
+        prev = self.log.head
+        version: Version = (self.svc.map_epoch, prev[1] + 1)
+        uv = self.info.last_user_version + 1
+        res = execute(
+            store,
+            self.cid,
+            k,
+            ops,
+            data,
+            self.svc.opts.limits,
+            version,
+            uv,
+            self.svc.runtime.clock.now(),
+        )
+        if res.r == -errno.ENOSPC:
+            return self._reply(res.r, res.outs, 0, [])
+        if res.r < 0 or not res.modified:
+            op = ERROR
+        elif res.existed and not res.exists:
+            op = DELETE
+        else:
+            op = MODIFY
+        entry = LogEntry(op, oid, version, old.version if old else ZERO, reqid, uv, res.r)
+        obj_txn = res.txn if op != ERROR else Transaction()
+        wire = obj_txn.encode()
+        t = Transaction().append(obj_txn)
+        trim_to = self._append_entry(t, entry)
+        self.stats["num_wr"] += 1
+        self.stats["num_wr_kb"] += (len(data) + 1023) // 1024
+        rep_head = self._head(
+            entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
+        )
+        local = asyncio.ensure_future(self._commit(t))
+        reps = [
+            asyncio.ensure_future(self._rep_op(osd, rep_head, wire, gen))
+            for osd in self.peering.acting_replicas
+        ]
+        try:
+            await asyncio.shield(local)
+        except StoreError as e:
+            log.error("pg %s: local commit of %s failed: %s; re-peering", self.pgid, version, e)
+            for r in reps:
+                r.cancel()
+            self._reload_and_repeer()
+            raise IntervalChanged
+        try:
+            await self._race(asyncio.gather(*reps), gen)
+        except IntervalChanged:
+            for r in reps:
+                r.cancel()
+            raise
+        return self._reply(res.r, res.outs, uv, res.outdata)
+
+    def _append_entry(self, t: Transaction, entry: LogEntry) -> Version | None:
+        """Add a log entry (and a trim if due) to memory and to `t`; returns trim_to."""
+        self.log.append(entry)
+        self.info.last_update = entry.version
+        self.info.last_user_version = max(self.info.last_user_version, entry.user_version)
+        if not self.peering.missing:
+            self.info.last_complete = entry.version
+        pgmeta.write_entry(t, self.cid, entry)
+        opts = self.svc.opts
+        target = opts.min_pg_log_entries if self.peering.is_clean() else opts.max_pg_log_entries
+        trim_to = self.log.calc_trim_to(entry.version, target) if len(self.log) > target else None
+        if trim_to is not None:
+            self._trim(t, trim_to)
+        self.info.log_tail = self.log.tail
+        pgmeta.write_info(t, self.cid, self.info)
+        return trim_to
+
+    def _trim(self, t: Transaction, to: Version) -> None:
+        trimmed, evicted = self.log.trim(to, self.svc.opts.pg_log_dups_tracked)
+        if trimmed:
+            pgmeta.write_trim(t, self.cid, to, trimmed, evicted)
+
+    async def _wait_durable(self, v: Version, gen: int) -> None:
+        """A dup may still be in flight: wait until no local commit is pending."""
+        while self._local_inflight:
+            await self._race(self._local_idle.wait(), gen)
+
+    async def _rep_op(self, osd: int, head: dict[str, Any], wire: bytes, gen: int) -> None:
+        while True:
+            r = await self._peer_call(osd, "rep_op", head, gen, wire)
+            rc = r.head.get("r", 0)
+            if rc == 0:
+                return
+            if rc == -ESTALE:
+                # The replica moved to a newer interval: we will hear of it in a map.
+                await self._race(asyncio.get_running_loop().create_future(), gen)
+            await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+
+    def _store_full(self, nbytes: int) -> bool:
+        try:
+            st = self.svc.store.statfs()
+        except Exception:
+            return False
+        if not st.get("total"):
+            return False  # unlimited (a MemStore without capacity)
+        avail = int(st.get("available", 0))
+        return avail < nbytes + FULL_RESERVE_BYTES
+
+    def _reload_and_repeer(self) -> None:
+        info, plog, missing = pgmeta.load(self.svc.store, self.cid, self.pgid)
+        view = self.peering.view
+        self.info, self.log = info, plog
+        self.peering = Peering(self.svc.whoami, info, plog, missing)
+        self._bump_interval()
+        if view is not None:
+            self._run(self.peering.advance_map(view))
+
+    def _pgls(self, args: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        store = self.svc.store
+        mx = max(1, min(int(args.get("max") or 1024), MAX_PGLS_PAGE))
+        nspace = args.get("nspace")
+        all_ns = nspace is None or nspace == "\x01"
+        cur = args.get("cursor")
+        start = ObjectKey.from_tuple(cur) if cur else None
+        entries: list[list[str]] = []
+        nxt: ObjectKey | None = None
+        pos = start
+        while len(entries) < mx:
+            keys, nxt = store.collection_list(self.cid, pos, mx - len(entries) + 1)
+            for k in keys:
+                if len(entries) >= mx:
+                    nxt = k
+                    break
+                if k.snap != HEAD or (not all_ns and k.namespace != nspace):
+                    continue
+                entries.append([k.namespace, k.name, k.key])
+            else:
+                if nxt is None:
+                    break
+                pos = nxt
+                continue
+            break
+        out = {"r": 0, "entries": entries, "cursor": list(nxt.to_tuple()) if nxt else None}
+        return {"r": 0, "epoch": self.svc.map_epoch, "version": 0, "ops": [out]}, b""
+
+    # -- replica side ----------------------------------------------------------------------
+    def stale(self, head: dict[str, Any], sender: int) -> bool:
+        """Is a message from `sender` (claiming to be our primary) from an old interval?"""
+        v = self.peering.view
+        if v is None or v.primary != sender or v.primary == self.svc.whoami:
+            return True
+        return int(head.get("sis", 0)) < self.interval_floor
+
+    async def handle_query(self, head: dict[str, Any]) -> dict[str, Any]:
+        await self._local_idle.wait()
+        return {
+            "r": 0,
+            "info": self.info.to_wire(),
+            "entries": [e.to_wire() for e in self.log.entries],
+            "missing": [[list(o), list(v)] for o, v in self.peering.missing.items()],
+        }
+
+    def handle_list(self, head: dict[str, Any]) -> dict[str, Any]:
+        store = self.svc.store
+        cur = head.get("cursor")
+        start = ObjectKey.from_tuple(cur) if cur else None
+        if not store.collection_exists(self.cid):
+            return {"r": 0, "entries": [], "cursor": None}
+        keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
+        out = []
+        for k in keys:
+            if k.snap != HEAD:
+                continue
+            oi = load_oi(store, self.cid, k)
+            out.append([[k.namespace, k.name, k.key], list(oi.version if oi else ZERO)])
+        return {"r": 0, "entries": out, "cursor": list(nxt.to_tuple()) if nxt else None}
+
+    async def handle_activate(self, head: dict[str, Any], sender: int) -> dict[str, Any]:
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        await self._local_idle.wait()
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        gen = self.gen
+        if self._activated_gen == gen:
+            return {"r": 0}
+        p = ActivatePlan(
+            self.svc.whoami,
+            bool(head.get("backfill")),
+            ver(head.get("common")),
+            [LogEntry.from_wire(w) for w in head.get("entries", [])],
+            {oid_of(o): ver(v) for o, v in head.get("missing", [])},
+            {oid_of(o) for o in head.get("deletes", [])},
+        )
+        t = self.apply_plan(p, ver(head.get("tail")), int(head["les"]), int(head["sis"]))
+        self.info.past_intervals = []
+        pgmeta.write_info(t, self.cid, self.info)
+        await self._commit(t)
+        if gen == self.gen:
+            self._activated_gen = gen
+            self._activated_ev.set()
+        return {"r": 0}
+
+    async def handle_rep_op(
+        self, head: dict[str, Any], data: bytes | memoryview, sender: int
+    ) -> dict[str, Any]:
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        gen = self.gen
+        if self._activated_gen != gen:
+            try:
+                await self._race(self._activated_ev.wait(), gen)
+            except IntervalChanged:
+                return {"r": -ESTALE}
+        entry = LogEntry.from_wire(head["entry"])
+        prev = ver(head.get("prev"))
+        parked = False
+        try:
+            while self.log.head < prev:
+                if not parked:
+                    if self._parked >= MAX_PARKED_REP_OPS:
+                        return {"r": -EAGAIN}
+                    self._parked += 1
+                    parked = True
+                ev = self._log_changed
+                ev.clear()
+                try:
+                    await self._race(ev.wait(), gen)
+                except IntervalChanged:
+                    return {"r": -ESTALE}
+        finally:
+            if parked:
+                self._parked -= 1
+        if self.log.head >= entry.version:
+            await self._local_idle.wait()  # a resend: ack once it is durable
+            return {"r": 0}
+        if self.log.head != prev:
+            return {"r": -ESTALE}
+        t = Transaction.decode(data) if len(data) else Transaction()
+        self.log.append(entry)
+        self.info.last_update = entry.version
+        self.info.last_user_version = max(self.info.last_user_version, entry.user_version)
+        if not self.peering.missing:
+            self.info.last_complete = entry.version
+        pgmeta.write_entry(t, self.cid, entry)
+        if (entry.op == DELETE or entry.op == MODIFY) and entry.oid in self.peering.missing:
+            # The primary recovered the object to us before writing: nothing missing.
+            self.peering.missing.pop(entry.oid, None)
+            pgmeta.write_missing(t, self.cid, entry.oid, None)
+        trim_to = head.get("trim_to")
+        if trim_to:
+            self._trim(t, ver(trim_to))
+        self.info.log_tail = self.log.tail
+        pgmeta.write_info(t, self.cid, self.info)
+        self._log_changed.set()
+        try:
+            await self._commit(t)
+        except StoreError as e:
+            log.error("pg %s: replica commit of %s failed: %s", self.pgid, entry.version, e)
+            self._reload_and_repeer()
+            return {"r": -e.errno}
+        return {"r": 0}
+
+    async def handle_push(
+        self, head: dict[str, Any], data: bytes | memoryview, sender: int
+    ) -> dict[str, Any]:
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        oid = oid_of(head["oid"])
+        async with self._object_lock(oid):
+            t = self.object_txn(oid, head, data)
+            pgmeta.write_missing(t, self.cid, oid, None)
+            self.peering.missing.pop(oid, None)
+            await self._commit(t)
+        return {"r": 0}
+
+    async def handle_pull(self, head: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        oid = oid_of(head["oid"])
+        if oid in self.peering.missing:
+            return {"r": -errno.ENOENT}, b""
+        await self._local_idle.wait()
+        return self.object_payload(oid)
+
+    def object_version(self, oid: Oid) -> Version | None:
+        oi = load_oi(self.svc.store, self.cid, object_key(self.pool, oid))
+        return oi.version if oi else None
+
+    # -- stats ------------------------------------------------------------------------------
+    def pg_stats(self) -> dict[str, Any]:
+        store = self.svc.store
+        n = nbytes = 0
+        if store.collection_exists(self.cid):
+            start: ObjectKey | None = None
+            while True:
+                keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
+                for k in keys:
+                    if k.snap == HEAD:
+                        n += 1
+                        try:
+                            nbytes += store.stat(self.cid, k)
+                        except StoreError:
+                            pass
+                if nxt is None:
+                    break
+                start = nxt
+        v = self.peering.view
+        missing_primary = len(self.peering.missing)
+        degraded = missing_primary + sum(len(m) for m in self.peering.peer_missing.values())
+        state = self.state
+        if state == ACTIVE:
+            state = (
+                "active+clean"
+                if self.peering.is_clean()
+                else ("active+recovering+degraded" if degraded else "active+undersized+degraded")
+            )
+        return {
+            "state": state,
+            "reported_epoch": self.svc.map_epoch,
+            "version": f"{self.info.last_update[0]}'{self.info.last_update[1]}",
+            "log_size": len(self.log),
+            "num_objects": n,
+            "num_bytes": nbytes,
+            "num_object_clones": 0,
+            "num_object_copies": n * (v.size if v else 1),
+            "num_objects_missing_on_primary": missing_primary,
+            "num_objects_degraded": degraded,
+            "num_objects_misplaced": 0,
+            "num_objects_unfound": 0,
+            "num_omap_bytes": 0,
+            "num_omap_keys": 0,
+            **self.stats,
+            "up": list(v.up) if v else [],
+            "acting": list(v.acting) if v else [],
+            "up_primary": v.up_primary if v else -1,
+            "acting_primary": v.primary if v else -1,
+            "stamp": self.svc.runtime.clock.now(),
+        }
+
+
+__all__ = ["PG", "IntervalChanged", "OI_ATTR"]

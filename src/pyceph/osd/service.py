@@ -1,0 +1,84 @@
+"""What a PG needs from its OSD (`PGService`) and the OSD's named limits (`OSDOptions`).
+
+PGs talk to peers, the monitor and the store only through this interface, so unit tests
+can run several OSDs' PGs in one process over a fake transport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pyceph.common.runtime import Runtime
+from pyceph.msg.message import Message
+from pyceph.osd.ops import Limits
+from pyceph.store.objectstore import ObjectStore
+
+#: Client ops a PG keeps queued while it peers; beyond this new ops get EAGAIN.
+MAX_WAITING_OPS_PER_PG = 4096
+#: Replicated ops a replica parks waiting for an earlier one; beyond this it refuses.
+MAX_PARKED_REP_OPS = 4096
+#: Free bytes an OSD keeps in reserve: writes that would dip into it get ENOSPC.
+FULL_RESERVE_BYTES = 1 << 20
+#: Seconds between retries of a peer message that failed (peer restarting, ...).
+PEER_RETRY_DELAY = 0.5
+#: How long a peer message may take before it is retried.
+PEER_CALL_TIMEOUT = 30.0
+#: Objects per page when listing a PG for backfill.
+BACKFILL_LIST_PAGE = 1024
+#: Largest pgls page a client may ask for.
+MAX_PGLS_PAGE = 4096
+
+
+@dataclass
+class OSDOptions:
+    """The config options the OSD core reads (defaults = upstream's)."""
+
+    max_pg_log_entries: int = 10000
+    min_pg_log_entries: int = 250
+    pg_log_dups_tracked: int = 3000
+    max_write_size: int = 90 << 20
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> OSDOptions:
+        def g(name: str, default: Any) -> Any:
+            try:
+                v = cfg.get(name)
+            except Exception:
+                return default
+            return default if v is None else v
+
+        return cls(
+            max_pg_log_entries=int(g("osd_max_pg_log_entries", 10000)),
+            min_pg_log_entries=int(g("osd_min_pg_log_entries", 250)),
+            pg_log_dups_tracked=int(g("osd_pg_log_dups_tracked", 3000)),
+            max_write_size=int(g("osd_max_write_size", 90)) << 20,
+            limits=Limits(
+                max_object_size=int(g("osd_max_object_size", 128 << 20)),
+                max_attr_name_len=int(g("osd_max_attr_name_len", 100)),
+                max_attr_size=int(g("osd_max_attr_size", 0)) or (1 << 20),
+            ),
+        )
+
+
+class PGService(Protocol):
+    """The OSD as its PGs see it."""
+
+    whoami: int
+    store: ObjectStore
+    runtime: Runtime
+    opts: OSDOptions
+
+    @property
+    def map_epoch(self) -> int: ...
+
+    async def call_osd(
+        self, osd: int, mtype: str, head: dict[str, Any], data: bytes | memoryview = b""
+    ) -> Message: ...
+
+    def request_up_thru(self, epoch: int) -> None: ...
+
+    def is_full(self, pool: int) -> bool: ...
+
+    async def wait_for_map(self, epoch: int) -> None: ...
