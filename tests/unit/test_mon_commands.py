@@ -189,7 +189,7 @@ ERRORS = [
      "unknown erasure code profile 'nope'"),
     ({"prefix": "osd crush rule dump", "name": "nope"}, errno.ENOENT,
      "unknown crush rule 'nope'"),
-    ({"prefix": "mon dump", "epoch": 7}, errno.ENOENT, ""),
+    ({"prefix": "mon dump", "epoch": 7}, errno.ENOENT, "there is no map for epoch 7"),
     ({"prefix": "auth get", "entity": "client.nope"}, errno.ENOENT,
      "failed to find client.nope in keyring"),
     ({"prefix": "auth get-or-create", "entity": "client.x", "caps": ["mon"]}, errno.EINVAL,

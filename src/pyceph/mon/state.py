@@ -330,7 +330,10 @@ class MonState:
         try:
             desc, args = match_command(cmd, extra)
         except CephError as e:
-            return CommandResult(-e.errno, b"", e.message or _strerror(e.errno))
+            outs = e.message
+            if not outs and desc.module == "osd":  # the OSDMonitor fills in strerror
+                outs = _strerror(e.errno)
+            return CommandResult(-e.errno, b"", outs)
         if desc.daemon == "mgr" or (desc.flags & 8):
             return CommandResult(0, b"", "", forward_to_mgr=True)
         if not _caps_allow(caps, desc.perm, desc.module):
@@ -350,7 +353,10 @@ class MonState:
         try:
             reply = handler(ctx)
         except CephError as e:
-            return CommandResult(-e.errno, b"", e.message or _strerror(e.errno))
+            outs = e.message
+            if not outs and desc.module == "osd":  # the OSDMonitor fills in strerror
+                outs = _strerror(e.errno)
+            return CommandResult(-e.errno, b"", outs)
         changed = set(reply.changed)
         if "w" in desc.perm and reply.ret >= 0 and changed:
             self.clog(now, "audit", "INF", f"from='{entity}' cmd={_audit_cmd(cmd)}: finished")

@@ -52,7 +52,7 @@ def mon_dump(ctx: Ctx) -> Reply:
     mm = ctx.state.monmap
     epoch = ctx.get("epoch")
     if epoch is not None and epoch != mm["epoch"]:
-        raise CephError(errno.ENOENT, "")
+        raise CephError(errno.ENOENT, f"there is no map for epoch {epoch}")
     data = monmap_json(mm)
     data["quorum"] = [m["rank"] for m in mm["mons"]]
     return Reply(data=data, plain=fp.mon_dump(mm), outs=f"dumped monmap epoch {mm['epoch']}")
