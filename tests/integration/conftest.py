@@ -12,7 +12,7 @@ from pyceph.cli.localcluster import LocalCluster
 
 #: Failure detection and reporting shortened so tests finish in seconds.
 FAST_OPTIONS = {
-    "osd_heartbeat_interval": "0.5",
+    "osd_heartbeat_interval": "1",
     "osd_heartbeat_grace": "3",
     "mon_osd_down_out_interval": "600",
     "mgr_stats_period": "1",

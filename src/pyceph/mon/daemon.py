@@ -288,13 +288,19 @@ class MonDaemon:
             int(h.get("capacity", 0)),
             self.runtime.clock.now(),
         )
-        conn.user["osd_id"] = osd_id
         self._commit_and_publish()
         conn.reply(msg, {"r": 0, "epoch": self.state.osdmap.epoch})
 
+    @staticmethod
+    def _osd_id(conn: Connection) -> int | None:
+        """The OSD id of an authenticated `osd.N` peer, else None."""
+        entity = conn.peer.entity if conn.peer else ""
+        kind, _, ident = entity.partition(".")
+        return int(ident) if kind == "osd" and ident.isdigit() else None
+
     def _h_osd_failure(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None and conn.peer is not None
-        reporter = conn.user.get("osd_id")
+        reporter = self._osd_id(conn)
         if reporter is None:
             return
         changed = self.state.osd_failure(
@@ -308,7 +314,7 @@ class MonDaemon:
 
     def _h_osd_alive(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None
-        osd_id = conn.user.get("osd_id")
+        osd_id = self._osd_id(conn)
         if osd_id is None:
             conn.reply(msg, {"r": -EACCES})
             return
@@ -318,7 +324,7 @@ class MonDaemon:
 
     def _h_osd_mark_me_down(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None
-        osd_id = conn.user.get("osd_id")
+        osd_id = self._osd_id(conn)
         if osd_id is not None and self.state.osd_mark_down_self(osd_id, self.runtime.clock.now()):
             self._commit_and_publish()
         if "tid" in msg.head:
@@ -326,7 +332,7 @@ class MonDaemon:
 
     def _h_pg_temp(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None
-        if conn.user.get("osd_id") is None:
+        if self._osd_id(conn) is None:
             return
         changed = False
         for pgid, osds in dict(msg.head.get("pgs", {})).items():
