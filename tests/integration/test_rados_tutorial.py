@@ -182,6 +182,5 @@ def test_mon_command_returns_errors(cluster):
     assert cluster.wait_for_latest_osdmap() == 0
 
 
-@pytest.mark.xfail(reason="RadosClient.instance_id (MonClient.global_id) is still 0", strict=False)
 def test_instance_id(cluster):
     assert cluster.get_instance_id() > 0
