@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 #: CEPH_OSD_FLAG_FULL_TRY: write even when the cluster is full.
 _FLAG_FULL_TRY = 0x800000
+_FLAG_FULL_FORCE = 0x1000  # CEPH_OSD_FLAG_FULL_FORCE
 _POOL_FLAG_EC_OVERWRITES = 1 << 2
 _TYPE_ERASURE = 3
 _ERANGE = errno.ERANGE
@@ -428,7 +429,8 @@ class Ioctx:
         """Delete the object; returns True."""
         check_str(key, "key")
         self.require_ioctx_open()
-        self._sync(key, [("delete", {}, b"")], f"Failed to remove '{key}'")
+        # librados removes with FULL_FORCE, so space can be freed on a full cluster
+        self._sync(key, [("delete", {}, b"")], f"Failed to remove '{key}'", _FLAG_FULL_FORCE)
         return True
 
     def trunc(self, key: str, size: int) -> int:
@@ -730,7 +732,14 @@ class Ioctx:
     ) -> Completion:
         """Delete the object asynchronously."""
         check_str(object_name, "object_name")
-        return self._aio(object_name, [("delete", {}, b"")], oncomplete, onsafe, write=True)
+        return self._aio(
+            object_name,
+            [("delete", {}, b"")],
+            oncomplete,
+            onsafe,
+            write=True,
+            flags=_FLAG_FULL_FORCE,
+        )
 
     # -- listing -------------------------------------------------------------------------
     def list_objects(self) -> ObjectIterator:

@@ -35,6 +35,31 @@ LIST_PAGE = 1024
 
 Op = tuple[str, dict[str, Any], bytes]
 
+#: CEPH_OSD_FLAG_*: write anyway (FULL_FORCE) or fail with ENOSPC (FULL_TRY) on a full pool.
+FLAG_FULL_FORCE = 0x1000
+FLAG_FULL_TRY = 0x800000
+#: pg_pool_t::FLAG_FULL
+POOL_FLAG_FULL = 1 << 1
+#: Ops that only read; any other op makes the whole op a write.
+READ_OPS = frozenset(
+    {
+        "read",
+        "stat",
+        "getxattr",
+        "getxattrs",
+        "pgls",
+        "cmpext",
+        "assert_version",
+        "omap_get_vals",
+        "omap_get_keys",
+        "omap_get_vals_by_keys",
+        "omap_get_header",
+        "omap_cmp",
+        "list_watchers",
+        "list_snaps",
+    }
+)
+
 
 @dataclass(slots=True)
 class OpOut:
@@ -125,6 +150,8 @@ class Objecter:
             head_ops.append([name, a])
         data: bytes | memoryview = payloads[0] if len(payloads) == 1 else b"".join(payloads)
         reqid = [self.monc.entity, self.nonce, tid]
+        is_write = any(name not in READ_OPS for name, _a, _p in ops)
+        may_fill = is_write and not flags & (FLAG_FULL_FORCE | FLAG_FULL_TRY)
         backoff = RESEND_BACKOFF
         while True:
             if self._stopped:
@@ -133,6 +160,10 @@ class Objecter:
             pool = osdmap.get_pool(pool_id)
             if pool is None:
                 raise CephError(ENOENT, f"pool {pool_id} does not exist")
+            if may_fill and pool.flags & POOL_FLAG_FULL:
+                # As librados: writes to a full pool wait until it is not full (or time out).
+                await self._wait_map_change(RESEND_BACKOFF_MAX)
+                continue
             if fixed_ps is None:
                 assert oid is not None
                 _, ps = osdmap.object_locator_to_pg(pool_id, oid, nspace, key)

@@ -37,6 +37,7 @@ from pyceph.osd.peering import (
 from pyceph.osd.pglog import DELETE, ERROR, MODIFY, LogEntry, PGLog
 from pyceph.osd.service import (
     BACKFILL_LIST_PAGE,
+    FLAG_FULL_FORCE,
     FULL_RESERVE_BYTES,
     MAX_PARKED_REP_OPS,
     MAX_PGLS_PAGE,
@@ -562,7 +563,8 @@ class PG:
                 return self._reply(dup[2], [], dup[1], [])
         if len(data) > self.svc.opts.max_write_size:
             return self._reply(-errno.EMSGSIZE, [], 0, [])
-        if self.svc.is_full(self.pool) or self._store_full(len(data)):
+        frees = int(head.get("flags") or 0) & FLAG_FULL_FORCE or all(o[0] == "delete" for o in ops)
+        if not frees and (self.svc.is_full(self.pool) or self._store_full(len(data))):
             return self._reply(-errno.ENOSPC, [], 0, [])
         store = self.svc.store
         k = object_key(self.pool, oid)

@@ -20,6 +20,8 @@ MAX_WAITING_OPS_PER_PG = 4096
 MAX_PARKED_REP_OPS = 4096
 #: Free bytes an OSD keeps in reserve: writes that would dip into it get ENOSPC.
 FULL_RESERVE_BYTES = 1 << 20
+#: CEPH_OSD_FLAG_FULL_FORCE: the client may write (delete) even when the pool is full.
+FLAG_FULL_FORCE = 0x1000
 #: Seconds between retries of a peer message that failed (peer restarting, ...).
 PEER_RETRY_DELAY = 0.5
 #: How long a peer message may take before it is retried.
