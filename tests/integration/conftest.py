@@ -60,3 +60,18 @@ def own_cluster(tmp_path) -> Iterator[LocalCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def cluster_factory(tmp_path) -> Iterator:
+    """Make clusters with option overrides; all are stopped after the test."""
+    made: list[LocalCluster] = []
+
+    def make(num_osds: int = 3, **overrides: str) -> LocalCluster:
+        cluster = make_cluster(str(tmp_path / f"c{len(made)}"), num_osds, **overrides)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop()

@@ -386,6 +386,8 @@ def load_config(entity: str, conf: str | None, extra: list[str]) -> CephConfig:
     rest = cfg.parse_argv(extra)
     if rest:
         raise SystemExit(f"unrecognized arguments: {' '.join(rest)}")
+    for warning in cfg.warnings:
+        print(warning, file=sys.stderr)
     return cfg
 
 
