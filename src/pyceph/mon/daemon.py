@@ -92,6 +92,7 @@ class MonDaemon:
         """Run until `stop` is set; every task started here ends before this returns."""
         assert self.state is not None
         st = self.state
+        st.start_time = self.runtime.clock.now()  # quorum (of one) forms as we start
         self.auth = MonAuthServer(self.runtime, self.kv, st.get_auth, st.monmap["fsid"])
         self.msgr = Messenger(
             self.runtime,
