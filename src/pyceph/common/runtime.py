@@ -154,10 +154,34 @@ def real_runtime() -> Runtime:
     return Runtime(clock=RealClock(), rand=RealRand(), net=TcpNetwork(), disk=RealDisk())
 
 
+#: glibc mallopt parameters and the value daemons give them: buffers up to this size are
+#: reused from the heap instead of being mapped fresh (and zeroed) each time.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+DAEMON_MMAP_THRESHOLD = 64 << 20
+
+
+def tune_malloc() -> None:
+    """Keep large message buffers in the heap (glibc serves >=128 KiB with fresh pages)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, 2 * DAEMON_MMAP_THRESHOLD)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
 def install_uvloop() -> None:
-    """Make uvloop the event loop policy (a hard dependency for daemons)."""
+    """Daemon process setup: uvloop as the event loop (a hard dependency), malloc tuning."""
     import uvloop
 
+    tune_malloc()
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
