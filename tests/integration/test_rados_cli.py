@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path("/work/shared/spec/refceph-samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "data" / "samples"
 
 
 def rados_cli(

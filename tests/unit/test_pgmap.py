@@ -10,7 +10,7 @@ from pyceph.cli.output import byte_u, dump_json
 from pyceph.mgr.commands import handle_mgr_command
 from pyceph.mgr.pgmap import PGMap
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "spec" / "refceph-samples"
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 GIB_KB = 1024 * 1024
 
 
@@ -116,15 +116,14 @@ def test_unknown_stale_and_removal():
 
 
 def test_pg_stat_sample_format():
-    line = (SAMPLES / "ceph-pg-stat.txt").read_text() if SAMPLES.exists() else None
+    line = (SAMPLES / "ceph-pg-stat.txt").read_text()
     m, _ = make()
     keys = set(m.pg_stat()["pg_summary"])
-    if line:
-        sample = json.loads((SAMPLES / "ceph-pg-stat.json").read_text())
-        assert keys == set(sample["pg_summary"])
-        assert line.startswith(
-            "48 pgs: 48 active+clean; 64 MiB data, 1.0 GiB used, 29 GiB / 30 GiB avail"
-        )
+    sample = json.loads((SAMPLES / "ceph-pg-stat.json").read_text())
+    assert keys == set(sample["pg_summary"])
+    assert line.startswith(
+        "48 pgs: 48 active+clean; 64 MiB data, 1.0 GiB used, 29 GiB / 30 GiB avail"
+    )
     assert byte_u(67124065) == "64 MiB" and byte_u(1114828800) == "1.0 GiB"
     assert byte_u(31097425920) == "29 GiB" and byte_u(32212254720) == "30 GiB"
     assert byte_u(9828936704) == "9.2 GiB" and byte_u(0) == "0 B" and byte_u(15000) == "15 KiB"
@@ -136,12 +135,11 @@ def test_df_pools_keys_and_formulas():
     pools = m.df_pools(om)
     assert [p["name"] for p in pools] == ["rbd", "one"]
     st = pools[0]["stats"]
-    if SAMPLES.exists():
-        sample = json.loads((SAMPLES / "ceph-df.json").read_text())
-        assert list(st) == list(sample["pools"][0]["stats"])
-        assert list(pools[0]) == list(sample["pools"][0])
-        detail = json.loads((SAMPLES / "ceph-df-detail.json").read_text())
-        assert list(m.df_pools(om, detail=True)[0]["stats"]) == list(detail["pools"][0]["stats"])
+    sample = json.loads((SAMPLES / "ceph-df.json").read_text())
+    assert list(st) == list(sample["pools"][0]["stats"])
+    assert list(pools[0]) == list(sample["pools"][0])
+    detail = json.loads((SAMPLES / "ceph-df-detail.json").read_text())
+    assert list(m.df_pools(om, detail=True)[0]["stats"]) == list(detail["pools"][0]["stats"])
     assert st["stored"] == 3000 and st["objects"] == 6 and st["bytes_used"] == 6000
     kb, avail = 10 * GIB_KB, 10 * GIB_KB - 362900
     per_osd = int((avail - kb * 0.05) * 1024.0 / 0.5)
@@ -153,10 +151,9 @@ def test_df_pools_keys_and_formulas():
 def test_osd_df_table_shape():
     m, om = make()
     d = m.osd_df()
-    if SAMPLES.exists():
-        sample = json.loads((SAMPLES / "ceph-osd-df.json").read_text())
-        assert list(d["nodes"][0]) == list(sample["nodes"][0])
-        assert list(d["summary"]) == list(sample["summary"])
+    sample = json.loads((SAMPLES / "ceph-osd-df.json").read_text())
+    assert list(d["nodes"][0]) == list(sample["nodes"][0])
+    assert list(d["summary"]) == list(sample["summary"])
     text = m.osd_df_text().splitlines()
     assert (
         text[0]

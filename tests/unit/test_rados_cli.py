@@ -17,7 +17,7 @@ import pytest
 
 from pyceph.cli import rados_bench, rados_main
 
-SAMPLES = Path("/work/shared/spec/refceph-samples")
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
 
 # ---------------------------------------------------------------------------
