@@ -3,6 +3,10 @@
 A handle moves through the states "configuring" → "connected" → "shutdown".
 Connecting starts a `LoopThread` (event loop + finisher) and a `RadosClient` on
 it; every blocking method submits a coroutine there and waits for it.
+
+With `mon_host = embedded:[DIR]` connecting first starts (or joins) the process's
+embedded cluster (`pyceph.embedded`); the handle's client then runs on that cluster's
+shared loop thread, with a finisher of its own, and authenticates automatically.
 """
 
 from __future__ import annotations
@@ -73,15 +77,60 @@ def _check_opt(val: Any, name: str, *types: type) -> None:
     raise TypeError(f"{name} must be {names}")
 
 
-def _shutdown_core(lt: LoopThread, client: Any) -> None:
+def _shutdown_core(lt: LoopThread, client: Any, embedded: Any = None) -> None:
     """Stop a handle's client and threads (also used as its finalizer)."""
-    if not lt.running:
-        return
     try:
-        lt.run(client.shutdown(), timeout=10)
-    except Exception:  # noqa: BLE001 - best effort on the way out
-        pass
-    lt.stop()
+        if lt.running:
+            try:
+                lt.run(client.shutdown(), timeout=10)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
+        lt.stop()
+    finally:
+        if embedded is not None:
+            _release_embedded(embedded, client)
+
+
+def _release_embedded(embedded: Any, client: Any) -> None:
+    from pyceph.embedded import registry
+
+    embedded.forget_client(client)
+    registry.release(embedded)
+
+
+def _start_core(config: CephConfig, name: str) -> tuple[LoopThread, Any, Any]:
+    """A loop thread and a (not yet connected) client for `config`, and the embedded
+    cluster it uses (None for a real one)."""
+    from pyceph.embedded import registry
+
+    target = registry.target_of(config)
+    if target is None:
+        lt = LoopThread(name).start()
+        try:
+            return lt, client_factory(config), None
+        except BaseException:
+            lt.stop()
+            raise
+    try:
+        inst = registry.acquire(target, config)
+    except CephError as e:
+        raise make_ex(e.errno, f"error starting the embedded cluster: {e.message}") from None
+    try:
+        lt = LoopThread(name, host=registry.loop_thread()).start()
+    except BaseException:
+        registry.release(inst)
+        raise
+    try:
+        # on the loop: the cluster's network and its monitor's state live there
+        return lt, lt.run(_embedded_client(inst, config)), inst
+    except BaseException:
+        lt.stop()
+        registry.release(inst)
+        raise
+
+
+async def _embedded_client(inst: Any, config: CephConfig) -> Any:
+    return inst.new_client(config)
 
 
 class Rados:
@@ -109,6 +158,7 @@ class Rados:
         self._client: Any = None
         self._order: dict[Any, asyncio.Future[None]] = {}
         self._finalizer: Any = None
+        self._embedded: Any = None
 
         _check_opt(rados_id, "rados_id", str)
         _check_opt(name, "name", str)
@@ -219,8 +269,9 @@ class Rados:
             self._finalizer.detach()
             self._finalizer = None
         if lt is not None:
-            _shutdown_core(lt, client)
+            _shutdown_core(lt, client, self._embedded)
         self._lt = None
+        self._embedded = None
         self.state = "shutdown"
 
     def __enter__(self) -> Rados:
@@ -307,12 +358,16 @@ class Rados:
     def connect(self, timeout: int = 0) -> None:
         """Authenticate to the monitors and fetch the cluster maps."""
         self.require_state("configuring")
-        lt = LoopThread("rados").start()
+        lt: LoopThread | None = None
+        embedded = None
         try:
-            client = client_factory(self._config)
+            lt, client, embedded = _start_core(self._config, "rados")
             lt.run(client.connect(timeout))
         except BaseException as e:
-            lt.stop()
+            if lt is not None:
+                lt.stop()
+            if embedded is not None:
+                _release_embedded(embedded, client)
             if isinstance(e, CephError):
                 raise make_ex(e.errno, "error connecting to the cluster") from None
             if isinstance(e, Exception):
@@ -322,7 +377,8 @@ class Rados:
             raise
         self._lt = lt
         self._client = client
-        self._finalizer = weakref.finalize(self, _shutdown_core, lt, client)
+        self._embedded = embedded
+        self._finalizer = weakref.finalize(self, _shutdown_core, lt, client, embedded)
         self.state = "connected"
 
     def ping_monitor(self, mon_id: str) -> str | None:
@@ -332,22 +388,18 @@ class Rados:
         msg = "error calling ping_monitor"
         if self.state == "connected":
             return self._ping(self._loop_thread(), self._client, mon_id, msg)
-        lt = LoopThread("rados-ping").start()
         try:
-            client = client_factory(self._config)
+            lt, client, embedded = _start_core(self._config, "rados-ping")
+        except CephError as e:
+            raise make_ex(e.errno, msg) from None
+        try:
             try:
                 lt.run(client.connect(0))
             except CephError as e:
                 raise make_ex(e.errno, msg) from None
-            try:
-                return self._ping(lt, client, mon_id, msg)
-            finally:
-                try:
-                    lt.run(client.shutdown(), timeout=10)
-                except Exception:  # noqa: BLE001
-                    pass
+            return self._ping(lt, client, mon_id, msg)
         finally:
-            lt.stop()
+            _shutdown_core(lt, client, embedded)
 
     @staticmethod
     def _ping(lt: LoopThread, client: Any, mon_id: str, msg: str) -> str | None:
@@ -616,10 +668,14 @@ class Rados:
         self.require_state("connected")
         expire = check_uint(expire_seconds, "expire_seconds")
         msg = f"error blocklisting client '{client_address}'"
+        addr = client_address
+        for t in ("v1:", "v2:", "any:"):  # as get_addrs() prints it; entries are TYPE_ANY
+            if addr.startswith(t):
+                addr = addr[len(t) :]
         cmd: dict[str, Any] = {
             "prefix": "osd blocklist",
             "blocklistop": "add",
-            "addr": client_address,
+            "addr": addr,
         }
         if expire:
             cmd["expire"] = float(expire)

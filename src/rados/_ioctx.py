@@ -8,6 +8,7 @@ synchronous and asynchronous alike (as librados does over one OSD session).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import threading
@@ -160,7 +161,10 @@ class Ioctx:
     def _okey(self, oid: str, nspace: str, key: str) -> tuple[int, str, str, str]:
         return (self._pool_id, nspace, key, oid)
 
-    def _op_coro(self, oid: str, ops: list[SubOp], flags: int = 0) -> Any:
+    def _op_coro(self, oid: str, ops: list[SubOp], flags: int = 0, ordered: bool = True) -> Any:
+        """The coroutine running `ops` on `oid`; with `ordered=False` it still starts after
+        the earlier ops on the object but does not hold back later ones (a notify waits for
+        watchers whose callbacks may well operate on the object)."""
         rados = self.rados
         client = rados._client
         pool_id = self._pool_id
@@ -171,28 +175,29 @@ class Ioctx:
         flags |= self._extra_flags
         okey = (pool_id, nspace, key, oid)
 
-        async def run() -> Any:
-            res = await rados._ordered(
-                okey,
-                lambda: client.op(
-                    pool_id,
-                    oid,
-                    ops,
-                    nspace=nspace,
-                    key=key,
-                    snapid=snapid,
-                    snapc=snapc,
-                    flags=flags,
-                ),
+        def send() -> Any:
+            return client.op(
+                pool_id, oid, ops, nspace=nspace, key=key, snapid=snapid, snapc=snapc, flags=flags
             )
+
+        async def run() -> Any:
+            if ordered:
+                res = await rados._ordered(okey, send)
+            else:
+                prev = rados._order.get(okey)
+                if prev is not None and not prev.done():
+                    await asyncio.shield(prev)
+                res = await send()
             if res.r >= 0 and res.version:
                 self._last_version = int(res.version)
             return res
 
         return run()
 
-    def _sync(self, oid: str, ops: list[SubOp], msg: str, flags: int = 0) -> Any:
-        res = self.rados._run(self._op_coro(oid, ops, flags), msg)
+    def _sync(
+        self, oid: str, ops: list[SubOp], msg: str, flags: int = 0, ordered: bool = True
+    ) -> Any:
+        res = self.rados._run(self._op_coro(oid, ops, flags, ordered), msg)
         if res.r < 0:
             raise make_ex(res.r, msg)
         return res
@@ -222,9 +227,10 @@ class Ioctx:
         convert: Callable[[Any], Any] | None = None,
         write: bool = False,
         flags: int = 0,
+        ordered: bool = True,
     ) -> Completion:
         comp = self.__get_completion(oncomplete, onsafe)
-        coro = self._op_coro(oid, ops, flags)
+        coro = self._op_coro(oid, ops, flags, ordered)
         inflight = self._inflight_writes
 
         async def run() -> Any:
@@ -758,7 +764,10 @@ class Ioctx:
         timeout_ms = check_uint(timeout_ms, "timeout_ms")
         self.require_ioctx_open()
         self._sync(
-            obj, [("notify", {"timeout_ms": timeout_ms}, msg.encode())], f"Failed to notify {obj!r}"
+            obj,
+            [("notify", {"timeout_ms": timeout_ms}, msg.encode())],
+            f"Failed to notify {obj!r}",
+            ordered=False,
         )
         return True
 
@@ -783,7 +792,8 @@ class Ioctx:
 
         def convert(res: Any) -> Any:
             f = res.outs[0].fields if res.outs else {}
-            acks = [(int(a[0]), int(a[1]), bytes(a[2])) for a in f.get("acks", [])]
+            # rados.pyx gives '' (a str) for an empty ack payload, the bytes otherwise
+            acks = [(int(a[0]), int(a[1]), bytes(a[2]) or "") for a in f.get("acks", [])]
             timeouts = [(int(t[0]), int(t[1])) for t in f.get("timeouts", [])]
             return res.r, (acks, timeouts)
 
@@ -793,6 +803,7 @@ class Ioctx:
             oncomplete_,
             None,
             convert,
+            ordered=False,
         )
 
     def watch(
@@ -813,7 +824,27 @@ class Ioctx:
         lt = self.rados._loop_thread()
 
         def on_notify(notify_id: int, notifier_id: int, cookie: int, data: bytes) -> Any:
-            return w._callback(notify_id, notifier_id, cookie, data)
+            # Called on the loop thread: run the user's callback on the finisher thread (it
+            # may block, or use this handle) and ack with its return value once it is done.
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[Any] = loop.create_future()
+
+            def settle(value: Any) -> None:
+                if not fut.done():
+                    fut.set_result(value)
+
+            def run() -> None:
+                value = None
+                try:
+                    value = w._callback(notify_id, notifier_id, cookie, data)
+                finally:
+                    try:
+                        loop.call_soon_threadsafe(settle, value)
+                    except RuntimeError:
+                        pass  # the handle is shutting down
+
+            lt.finish(run)
+            return fut
 
         def on_error(cookie: int, err: int) -> None:
             lt.finish(lambda: w._error_callback(cookie, err))

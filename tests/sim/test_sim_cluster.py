@@ -188,13 +188,7 @@ def test_crashed_osd_restarts_without_losing_acknowledged_writes(seed):
         c.run(_crash_restart_scenario(c, seed, wait_marked_down=True))
 
 
-@pytest.mark.xfail(
-    reason="OSD/objecter: when a crashed OSD restarts at the same address before the "
-    "monitor marked it down, ops in flight (and new ones on its PGs) hang until the "
-    "op timeout although every PG reports active+clean",
-    strict=False,
-)
-@pytest.mark.parametrize("seed", SEEDS[:1])
+@pytest.mark.parametrize("seed", SEEDS[:3])
 def test_osd_restarting_before_it_is_marked_down(seed):
     with SimCluster(seed) as c:
         c.run(_crash_restart_scenario(c, seed, wait_marked_down=False))

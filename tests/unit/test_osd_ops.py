@@ -49,9 +49,14 @@ def test_write_read_append_truncate_zero():
     run(s, [["append", {"dlen": 2}]], b"de")
     assert run(s, [["read", {"offset": 0, "length": 100}]]).outdata == [b"\0\0abcde"]
     assert run(s, [["read", {"offset": 50, "length": 10}]]).outdata == [b""]  # beyond EOF
-    run(s, [["zero", {"offset": 3, "length": 100}]])
+    run(s, [["zero", {"offset": 3, "length": 2}]])
     r = run(s, [["read", {"offset": 0, "length": 0}], ["stat", {}]])
-    assert r.outdata == [b"\0\0a\0\0\0\0"] and r.outs[1]["size"] == 7  # zero never extends
+    assert r.outdata == [b"\0\0a\0\0de"] and r.outs[1]["size"] == 7  # zero never extends
+    run(s, [["zero", {"offset": 5, "length": 100}]])  # reaches the end: upstream truncates
+    r = run(s, [["read", {"offset": 0, "length": 0}], ["stat", {}]])
+    assert r.outdata == [b"\0\0a\0\0"] and r.outs[1]["size"] == 5
+    run(s, [["zero", {"offset": 9, "length": 3}]])  # past the end: a no-op
+    assert run(s, [["stat", {}]]).outs[0]["size"] == 5
     run(s, [["truncate", {"size": 2}]])
     assert run(s, [["stat", {}]]).outs[0]["size"] == 2
     run(s, [["write_full", {"dlen": 1}]], b"z")

@@ -7,10 +7,10 @@ JSON without spaces and pretty JSON with 4-space indents and a final newline;
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from pyceph.common.jsonfmt import dumps
 
 __all__ = [
     "TextTable",
@@ -21,62 +21,9 @@ __all__ = [
 ]
 
 
-def _num(v: float) -> str:
-    if math.isnan(v) or math.isinf(v):
-        return json.dumps(str(v))
-    return format(v, ".17g")
-
-
-def _enc(obj: Any, pretty: bool, level: int, out: list[str]) -> None:
-    if obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, int):
-        out.append(str(int(obj)))
-    elif isinstance(obj, float):
-        out.append(_num(obj))
-    elif isinstance(obj, str):
-        out.append(json.dumps(obj, ensure_ascii=False))
-    elif isinstance(obj, bytes):
-        out.append(json.dumps(obj.decode("utf-8", "replace")))
-    elif isinstance(obj, dict):
-        if not obj:
-            out.append("{}")
-            return
-        ind = "\n" + "    " * (level + 1) if pretty else ""
-        out.append("{")
-        for i, (k, v) in enumerate(obj.items()):
-            if i:
-                out.append(",")
-            out.append(ind)
-            out.append(json.dumps(str(k), ensure_ascii=False))
-            out.append(": " if pretty else ":")
-            _enc(v, pretty, level + 1, out)
-        out.append("\n" + "    " * level + "}" if pretty else "}")
-    elif isinstance(obj, list | tuple | set | frozenset):
-        if not obj:
-            out.append("[]")
-            return
-        ind = "\n" + "    " * (level + 1) if pretty else ""
-        out.append("[")
-        for i, v in enumerate(obj):
-            if i:
-                out.append(",")
-            out.append(ind)
-            _enc(v, pretty, level + 1, out)
-        out.append("\n" + "    " * level + "]" if pretty else "]")
-    else:
-        out.append(json.dumps(str(obj)))
-
-
 def dump_json(obj: Any, pretty: bool = False) -> str:
     """JSON text as Ceph's JSONFormatter writes it (pretty ends with a newline)."""
-    out: list[str] = []
-    _enc(obj, pretty, 0, out)
-    text = "".join(out)
+    text = dumps(obj, pretty)
     return text + "\n" if pretty else text
 
 

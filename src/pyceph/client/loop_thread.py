@@ -9,6 +9,11 @@ finisher, so user code may block in a callback without stalling I/O.
 
 `stop()` is structured: it cancels every task still running on the loop, lets the
 finisher drain what was queued, and joins both threads.
+
+A *hosted* `LoopThread` (`LoopThread(name, host=other)`) runs its coroutines on the
+host's loop (the embedded cluster's: its in-memory network delivers through that loop's
+callbacks) but keeps its own finisher; its `stop()` cancels only what it submitted and
+leaves the host's loop running.
 """
 
 from __future__ import annotations
@@ -46,8 +51,11 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 class LoopThread:
     """One event-loop thread and one finisher thread, started together."""
 
-    def __init__(self, name: str = "pyceph-client") -> None:
+    def __init__(self, name: str = "pyceph-client", host: LoopThread | None = None) -> None:
         self.name = name
+        self._host = host
+        #: hosted mode: what this thread submitted and has not finished (cancelled on stop)
+        self._pending: set[concurrent.futures.Future[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._finisher: threading.Thread | None = None
@@ -59,8 +67,16 @@ class LoopThread:
     # -- lifecycle -----------------------------------------------------------
     @property
     def running(self) -> bool:
-        """True between `start()` and `stop()`."""
+        """True between `start()` and `stop()` (and, hosted, while the host runs)."""
+        host = self._host
+        if host is not None and (not host._running or host._stopping):
+            return False
         return self._running
+
+    @property
+    def host(self) -> LoopThread | None:
+        """The LoopThread whose loop this one borrows (None: it owns its loop)."""
+        return self._host
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -74,6 +90,8 @@ class LoopThread:
         with self._lock:
             if self._running:
                 return self
+            if self._host is not None:
+                return self._start_hosted(self._host)
             loop = _new_loop()
             ready = threading.Event()
 
@@ -97,6 +115,17 @@ class LoopThread:
             self._stopping = False
         return self
 
+    def _start_hosted(self, host: LoopThread) -> LoopThread:
+        self._loop = host.loop  # raises ESHUTDOWN when the host is not running
+        self._thread = host._thread
+        self._finisher = threading.Thread(
+            target=self._finisher_main, name=f"{self.name}-finisher", daemon=True
+        )
+        self._finisher.start()
+        self._running = True
+        self._stopping = False
+        return self
+
     def in_loop_thread(self) -> bool:
         """True when called from the loop thread."""
         return self._thread is not None and threading.current_thread() is self._thread
@@ -113,6 +142,9 @@ class LoopThread:
             self._stopping = True
             loop = self._loop
             assert loop is not None
+        if self._host is not None:
+            self._stop_hosted(loop, timeout)
+            return
 
         async def cancel_all() -> None:
             me = asyncio.current_task()
@@ -141,14 +173,43 @@ class LoopThread:
             self._running = False
             self._loop = None
 
+    def _stop_hosted(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        """Cancel what this thread submitted (the host's loop keeps running)."""
+        if self.in_loop_thread():
+            raise RuntimeError("LoopThread.stop() called from the loop thread")
+        pending = list(self._pending)
+        for fut in pending:
+            fut.cancel()  # cancels the task on the loop (run_coroutine_threadsafe chains it)
+        if pending and self._host is not None and self._host.running:
+
+            async def settle() -> None:  # let the cancellations run to completion
+                for _ in range(3):
+                    await asyncio.sleep(0)
+
+            try:
+                asyncio.run_coroutine_threadsafe(settle(), loop).result(timeout)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.debug("settling cancelled tasks failed", exc_info=True)
+        self._fq.put(_STOP)
+        if self._finisher is not None and not self.in_finisher_thread():
+            self._finisher.join(timeout)
+        with self._lock:
+            self._running = False
+            self._loop = None
+            self._pending.clear()
+
     # -- running coroutines ------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule `coro` on the loop; returns a concurrent future."""
         loop = self._loop
-        if not self._running or self._stopping or loop is None:
+        if not self.running or self._stopping or loop is None or loop.is_closed():
             coro.close()
             raise CephError(ESHUTDOWN, "RADOS client is shut down")
-        return asyncio.run_coroutine_threadsafe(coro, loop)
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        if self._host is not None:
+            self._pending.add(fut)
+            fut.add_done_callback(self._pending.discard)
+        return fut
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run `coro` on the loop and wait for its result (re-raising its exception)."""

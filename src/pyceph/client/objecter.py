@@ -4,14 +4,22 @@ For each op it computes the PG and acting primary from its current OSDMap, sends
 there, and resends — with the same request id, so the OSD's dup index keeps it
 exactly-once — when the OSD asks it to retry with a newer map, when the connection
 drops, or when a new map moves the PG. It gives up only at the op's timeout.
+
+Watches are *linger ops* (upstream Objecter::LingerOp): registered once, then kept alive —
+pinged while all is well, re-sent (``reconnect``) to the current primary when the map moves
+the object's PG or the OSD connection drops — until unwatched or until the OSD ends them
+(object deleted: the error callback gets -ENOTCONN). OSDs send `watch_notify` messages on
+the connection the watch was registered from; `handle_message` routes them to the watch's
+callbacks and acks each notify with a `notify_ack` op carrying the callback's reply.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +27,14 @@ from pyceph.common.addr import parse_addr
 from pyceph.common.errors import CephError
 from pyceph.mon.monclient import MonClient
 from pyceph.msg.connection import Connection
+from pyceph.msg.message import Message
 
 log = logging.getLogger(__name__)
 
 ENOENT = 2
 ETIMEDOUT = 110
 ESHUTDOWN = 108
+ENOTCONN = 107
 SNAP_HEAD = 2**64 - 2
 #: Pause before resending when the target is unreachable and no new map arrived.
 RESEND_BACKOFF = 0.05
@@ -32,6 +42,12 @@ RESEND_BACKOFF = 0.05
 RESEND_BACKOFF_MAX = 1.0
 #: Entries asked of an OSD per listing request.
 LIST_PAGE = 1024
+#: How often a watch checks its connection and the map (seconds).
+LINGER_CHECK_INTERVAL = 0.5
+#: Longest pause between two pings of a watch (objecter_tick_interval).
+LINGER_PING_INTERVAL = 5.0
+#: How long one ping / reconnect / ack may take before it is tried again.
+LINGER_OP_TIMEOUT = 30.0
 
 Op = tuple[str, dict[str, Any], bytes]
 
@@ -57,6 +73,10 @@ READ_OPS = frozenset(
         "omap_cmp",
         "list_watchers",
         "list_snaps",
+        # watch/notify change no data: they never wait for a full pool to drain
+        "watch",
+        "notify",
+        "notify_ack",
     }
 )
 
@@ -79,15 +99,46 @@ class OpResult:
     outs: list[OpOut]
 
 
+@dataclass(eq=False)
+class LingerOp:
+    """A registered watch (the handle `RadosClient.watch` returns)."""
+
+    cookie: int
+    pool_id: int
+    oid: str
+    nspace: str
+    key: str
+    on_notify: Callable[[int, int, int, bytes], Any]
+    on_error: Callable[[int, int], Any] | None
+    timeout: float
+    conn: Connection | None = None
+    epoch: int = 0  #: OSDMap epoch of the last successful registration or ping
+    last_ok: float = 0.0  #: monotonic time the OSD last confirmed the watch
+    last_ping: float = 0.0
+    error: int = 0  #: -errno once the watch is broken
+    task: asyncio.Task[Any] | None = None
+
+    @property
+    def ping_interval(self) -> float:
+        if not self.timeout:
+            return LINGER_PING_INTERVAL
+        return max(LINGER_CHECK_INTERVAL, min(LINGER_PING_INTERVAL, self.timeout / 3))
+
+
 class Objecter:
     """Object op dispatch with resend on map change, bounded by a timeout."""
 
     def __init__(self, monc: MonClient, nonce: int) -> None:
         self.monc = monc
         self.nonce = nonce
+        #: This client's address `ip:0/nonce`, sent with each op (OSDs refuse blocklisted ones).
+        self.addr = ""
         self._tids = itertools.count(1)
         self._map_changed = asyncio.Event()
         self._stopped = False
+        self._cookies = itertools.count(1)
+        self.lingers: dict[int, LingerOp] = {}
+        self._callbacks: set[asyncio.Task[Any]] = set()
 
     def on_osdmap(self, _osdmap: Any) -> None:
         """MonClient callback: wake every op waiting for a new map."""
@@ -97,6 +148,12 @@ class Objecter:
     def stop(self) -> None:
         self._stopped = True
         self._map_changed.set()
+        for lop in list(self.lingers.values()):
+            if lop.task is not None:
+                lop.task.cancel()
+        self.lingers.clear()
+        for t in list(self._callbacks):
+            t.cancel()
 
     async def _wait_map_change(self, delay: float) -> None:
         try:
@@ -119,7 +176,7 @@ class Objecter:
         timeout: float = 0,
     ) -> OpResult:
         """Run `ops` on one object (or, with `ps`, on one PG) until answered or timed out."""
-        coro = self._run(pool_id, oid, ops, nspace, key, ps, snapid, snapc, flags)
+        coro = self._run(pool_id, oid, ops, nspace, key, ps, snapid, snapc, flags, None)
         if timeout:
             try:
                 return await asyncio.wait_for(coro, timeout)
@@ -138,6 +195,7 @@ class Objecter:
         snapid: int,
         snapc: tuple[int, list[int]] | None,
         flags: int,
+        conn_out: list[Connection] | None = None,
     ) -> OpResult:
         tid = next(self._tids)
         head_ops = []
@@ -185,6 +243,7 @@ class Objecter:
                 "snapc": list(snapc) if snapc else None,
                 "flags": flags,
                 "ops": head_ops,
+                "addr": self.addr,
             }
             try:
                 conn = await self._connect(primary, osdmap)
@@ -204,6 +263,8 @@ class Objecter:
                     await self._wait_map_change(backoff)
                     backoff = min(backoff * 2, RESEND_BACKOFF_MAX)
                 continue
+            if conn_out is not None:
+                conn_out.append(conn)
             return self._result(reply.head, reply.data)
 
     async def _wait_for_epoch(self, epoch: int) -> None:
@@ -249,3 +310,177 @@ class Objecter:
                 cursor = out.get("cursor")
                 if cursor is None:
                     break
+
+    # -- watch / notify (linger ops) ---------------------------------------------------
+    async def _linger_send(self, lop: LingerOp, wop: str) -> int:
+        """One watch op (`watch`, `reconnect`, `ping`, `unwatch`) for `lop`; returns r."""
+        args = {"op": wop, "cookie": lop.cookie, "timeout": lop.timeout, "gid": self.gid}
+        box: list[Connection] = []
+        coro = self._run(
+            lop.pool_id,
+            lop.oid,
+            [("watch", args, b"")],
+            lop.nspace,
+            lop.key,
+            None,
+            SNAP_HEAD,
+            None,
+            0,
+            box,
+        )
+        try:
+            res = await asyncio.wait_for(coro, LINGER_OP_TIMEOUT)
+        except TimeoutError:
+            return -ETIMEDOUT
+        now = self._now()
+        lop.last_ping = now
+        if res.r == 0:
+            lop.last_ok = now
+            lop.epoch = self.monc.osdmap.epoch
+            if box and wop != "ping":
+                lop.conn = box[0]
+        return res.r
+
+    def _now(self) -> float:
+        return float(self.monc.runtime.clock.monotonic())
+
+    @property
+    def gid(self) -> int:
+        return int(getattr(self.monc, "global_id", 0) or 0)
+
+    async def watch(
+        self,
+        pool_id: int,
+        oid: str,
+        *,
+        nspace: str = "",
+        key: str = "",
+        on_notify: Callable[[int, int, int, bytes], Any],
+        on_error: Callable[[int, int], Any] | None = None,
+        timeout: float = 0,
+    ) -> LingerOp:
+        """Watch an object; raises CephError (e.g. ENOENT) when the OSD refuses."""
+        lop = LingerOp(
+            next(self._cookies), pool_id, oid, nspace, key, on_notify, on_error, float(timeout)
+        )
+        self.lingers[lop.cookie] = lop
+        try:
+            r = await self._linger_send(lop, "watch")
+        except BaseException:
+            self.lingers.pop(lop.cookie, None)
+            raise
+        if r < 0:
+            self.lingers.pop(lop.cookie, None)
+            raise CephError(-r, "watch failed")
+        lop.task = asyncio.ensure_future(self._linger_loop(lop))
+        return lop
+
+    async def unwatch(self, lop: LingerOp) -> int:
+        """End a watch; 0, or -errno from the OSD (-ENOENT once the object is gone)."""
+        self._end_linger(lop)
+        if lop.error:
+            return 0
+        args = {"op": "unwatch", "cookie": lop.cookie, "gid": self.gid}
+        res = await self.op(
+            lop.pool_id, lop.oid, [("watch", args, b"")], nspace=lop.nspace, key=lop.key
+        )
+        return res.r
+
+    def watch_check(self, lop: LingerOp) -> int:
+        """Milliseconds since the OSD last confirmed the watch, or -errno once broken."""
+        if lop.error:
+            return lop.error
+        if lop.cookie not in self.lingers:
+            return -ENOTCONN
+        return int((self._now() - lop.last_ok) * 1000)
+
+    def _end_linger(self, lop: LingerOp) -> None:
+        self.lingers.pop(lop.cookie, None)
+        if lop.task is not None and lop.task is not asyncio.current_task():
+            lop.task.cancel()
+
+    def _linger_error(self, lop: LingerOp, err: int) -> None:
+        if lop.error:
+            return
+        lop.error = err
+        self._end_linger(lop)
+        if lop.on_error is not None:
+            try:
+                lop.on_error(lop.cookie, err)
+            except Exception:
+                log.exception("watch error callback failed")
+
+    async def _linger_loop(self, lop: LingerOp) -> None:
+        """Keep a watch registered on the object's current primary."""
+        while lop.cookie in self.lingers and not self._stopped:
+            await self._wait_map_change(LINGER_CHECK_INTERVAL)
+            if lop.cookie not in self.lingers or self._stopped:
+                return
+            lost = lop.conn is None or lop.conn.closed
+            moved = self.monc.osdmap.epoch != lop.epoch
+            due = self._now() - lop.last_ping >= lop.ping_interval
+            if not (lost or moved or due):
+                continue
+            try:
+                r = await self._linger_send(lop, "reconnect" if lost else "ping")
+                if r in (-ENOTCONN, -ETIMEDOUT) and not lost:
+                    r = await self._linger_send(lop, "reconnect")
+            except CephError as e:
+                if e.errno == ESHUTDOWN and self._stopped:
+                    return
+                if e.errno == ENOENT:  # the pool is gone
+                    self._linger_error(lop, -ENOTCONN)
+                    return
+                log.debug("watch %s on %s: %s", lop.cookie, lop.oid, e)
+                continue
+            if r in (-ENOENT, -ENOTCONN):
+                self._linger_error(lop, -ENOTCONN)
+                return
+            if r < 0:
+                log.debug("watch %s on %s: r=%s, retrying", lop.cookie, lop.oid, r)
+
+    def handle_message(self, conn: Connection, msg: Message) -> bool:
+        """Route an OSD's `watch_notify`; returns False for other messages."""
+        if msg.type != "watch_notify":
+            return False
+        head = msg.head
+        lop = self.lingers.get(int(head.get("cookie", 0)))
+        if lop is None:
+            return True
+        event = head.get("event")
+        if event == "disconnect":
+            self._linger_error(lop, int(head.get("err") or -ENOTCONN))
+        elif event == "notify":
+            t = asyncio.ensure_future(self._deliver_notify(lop, head, bytes(msg.data)))
+            self._callbacks.add(t)
+            t.add_done_callback(self._callbacks.discard)
+        return True
+
+    async def _deliver_notify(self, lop: LingerOp, head: dict[str, Any], data: bytes) -> None:
+        notify_id = int(head.get("notify_id", 0))
+        reply: Any = None
+        try:
+            reply = lop.on_notify(notify_id, int(head.get("notifier", 0)), lop.cookie, data)
+            if inspect.isawaitable(reply):
+                reply = await reply
+        except Exception:
+            log.exception("watch callback failed")
+            reply = None
+        if isinstance(reply, str):
+            payload = reply.encode()
+        elif isinstance(reply, bytes | bytearray | memoryview):
+            payload = bytes(reply)
+        else:
+            payload = b""
+        args = {"notify_id": notify_id, "cookie": lop.cookie, "gid": self.gid}
+        try:
+            await self.op(
+                lop.pool_id,
+                lop.oid,
+                [("notify_ack", args, payload)],
+                nspace=lop.nspace,
+                key=lop.key,
+                timeout=LINGER_OP_TIMEOUT,
+            )
+        except CephError as e:
+            log.debug("notify_ack %s failed: %s", notify_id, e)

@@ -7,9 +7,12 @@ thread; command-line tools and daemons may use it directly.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+import platform
+import socket
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pyceph.client.objecter import SNAP_HEAD, Objecter, Op, OpResult
@@ -24,6 +27,14 @@ ENXIO_OSD_DOWN = 6  # upstream answers ENXIO for a command to a down OSD
 EINVAL = 22
 ETIMEDOUT = 110
 EACCES = 13
+EEXIST = 17
+ENOTCONN = 107
+#: librados `monitor_log` levels -> the monitor's cluster log subscriptions.
+LOG_WATCH = {"debug": "log-debug", "info": "log-info", "warn": "log-warn",
+             "warning": "log-warn", "err": "log-error", "error": "log-error",
+             "sec": "log-sec"}  # fmt: skip
+#: How long `service_daemon_register` waits for an active mgr before returning anyway.
+MGR_WAIT = 10.0
 
 
 def load_secret(config: CephConfig) -> bytes:
@@ -67,6 +78,17 @@ class RadosClient:
         self.entity = config.name
         self.monc: MonClient | None = None
         self.objecter: Objecter | None = None
+        self.nonce = 0
+        self._log_sub: str | None = None
+        self._log_cb: Callable[[dict[str, Any]], None] | None = None
+        self._service: dict[str, Any] | None = None
+        self._service_status: dict[str, str] | None = None
+        self._service_task: asyncio.Task[None] | None = None
+        self._mgr_conn: Any = None
+        #: set by an embedded cluster (pyceph.embedded): where its monitor is on its
+        #: in-memory network, and the key to use instead of the configured one
+        self.mon_host_override: str | None = None
+        self.secret_override: bytes | None = None
 
     @property
     def fsid(self) -> str:
@@ -85,22 +107,26 @@ class RadosClient:
 
     async def connect(self, timeout: float = 0) -> None:
         """Authenticate and fetch the first OSDMap (ETIMEDOUT past `timeout`)."""
-        secret = load_secret(self.config)
+        secret = self.secret_override or load_secret(self.config)
         if not timeout:
             timeout = float(self.config.get("client_mount_timeout"))
         nonce = int.from_bytes(self.runtime.rand.randbytes(4), "little")
+        self.nonce = nonce
         self.objecter = None
         self.monc = MonClient(
             self.runtime,
-            str(self.config.get("mon_host")),
+            self.mon_host_override or str(self.config.get("mon_host")),
             self.entity,
             secret,
             on_osdmap=self._on_osdmap,
             on_config=self.config.apply_mon_config,
         )
         self.objecter = Objecter(self.monc, nonce)
+        self.monc.handlers["watch_notify"] = self.objecter.handle_message
         try:
             await self.monc.start(timeout)
+            self.objecter.addr = self.addr
+            self.monc.handlers["log"] = self._handle_log
             await self.monc.subscribe({"osdmap": 0, "config": 0})
             await self.monc.wait_for_osdmap(1, timeout)
         except BaseException:
@@ -112,6 +138,10 @@ class RadosClient:
             self.objecter.on_osdmap(osdmap)
 
     async def shutdown(self) -> None:
+        if self._service_task is not None:
+            self._service_task.cancel()
+            await asyncio.gather(self._service_task, return_exceptions=True)
+            self._service_task = None
         if self.objecter is not None:
             self.objecter.stop()
         if self.monc is not None:
@@ -195,6 +225,47 @@ class RadosClient:
         async for entry in self.objecter.list_objects(pool_id, nspace, timeout):
             yield entry
 
+    # -- watch / notify ---------------------------------------------------------
+    async def watch(
+        self,
+        pool_id: int,
+        oid: str,
+        *,
+        nspace: str = "",
+        key: str = "",
+        on_notify: Callable[[int, int, int, bytes], Any],
+        on_error: Callable[[int, int], Any] | None = None,
+        timeout: float = 0,
+    ) -> Any:
+        """Watch `oid`; returns the handle (its `cookie` is the watch id).
+
+        `on_notify(notify_id, notifier_gid, cookie, data)` runs on the loop; its result (or
+        the result of the awaitable it returns) is the ack payload. `on_error(cookie, err)`
+        gets -ENOTCONN when the watch ends (object deleted)."""
+        assert self.objecter is not None
+        return await self.objecter.watch(
+            pool_id,
+            oid,
+            nspace=nspace,
+            key=key,
+            on_notify=on_notify,
+            on_error=on_error,
+            timeout=timeout,
+        )
+
+    async def unwatch(self, handle: Any) -> int:
+        """End a watch (a watch on a deleted object ends quietly)."""
+        assert self.objecter is not None
+        r = await self.objecter.unwatch(handle)
+        if r < 0 and r != -ENOENT:
+            raise CephError(-r, "unwatch failed")
+        return 0
+
+    async def watch_check(self, handle: Any) -> int:
+        """Milliseconds since the watch was last confirmed, or -ENOTCONN once broken."""
+        assert self.objecter is not None
+        return self.objecter.watch_check(handle)
+
     # -- statistics -----------------------------------------------------------
     async def _df(self) -> dict[str, Any]:
         ret, out, outs = await self.mon_command(json.dumps({"prefix": "df", "format": "json"}))
@@ -240,3 +311,237 @@ class RadosClient:
             "num_wr": int(stats.get("num_write", stats.get("num_wr", 0))),
             "num_wr_kb": int(stats.get("num_write_kb", stats.get("num_wr_kb", 0))),
         }
+
+    # -- addresses, monitors --------------------------------------------------
+    @property
+    def addr(self) -> str:
+        """This client's address `ip:0/nonce` (what the OSDs and the blocklist see)."""
+        assert self.monc is not None
+        return f"{self.monc.local_host()}:0/{self.nonce}"
+
+    def get_addrs(self) -> str:
+        """Upstream prints the messenger's address vector: `v2:ip:0/nonce`."""
+        return f"v2:{self.addr}"
+
+    async def ping_monitor(self, mon_id: str, timeout: float = 0) -> str:
+        """Monitor `mon_id`'s pong: JSON with `health` and `mon_status` (ENOENT if unknown)."""
+        from pyceph.common.addr import parse_addr
+
+        assert self.monc is not None
+        ret, out, outs = await self.mon_command(json.dumps({"prefix": "mon dump",
+                                                            "format": "json"}))  # fmt: skip
+        if ret < 0:
+            raise CephError(-ret, outs)
+        for m in json.loads(out or b"{}").get("mons", []):
+            if m.get("name") == mon_id:
+                addr = parse_addr(str(m.get("addr", "")).split("/")[0])
+                break
+        else:
+            raise CephError(ENOENT, f"mon.{mon_id} does not exist")
+        conn = await self.monc.msgr.connect(addr, "mon")
+        reply = await conn.call("ping", {"status": True}, b"", self._op_timeout(timeout) or None)
+        if int(reply.head.get("r", 0)) < 0:
+            raise CephError(-int(reply.head["r"]), "ping failed")
+        return bytes(reply.data).decode()
+
+    # -- pool and self-managed snapshots (MPoolOp) -------------------------------
+    async def pool_op(
+        self, pool_id: int, op: str, name: str = "", snapid: int = 0, timeout: float = 0
+    ) -> int:
+        """Send one pool op; wait for the OSDMap epoch that holds it. Returns the snap id."""
+        assert self.monc is not None
+        timeout = self._op_timeout(timeout)
+        head = {"pool": pool_id, "op": op, "name": name, "snapid": snapid}
+        reply = await self.monc.call("pool_op", head, timeout=timeout or None)
+        r = int(reply.head.get("r", 0))
+        if r < 0:
+            raise CephError(-r, f"pool op {op} failed")
+        await self.monc.wait_for_osdmap(int(reply.head.get("epoch", 0)), timeout or None)
+        return int(reply.head.get("snapid", 0))
+
+    async def selfmanaged_snap_create(self, pool_id: int) -> int:
+        """A new self-managed snap id (POOL_OP_CREATE_UNMANAGED_SNAP)."""
+        return await self.pool_op(pool_id, "create_unmanaged_snap")
+
+    async def selfmanaged_snap_remove(self, pool_id: int, snapid: int) -> None:
+        """Release a self-managed snap id (POOL_OP_DELETE_UNMANAGED_SNAP)."""
+        await self.pool_op(pool_id, "delete_unmanaged_snap", snapid=snapid)
+
+    def _pool_snaps(self, pool_id: int) -> dict[int, tuple[str, float]]:
+        pool = self.osdmap.get_pool(pool_id)
+        if pool is None:
+            raise CephError(ENOENT, f"pool {pool_id} does not exist")
+        return dict(pool.pool_snaps)
+
+    async def pool_snap_create(self, pool_id: int, name: str) -> None:
+        """A pool snapshot (EEXIST if the name is taken, as librados checks its map)."""
+        if any(n == name for n, _ in self._pool_snaps(pool_id).values()):
+            raise CephError(EEXIST, f"snap {name} exists")
+        await self.pool_op(pool_id, "create_snap", name)
+
+    async def pool_snap_remove(self, pool_id: int, name: str) -> None:
+        if not any(n == name for n, _ in self._pool_snaps(pool_id).values()):
+            raise CephError(ENOENT, f"snap {name} does not exist")
+        await self.pool_op(pool_id, "delete_snap", name)
+
+    def pool_snap_list(self, pool_id: int) -> list[int]:
+        return sorted(self._pool_snaps(pool_id))
+
+    def pool_snap_lookup(self, pool_id: int, name: str) -> int:
+        for sid, (n, _stamp) in self._pool_snaps(pool_id).items():
+            if n == name:
+                return sid
+        raise CephError(ENOENT, f"snap {name} does not exist")
+
+    def pool_snap_get_stamp(self, pool_id: int, snapid: int) -> float:
+        snaps = self._pool_snaps(pool_id)
+        if snapid not in snaps:
+            raise CephError(ENOENT, f"snap {snapid} does not exist")
+        return float(snaps[snapid][1])
+
+    # -- cluster log -------------------------------------------------------------
+    async def monitor_log(self, level: str, cb: Callable[[dict[str, Any]], None] | None) -> None:
+        """Deliver cluster log entries at `level` or above to `cb` (None stops)."""
+        assert self.monc is not None
+        watch = LOG_WATCH.get(level)
+        if watch is None:
+            raise CephError(EINVAL, f"invalid monitor level {level}")
+        if self._log_sub is not None:
+            await self.monc.unsubscribe(self._log_sub)
+            self._log_sub = None
+        self._log_cb = cb
+        if cb is None:
+            return
+        self._log_sub = watch
+        await self.monc.subscribe({watch: 0})
+
+    def _handle_log(self, conn: Any, msg: Any) -> None:
+        """MLog from the monitor: each entry to the callback as librados' handle_log."""
+        from pyceph.mon.pool import utime_str
+
+        cb = self._log_cb
+        what = msg.head.get("level")
+        if cb is None or (what is not None and what != self._log_sub):
+            return
+        last = 0
+        for e in msg.head.get("entries", []):
+            stamp = float(e.get("stamp", 0.0))
+            av = (e.get("addrs") or {}).get("addrvec") or []
+            addrs = ",".join(f"{a['type']}:{a['addr']}/{a['nonce']}" for a in av)
+            addrs = f"[{addrs}]" if len(av) > 1 else addrs
+            prio, name, text = str(e.get("priority", "")), str(e.get("name", "")), e["message"]
+            last = max(last, int(e.get("seq", 0)))
+            cb(
+                {
+                    "stamp": stamp,
+                    "who": f"{e.get('rank', '')} {addrs}",
+                    "name": name,
+                    "seq": int(e.get("seq", 0)),
+                    "prio": prio,
+                    "msg": str(text),
+                    "channel": str(e.get("channel", "cluster")),
+                    "line": f"{utime_str(stamp)} {name} {prio} {text}",
+                }
+            )
+        if last and self.monc is not None and self._log_sub:
+            self.monc.sub_got(self._log_sub, last + 1)
+
+    # -- service daemons ---------------------------------------------------------
+    async def service_daemon_register(
+        self, service: str, daemon: str, metadata: dict[str, str]
+    ) -> None:
+        """Register this client as `service`.`daemon` in the mgr's service map."""
+        assert self.monc is not None
+        if self._service is not None:
+            raise CephError(EEXIST, "already registered as a service daemon")
+        if service in ("osd", "mds", "client", "mon", "mgr") or not service or not daemon:
+            raise CephError(EINVAL, f"invalid service {service!r} daemon {daemon!r}")
+        md = _sys_info()
+        md.update({str(k): str(v) for k, v in metadata.items()})
+        self._service = {"service": service, "daemon": daemon, "metadata": md,
+                         "status": self._service_status}  # fmt: skip
+        await self.monc.subscribe({"mgrmap": 0})
+        try:
+            await asyncio.wait_for(self._mgr_open(), MGR_WAIT)
+        except (TimeoutError, CephError):
+            pass  # the report loop keeps trying, as MgrClient does
+        self._service_task = asyncio.ensure_future(self._service_loop())
+
+    async def service_daemon_update(self, status: dict[str, str]) -> None:
+        """The status this service daemon reports to the mgr (kept until registered)."""
+        self._service_status = {str(k): str(v) for k, v in status.items()}
+        if self._service is None:
+            return  # as MgrClient: stored, sent once registered
+        self._service["status"] = self._service_status
+        conn = self._mgr_conn
+        if conn is not None and not conn.closed:
+            self._send_report(conn)
+
+    async def _mgr_open(self) -> Any:
+        """The session with the active mgr, opened (MMgrOpen) when new."""
+        from pyceph.common.addr import parse_addr
+
+        assert self.monc is not None and self._service is not None
+        while True:
+            mm = self.monc.mgrmap
+            addr = str(mm.get("active_addr") or "")
+            if addr and mm.get("available"):
+                break
+            await self.runtime.clock.sleep(0.1)
+        conn = await self.monc.msgr.connect(parse_addr(addr.split("/")[0]), "mgr")
+        if conn is not self._mgr_conn or conn.closed:
+            head = dict(self._service)
+            head["addr"] = self.addr
+            reply = await conn.call("mgr_open", head, b"", 30)
+            r = int(reply.head.get("r", 0))
+            if r < 0:
+                raise CephError(-r, "mgr refused the service registration")
+            self._mgr_conn = conn
+        return conn
+
+    def _send_report(self, conn: Any) -> None:
+        assert self._service is not None
+        head = {k: self._service[k] for k in ("service", "daemon", "status")}
+        try:
+            conn.send("mgr_report", head)
+        except CephError:
+            self._mgr_conn = None
+
+    async def _service_loop(self) -> None:
+        """Report to the mgr every `mgr_stats_period`; reopen on a new mgr or session."""
+        while True:
+            period = float(self.config.get("mgr_stats_period") or 5)
+            await self.runtime.clock.sleep(max(period, 0.5))
+            try:
+                conn = await asyncio.wait_for(self._mgr_open(), MGR_WAIT)
+            except (TimeoutError, CephError):
+                continue
+            self._send_report(conn)
+
+
+def _sys_info() -> dict[str, str]:
+    """What upstream's `collect_sys_info` adds to a service daemon's metadata."""
+    from pyceph.mon.state import CEPH_VERSION, VERSION_STRING
+
+    uname = platform.uname()
+    md = {
+        "arch": uname.machine,
+        "ceph_release": "pacific",
+        "ceph_version": VERSION_STRING,
+        "ceph_version_short": CEPH_VERSION,
+        "hostname": socket.gethostname(),
+        "kernel_description": uname.version,
+        "kernel_version": uname.release,
+        "os": uname.system,
+    }
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k == "MemTotal":
+                    md["mem_total_kb"] = v.split()[0]
+                elif k == "SwapTotal":
+                    md["mem_swap_kb"] = v.split()[0]
+    except OSError:
+        pass
+    return md

@@ -23,7 +23,7 @@ def parse_addr(text: str, default_port: int = DEFAULT_MON_PORT) -> tuple[str, in
         raise CephError(EINVAL, f"unable to parse address {text!r}")
     host = m.group(1).strip("[]")
     port = int(m.group(2)) if m.group(2) else default_port
-    if not 0 < port < 65536:
+    if not 0 <= port < 65536:
         raise CephError(EINVAL, f"bad port in address {text!r}")
     return host, port
 

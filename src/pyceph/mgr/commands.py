@@ -135,11 +135,27 @@ _HANDLERS: dict[str, Callable[[PGMap, Any, dict[str, Any]], Result]] = {
 }
 
 
+def _service(services: Any, cmd: dict[str, Any]) -> Result:
+    """`service dump` / `service status` (DaemonServer): JSON whatever the format."""
+    fmt = _fmt(cmd)
+    obj = services.dump() if cmd["prefix"] == "service dump" else services.status()
+    return 0, dump_json(obj, fmt != "json").encode(), ""
+
+
 def handle_mgr_command(
-    pgmap: PGMap, osdmap_provider: Any, cmd: dict[str, Any], inbuf: bytes = b""
+    pgmap: PGMap,
+    osdmap_provider: Any,
+    cmd: dict[str, Any],
+    inbuf: bytes = b"",
+    services: Any = None,
 ) -> Result:
-    """Run one built-in mgr command; unknown ones get upstream's ``No handler found``."""
+    """Run one built-in mgr command; unknown ones get upstream's ``No handler found``.
+
+    `services` is the mgr's `ServiceMap` (for `service dump|status`).
+    """
     prefix = cmd.get("prefix")
+    if prefix in ("service dump", "service status") and services is not None:
+        return _service(services, cmd)
     handler = _HANDLERS.get(prefix) if isinstance(prefix, str) else None
     if handler is None:
         return -errno.EINVAL, b"", f"No handler found for '{prefix}'"

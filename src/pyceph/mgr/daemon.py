@@ -25,6 +25,7 @@ from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.mgr.commands import handle_mgr_command
 from pyceph.mgr.pgmap import PGMap
+from pyceph.mgr.servicemap import ServiceMap
 from pyceph.mon.daemon import load_config, run_until_signal, setup_logging, write_pid_file
 from pyceph.mon.monclient import MonClient
 from pyceph.msg.connection import Connection
@@ -34,7 +35,10 @@ from pyceph.msg.messenger import Messenger
 log = logging.getLogger("pyceph.mgr")
 
 EACCES = 13
+ENOENT = 2
 EINVAL = 22
+#: How often the mgr logs its `pgmap vN: ...` debug line (upstream: every mgr tick).
+PGMAP_LOG_PERIOD = 2.0
 #: Beacon period; the monitor's view of the mgr is refreshed this often.
 MGR_BEACON_PERIOD = 2.0
 
@@ -47,9 +51,12 @@ class MgrDaemon:
         self.config = config
         self.name = config.entity_id
         self.pgmap = PGMap()
+        self.service_map = ServiceMap()
         self.monc: MonClient | None = None
         self.msgr: Messenger | None = None
         self._dirty = True
+        self._smap_pending: dict[str, Any] | None = None
+        self._last_pgmap_log = 0.0
 
     async def serve(self, stop: asyncio.Event) -> None:
         secret = load_secret(self.config)
@@ -74,6 +81,7 @@ class MgrDaemon:
         pub = configured_addr(self.config.get("public_addr"))
         addr = await self.msgr.bind(pub[0] if pub else self.monc.local_host(), pub[1] if pub else 0)
         await self.monc.subscribe({"osdmap": 0, "config": 0})
+        await self._seed_service_map()
         log.info("mgr.%s listening on %s", self.name, addr)
         tasks = [
             asyncio.ensure_future(self._beacon_loop(addr)),
@@ -88,6 +96,16 @@ class MgrDaemon:
             await auth.stop()
             await self.msgr.shutdown()
             await self.monc.stop()
+
+    async def _seed_service_map(self) -> None:
+        """Continue the monitor's service map epochs (after a mgr restart)."""
+        assert self.monc is not None
+        try:
+            r, out, _ = await self.monc.command({"prefix": "status", "format": "json"}, timeout=10)
+            if r == 0:
+                self.service_map.seed(int(json.loads(out)["servicemap"]["epoch"]))
+        except (CephError, ValueError, KeyError, TypeError):
+            pass
 
     def _on_osdmap(self, osdmap: Any) -> None:
         self.pgmap.apply_osdmap(osdmap)
@@ -118,11 +136,48 @@ class MgrDaemon:
             await self.runtime.clock.sleep(min(period, 1.0))
             if self.monc.osdmap is None:
                 continue
-            self.pgmap.tick(self.runtime.clock.now())
-            self.monc.send("mgr_digest", {"digest": self.pgmap.digest(self.monc.osdmap)})
+            now = self.runtime.clock.now()
+            self.pgmap.tick(now)
+            head: dict[str, Any] = {"digest": self.pgmap.digest(self.monc.osdmap)}
+            self.service_map.expire(now)
+            smap = self.service_map.commit(now)
+            if smap is not None:
+                self._smap_pending = smap
+            if self._smap_pending is not None:
+                # resent with every digest until the monitor's map shows this epoch
+                head["service_map"] = self._smap_pending
+            self.monc.send("mgr_digest", head)
+            self._log_pgmap(now)
+
+    def _log_pgmap(self, now: float) -> None:
+        """The `pgmap vN: ...` debug line upstream's mgr logs to the cluster log each tick."""
+        assert self.monc is not None
+        if now - self._last_pgmap_log < PGMAP_LOG_PERIOD:
+            return
+        self._last_pgmap_log = now
+        text = f"pgmap v{self.pgmap.version}: {self.pgmap.pg_stat_text().rstrip()}"
+        entry = {"channel": "cluster", "prio": "debug", "msg": text, "stamp": now}
+        self.monc.send("log", {"entries": [entry]})
 
     def _dispatch(self, conn: Connection, msg: Message) -> None:
-        if msg.type == "mgr_report":
+        if msg.type == "mgr_open":
+            self._open(conn, msg)
+        elif msg.type == "mgr_report" and "service" in msg.head:
+            assert conn.peer is not None
+            h = msg.head
+            status = h.get("status")
+            ok = self.service_map.report(
+                str(h.get("service", "")),
+                str(h.get("daemon", "")),
+                conn.peer.global_id,
+                None if status is None else {str(k): str(v) for k, v in dict(status).items()},
+                self.runtime.clock.now(),
+            )
+            if not ok and "tid" in h:
+                conn.reply(msg, {"r": -ENOENT})
+            elif "tid" in h:
+                conn.reply(msg, {"r": 0})
+        elif msg.type == "mgr_report":
             peer = conn.peer.entity if conn.peer else ""
             osd_id = int(msg.head.get("osd_id", -1))
             if peer != f"osd.{osd_id}":
@@ -132,6 +187,26 @@ class MgrDaemon:
             self._command(conn, msg)
         elif "tid" in msg.head:
             conn.reply(msg, {"r": -EINVAL})
+
+    def _open(self, conn: Connection, msg: Message) -> None:
+        """MMgrOpen from a service daemon: register it in the service map."""
+        assert conn.peer is not None
+        h = msg.head
+        service, daemon = str(h.get("service", "")), str(h.get("daemon", ""))
+        r = ServiceMap.check_register(service, daemon)
+        if r == 0:
+            status = h.get("status")
+            self.service_map.open(
+                service,
+                daemon,
+                conn.peer.global_id,
+                str(h.get("addr", "")),
+                {str(k): str(v) for k, v in dict(h.get("metadata", {})).items()},
+                None if status is None else {str(k): str(v) for k, v in dict(status).items()},
+                self.runtime.clock.now(),
+            )
+        if "tid" in h:
+            conn.reply(msg, {"r": r})
 
     def _command(self, conn: Connection, msg: Message) -> None:
         assert self.monc is not None
@@ -143,7 +218,9 @@ class MgrDaemon:
             conn.reply(msg, {"r": -EINVAL, "outs": "command not understood"})
             return
         try:
-            ret, out, outs = handle_mgr_command(self.pgmap, self.monc.osdmap, cmd, bytes(msg.data))
+            ret, out, outs = handle_mgr_command(
+                self.pgmap, self.monc.osdmap, cmd, bytes(msg.data), self.service_map
+            )
         except CephError as e:
             ret, out, outs = -e.errno, b"", e.message
         conn.reply(msg, {"r": ret, "outs": outs}, out)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from typing import Any
@@ -34,10 +35,27 @@ log = logging.getLogger("pyceph.mon")
 EINVAL = 22
 ENOENT = 2
 EACCES = 13
+EPERM = 1
 ETIMEDOUT = 110
 STATE_PREFIX = b"state/"
 #: How long a forwarded mgr command may wait for the mgr's answer.
 MGR_COMMAND_TIMEOUT = 60.0
+#: Cluster log subscriptions (upstream LogMonitor `log-<level>`) and their minimum level.
+LOG_SUBS = {"log-debug": 0, "log-info": 1, "log-sec": 2, "log-warn": 3, "log-error": 4}
+
+
+def _pool_op_allowed(caps: dict[str, str], op: str) -> bool:
+    """Upstream `enforce_pool_op_caps`: mon `w`; self-managed snap ops also pass with osd
+    caps that may write (`allow rwx`, `profile rbd`)."""
+
+    def writes(cap: str) -> bool:
+        if re.search(r"allow\s+(\*|all)|profile\s+(admin|mgr|osd|rbd)\b", cap):
+            return True
+        return any("w" in g for g in re.findall(r"allow\s+([rwx]+)", cap))
+
+    if writes(caps.get("mon", "")):
+        return True
+    return op.endswith("unmanaged_snap") and writes(caps.get("osd", ""))
 
 
 class MonDaemon:
@@ -170,6 +188,24 @@ class MonDaemon:
             if "mgrmap" in subs and subs["mgrmap"] <= mgr_epoch:
                 self._send(conn, "mgr_map", {"map": self.state.mgrmap})
                 subs["mgrmap"] = mgr_epoch + 1
+        self._publish_log()
+
+    def _publish_log(self) -> None:
+        """Push new cluster log entries to `log-<level>` subscribers (upstream MLog)."""
+        assert self.state is not None and self.msgr is not None
+        last = self.state.log_seq
+        for conn in self.msgr.connections():
+            subs = conn.user.get("subs")
+            if not subs:
+                continue
+            for what, nxt in list(subs.items()):
+                level = LOG_SUBS.get(what)
+                if level is None or nxt > last:
+                    continue
+                entries = self.state.log_since(nxt, level)
+                subs[what] = last + 1
+                if entries:
+                    self._send(conn, "log", {"entries": entries, "level": what})
 
     def _config_for(self, entity: str) -> dict[str, str]:
         """The config database as it applies to `entity`: global < type < type.id."""
@@ -202,9 +238,14 @@ class MonDaemon:
         handler(conn, msg)
 
     def _h_mon_subscribe(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
         subs = conn.user.setdefault("subs", {})
+        for what in msg.head.get("unsub", []) or []:
+            subs.pop(what, None)
         for what, start in dict(msg.head.get("what", {})).items():
             subs[what] = int(start)
+            if what in LOG_SUBS and not subs[what]:
+                subs[what] = self.state.log_seq + 1  # the first time: only new entries
         self._publish()
 
     def _h_get_rotating(self, conn: Connection, msg: Message) -> None:
@@ -245,14 +286,49 @@ class MonDaemon:
             conn.reply(msg, {"r": -EINVAL, "outs": "command not understood"})
             return
         res = self.state.handle_command(
-            cmd, bytes(msg.data), conn.peer.entity, conn.peer.caps, self.runtime.clock.now()
+            cmd,
+            bytes(msg.data),
+            conn.peer.entity,
+            conn.peer.caps,
+            self.runtime.clock.now(),
+            self._source(conn),
         )
         if res.forward_to_mgr:
             self._spawn(self._forward_to_mgr(conn, msg, cmd))
             return
         if res.changed:
             self._commit_and_publish()
+        else:
+            self._publish_log()
         conn.reply(msg, {"r": res.ret, "outs": res.outs}, res.outbuf)
+
+    @staticmethod
+    def _source(conn: Connection) -> str:
+        """The peer as the audit log names it: `client.4123 10.0.0.1:0/0`."""
+        assert conn.peer is not None
+        etype = conn.peer.entity.split(".", 1)[0]
+        host = conn.peer_addr[0] if conn.peer_addr else ""
+        return f"{etype}.{conn.peer.global_id} {host}:0/0"
+
+    def _h_pool_op(self, conn: Connection, msg: Message) -> None:
+        """MPoolOp: pool and snapshot ops; the reply names the epoch that holds the change."""
+        assert self.state is not None and conn.peer is not None
+        h = msg.head
+        op = str(h.get("op", ""))
+        if not _pool_op_allowed(dict(conn.peer.caps), op):
+            conn.reply(msg, {"r": -EPERM, "epoch": self.state.osdmap.epoch})
+            return
+        r, snapid = self.state.pool_op(
+            int(h.get("pool", -1)),
+            op,
+            str(h.get("name", "")),
+            int(h.get("snapid", 0)),
+            conn.peer.entity,
+            self.runtime.clock.now(),
+        )
+        if r == 0 and "osdmap" in self.state.dirty:
+            self._commit_and_publish()
+        conn.reply(msg, {"r": r, "epoch": self.state.osdmap.epoch, "snapid": snapid})
 
     async def _forward_to_mgr(self, conn: Connection, msg: Message, cmd: dict[str, Any]) -> None:
         assert self.state is not None and self.msgr is not None
@@ -278,7 +354,14 @@ class MonDaemon:
         if conn.peer.entity != f"osd.{osd_id}":
             conn.reply(msg, {"r": -EACCES})
             return
-        addr = f"{h['addr'][0]}:{h['addr'][1]}"
+        addr = f"{h['addr'][0]}:{h['addr'][1]}/{int(h.get('nonce', 0))}"
+        now = self.runtime.clock.now()
+        old = self.state.pending_osdmap.osds.get(osd_id)
+        if old is not None and old.up and old.public_addr != addr:
+            # A new instance while the map still has the old one up: mark the old one down
+            # in an epoch of its own, so every PG it served starts a new interval.
+            self.state.osd_mark_down_self(osd_id, now)
+            self._commit_and_publish()
         self.state.osd_boot(
             osd_id,
             str(h.get("uuid", "")),
@@ -357,26 +440,50 @@ class MonDaemon:
 
     def _h_mgr_digest(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None
-        if self.state.set_mgr_digest(dict(msg.head.get("digest", {}))):
+        changed = self.state.set_mgr_digest(dict(msg.head.get("digest", {})))
+        smap = msg.head.get("service_map")
+        if smap is not None and self.state.mgrmap.get("active_name") == conn.peer.entity[4:]:
+            changed |= self.state.set_service_map(dict(smap))
+        if changed:
             self._commit_and_publish()
 
     def _h_log(self, conn: Connection, msg: Message) -> None:
+        """MLog from a daemon or client: entries for the cluster log."""
         assert self.state is not None and conn.peer is not None
+        src = self._source(conn)
+        rank, _, addr = src.partition(" ")
         for e in msg.head.get("entries", []):
             self.state.clog(
                 float(e.get("stamp", self.runtime.clock.now())),
                 str(e.get("channel", "cluster")),
                 str(e.get("prio", "info")),
-                f"{conn.peer.entity} {e.get('msg', '')}",
+                str(e.get("msg", "")),
+                name=conn.peer.entity,
+                rank=rank,
+                addr=addr,
             )
+        self._publish_log()
 
     def _h_get_version(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None
         conn.reply(msg, {"r": 0, "epoch": self.state.osdmap.epoch})
 
     def _h_ping(self, conn: Connection, msg: Message) -> None:
-        if "tid" in msg.head:
+        """MPing; with `status` the reply data is upstream's pong: {health, mon_status}."""
+        assert self.state is not None and conn.peer is not None
+        if "tid" not in msg.head:
+            return
+        if not msg.head.get("status"):
             conn.reply(msg, {"r": 0})
+            return
+        now = self.runtime.clock.now()
+        pong: dict[str, Any] = {}
+        for key in ("health", "mon_status"):
+            res = self.state.handle_command(
+                {"prefix": key, "format": "json"}, b"", f"mon.{self.name}", None, now
+            )
+            pong[key] = json.loads(res.outbuf or b"{}")
+        conn.reply(msg, {"r": 0}, json.dumps(pong).encode())
 
 
 # -- process entry ----------------------------------------------------------

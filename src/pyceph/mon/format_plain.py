@@ -211,21 +211,30 @@ def status(state: MonState, data: dict[str, Any], checks: dict, now: float) -> s
         lines.append(f"            {c['summary']['message']}")
     lines.append(" ")
     lines.append("  services:")
+    all_services = data.get("servicemap", {}).get("services") or {}
+    width = max([len(k) for k in all_services] + [3])
+    sp = " " * (width - 3)
     mons = state.monmap["mons"]
     age = timespan(now - state.start_time) if state.start_time else "0s"
     lines.append(
-        f"    mon: {len(mons)} daemons, quorum {','.join(m['name'] for m in mons)} (age {age})"
+        f"    mon: {sp}{len(mons)} daemons, quorum {','.join(m['name'] for m in mons)} (age {age})"
     )
     mm = state.mgrmap
     if mm.get("active_name"):
-        s = f"    mgr: {mm['active_name']}(active, since {timespan(now - mm.get('active_change', now))})"
+        since = timespan(now - mm.get("active_change", now))
+        s = f"    mgr: {sp}{mm['active_name']}(active, since {since})"
         if mm.get("standbys"):
             s += ", standbys: " + ", ".join(x["name"] for x in mm["standbys"])
         lines.append(s)
     else:
-        lines.append("    mgr: no daemons active")
-    osd = osd_stat(state.osdmap, now, extra=False, prefix="         ")
-    lines.append("    osd: " + osd.rstrip("\n"))
+        lines.append(f"    mgr: {sp}no daemons active")
+    osd = osd_stat(state.osdmap, now, extra=False, prefix=" " * (width + 6))
+    lines.append(f"    osd: {sp}" + osd.rstrip("\n"))
+    for name in sorted(all_services):
+        if name in ("osd", "mon", "client", "mds", "mgr"):
+            continue
+        daemons = all_services[name].get("daemons", {})
+        lines.append(f"    {name}: {' ' * (width - len(name))}{service_summary(daemons)}")
     lines.append(" ")
     lines.append("  data:")
     pg = data["pgmap"]
@@ -263,3 +272,27 @@ def status(state: MonState, data: dict[str, Any], checks: dict, now: float) -> s
         )
         lines.append(" ")
     return "\n".join(lines) + "\n"
+
+
+def service_summary(daemons: dict[str, Any]) -> str:
+    """Upstream `ServiceMap::Service::get_summary` over dumped daemons (`ceph -s`)."""
+    summary = daemons.get("summary") or ""
+    if summary:
+        return str(summary)
+    ds = {k: v for k, v in daemons.items() if k != "summary" and isinstance(v, dict)}
+    if not ds:
+        return "no daemons active"
+    kind = "daemon"
+    groups: dict[str, set[str]] = {}
+    for d in ds.values():
+        md = d.get("metadata", {})
+        kind = md.get("daemon_type", kind)
+        for label, key in (("zone", "zone_id"), ("host", "hostname")):
+            if key in md:
+                groups.setdefault(label, set()).add(md[key])
+    n = len(ds)
+    out = f"{n} {kind}{'s' if n > 1 else ''} active"
+    if groups:
+        # upstream always pluralizes here: "(1 hosts, 1 zones)"
+        out += " (" + ", ".join(f"{len(groups[k])} {k}s" for k in sorted(groups)) + ")"
+    return out

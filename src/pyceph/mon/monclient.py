@@ -80,6 +80,8 @@ class MonClient:
         self.osdmap: Any = None
         self.mgrmap: dict[str, Any] = {}
         self.ticket_ttl = 3600.0
+        #: Extra message handlers by type (e.g. "log" for cluster log subscribers).
+        self.handlers: dict[str, Callable[[Connection, Message], None]] = {}
 
     # -- credentials --------------------------------------------------------
     def credentials_for(self, peer_type: str) -> Credentials:
@@ -247,6 +249,17 @@ class MonClient:
         conn = await self._session()
         conn.send("mon_subscribe", {"what": what})
 
+    async def unsubscribe(self, what: str) -> None:
+        """Stop a subscription (upstream `sub_unwant` + `renew_subs`)."""
+        self._subs.pop(what, None)
+        conn = await self._session()
+        conn.send("mon_subscribe", {"what": {}, "unsub": [what]})
+
+    def sub_got(self, what: str, next_start: int) -> None:
+        """Record what a subscription has received, so a new session resumes after it."""
+        if what in self._subs:
+            self._subs[what] = next_start
+
     async def wait_for_osdmap(self, epoch: int, timeout: float | None = None) -> None:
         """Until an OSDMap of at least `epoch` has arrived."""
         if self.osdmap is not None and self.osdmap.epoch >= epoch:
@@ -270,6 +283,8 @@ class MonClient:
         elif msg.type == "config":
             if self._on_config is not None:
                 self._on_config(msg.head.get("config", {}))
+        elif msg.type in self.handlers:
+            self.handlers[msg.type](conn, msg)
         elif self._on_message is not None:
             self._on_message(conn, msg)
 

@@ -39,11 +39,11 @@ from typing import Any
 import msgpack
 
 from pyceph.common.errors import CephError
+from pyceph.common.jsonfmt import dumps
 from pyceph.crush.map import CrushMap
 
 from . import pool as P
 from .handlers import Ctx, Reply, load_all
-from .handlers.jsonfmt import dumps
 from .osdmap import (
     FLAG_NODOWN,
     FLAG_NOIN,
@@ -97,6 +97,12 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "mon_mgr_mkfs_grace": 120.0,
     "mon_cluster_log_max": 10000,
 }
+
+#: LogEntry priorities (clog_type) in order, and the names clog() accepts for them.
+LOG_LEVELS = {"[DBG]": 0, "[INF]": 1, "[SEC]": 2, "[WRN]": 3, "[ERR]": 4}
+_PRIO_NAMES = {"debug": "DBG", "dbg": "DBG", "info": "INF", "inf": "INF", "sec": "SEC",
+               "security": "SEC", "warn": "WRN", "warning": "WRN", "wrn": "WRN",
+               "error": "ERR", "err": "ERR"}  # fmt: skip
 
 STATE_KEYS = ("monmap", "osdmap", "auth", "config", "config-key", "mgrmap", "log")
 
@@ -275,7 +281,8 @@ class MonState:
             elif k == "mgrmap":
                 out[k] = _pack({"mgrmap": self.mgrmap, "service_map": self.service_map})
             elif k == "log":
-                out[k] = _pack({"seq": self.log_seq, "log": self.log})
+                kept = [e for e in self.log if e["priority"] != "[DBG]"]
+                out[k] = _pack({"seq": self.log_seq, "log": kept})
         return out
 
     @classmethod
@@ -315,8 +322,12 @@ class MonState:
         entity: str,
         caps: dict[str, str] | None,
         now: float,
+        source: str = "",
     ) -> CommandResult:
-        """Validate, authorize and run one command; errors change nothing."""
+        """Validate, authorize and run one command; errors change nothing.
+
+        `source` is the caller as the audit log names it (`client.4123 10.0.0.1:0/99`).
+        """
         from pyceph.common.cmdargs import command_descriptions, descs_from_json, match_command
 
         handlers = load_all()
@@ -336,8 +347,15 @@ class MonState:
             return CommandResult(-e.errno, b"", outs)
         if desc.daemon == "mgr" or (desc.flags & 8):
             return CommandResult(0, b"", "", forward_to_mgr=True)
+        is_rw = "w" in desc.perm or "x" in desc.perm
+        who = f"from='{source or entity}' entity='{entity}' cmd={_audit_cmd(cmd)}"
+        audit = desc.prefix not in ("config set", "config-key set")
         if not _caps_allow(caps, desc.perm, desc.module):
+            if audit:
+                self.clog(now, "audit", "INF" if is_rw else "DBG", f"{who}:  access denied")
             return CommandResult(-errno.EACCES, b"", "access denied")
+        if audit:
+            self.clog(now, "audit", "INF" if is_rw else "DBG", f"{who}: dispatch")
         fmt = args.get("format")
         if fmt is not None and fmt not in ("json", "json-pretty", "xml", "xml-pretty", "plain"):
             fmt = None
@@ -348,7 +366,7 @@ class MonState:
             return CommandResult(
                 -errno.EOPNOTSUPP, b"", f"command '{desc.prefix}' is not implemented by pyceph"
             )
-        ctx = Ctx(self, args, inbuf, entity, now, fmt)
+        ctx = Ctx(self, args, inbuf, entity, now, fmt, source)
         before_dirty = set(self.dirty)
         try:
             reply = handler(ctx)
@@ -359,21 +377,42 @@ class MonState:
             return CommandResult(-e.errno, b"", outs)
         changed = set(reply.changed)
         if "w" in desc.perm and reply.ret >= 0 and changed:
-            self.clog(now, "audit", "INF", f"from='{entity}' cmd={_audit_cmd(cmd)}: finished")
+            # upstream quotes the command in the "finished" line (Monitor::C_Command)
+            done = f"from='{source or entity}' entity='{entity}' cmd='{_audit_cmd(cmd)}'"
+            self.clog(now, "audit", "INF", f"{done}: finished")
             changed.add("log")
         self.dirty |= changed | before_dirty
         return CommandResult(reply.ret, _render(reply, fmt), reply.outs, changed)
 
     # ------------------------------------------------------------ cluster log
-    def clog(self, now: float, channel: str, prio: str, message: str) -> None:
-        """Append a cluster log entry (channel cluster|audit, prio DBG|INF|WRN|ERR)."""
+    def clog(
+        self,
+        now: float,
+        channel: str,
+        prio: str,
+        message: str,
+        name: str | None = None,
+        rank: str | None = None,
+        addr: str | None = None,
+    ) -> None:
+        """Append a cluster log entry (channel cluster|audit, prio DBG|INF|SEC|WRN|ERR).
+
+        `name`/`rank`/`addr` say who logged it (the monitor itself by default), as
+        upstream's LogEntry `name` (client.admin), `rank` (client.4123) and `addrs`.
+        """
         self.log_seq += 1
         mon = self.monmap.get("mons", [{}])[0]
+        prio = _PRIO_NAMES.get(prio.lower(), prio.upper()[:3])
+        if addr is None:
+            av = [{"type": "v2", "addr": mon.get("addr", ""), "nonce": 0}]
+        else:
+            a, _, nonce = addr.partition("/")
+            av = [{"type": "v2", "addr": a, "nonce": int(nonce or 0)}] if a else []
         self.log.append(
             {
-                "name": f"mon.{mon.get('name', '')}",
-                "rank": "mon.0",
-                "addrs": {"addrvec": [{"type": "v2", "addr": mon.get("addr", ""), "nonce": 0}]},
+                "name": name or f"mon.{mon.get('name', '')}",
+                "rank": rank or "mon.0",
+                "addrs": {"addrvec": av},
                 "stamp": now,
                 "seq": self.log_seq,
                 "channel": channel,
@@ -384,7 +423,44 @@ class MonState:
         limit = int(self.opt("mon_cluster_log_max"))
         if len(self.log) > limit:
             del self.log[: len(self.log) - limit]
-        self.dirty.add("log")
+        if prio != "DBG":  # debug entries (pgmap ticks, read-only audit) stay in memory
+            self.dirty.add("log")
+
+    def log_since(self, next_seq: int, level: int) -> list[dict[str, Any]]:
+        """Entries with seq >= next_seq at `level` (0 DBG .. 4 ERR) or above, oldest first."""
+        out: list[dict[str, Any]] = []
+        for e in reversed(self.log):
+            if e["seq"] < next_seq:
+                break
+            if LOG_LEVELS.get(e["priority"], 1) >= level:
+                out.append(e)
+        out.reverse()
+        return out
+
+    # ------------------------------------------------------------ pool ops (MPoolOp)
+    def pool_op(
+        self, pool_id: int, op: str, name: str, snapid: int, entity: str, now: float
+    ) -> tuple[int, int]:
+        """One pool op; returns (r, snapid). Changes are pending until `commit_pending()`."""
+        from .handlers import pool as H
+
+        ctx = Ctx(self, {}, b"", entity, now, None)
+        try:
+            changed, new_id = H.pool_op(ctx, pool_id, op, name, snapid)
+        except CephError as e:
+            return -e.errno, 0
+        if changed:
+            self.dirty.add("osdmap")
+        return 0, new_id
+
+    # ------------------------------------------------------------ service map (from the mgr)
+    def set_service_map(self, service_map: dict[str, Any]) -> bool:
+        """The mgr's service map; True when it is newer than ours."""
+        if int(service_map.get("epoch", 0)) <= int(self.service_map.get("epoch", 0)):
+            return False
+        self.service_map = service_map
+        self.dirty.add("mgrmap")
+        return True
 
     # ------------------------------------------------------------ auth for the shell
     def get_auth(self, entity: str) -> tuple[str, dict[str, str]] | None:
@@ -501,6 +577,8 @@ class MonState:
         """A peer reports `target` unreachable; mark it down once enough peers agree."""
         m = self.pending_osdmap
         if not m.is_up(target) or m.test_flag(FLAG_NODOWN) or reporter == target:
+            return False
+        if not m.is_up(reporter):  # a report from an instance the map has already marked down
             return False
         reps = self.failure_reports.setdefault(target, {})
         reps[reporter] = now

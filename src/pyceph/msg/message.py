@@ -52,6 +52,8 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "pg_pull",  # primary -> peer: an object's whole state (recovery)
     "pg_list",  # primary -> peer: a page of a PG's objects with versions (backfill)
     "pg_remove",  # primary -> stray: delete your copy of the PG
+    "pool_op",  # client -> mon: pool/self-managed snap ops -> reply {r, epoch, snapid?}
+    "mgr_open",  # client -> mgr: register a service daemon {service, daemon, metadata, status}
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}

@@ -1,7 +1,7 @@
 """The OSD: placement groups, replication, peering, recovery, heartbeats.
 
 Modules: `types` (versions, ids, PG info), `pglog` (log, dups, divergence math),
-`ops` (client op vectors -> one store transaction), `peering` (sans-I/O peering state
+`ops` (client op vectors -> one store transaction), `watch` (watchers and notifies), `peering` (sans-I/O peering state
 machine), `pgmeta` (PG metadata in collection meta keys), `pg` (one PG's asyncio shell),
 `osd` (the OSD core: PGs, map handling, dispatch), `daemon` (sockets, monitor session,
 heartbeats, mgr reports, `pyceph-osd` and `run_osd`), `fakes` (in-process OSD cluster).

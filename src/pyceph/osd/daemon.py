@@ -102,6 +102,8 @@ class OSDDaemon:
         self.msgr: Messenger | None = None
         self.osd: OSD | None = None
         self.addr: tuple[str, int] | None = None
+        #: this instance's address nonce: tells the monitor a restart from a duplicate boot
+        self.nonce = runtime.rand.randrange(1 << 32)
         #: per peer: when the oldest ping still unanswered was sent
         self._unacked: dict[int, float] = {}
         self._peer_up_from: dict[int, int] = {}
@@ -138,7 +140,7 @@ class OSDDaemon:
         entity = conn.peer.entity
         caps = None if entity.startswith("osd.") or entity.startswith("mon.") else conn.peer.caps
         try:
-            reply = await self.osd.handle(entity, msg.type, msg.head, msg.data, caps)
+            reply = await self.osd.handle(entity, msg.type, msg.head, msg.data, caps, conn)
         except CephError as e:
             reply = ({"r": -e.errno, "epoch": self.osd.map_epoch}, b"")
         if reply is not None and not conn.closed:
@@ -170,6 +172,7 @@ class OSDDaemon:
                 "osd_id": self.whoami,
                 "uuid": _uuid(self.store),
                 "addr": list(self.addr),
+                "nonce": self.nonce,
                 "metadata": meta,
                 "capacity": int(st.get("total", 0)),
             },

@@ -1,8 +1,23 @@
 """Client op vectors executed against the store (upstream PrimaryLogPG::do_osd_ops).
 
 Pure given the store's reads: `execute` returns the outputs, the result code and one
-`Transaction` with every mutation (object data, user xattrs prefixed with "_", the
-internal object info attr). A failing op fails the vector and mutates nothing.
+`Transaction` with every mutation (object data, user xattrs prefixed with "_", omap, the
+internal object info attr). A failing op fails the vector and mutates nothing (unless the
+op carries LIBRADOS_OP_FLAG_FAILOK: then its result is recorded and the vector goes on).
+
+The ops work on one `ObjectOverlay` (pyceph.cls) over the committed object: every op sees
+the object as left by the earlier ops of its vector, object-class methods (`call`) get the
+same view as their `ObjectState`, and the overlay's mutations become the Transaction.
+
+Watch/notify ops only validate here; what they do to the PG's watcher registry is returned
+as `OpResult.effects` for the PG to apply once the op is answered (upstream's
+``do_osd_op_effects``):
+
+* ``("watch", {op, cookie, timeout})``: register/reconnect/ping a watcher; ``unwatch``;
+* ``("notify", index, {timeout_ms}, payload)``: notify the object's watchers; the PG fills
+  the op's output ``{acks: [[gid, cookie, data]], timeouts: [[gid, cookie]]}`` when done;
+* ``("notify_ack", {notify_id, cookie}, payload)``: a watcher's answer;
+* ``("disconnect",)``: the object was deleted: its watchers get -ENOTCONN.
 """
 
 from __future__ import annotations
@@ -14,6 +29,8 @@ from typing import Any
 
 import msgpack
 
+from pyceph import cls
+from pyceph.cls.context import CallEnv, ObjectOverlay, Origin, StoreReader, TransactionWriter
 from pyceph.osd.types import ZERO, Version, ver
 from pyceph.store.errors import StoreError
 from pyceph.store.objectstore import ObjectStore
@@ -23,12 +40,57 @@ from pyceph.store.types import ObjectKey
 #: The internal attr holding the object info; user xattrs are stored as "_" + name.
 OI_ATTR = "oi"
 USER_ATTR_PREFIX = "_"
+#: include/err.h MAX_ERRNO: cmpext reports a mismatch at byte i as -(MAX_ERRNO + i).
+MAX_ERRNO = 4095
+
+#: CEPH_OSD_OP_FLAG_EXCL / CEPH_OSD_OP_FLAG_FAILOK (per sub-op flags).
+OP_FLAG_EXCL = 0x1
+OP_FLAG_FAILOK = 0x2
+#: CEPH_OSD_FLAG_RETURNVEC (op-level): a write returns each op's result and output.
+FLAG_RETURNVEC = 0x4000000
+#: CEPH_OSD_CMPXATTR_OP_* understood by omap_cmp.
+CMP_EQ, CMP_GT, CMP_LT = 1, 3, 5
 
 WRITE_OPS = frozenset(
-    {"create", "write", "write_full", "append", "truncate", "zero", "delete", "setxattr", "rmxattr"}
+    {
+        "create",
+        "write",
+        "write_full",
+        "writesame",
+        "append",
+        "truncate",
+        "zero",
+        "delete",
+        "setxattr",
+        "rmxattr",
+        "omap_set",
+        "omap_set_header",
+        "omap_rm_keys",
+        "omap_clear",
+        "omap_rm_range",
+    }
 )
-READ_OPS = frozenset({"read", "stat", "getxattr", "getxattrs"})
+READ_OPS = frozenset(
+    {
+        "read",
+        "stat",
+        "getxattr",
+        "getxattrs",
+        "cmpext",
+        "assert_version",
+        "omap_get_vals",
+        "omap_get_keys",
+        "omap_get_vals_by_keys",
+        "omap_get_header",
+        "omap_cmp",
+        "list_watchers",
+    }
+)
+#: Ops on the object's watchers: answered by the primary, never logged (no data change).
+WATCH_OPS = frozenset({"watch", "notify", "notify_ack"})
 PG_OPS = frozenset({"pgls"})
+#: Ops a read vector may carry for a missing object without failing it with ENOENT.
+_NO_OBJECT_OK = frozenset({"notify_ack"})
 
 
 @dataclass
@@ -66,6 +128,23 @@ class Limits:
     max_object_size: int = 128 << 20
     max_attr_name_len: int = 100
     max_attr_size: int = 1 << 20
+    max_omap_entries: int = 1024  #: osd_max_omap_entries_per_request
+    max_omap_bytes: int = 1 << 30  #: osd_max_omap_bytes_per_request
+
+
+@dataclass
+class OpEnv:
+    """Who sent the op vector and what the PG around it knows (all optional)."""
+
+    origin: Origin = field(default_factory=Origin)
+    gid: int = 0  #: the client's global id (watchers and notifiers are keyed by it)
+    now: float = 0.0
+    flags: int = 0  #: op-level CEPH_OSD_FLAG_*
+    supports_omap: bool = True  #: False on erasure-coded pools
+    current_version: int = 0  #: the PG's last user version (cls_current_version)
+    #: the object's watchers: (gid, cookie) -> {"addr", "timeout", "connected"}
+    watchers: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    random_bytes: Callable[[int], bytes] | None = None
 
 
 @dataclass
@@ -80,15 +159,27 @@ class OpResult:
     exists: bool = False
     modified: bool = False
     oi: ObjectInfo | None = None
+    effects: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def op_is_write(name: str, args: dict[str, Any] | None) -> bool:
+    """Whether one sub-op modifies the object (a `call` does iff its method has WR)."""
+    if name in WRITE_OPS:
+        return True
+    if name == "call" and args:
+        flags = cls.method_flags(str(args.get("cls", "")), str(args.get("method", "")))
+        return bool(flags and flags & cls.WR)
+    return False
 
 
 def is_write(ops: list[Any]) -> bool:
-    return any(op[0] in WRITE_OPS for op in ops)
+    return any(op_is_write(str(op[0]), op[1] if len(op) > 1 else None) for op in ops)
 
 
 class _Fail(Exception):
-    def __init__(self, err: int) -> None:
+    def __init__(self, err: int, out: bytes | None = None) -> None:
         self.err = err
+        self.out = out
 
 
 class _Exec:
@@ -99,6 +190,7 @@ class _Exec:
         key: ObjectKey,
         data: bytes | memoryview,
         limits: Limits,
+        env: OpEnv,
     ) -> None:
         self.store = store
         self.cid = cid
@@ -106,11 +198,25 @@ class _Exec:
         self.data = memoryview(data)
         self.pos = 0
         self.limits = limits
+        self.env = env
         self.res = OpResult()
         oi = load_oi(store, cid, key)
-        self.res.existed = self.res.exists = oi is not None
-        self.oi = oi or ObjectInfo()
-        self.t = self.res.txn
+        self.res.existed = oi is not None
+        self.old_oi = oi
+        self.oi = ObjectInfo(oi.size, oi.version, oi.user_version, oi.mtime) if oi else ObjectInfo()
+        base = StoreReader(
+            store,
+            cid,
+            key,
+            exists=oi is not None,
+            size=oi.size if oi else 0,
+            mtime=oi.mtime if oi else 0.0,
+            attr_prefix=USER_ATTR_PREFIX,
+        )
+        self.ov = ObjectOverlay(base)
+        self.index = 0
+        self.op_flags = 0
+        self.mtime: float | None = None
 
     # helpers ---------------------------------------------------------------
     def take(self, args: dict[str, Any]) -> bytes:
@@ -121,9 +227,21 @@ class _Exec:
         self.pos += n
         return b
 
+    @property
+    def exists(self) -> bool:
+        return self.ov.exists()
+
+    @property
+    def size(self) -> int:
+        return self.ov.stat()[0] if self.ov.exists() else 0
+
     def need_exists(self) -> None:
-        if not self.res.exists:
+        if not self.ov.exists():
             raise _Fail(errno.ENOENT)
+
+    def need_omap(self) -> None:
+        if not self.env.supports_omap:
+            raise _Fail(errno.EOPNOTSUPP)
 
     def check_extent(self, off: int, length: int) -> None:
         mx = self.limits.max_object_size
@@ -132,13 +250,6 @@ class _Exec:
         if off >= mx or length > mx or off + length > mx:
             raise _Fail(errno.EFBIG)
 
-    def create(self) -> None:
-        if not self.res.exists:
-            self.t.touch(self.cid, self.key)
-            self.res.exists = True
-            self.oi = ObjectInfo()
-        self.res.modified = True
-
     def out(self, d: dict[str, Any] | None = None, payload: bytes | None = None) -> None:
         o: dict[str, Any] = {"r": 0, **(d or {})}
         if payload is not None:
@@ -146,22 +257,24 @@ class _Exec:
             self.res.outdata.append(payload)
         self.res.outs.append(o)
 
-    # ops ---------------------------------------------------------------------
+    def omap_has_data(self) -> bool:
+        return bool(self.ov.omap_get_values(None, None, 1) or self.ov.omap_get_header())
+
+    # data ops ----------------------------------------------------------------
     def op_create(self, a: dict[str, Any]) -> None:
-        if self.res.exists and a.get("exclusive"):
+        if self.exists and (a.get("exclusive") or self.op_flags & OP_FLAG_EXCL):
             raise _Fail(errno.EEXIST)
-        self.create()
+        self.ov.create()
         self.out()
 
     def _write(self, off: int, b: bytes) -> None:
         self.check_extent(off, len(b))
-        self.create()
         if b:
-            self.t.write(self.cid, self.key, off, b)
-            self.oi.size = max(self.oi.size, off + len(b))
-        elif off > self.oi.size:
-            self.t.truncate(self.cid, self.key, off)
-            self.oi.size = off
+            self.ov.write(off, b)
+            return
+        self.ov.create()  # upstream: creates the object; a nop on it is still a write
+        if off > self.size:
+            self.ov.truncate(off)
 
     def op_write(self, a: dict[str, Any]) -> None:
         b = self.take(a)
@@ -170,63 +283,48 @@ class _Exec:
 
     def op_append(self, a: dict[str, Any]) -> None:
         b = self.take(a)
-        self._write(self.oi.size if self.res.exists else 0, b)
+        self._write(self.size, b)
         self.out()
 
     def op_write_full(self, a: dict[str, Any]) -> None:
         b = self.take(a)
         self.check_extent(0, len(b))
-        if self.res.exists and self.oi.size:
-            self.t.truncate(self.cid, self.key, 0)
-        self.create()
-        if b:
-            self.t.write(self.cid, self.key, 0, b)
-        self.oi.size = len(b)
+        self.ov.write_full(b)
+        self.out()
+
+    def op_writesame(self, a: dict[str, Any]) -> None:
+        b = self.take(a)
+        off, length = int(a.get("offset", 0)), int(a.get("length", 0))
+        if length:
+            if not b or length % len(b):
+                raise _Fail(errno.EINVAL)
+            self._write(off, b * (length // len(b)))
         self.out()
 
     def op_truncate(self, a: dict[str, Any]) -> None:
         size = int(a.get("size", 0))
-        if not self.res.exists:
+        if not self.exists:
             self.out()  # upstream: truncate of a missing object is a no-op
             return
         self.check_extent(size, 0)
-        self.t.truncate(self.cid, self.key, size)
-        self.oi.size = size
-        self.res.modified = True
+        self.ov.truncate(size)
         self.out()
 
     def op_zero(self, a: dict[str, Any]) -> None:
         off, length = int(a.get("offset", 0)), int(a.get("length", 0))
         self.check_extent(off, length)
-        if self.res.exists and length and off < self.oi.size:
-            end = min(off + length, self.oi.size)
-            self.t.zero(self.cid, self.key, off, end - off)
-            self.res.modified = True
+        size = self.size
+        if self.exists and length and off < size:
+            if off + length >= size:
+                self.ov.truncate(off)  # upstream munges a zero up to the end into a truncate
+            else:
+                self.ov.zero(off, length)
         self.out()
 
     def op_delete(self, a: dict[str, Any]) -> None:
         self.need_exists()
-        self.t.remove(self.cid, self.key)
-        self.res.exists = False
-        self.res.modified = True
-        self.oi = ObjectInfo()
-        self.out()
-
-    def op_setxattr(self, a: dict[str, Any]) -> None:
-        name = str(a.get("name", ""))
-        b = self.take(a)
-        if len(name) > self.limits.max_attr_name_len:
-            raise _Fail(errno.ENAMETOOLONG)
-        if self.limits.max_attr_size and len(b) > self.limits.max_attr_size:
-            raise _Fail(errno.EFBIG)
-        self.create()
-        self.t.setattr(self.cid, self.key, USER_ATTR_PREFIX + name, b)
-        self.out()
-
-    def op_rmxattr(self, a: dict[str, Any]) -> None:
-        self.need_exists()
-        self.t.rmattr(self.cid, self.key, USER_ATTR_PREFIX + str(a.get("name", "")))
-        self.res.modified = True
+        self.ov.remove()
+        self.res.effects.append(("disconnect",))
         self.out()
 
     def op_read(self, a: dict[str, Any]) -> None:
@@ -234,33 +332,221 @@ class _Exec:
         off, length = int(a.get("offset", 0)), int(a.get("length", 0))
         if off < 0 or length < 0:
             raise _Fail(errno.EINVAL)
-        size = self.oi.size
-        if off >= size or not self.res.existed:
+        size = self.size
+        if off >= size:
             self.out(payload=b"")
             return
         end = size if length == 0 else min(size, off + length)
-        self.out(payload=self.store.read(self.cid, self.key, off, end - off))
+        self.out(payload=self.ov.read(off, end - off))
 
     def op_stat(self, a: dict[str, Any]) -> None:
         self.need_exists()
-        self.out({"size": self.oi.size, "mtime": self.oi.mtime})
+        self.out({"size": self.size, "mtime": self.oi.mtime})
+
+    def op_cmpext(self, a: dict[str, Any]) -> None:
+        cmp = self.take(a)
+        off = int(a.get("offset", 0))
+        if off < 0:
+            raise _Fail(errno.EINVAL)
+        size = self.size
+        have = b""
+        if self.exists and off < size:
+            have = self.ov.read(off, min(len(cmp), size - off))
+        for i, c in enumerate(cmp):
+            if c != (have[i] if i < len(have) else 0):
+                raise _Fail(MAX_ERRNO + i)
+        self.out()
+
+    def op_assert_version(self, a: dict[str, Any]) -> None:
+        v = int(a.get("ver", 0))
+        uv = self.old_oi.user_version if self.old_oi else 0
+        if not v:
+            raise _Fail(errno.EINVAL)
+        if v < uv:
+            raise _Fail(errno.ERANGE)
+        if v > uv:
+            raise _Fail(errno.EOVERFLOW)
+        self.out()
+
+    # xattrs ----------------------------------------------------------------------
+    def op_setxattr(self, a: dict[str, Any]) -> None:
+        name = str(a.get("name", ""))
+        b = self.take(a)
+        if self.limits.max_attr_size and len(b) > self.limits.max_attr_size:
+            raise _Fail(errno.EFBIG)
+        if len(name) > self.limits.max_attr_name_len:
+            raise _Fail(errno.ENAMETOOLONG)
+        self.ov.setxattr(name, b)
+        self.out()
+
+    def op_rmxattr(self, a: dict[str, Any]) -> None:
+        self.need_exists()
+        self.ov.rmxattr(str(a.get("name", "")))
+        self.out()
 
     def op_getxattr(self, a: dict[str, Any]) -> None:
         self.need_exists()
-        try:
-            v = self.store.getattr(self.cid, self.key, USER_ATTR_PREFIX + str(a.get("name", "")))
-        except StoreError as e:
-            raise _Fail(e.errno)
+        v = self.ov.getxattr(str(a.get("name", "")))
+        if v is None:
+            raise _Fail(errno.ENODATA)
         self.out(payload=bytes(v))
 
     def op_getxattrs(self, a: dict[str, Any]) -> None:
         self.need_exists()
-        attrs = {}
-        if self.res.existed:
-            for k, v in self.store.getattrs(self.cid, self.key).items():
-                if k.startswith(USER_ATTR_PREFIX):
-                    attrs[k[len(USER_ATTR_PREFIX) :]] = bytes(v)
-        self.out({"attrs": attrs})
+        self.out({"attrs": {k: bytes(v) for k, v in self.ov.getxattrs().items()}})
+
+    # omap ----------------------------------------------------------------------------
+    def _omap_page(self, start_after: str, prefix: str, max_return: int) -> tuple[list, bool]:
+        n = min(max(max_return, 0), self.limits.max_omap_entries)
+        if not self.exists:
+            return [], False
+        items = self.ov.omap_get_values(start_after or None, prefix or None, n + 1)
+        more = len(items) > n
+        items = items[:n]
+        total = 0
+        for i, (k, v) in enumerate(items):
+            total += len(k) + len(v)
+            if total > self.limits.max_omap_bytes and i:
+                return items[:i], True
+        return items, more
+
+    def op_omap_get_vals(self, a: dict[str, Any]) -> None:
+        items, more = self._omap_page(
+            str(a.get("start_after") or ""),
+            str(a.get("filter_prefix") or ""),
+            int(a.get("max_return", 0)),
+        )
+        self.out({"vals": [[k, bytes(v)] for k, v in items], "more": more})
+
+    def op_omap_get_keys(self, a: dict[str, Any]) -> None:
+        items, more = self._omap_page(
+            str(a.get("start_after") or ""), "", int(a.get("max_return", 0))
+        )
+        self.out({"keys": [k for k, _v in items], "more": more})
+
+    def op_omap_get_vals_by_keys(self, a: dict[str, Any]) -> None:
+        keys = [str(k) for k in a.get("keys") or []]
+        got = self.ov.omap_get_values_by_keys(keys) if self.exists else {}
+        self.out({"vals": [[k, bytes(v)] for k, v in sorted(got.items())]})
+
+    def op_omap_get_header(self, a: dict[str, Any]) -> None:
+        self.out(payload=bytes(self.ov.omap_get_header()) if self.exists else b"")
+
+    def op_omap_cmp(self, a: dict[str, Any]) -> None:
+        self.need_exists()
+        key = str(a.get("key", ""))
+        want = bytes(a.get("val") or b"")
+        cmp_op = int(a.get("op", CMP_EQ))
+        have = bytes(self.ov.omap_get_values_by_keys([key]).get(key, b""))
+        if cmp_op == CMP_EQ:
+            ok = have == want
+        elif cmp_op == CMP_LT:
+            ok = have < want
+        elif cmp_op == CMP_GT:
+            ok = have > want
+        else:
+            raise _Fail(errno.EINVAL)
+        if not ok:
+            raise _Fail(errno.ECANCELED)
+        self.out()
+
+    def op_omap_set(self, a: dict[str, Any]) -> None:
+        self.need_omap()
+        kv = a.get("kv") or {}
+        if not isinstance(kv, dict):
+            raise _Fail(errno.EINVAL)
+        self.ov.omap_set({str(k): bytes(v) for k, v in kv.items()})
+        self.out()
+
+    def op_omap_set_header(self, a: dict[str, Any]) -> None:
+        self.need_omap()
+        self.ov.omap_set_header(self.take(a))
+        self.out()
+
+    def op_omap_rm_keys(self, a: dict[str, Any]) -> None:
+        self.need_omap()
+        self.need_exists()
+        self.ov.omap_rm([str(k) for k in a.get("keys") or []])
+        self.out()
+
+    def op_omap_clear(self, a: dict[str, Any]) -> None:
+        self.need_omap()
+        self.need_exists()
+        if self.omap_has_data():
+            self.ov.omap_clear()
+        self.out()
+
+    def op_omap_rm_range(self, a: dict[str, Any]) -> None:
+        self.need_omap()
+        self.need_exists()
+        self.ov.omap_rm_range(str(a.get("key_begin", "")), str(a.get("key_end", "")))
+        self.out()
+
+    # object classes ----------------------------------------------------------------
+    def op_call(self, a: dict[str, Any]) -> None:
+        indata = self.take(a)
+        cname, mname = str(a.get("cls", "")), str(a.get("method", ""))
+        m = cls.lookup(cname, mname)
+        if m is None:
+            raise _Fail(errno.EOPNOTSUPP)
+        env = self.env
+        call_env = CallEnv(
+            origin=env.origin,
+            now=env.now,
+            current_version=env.current_version,
+            subop_num=self.index,
+            max_object_size=self.limits.max_object_size,
+            max_attr_name_len=self.limits.max_attr_name_len,
+            max_attr_size=self.limits.max_attr_size,
+            max_omap_entries=self.limits.max_omap_entries,
+            **({"random_bytes": env.random_bytes} if env.random_bytes is not None else {}),
+        )
+        before = len(self.ov.mutations)
+        ret, out = cls.call(self.ov, call_env, cname, mname, indata)
+        if ret < 0:
+            raise _Fail(-ret, out)
+        if m.flags & cls.WR and len(self.ov.mutations) > before:
+            ret, out = cls.write_reply(ret, out, bool(env.flags & FLAG_RETURNVEC))
+            if ret < 0:
+                raise _Fail(-ret)
+        self.out({"r": ret}, payload=out)
+
+    # watch / notify ----------------------------------------------------------------
+    def op_watch(self, a: dict[str, Any]) -> None:
+        self.need_exists()
+        wop = str(a.get("op", "watch"))
+        cookie = int(a.get("cookie", 0))
+        w = self.env.watchers.get((self.env.gid, cookie))
+        if wop == "ping":
+            if w is None:
+                raise _Fail(errno.ENOTCONN)
+            if not w.get("connected", True):
+                raise _Fail(errno.ETIMEDOUT)  # the client must reconnect
+        elif wop not in ("watch", "reconnect", "unwatch"):
+            raise _Fail(errno.EINVAL)
+        self.res.effects.append(("watch", {**a, "op": wop, "cookie": cookie}))
+        self.out()
+
+    def op_notify(self, a: dict[str, Any]) -> None:
+        self.need_exists()
+        payload = self.take(a)
+        self.res.effects.append(("notify", self.index, dict(a), payload))
+        self.out()
+
+    def op_notify_ack(self, a: dict[str, Any]) -> None:
+        payload = self.take(a)
+        self.res.effects.append(("notify_ack", dict(a), payload))
+        self.out()
+
+    def op_list_watchers(self, a: dict[str, Any]) -> None:
+        self.need_exists()
+        ws = [
+            {"name": f"client.{gid}", "watcher_id": gid, "cookie": cookie, **info}
+            for (gid, cookie), info in sorted(self.env.watchers.items())
+        ]
+        for w in ws:
+            w.pop("connected", None)
+        self.out({"watchers": ws})
 
 
 _HANDLERS: dict[str, Callable[[_Exec, dict[str, Any]], None]] = {
@@ -278,37 +564,122 @@ def execute(
     version: Version = ZERO,
     user_version: int = 0,
     mtime: float = 0.0,
+    env: OpEnv | None = None,
 ) -> OpResult:
     """Run an op vector; on success of a write, stamp the object info with `version`."""
-    ex = _Exec(store, cid, key, data, limits)
+    env = env or OpEnv(now=mtime)
+    ex = _Exec(store, cid, key, data, limits, env)
     res = ex.res
-    for op in ops:
-        name, args = str(op[0]), dict(op[1] if len(op) > 1 and op[1] else {})
+    parsed = [(str(op[0]), dict(op[1] if len(op) > 1 and op[1] else {})) for op in ops]
+    if (
+        not res.existed
+        and parsed
+        and not any(op_is_write(n, a) for n, a in parsed)
+        and not all(n in _NO_OBJECT_OK for n, _a in parsed)
+    ):
+        # upstream find_object_context: a vector that cannot create the object needs it
+        return _failed(res, errno.ENOENT, None)
+    for i, (name, args) in enumerate(parsed):
+        ex.index = i
+        ex.op_flags = int(args.get("flags") or 0)
+        if args.get("mtime"):
+            ex.mtime = float(args["mtime"])
         fn = _HANDLERS.get(name)
         try:
             if fn is None:
                 raise _Fail(errno.EOPNOTSUPP)
             fn(ex, args)
         except _Fail as f:
-            res.r = -f.err
-            res.outs.append({"r": -f.err})
-            res.txn = Transaction()
-            res.modified = False
-            res.exists = res.existed
-            res.oi = None
-            return res
+            if ex.op_flags & OP_FLAG_FAILOK:
+                o: dict[str, Any] = {"r": -f.err}
+                res.outs.append(o)
+                continue
+            return _failed(res, f.err, f.out)
         except StoreError as e:
-            res.r = -e.errno
-            res.outs.append({"r": -e.errno})
-            res.txn = Transaction()
-            res.modified = False
-            res.exists = res.existed
-            return res
-    if res.modified and res.exists:
-        ex.oi.version = version
-        ex.oi.user_version = user_version
-        ex.oi.mtime = mtime
-        res.txn.setattr(cid, key, OI_ATTR, ex.oi.encode())
-    if res.exists:
-        res.oi = ex.oi
+            return _failed(res, e.errno, None)
+    res.modified = ex.ov.dirty
+    res.exists = ex.ov.exists()
+    if res.modified:
+        if not env.flags & FLAG_RETURNVEC:
+            # a write's reply carries no per-op output (a resent write must look the same)
+            res.outdata = []
+            res.outs = [{"r": 0} for _o in res.outs]
+        err = _check_store_limits(store, ex.ov)
+        if err:
+            return _failed(res, err, None)
+        ex.ov.apply_to(_TxnWriter(res.txn, cid, key, USER_ATTR_PREFIX))
+        if res.exists:
+            oi = ex.oi if ex.old_oi is not None and not _recreated(ex.ov) else ObjectInfo()
+            oi.size = ex.size
+            oi.version = version
+            oi.user_version = user_version
+            oi.mtime = ex.mtime if ex.mtime is not None else mtime
+            res.txn.setattr(cid, key, OI_ATTR, oi.encode())
+            res.oi = oi
+    elif res.exists:
+        res.oi = ex.old_oi
+    return res
+
+
+class _TxnWriter(TransactionWriter):
+    """The store ignores attr/omap updates of a missing object: create it first."""
+
+    def setxattr(self, name: str, value: bytes) -> None:
+        self.t.touch(self.cid, self.key)
+        super().setxattr(name, value)
+
+    def omap_set(self, kv: Any) -> None:
+        self.t.touch(self.cid, self.key)
+        super().omap_set(kv)
+
+    def omap_set_header(self, header: bytes) -> None:
+        self.t.touch(self.cid, self.key)
+        super().omap_set_header(header)
+
+
+def _check_store_limits(store: ObjectStore, ov: ObjectOverlay) -> int:
+    """The errno the store would fail the transaction with (0: none), checked up front so a
+    bad request fails alone instead of failing the PG's commit."""
+    lim = getattr(store, "limits", None)
+    if lim is None:
+        return 0
+    for name, args in ov.mutations:
+        if name == "setxattr":
+            if len((USER_ATTR_PREFIX + args[0]).encode()) > lim.max_attr_name_len:
+                return errno.ENAMETOOLONG
+            if len(args[1]) > lim.max_attr_size:
+                return errno.EFBIG
+        elif name == "omap_set":
+            kv = args[0]
+            if len(kv) > lim.max_omap_entries_per_op:
+                return errno.E2BIG
+            for k, v in kv.items():
+                if len(k.encode()) > lim.max_omap_key_len:
+                    return errno.ENAMETOOLONG
+                if len(v) > lim.max_omap_value_size:
+                    return errno.EFBIG
+        elif name == "omap_set_header":
+            if len(args[0]) > lim.max_omap_value_size:
+                return errno.EFBIG
+        elif name == "omap_rm" and len(args[0]) > lim.max_omap_entries_per_op:
+            return errno.E2BIG
+    return 0
+
+
+def _recreated(ov: ObjectOverlay) -> bool:
+    return any(name == "remove" for name, _a in ov.mutations)
+
+
+def _failed(res: OpResult, err: int, out: bytes | None) -> OpResult:
+    res.r = -err
+    o: dict[str, Any] = {"r": -err}
+    if out:
+        o["dlen"] = len(out)
+        res.outdata.append(out)
+    res.outs.append(o)
+    res.txn = Transaction()
+    res.modified = False
+    res.exists = res.existed
+    res.oi = None
+    res.effects = []
     return res

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from pyceph import cls
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
 from pyceph.msg.message import Message
@@ -54,6 +55,14 @@ def _osd_id(entity: str) -> int | None:
     return None
 
 
+def _blocklisted(blocklist: dict[str, float] | None, addr: Any) -> bool:
+    """`OSDMap::is_blocklisted`: this `ip:port/nonce`, or its whole IP (`ip:0/0`)."""
+    if not blocklist or not addr:
+        return False
+    a = str(addr).split(":", 1)[1] if str(addr)[:3] in ("v1:", "v2:", "any") else str(addr)
+    return a in blocklist or f"{a.rsplit(':', 1)[0]}:0/0" in blocklist
+
+
 def _may(caps: dict[str, str] | None, write: bool) -> bool:
     """A coarse check of the peer's osd caps (full grammar: pyceph.auth)."""
     if caps is None:
@@ -89,6 +98,7 @@ class OSD:
         self.tasks = TaskSet(f"osd.{whoami}")
         self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._up_thru_wanted = 0
+        cls.load_classes()  # object classes are loaded once, at start (upstream ClassHandler)
 
     # -- PGService -------------------------------------------------------------------
     @property
@@ -201,8 +211,11 @@ class OSD:
         head: dict[str, Any],
         data: bytes | memoryview,
         caps: dict[str, str] | None = None,
+        conn: Any = None,
     ) -> tuple[dict[str, Any], bytes | memoryview] | None:
-        """Handle one request; returns the reply (head, data), or None for no reply."""
+        """Handle one request; returns the reply (head, data), or None for no reply.
+
+        `conn` is the requester's connection: a client's watches are tied to it."""
         epoch = int(head.get("epoch") or 0)
         if epoch > self.map_epoch:
             try:
@@ -210,7 +223,7 @@ class OSD:
             except CephError:
                 return {"r": -errno.EAGAIN, "retry": epoch, "epoch": self.map_epoch}, b""
         if mtype == "osd_op":
-            return await self._client_op(head, data, caps)
+            return await self._client_op(head, data, caps, conn)
         if mtype == "osd_ping":
             return {"r": 0, "epoch": self.map_epoch, "stamp": head.get("stamp")}, b""
         if mtype in PEER_TYPES:
@@ -221,17 +234,24 @@ class OSD:
         return {"r": -errno.EOPNOTSUPP}, b""
 
     async def _client_op(
-        self, head: dict[str, Any], data: bytes | memoryview, caps: dict[str, str] | None
+        self,
+        head: dict[str, Any],
+        data: bytes | memoryview,
+        caps: dict[str, str] | None,
+        conn: Any = None,
     ) -> tuple[dict[str, Any], bytes | memoryview]:
         from pyceph.osd.ops import is_write
 
         ops = list(head.get("ops") or [])
         if not _may(caps, is_write(ops)):
             return {"r": -errno.EPERM, "epoch": self.map_epoch, "ops": []}, b""
+        if _blocklisted(getattr(self.osdmap, "blocklist", None), head.get("addr")):
+            # upstream: -EBLOCKLISTED (== ESHUTDOWN) to a blocklisted client
+            return {"r": -errno.ESHUTDOWN, "epoch": self.map_epoch, "ops": []}, b""
         pg = self.pgs.get((int(head["pool"]), int(head["ps"])))
         if pg is None or not pg.is_primary:
             return {"r": -errno.EAGAIN, "retry": self.map_epoch, "epoch": self.map_epoch}, b""
-        return await pg.do_op(head, data)
+        return await pg.do_op(head, data, conn)
 
     async def _peer(
         self, sender: int, mtype: str, head: dict[str, Any], data: bytes | memoryview

@@ -17,10 +17,11 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pyceph.cls.context import Origin
 from pyceph.common.errors import CephError
 from pyceph.msg.message import Message
 from pyceph.osd import pgmeta
-from pyceph.osd.ops import OI_ATTR, PG_OPS, execute, is_write, load_oi
+from pyceph.osd.ops import OI_ATTR, PG_OPS, OpEnv, OpResult, execute, is_write, load_oi
 from pyceph.osd.peering import (
     ACTIVE,
     DELETED,
@@ -58,6 +59,7 @@ from pyceph.osd.types import (
     pgid_str,
     ver,
 )
+from pyceph.osd.watch import Notify, WatchRegistry
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
 from pyceph.store.types import HEAD, ObjectKey
@@ -66,6 +68,11 @@ log = logging.getLogger(__name__)
 
 ESTALE = errno.ESTALE
 EAGAIN = errno.EAGAIN
+#: Seconds between passes dropping watchers that went silent.
+WATCH_REAP_INTERVAL = 1.0
+_POOL_TYPE_ERASURE = 3
+
+Reply = tuple[dict[str, Any], bytes]
 
 
 class IntervalChanged(Exception):
@@ -102,6 +109,8 @@ class PG:
         self._recovering: dict[tuple[int, Oid], asyncio.Future[None]] = {}
         self.removed = False
         self.interval_floor = 0
+        self.watch = WatchRegistry(pool)
+        self._reaper: asyncio.Task[Any] | None = None
         self.stats: dict[str, int] = {"num_rd": 0, "num_rd_kb": 0, "num_wr": 0, "num_wr_kb": 0}
 
     # -- lifecycle ------------------------------------------------------------------
@@ -140,6 +149,7 @@ class PG:
             self._interval_fut.set_result(None)
         self._interval_fut = asyncio.get_running_loop().create_future()
         self._activated_ev.clear()
+        self.watch.reset()
         if self._recovery is not None:
             self._recovery.cancel()
             self._recovery = None
@@ -494,9 +504,11 @@ class PG:
         return {"r": -EAGAIN, "retry": self.svc.map_epoch, "epoch": self.svc.map_epoch}, b""
 
     async def do_op(
-        self, head: dict[str, Any], data: bytes | memoryview
+        self, head: dict[str, Any], data: bytes | memoryview, conn: Any = None
     ) -> tuple[dict[str, Any], bytes]:
-        """Run a client op to completion; returns the reply head and data."""
+        """Run a client op to completion; returns the reply head and data.
+
+        `conn` is the client's connection (watches are tied to it; None in unit tests)."""
         while True:
             if not self.is_primary or self.state == DELETED:
                 return self._retry()
@@ -510,12 +522,12 @@ class PG:
                     self._waiting -= 1
                 continue
             try:
-                return await self._do_op_active(head, data, self.gen)
+                return await self._do_op_active(head, data, self.gen, conn)
             except IntervalChanged:
                 continue
 
     async def _do_op_active(
-        self, head: dict[str, Any], data: bytes | memoryview, gen: int
+        self, head: dict[str, Any], data: bytes | memoryview, gen: int, conn: Any = None
     ) -> tuple[dict[str, Any], bytes]:
         ops = list(head.get("ops", []))
         if ops and ops[0][0] in PG_OPS:
@@ -529,43 +541,150 @@ class PG:
                 await self._recover_one(self.svc.whoami, oid, gen)
                 if oid in self.peering.missing:
                     raise IntervalChanged  # unfound for now: wait and retry
+            env = self._op_env(head, conn, oid)
             if write:
                 for osd in list(self.peering.peer_missing):
                     if oid in self.peering.peer_missing[osd]:
                         await self._recover_one(osd, oid, gen)
-                return await self._do_write(head, ops, data, oid, gen)
-            return self._do_read(ops, data, oid)
+                reply, res = await self._do_write(head, ops, data, oid, gen, env)
+            else:
+                reply, res = self._do_read(ops, data, oid, env)
+            notifies = self._apply_effects(oid, res, env, conn) if res is not None else []
+        # Notifies wait for the watchers' acks outside the object lock: a watcher's callback
+        # may well operate on the object (and its ack is an op on it).
+        for idx, n, timeout in notifies:
+            await self._finish_notify(reply[0], idx, n, timeout, gen)
+        return reply
 
     def _reply(
         self, r: int, outs: list[dict[str, Any]], uv: int, outdata: list[bytes]
     ) -> tuple[dict[str, Any], bytes]:
         return {"r": r, "epoch": self.svc.map_epoch, "version": uv, "ops": outs}, b"".join(outdata)
 
+    # -- watch / notify ----------------------------------------------------------------------
+    def _op_env(self, head: dict[str, Any], conn: Any, oid: Oid) -> OpEnv:
+        """Who sent the op and what it may see of the PG (cls origin, watchers, ...)."""
+        rq = head.get("reqid") or ["client.?", 0, 0]
+        peer = getattr(conn, "peer", None)
+        gid = int(getattr(peer, "global_id", 0) or 0)
+        if not gid:  # no authenticated connection (in-process tests): trust the op
+            for o in head.get("ops") or []:
+                a = o[1] if len(o) > 1 and o[1] else {}
+                if a.get("gid"):
+                    gid = int(a["gid"])
+                    break
+        name = f"client.{gid}" if gid else str(rq[0])
+        peer_addr = getattr(conn, "peer_addr", None)
+        host = peer_addr[0] if peer_addr else "0.0.0.0"
+        osdmap = getattr(self.svc, "osdmap", None)
+        pool = osdmap.pools.get(self.pool) if osdmap is not None else None
+        return OpEnv(
+            origin=Origin(name, f"{host}:0/{int(rq[1])}"),
+            gid=gid,
+            now=self.svc.runtime.clock.now(),
+            flags=int(head.get("flags") or 0),
+            supports_omap=getattr(pool, "type", 1) != _POOL_TYPE_ERASURE,
+            current_version=self.info.last_user_version,
+            watchers=self.watch.view(oid),
+        )
+
+    def _apply_effects(
+        self, oid: Oid, res: OpResult, env: OpEnv, conn: Any
+    ) -> list[tuple[int, Notify, float]]:
+        """Apply a successful op's watch effects (upstream do_osd_op_effects); returns the
+        notifies it started, to be awaited outside the object lock."""
+        if res.r < 0 or not res.effects:
+            return []
+        now = self.svc.runtime.clock.now()
+        notifies: list[tuple[int, Notify, float]] = []
+        for eff in res.effects:
+            kind = eff[0]
+            if kind == "disconnect":
+                self.watch.disconnect_object(oid)
+            elif kind == "watch":
+                a = eff[1]
+                wop, cookie = str(a["op"]), int(a["cookie"])
+                if wop in ("watch", "reconnect"):
+                    timeout = float(a.get("timeout") or 0) or self.svc.opts.client_watch_timeout
+                    self.watch.watch(oid, env.gid, cookie, timeout, env.origin.addr, conn, now)
+                    if self._reaper is None or self._reaper.done():
+                        self._reaper = self.tasks.spawn(self._reap_watchers(), f"{self.pgid} wr")
+                elif wop == "ping":
+                    self.watch.ping(oid, env.gid, cookie, now)
+                elif wop == "unwatch":
+                    self.watch.unwatch(oid, env.gid, cookie)
+            elif kind == "notify":
+                idx, a, payload = eff[1], eff[2], eff[3]
+                secs = int(a.get("timeout_ms") or 0) // 1000
+                timeout = float(secs) or self.svc.opts.default_notify_timeout
+                n = self.watch.notify(oid, env.gid, payload, timeout, self.svc.map_epoch)
+                if n is not None:
+                    notifies.append((idx, n, timeout))
+            elif kind == "notify_ack":
+                a, payload = eff[1], eff[2]
+                nid, cookie = int(a.get("notify_id") or 0), int(a.get("cookie") or 0)
+                self.watch.ack(nid, env.gid, cookie, payload, now)
+        return notifies
+
+    async def _finish_notify(
+        self, head: dict[str, Any], idx: int, n: Notify, timeout: float, gen: int
+    ) -> None:
+        """Wait for the watchers' acks (or the timeout) and put the result in the reply."""
+        try:
+            await self._race(asyncio.wait_for(asyncio.shield(n.done), timeout), gen)
+        except TimeoutError:
+            pass
+        finally:
+            self.watch.finish(n)
+        acks, timeouts = n.result()
+        outs = head.get("ops") or []
+        if idx < len(outs):
+            outs[idx]["acks"] = acks
+            outs[idx]["timeouts"] = timeouts
+            if timeouts:
+                outs[idx]["r"] = -errno.ETIMEDOUT
+        if timeouts:
+            head["r"] = -errno.ETIMEDOUT
+
+    async def _reap_watchers(self) -> None:
+        clock = self.svc.runtime.clock
+        while self.watch:
+            await clock.sleep(WATCH_REAP_INTERVAL)
+            self.watch.reap(clock.now())
+
     def _do_read(
-        self, ops: list[Any], data: bytes | memoryview, oid: Oid
-    ) -> tuple[dict[str, Any], bytes]:
+        self, ops: list[Any], data: bytes | memoryview, oid: Oid, env: OpEnv | None = None
+    ) -> tuple[Reply, OpResult]:
         k = object_key(self.pool, oid)
-        res = execute(self.svc.store, self.cid, k, ops, data, self.svc.opts.limits)
+        res = execute(
+            self.svc.store, self.cid, k, ops, data, self.svc.opts.limits, env=env or OpEnv()
+        )
         self.stats["num_rd"] += 1
         self.stats["num_rd_kb"] += (sum(len(b) for b in res.outdata) + 1023) // 1024
         uv = res.oi.user_version if res.oi else 0
-        return self._reply(res.r, res.outs, uv, res.outdata)
+        return self._reply(res.r, res.outs, uv, res.outdata), res
 
     async def _do_write(
-        self, head: dict[str, Any], ops: list[Any], data: bytes | memoryview, oid: Oid, gen: int
-    ) -> tuple[dict[str, Any], bytes]:
+        self,
+        head: dict[str, Any],
+        ops: list[Any],
+        data: bytes | memoryview,
+        oid: Oid,
+        gen: int,
+        env: OpEnv | None = None,
+    ) -> tuple[Reply, OpResult | None]:
         rq = head.get("reqid")
         reqid = (str(rq[0]), int(rq[1]), int(rq[2])) if rq else None
         if reqid is not None:
             dup = self.log.lookup_reqid(reqid)
             if dup is not None:
                 await self._wait_durable(dup[0], gen)
-                return self._reply(dup[2], [], dup[1], [])
+                return self._reply(dup[2], [], dup[1], []), None
         if len(data) > self.svc.opts.max_write_size:
-            return self._reply(-errno.EMSGSIZE, [], 0, [])
+            return self._reply(-errno.EMSGSIZE, [], 0, []), None
         frees = int(head.get("flags") or 0) & FLAG_FULL_FORCE or all(o[0] == "delete" for o in ops)
         if not frees and (self.svc.is_full(self.pool) or self._store_full(len(data))):
-            return self._reply(-errno.ENOSPC, [], 0, [])
+            return self._reply(-errno.ENOSPC, [], 0, []), None
         store = self.svc.store
         k = object_key(self.pool, oid)
         old = load_oi(store, self.cid, k)
@@ -582,9 +701,10 @@ class PG:
             version,
             uv,
             self.svc.runtime.clock.now(),
+            env=env,
         )
         if res.r == -errno.ENOSPC:
-            return self._reply(res.r, res.outs, 0, [])
+            return self._reply(res.r, res.outs, 0, []), None
         if res.r < 0 or not res.modified:
             op = ERROR
         elif res.existed and not res.exists:
@@ -620,7 +740,7 @@ class PG:
             for r in reps:
                 r.cancel()
             raise
-        return self._reply(res.r, res.outs, uv, res.outdata)
+        return self._reply(res.r, res.outs, uv, res.outdata), res
 
     def _append_entry(self, t: Transaction, entry: LogEntry) -> Version | None:
         """Add a log entry (and a trim if due) to memory and to `t`; returns trim_to."""

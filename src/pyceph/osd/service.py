@@ -41,6 +41,8 @@ class OSDOptions:
     pg_log_dups_tracked: int = 3000
     max_write_size: int = 90 << 20
     limits: Limits = field(default_factory=Limits)
+    client_watch_timeout: float = 30.0  #: osd_client_watch_timeout
+    default_notify_timeout: float = 30.0  #: osd_default_notify_timeout
 
     @classmethod
     def from_config(cls, cfg: Any) -> OSDOptions:
@@ -60,7 +62,11 @@ class OSDOptions:
                 max_object_size=int(g("osd_max_object_size", 128 << 20)),
                 max_attr_name_len=int(g("osd_max_attr_name_len", 100)),
                 max_attr_size=int(g("osd_max_attr_size", 0)) or (1 << 20),
+                max_omap_entries=int(g("osd_max_omap_entries_per_request", 1024)),
+                max_omap_bytes=int(g("osd_max_omap_bytes_per_request", 1 << 30)),
             ),
+            client_watch_timeout=float(g("osd_client_watch_timeout", 30)),
+            default_notify_timeout=float(g("osd_default_notify_timeout", 30)),
         )
 
 

@@ -32,6 +32,16 @@ from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring, generate_secret
 from pyceph.common.runtime import Runtime
+from pyceph.embedded.daemons import (
+    ADMIN_CAPS,
+    BASE_OPTIONS,
+    MGR_CAPS,
+    MON_CAPS,
+    OSD_CAPS,
+    cluster_conf_text,
+    daemon_config,
+    serve_daemon,
+)
 from pyceph.sim.clock import SimClock
 from pyceph.sim.disk import SimDisk
 from pyceph.sim.faults import FaultPlan, LinkSpec
@@ -43,10 +53,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-ADMIN_CAPS = {"mon": "allow *", "osd": "allow *", "mgr": "allow *", "mds": "allow *"}
-OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
-MGR_CAPS = {"mon": "allow profile mgr", "osd": "allow *", "mds": "allow *"}
-
 MON_IP = "10.0.0.1"
 MON_PORT = 6789
 MGR_IP = "10.0.0.2"
@@ -57,12 +63,7 @@ STOP_TIMEOUT = 60.0
 #: Default bound on `wait_until` (virtual seconds).
 WAIT_TIMEOUT = 300.0
 
-#: Settings every simulated cluster starts with (as `LocalCluster`), before `options`.
-BASE_OPTIONS = {
-    "mon_allow_pool_delete": "true",
-    "osd_crush_chooseleaf_type": "0",
-    "osd_pool_default_size": "3",
-}
+__all__ = ["ADMIN_CAPS", "BASE_OPTIONS", "MGR_CAPS", "OSD_CAPS", "SimCluster", "SimDaemon"]
 
 
 class SimDaemonError(RuntimeError):
@@ -118,7 +119,7 @@ class SimCluster:
         self.fsid = _uuid(self._keys_rand.randbytes(16))
         self.keyring = Keyring()
         self._add_key("client.admin", ADMIN_CAPS)
-        self._add_key("mon.", {"mon": "allow *"})
+        self._add_key("mon.", MON_CAPS)
         self.daemons: dict[str, SimDaemon] = {}
         self._add_daemon("mon.a", "mon", MON_IP)
         if with_mgr:
@@ -151,33 +152,19 @@ class SimCluster:
         self.net.host(name, ip)
 
     def _conf_text(self) -> str:
-        lines = [
-            "[global]",
-            f"fsid = {self.fsid}",
-            f"mon_host = {MON_IP}:{MON_PORT}",
-            *(f"{k} = {v}" for k, v in self.options.items()),
-            "",
-            "[mon.a]",
-            f"public_addr = {MON_IP}:{MON_PORT}",
-            "",
-            "[osd]",
-            "osd_data = /sim/$name",
-            f"keyring = {self._osd_keyring}",
-            "",
-        ]
-        for name, d in self.daemons.items():
-            if d.kind == "osd":
-                lines += [f"[{name}]", f"public_addr = {d.ip}:{OSD_PORT}", ""]
-        return "\n".join(lines)
+        osds = {n: (d.ip, OSD_PORT) for n, d in self.daemons.items() if d.kind == "osd"}
+        return cluster_conf_text(
+            self.fsid,
+            (MON_IP, MON_PORT),
+            self.options,
+            osds,
+            osd_data="/sim/$name",
+            osd_keyring=self._osd_keyring,
+        )
 
     def config(self, entity: str) -> CephConfig:
         """The configuration `entity` runs with (conf text + its key)."""
-        cfg = CephConfig(name=entity, hostname=entity.replace(".", "-"), pid=1, environ={})
-        cfg.read_text(self.conf_text, "<sim>")
-        key = self.keyring.get_key(entity)
-        if key is not None:
-            cfg.set("key", key)
-        return cfg
+        return daemon_config(entity, self.conf_text, self.keyring, "<sim>")
 
     def runtime(self, host: str, label: str) -> Runtime:
         """A fresh Runtime on `host` (its disk if it is a daemon, else a scratch disk)."""
@@ -236,27 +223,11 @@ class SimCluster:
         assert rt is not None
         cfg = self.config(d.name)
         try:
-            if d.kind == "mon":
-                from pyceph.mon.daemon import MonDaemon
-
-                kv = rt.disk.open_kv("/sim/mon.a/store")
-                mon = MonDaemon(rt, cfg, kv)
-                d.obj = mon
-                if d.boots == 1 and kv.get(b"state/exists") is None:
-                    mon.mkfs(self.fsid, (MON_IP, MON_PORT), self.keyring)
-                else:
-                    mon.load()
-                await mon.serve(stop)
-            elif d.kind == "mgr":
-                from pyceph.mgr.daemon import MgrDaemon
-
-                mgr = MgrDaemon(rt, cfg)
-                d.obj = mgr
-                await mgr.serve(stop)
-            else:
-                from pyceph.osd.daemon import run_osd
-
-                await run_osd(rt, cfg, stop)
+            kv = rt.disk.open_kv("/sim/mon.a/store") if d.kind == "mon" else None
+            boot = (self.fsid, (MON_IP, MON_PORT), self.keyring) if d.boots == 1 else None
+            await serve_daemon(
+                d.kind, rt, cfg, stop, kv=kv, bootstrap=boot, on_daemon=lambda o: _set_obj(d, o)
+            )
             if d.state == "running":
                 d.state = "stopped"
         except asyncio.CancelledError:
@@ -418,6 +389,10 @@ class SimCluster:
         """Tasks still pending on the loop other than the caller's."""
         cur = asyncio.current_task(self.loop) if self.loop.is_running() else None
         return [t for t in asyncio.all_tasks(self.loop) if not t.done() and t is not cur]
+
+
+def _set_obj(d: SimDaemon, obj: Any) -> None:
+    d.obj = obj
 
 
 def _uuid(raw: bytes) -> str:

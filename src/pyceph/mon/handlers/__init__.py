@@ -25,6 +25,7 @@ class Ctx:
     entity: str
     now: float
     fmt: str | None  # "json" | "json-pretty" | "plain" | None (default: plain)
+    source: str = ""  # the caller as the audit log names it: "client.4123 10.0.0.1:0/99"
 
     def get(self, name: str, default: Any = None) -> Any:
         v = self.args.get(name)

@@ -439,6 +439,9 @@ def osd_primary_temp(ctx: Ctx) -> Reply:
 
 # ---------------------------------------------------------------- blocklist
 def _norm_addr(a: str) -> str:
+    for t in ("v1:", "v2:", "any:"):  # blocklist entries are TYPE_ANY as upstream's
+        if a.startswith(t):
+            a = a[len(t) :]
     if "/" not in a:
         a += "/0"
     host = a.split("/")[0]

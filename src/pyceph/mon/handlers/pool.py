@@ -588,6 +588,78 @@ def pool_snap_remove(ctx: Ctx, p: P.Pool, snap: str) -> tuple[int, str]:
     return 1, f"removed pool {p.pool_name} snap {snap}"
 
 
+def selfmanaged_snap_create(ctx: Ctx, p: P.Pool) -> int:
+    """`pg_pool_t::add_unmanaged_snap`: a new snap id from snap_seq (the first one is 2)."""
+    if p.is_pool_snaps_mode():
+        raise CephError(errno.EINVAL, f"pool {p.pool_name} is in pool snaps mode")
+    if p.snap_seq == 0:
+        p.snap_seq = 1
+    p.flags |= P.FLAG_SELFMANAGED_SNAPS
+    p.snap_seq += 1
+    p.snap_epoch = p.last_change = ctx.state.pending_osdmap.epoch
+    return p.snap_seq
+
+
+def selfmanaged_snap_remove(ctx: Ctx, p: P.Pool, snapid: int) -> bool:
+    """`POOL_OP_DELETE_UNMANAGED_SNAP`: record `snapid` removed; False if it already was."""
+    if not p.has_flag(P.FLAG_SELFMANAGED_SNAPS):
+        raise CephError(errno.EOPNOTSUPP, f"pool {p.pool_name} is not in unmanaged snaps mode")
+    if p.is_pool_snaps_mode():
+        raise CephError(errno.EINVAL, f"pool {p.pool_name} is in pool snaps mode")
+    if snapid in p.removed_snaps:
+        return False
+    if snapid > p.snap_seq:
+        raise CephError(errno.ENOENT, f"snap {snapid} does not exist in pool {p.pool_name}")
+    p.snap_seq += 1
+    p.removed_snaps.append(snapid)
+    p.snap_epoch = p.last_change = ctx.state.pending_osdmap.epoch
+    return True
+
+
+#: MPoolOp operations (upstream POOL_OP_*), by the name the `pool_op` message carries.
+POOL_OPS = ("create", "delete", "create_snap", "delete_snap", "create_unmanaged_snap",
+            "delete_unmanaged_snap")  # fmt: skip
+
+
+def pool_op(ctx: Ctx, pool_id: int, op: str, name: str = "", snapid: int = 0) -> tuple[bool, int]:
+    """One MPoolOp as upstream's `prepare_pool_op`: returns (changed, new snap id or 0).
+
+    Raises CephError with upstream's errno; nothing changes then. Pool and snap
+    creation/removal that is already done answers 0 (the client checks EEXIST/ENOENT
+    against its map first, as librados does).
+    """
+    if op not in POOL_OPS:
+        raise CephError(errno.EINVAL, f"unknown pool op '{op}'")
+    m = ctx.state.pending_osdmap
+    if op == "create":
+        before = m.pool_max
+        create_pool(ctx, name, {"pool_type": "replicated"})
+        return m.pool_max != before, 0
+    if op == "delete":
+        pid = m.lookup_pool(name) if name else pool_id
+        if pid < 0 or pid not in m.pools:
+            return False, 0
+        remove_pool(ctx, m.pools[pid], True)
+        return True, 0
+    p0 = m.pools.get(pool_id)
+    if p0 is None:
+        raise CephError(errno.ENOENT, f"pool {pool_id} does not exist")
+    p = p0.copy()
+    new_id = 0
+    if op == "create_snap":
+        changed = pool_snap_create(ctx, p, name)[0] > 0
+    elif op == "delete_snap":
+        changed = pool_snap_remove(ctx, p, name)[0] > 0
+    elif op == "create_unmanaged_snap":
+        new_id = selfmanaged_snap_create(ctx, p)
+        changed = True
+    else:
+        changed = selfmanaged_snap_remove(ctx, p, int(snapid))
+    if changed:
+        m.pools[pool_id] = p
+    return changed, new_id
+
+
 @command("osd pool mksnap", "osd pool rmsnap")
 def osd_pool_snap(ctx: Ctx) -> Reply:
     m = ctx.state.pending_osdmap

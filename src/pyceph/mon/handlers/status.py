@@ -242,7 +242,9 @@ def df(ctx: Ctx) -> Reply:
 @command("log")
 def log(ctx: Ctx) -> Reply:
     text = " ".join(ctx.get("logtext", []))
-    ctx.state.clog(ctx.now, "cluster", "INF", text)
+    rank, _, addr = ctx.source.partition(" ")
+    ctx.state.clog(ctx.now, "cluster", "INF", text, name=ctx.entity, rank=rank or None,
+                   addr=addr or None)  # fmt: skip
     return Reply(changed={"log"})
 
 

@@ -1,0 +1,81 @@
+"""Fixtures that start real clusters (daemon processes on loopback) in temporary dirs.
+
+Shared by tests/integration and tests/compat: both use the one session-scoped
+`shared_cluster`, so a run of the whole suite starts it once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from pyceph.cli.localcluster import LocalCluster
+
+#: Failure detection and reporting shortened so tests finish in seconds.
+FAST_OPTIONS = {
+    "osd_heartbeat_interval": "1",
+    "osd_heartbeat_grace": "3",
+    "mon_osd_down_out_interval": "600",
+    "mgr_stats_period": "1",
+    "mon_tick_interval": "1",
+    "osd_pool_default_pg_num": "8",
+    "pyceph_osd_capacity": "1G",
+}
+
+
+def make_cluster(tmp: str, num_osds: int = 3, **overrides: str) -> LocalCluster:
+    """Create and start a cluster in `tmp`; the caller stops it."""
+    cluster = LocalCluster(tmp)
+    cluster.create(num_osds=num_osds, overrides={**FAST_OPTIONS, **overrides})
+    try:
+        cluster.start()
+        cluster.wait_ready()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def shared_cluster() -> Iterator[LocalCluster]:
+    """One cluster for the tests that do not kill daemons."""
+    with tempfile.TemporaryDirectory(prefix="pyceph-it-") as tmp:
+        cluster = make_cluster(os.path.join(tmp, "c"))
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster_conf(shared_cluster: LocalCluster) -> str:
+    """Path to the shared cluster's ceph.conf."""
+    return shared_cluster.conf_path
+
+
+@pytest.fixture
+def own_cluster(tmp_path) -> Iterator[LocalCluster]:
+    """A cluster of the test's own, for tests that kill or restart daemons."""
+    cluster = make_cluster(str(tmp_path / "c"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_factory(tmp_path) -> Iterator:
+    """Make clusters with option overrides; all are stopped after the test."""
+    made: list[LocalCluster] = []
+
+    def make(num_osds: int = 3, **overrides: str) -> LocalCluster:
+        cluster = make_cluster(str(tmp_path / f"c{len(made)}"), num_osds, **overrides)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop()
