@@ -22,11 +22,11 @@ from pyceph.client.rados_client import load_secret
 from pyceph.common.addr import configured_addr
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
+from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.mgr.commands import handle_mgr_command
 from pyceph.mgr.pgmap import PGMap
 from pyceph.mgr.servicemap import ServiceMap
-from pyceph.mon.daemon import load_config, run_until_signal, setup_logging, write_pid_file
 from pyceph.mon.monclient import MonClient
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
@@ -235,10 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(cfg)
     install_uvloop()
     os.makedirs(str(cfg.get("mgr_data")), exist_ok=True)
-    write_pid_file(cfg)
     daemon = MgrDaemon(real_runtime(), cfg)
     try:
-        asyncio.run(run_until_signal(daemon.serve))
+        with pid_file(cfg):
+            asyncio.run(run_until_signal(daemon.serve))
     except CephError as e:
         print(f"pyceph-mgr: {e}", file=sys.stderr)
         return e.errno

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 from typing import Any
 
@@ -22,6 +21,7 @@ from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring
 from pyceph.common.kvstore import LmdbKV, MemKV
+from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.mon.auth_server import MonAuthServer
 from pyceph.mon.state import MonState
@@ -487,49 +487,6 @@ class MonDaemon:
 
 
 # -- process entry ----------------------------------------------------------
-def load_config(entity: str, conf: str | None, extra: list[str]) -> CephConfig:
-    cfg = CephConfig(name=entity)
-    cfg.read_file(conf)
-    cfg.parse_env()
-    rest = cfg.parse_argv(extra)
-    if rest:
-        raise SystemExit(f"unrecognized arguments: {' '.join(rest)}")
-    for warning in cfg.warnings:
-        print(warning, file=sys.stderr)
-    return cfg
-
-
-def setup_logging(cfg: CephConfig) -> None:
-    path = str(cfg.get("log_file") or "")
-    handler: logging.Handler
-    if path and path != "-":
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        handler = logging.FileHandler(path)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-
-
-def write_pid_file(cfg: CephConfig) -> None:
-    path = str(cfg.get("pid_file") or "")
-    if path:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w") as f:
-            f.write(f"{os.getpid()}\n")
-
-
-async def run_until_signal(serve: Any) -> None:
-    """Run `serve(stop)` until SIGTERM/SIGINT sets `stop`."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(stop)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="pyceph-mon")
     p.add_argument("-i", "--id", required=True)
@@ -557,8 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     except CephError as e:
         print(f"pyceph-mon: {e}", file=sys.stderr)
         return e.errno
-    write_pid_file(cfg)
-    asyncio.run(run_until_signal(daemon.serve))
+    with pid_file(cfg):
+        asyncio.run(run_until_signal(daemon.serve))
     kv.close()
     return 0
 

@@ -14,13 +14,13 @@ import asyncio
 import errno
 import logging
 import os
-import signal
 import socket
 import sys
 from typing import Any
 
 from pyceph.common.addr import parse_addr
 from pyceph.common.errors import CephError
+from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
@@ -324,37 +324,15 @@ async def run_osd(runtime: Runtime, config: Any, stop: asyncio.Event) -> None:
         store.umount()
 
 
-def _setup_logging(cfg: Any) -> None:
-    path = str(cfg.get("log_file") or "")
-    handler: logging.Handler
-    if path and path != "-":
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        handler = logging.FileHandler(path)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-
-
 def main(argv: list[str] | None = None) -> int:
     """`pyceph-osd -i ID [-c CONF] [--mkfs]`."""
-    from pyceph.common.config import CephConfig
-
     p = argparse.ArgumentParser(prog="pyceph-osd")
     p.add_argument("-i", "--id", required=True)
     p.add_argument("-c", "--conf")
     p.add_argument("--mkfs", action="store_true")
     args, extra = p.parse_known_args(argv)
-    cfg = CephConfig(name=f"osd.{args.id}")
-    cfg.read_file(args.conf)
-    cfg.parse_env()
-    rest = cfg.parse_argv(extra)
-    if rest:
-        print(f"pyceph-osd: unrecognized arguments: {' '.join(rest)}", file=sys.stderr)
-        return errno.EINVAL
-    _setup_logging(cfg)
+    cfg = load_config(f"osd.{args.id}", args.conf, extra)
+    setup_logging(cfg)
     runtime = real_runtime()
     if args.mkfs:
         os.makedirs(str(cfg.get("osd_data")), exist_ok=True)
@@ -363,30 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyceph-osd: created object store {cfg.get('osd_data')} for osd.{args.id}")
         return 0
     install_uvloop()
-    pid_file = str(cfg.get("pid_file") or "")
-    if pid_file:
-        os.makedirs(os.path.dirname(pid_file) or ".", exist_ok=True)
-        with open(pid_file, "w") as f:
-            f.write(f"{os.getpid()}\n")
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run_osd(runtime, cfg, stop)
-
     try:
-        asyncio.run(serve())
+        with pid_file(cfg):
+            asyncio.run(run_until_signal(lambda stop: run_osd(runtime, cfg, stop)))
     except (CephError, StoreError) as e:
         print(f"pyceph-osd: {e}", file=sys.stderr)
         return e.errno
-    finally:
-        if pid_file:
-            try:
-                os.unlink(pid_file)
-            except OSError:
-                pass
     return 0
 
 
