@@ -1,0 +1,1 @@
+"""Authentication: cephx-style proofs and tickets, rotating service keys, caps."""

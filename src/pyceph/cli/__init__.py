@@ -1,0 +1,1 @@
+"""Command lines: ceph, rados, crushtool's driver, and pyceph up/down/status."""

@@ -1,0 +1,1 @@
+"""Shared foundations: options and configuration, keyrings, errors, encodings, runtime interfaces."""

@@ -1,0 +1,1 @@
+"""The manager daemon: PG statistics, mgr commands, service map."""

@@ -1,0 +1,1 @@
+"""Messaging: frame codec, authenticated connections, the messenger (see docs/protocol.md)."""
