@@ -668,3 +668,372 @@ def test_cleanup_bad_prefix(fake: Any) -> None:
     code, _o, err = run(["-p", "p1", "cleanup", "--prefix", "foo"])
     assert code == 1
     assert err.startswith('Specified --prefix invalid, it must begin with "benchmark_data"\n')
+
+
+# ---------------------------------------------------------------------------
+# cp, rollback, locks, watch/notify, listwatchers, export/import
+# ---------------------------------------------------------------------------
+class FakeOut:
+    def __init__(self, fields: dict[str, Any] | None = None, data: bytes = b"") -> None:
+        self.r, self.fields, self.data = 0, fields or {}, data
+
+
+class FakeRes:
+    def __init__(self, r: int, outs: list[FakeOut]) -> None:
+        self.r, self.outs = r, outs
+
+
+class FakeRunner:
+    """Stands in for the facade's `Rados._run`: the fake `_op_coro` already ran the ops."""
+
+    @staticmethod
+    def _run(res: Any, msg: str) -> Any:
+        return res
+
+
+class FakeOp:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.result: list[tuple[str, bytes]] = []
+
+    def __enter__(self) -> FakeOp:
+        return self
+
+    def __exit__(self, *a: Any) -> None:
+        pass
+
+    def new(self, flag: int) -> None:
+        self.calls.append(("new", flag))
+
+    def write_full(self, data: bytes) -> None:
+        self.calls.append(("write_full", data))
+
+    def set_xattr(self, k: str, v: bytes) -> None:
+        self.calls.append(("setxattr", (k, v)))
+
+
+class OmapIoctx(FakeIoctx):
+    """FakeIoctx plus omap, write/read ops, cls lock, snapshots, watchers and notify."""
+
+    rados = FakeRunner()
+    watchers: dict[str, list[tuple[int, int, str]]] = {}
+    locks: dict[str, dict[str, Any]] = {}
+
+    def _put(self, oid: str) -> dict[str, Any]:
+        o = super()._put(oid)
+        o.setdefault("omap", {})
+        o.setdefault("hdr", b"")
+        return o
+
+    def get_omap_vals(self, op: FakeOp, start: str, prefix: str, n: int) -> tuple[Any, int]:
+        op.calls.append(("omap_get", (start, n)))
+        return op.result, 0
+
+    def set_omap(self, op: FakeOp, keys: Any, vals: Any) -> None:
+        op.calls.append(("omap_set", dict(zip(keys, vals, strict=True))))
+
+    def operate_read_op(self, op: FakeOp, oid: str) -> None:
+        o = self._get(oid)
+        for name, arg in op.calls:
+            if name == "omap_get":
+                start, n = arg
+                op.result[:] = [(k, v) for k, v in sorted(o.get("omap", {}).items()) if k > start][
+                    :n
+                ]
+
+    def operate_write_op(self, op: FakeOp, oid: str) -> None:
+        if ("new", 1) in op.calls and (self.ns, oid) in self.objs:
+            raise FakeError("exists", errno.EEXIST)
+        o = self._put(oid)
+        o["loc"] = self.loc
+        for name, arg in op.calls:
+            if name == "write_full":
+                o["data"] = arg
+            elif name == "setxattr":
+                o["xattrs"][arg[0]] = arg[1]
+            elif name == "omap_set":
+                o["omap"].update(arg)
+
+    def _op_coro(self, oid: str, ops: list[Any], flags: int, ordered: bool) -> FakeRes:
+        name, args, data = ops[0]
+        if name == "notify":
+            if (self.ns, oid) not in self.objs:
+                return FakeRes(-errno.ENOENT, [])
+            acks = [[gid, cookie, data] for gid, cookie, _a in self.watchers.get(oid, [])]
+            return FakeRes(0, [FakeOut({"acks": acks, "timeouts": [[9, 7]]})])
+        if (self.ns, oid) not in self.objs and name != "omap_set_header":
+            return FakeRes(-errno.ENOENT, [])
+        if name == "list_watchers":
+            ws = [
+                {"watcher_id": g, "cookie": c, "addr": a} for g, c, a in self.watchers.get(oid, [])
+            ]
+            return FakeRes(0, [FakeOut({"watchers": ws})])
+        if name == "omap_get_header":
+            return FakeRes(0, [FakeOut(data=self._get(oid).get("hdr", b""))])
+        if name == "omap_set_header":
+            self._put(oid)["hdr"] = data
+            return FakeRes(0, [FakeOut()])
+        raise AssertionError(name)
+
+    def snap_rollback(self, oid: str, snap: str) -> None:
+        if snap != "s1":
+            raise FakeNotFound("no snap", errno.ENOENT)
+        self._get(oid)["data"] = b"old"
+
+    def execute(self, oid: str, cls: str, method: str, data: bytes, length: int) -> Any:
+        import msgpack
+
+        args = msgpack.unpackb(data) if data else {}
+        locks = self.locks.setdefault(oid, {})
+        if method == "list_locks":
+            self._get(oid)
+            return 0, msgpack.packb({"locks": list(locks)})
+        if method == "get_info":
+            self._get(oid)
+            return 0, msgpack.packb(locks.get(args["name"], {"lockers": [], "type": 0, "tag": ""}))
+        if method == "lock":
+            self._put(oid)
+            cur = locks.get(args["name"])
+            if cur and cur["type"] == 1:
+                raise FakeError("busy", errno.EBUSY)
+            locks[args["name"]] = {
+                "type": args["type"],
+                "tag": args["tag"],
+                "lockers": [
+                    {
+                        "locker": "client.42",
+                        "cookie": args["cookie"],
+                        "expiration": 0.0,
+                        "addr": "127.0.0.1:0/1",
+                        "description": args["description"],
+                    }
+                ],
+            }
+            return 0, b""
+        if method == "break_lock":
+            cur = locks.get(args["name"])
+            if not cur or cur["lockers"][0]["locker"] != args["locker"]:
+                raise FakeNotFound("no locker", errno.ENOENT)
+            del locks[args["name"]]
+            return 0, b""
+        raise AssertionError(method)
+
+    def watch(self, oid: str, cb: Any, err_cb: Any = None) -> Any:
+        self._get(oid)
+        cb(77, 4100, 5, b"\x02\x00\x00\x00hi")
+        return types.SimpleNamespace(close=lambda: None)
+
+
+@pytest.fixture
+def vfake(fake: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(FakeCluster, "open_ioctx", lambda self, n: _open_omap(n))
+    fake.ReadOpCtx = FakeOp
+    fake.WriteOpCtx = FakeOp
+    fake.LIBRADOS_CREATE_EXCLUSIVE = 1
+    OmapIoctx.watchers = {}
+    OmapIoctx.locks = {}
+    return fake
+
+
+def _open_omap(name: str) -> OmapIoctx:
+    if name not in FakeCluster.pools:
+        raise FakeNotFound(f"pool {name} not found", errno.ENOENT)
+    return OmapIoctx(FakeCluster.pools[name])
+
+
+def _seed(pool: str = "p1") -> None:
+    io_ = _open_omap(pool)
+    io_.write_full("o1", b"hello world")
+    io_.set_xattr("o1", "a1", b"v1")
+    io_._put("o1")["omap"] = {"k1": b"val1", "k2": b"val2"}
+    io_._put("o1")["hdr"] = b"HDR"
+    io_.set_namespace("ns1")
+    io_.write_full("o2", b"x")
+
+
+def test_cp_within_and_across_pools(vfake: Any) -> None:
+    _seed()
+    assert run(["-p", "p1", "cp", "o1"]) == (1, b"", "cannot copy object into itself\n")
+    assert run(["-p", "p1", "cp", "o1", "o1c"])[0] == 0
+    assert run(["-p", "p1", "cp", "o1", "--target-pool", "p0", "--target-nspace", "tn"])[0] == 0
+    for pool, ns, oid in (("p1", "", "o1c"), ("p0", "tn", "o1")):
+        o = FakeCluster.pools[pool][(ns, oid)]
+        assert (o["data"], o["xattrs"], o["omap"], o["hdr"]) == (
+            b"hello world",
+            {"a1": b"v1"},
+            {"k1": b"val1", "k2": b"val2"},
+            b"HDR",
+        )
+    assert run(["-p", "p1", "cp", "nope", "x"]) == (
+        1,
+        b"",
+        "error copying p1/nope => p1/x: (2) No such file or directory\n",
+    )
+    code, _o, err = run(["-p", "p1", "cp", "o1", "x", "--target-pool", "zz"])
+    assert (code, err) == (1, "error opening target pool zz: (2) No such file or directory\n")
+
+
+def test_rollback(vfake: Any) -> None:
+    _seed()
+    assert run(["-p", "p1", "rollback", "o1", "s1"]) == (
+        0,
+        b"rolled back pool p1 to snapshot s1\n",
+        "",
+    )
+    assert FakeCluster.pools["p1"][("", "o1")]["data"] == b"old"
+    code, _o, err = run(["-p", "p1", "rollback", "o1", "zz"])
+    assert (code, err) == (
+        1,
+        "error rolling back pool p1 to snapshot o1(2) No such file or directory\n",
+    )
+
+
+def test_lock_verbs(vfake: Any) -> None:
+    _seed()
+    assert run(["-p", "p1", "lock", "list", "o1"]) == (0, b'{"objname":"o1","locks":[]}', "")
+    args = ["--lock-cookie", "c1", "--lock-tag", "t", "--lock-description", "d"]
+    assert run(["-p", "p1", "lock", "get", "o1", "L1", *args]) == (0, b"", "")
+    assert run(["-p", "p1", "lock", "get", "o1", "L1"]) == (
+        1,
+        b"",
+        "ERROR: failed locking: (16) Device or resource busy\n"
+        "error 16: (16) Device or resource busy\n",
+    )
+    code, out, _e = run(["-p", "p1", "lock", "info", "o1", "L1"])
+    assert json.loads(out) == {
+        "name": "L1",
+        "type": "exclusive",
+        "tag": "t",
+        "lockers": [
+            {
+                "name": "client.42",
+                "cookie": "c1",
+                "description": "d",
+                "expiration": "0.000000",
+                "addr": "127.0.0.1:0/1",
+            }
+        ],
+    }
+    code, out, _e = run(["-p", "p1", "lock", "list", "o1", "-f", "json-pretty"])
+    assert out.endswith(b"}\n") and json.loads(out)["locks"] == [{"name": "L1"}]
+    assert run(["-p", "p1", "lock", "break", "o1", "L1", "bogus"])[2] == (
+        "ERROR: failed to parse locker name (bogus)\nerror 22: (22) Invalid argument\n"
+    )
+    assert (
+        run(["-p", "p1", "lock", "break", "o1", "L1", "client.42", "--lock-cookie", "c1"])[0] == 0
+    )
+    assert run(["-p", "p1", "lock", "get", "o1", "L", "--lock-type", "x"])[2] == (
+        "unknown lock type was specified, aborting\nerror 22: (22) Invalid argument\n"
+    )
+    assert run(["-p", "p1", "lock", "list", "nope"])[2] == (
+        "ERROR: rados_list_locks(): (2) No such file or directory\n"
+        "error 2: (2) No such file or directory\n"
+    )
+    assert run(["-p", "p1", "lock", "frob", "o1", "L1", "x"])[0] == 1
+    assert run(["-p", "p1", "lock", "get", "o1", "L", "--lock-duration", "abc"])[2].startswith(
+        "Invalid value for lock-duration: strict_iecstrtoll: illegal prefix (length > 2)\n"
+    )
+
+
+def test_format_utime() -> None:
+    assert rados_main.format_utime(0) == "0.000000"
+    assert rados_main.format_utime(12.5) == "12.500000"
+    assert rados_main.format_utime(1700000000.25).endswith(".250000" + time.strftime("%z"))
+
+
+def test_watch_notify_listwatchers(vfake: Any) -> None:
+    _seed()
+    OmapIoctx.watchers = {"o1": [(4100, 5, "127.0.0.1:0/99")]}
+    assert run(["-p", "p1", "listwatchers", "o1"]) == (
+        0,
+        b"watcher=127.0.0.1:0/99 client.4100 cookie=5\n",
+        "",
+    )
+    assert run(["-p", "p1", "listwatchers", "nope"]) == (
+        1,
+        b"",
+        "error listing watchers p1/nope: (2) No such file or directory\n",
+    )
+    code, out, err = run(["-p", "p1", "notify", "o1", "hello"])
+    assert (code, err) == (0, "")
+    assert out == (
+        b"reply client.4100 cookie 5 : 9 bytes\n"
+        b"00000000  05 00 00 00 68 65 6c 6c  6f                       |....hello|\n"
+        b"00000009\n"
+        b"timeout client.9 cookie 7\n"
+    )
+    assert run(["-p", "p1", "notify", "nope", "x"])[2] == (
+        "error calling notify: (2) No such file or directory\n"
+        "error 2: (2) No such file or directory\n"
+    )
+    code, out, _e = run(["-p", "p1", "watch", "o1"], stdin=b"\n")
+    assert code == 0
+    assert out.decode().startswith("NOTIFY cookie 5 notify_id 77 from 4100\n00000000  02 00")
+    assert out.endswith(b"press enter to exit...\n")
+    assert run(["-p", "p1", "watch", "nope"])[2] == (
+        "error calling watch: (2) No such file or directory\n"
+        "error 2: (2) No such file or directory\n"
+    )
+
+
+def test_export_format_bytes() -> None:
+    m = rados_main
+    assert m.encode_super() == bytes.fromhex("ceffceff02000000120000000a000000")
+    assert m.encode_section(m.TYPE_POOL_BEGIN) == bytes.fromhex(
+        "01010c000000ceff0a0a0000000000000000"
+    )
+    begin = m.encode_object_begin("o3", "", "loc")
+    assert len(begin) == 6 + 0x11D
+    ob = m.decode_object_begin(begin)
+    assert (ob.oid, ob.key, ob.nspace, str(ob)) == (
+        "o3",
+        "loc",
+        "",
+        "#-9223372036854775808:00000000::loc:o3:head#",
+    )
+    odd = m.DumpObject("a:b/c%d\x01", nspace="n", hash=1)
+    assert str(odd) == "#-9223372036854775808:80000000:n::a%3ab%2fc%25d%01:head#"
+
+
+def test_export_import_round_trip(vfake: Any, tmp_path: Path) -> None:
+    _seed()
+    dump = tmp_path / "pool.dump"
+    assert run(["-p", "p1", "export", str(dump)]) == (0, b"", "")
+    blob = dump.read_bytes()
+    assert blob.startswith(bytes.fromhex("ceffceff02000000")) and b"_a1" in blob
+    code, out, err = run(["-p", "p0", "import", str(dump)])
+    assert (code, err) == (0, "")
+    assert out == (
+        b"Importing pool\n"
+        b"Write #-9223372036854775808:00000000:::o1:head#\n"
+        b"Write #-9223372036854775808:00000000:ns1::o2:head#\n"
+    )
+    o = FakeCluster.pools["p0"][("", "o1")]
+    assert (o["data"], o["xattrs"], o["omap"], o["hdr"]) == (
+        b"hello world",
+        {"a1": b"v1"},
+        {"k1": b"val1", "k2": b"val2"},
+        b"HDR",
+    )
+    assert (
+        run(["-p", "p0", "import", "--no-overwrite", str(dump)])[1].count(b"Skipping existing") == 2
+    )
+    assert run(["-p", "p0", "import", "--dry-run", str(dump)])[1].count(b"***Overwrite***") == 2
+    assert run(["-p", "p0", "import", "--bogus", str(dump)]) == (
+        1,
+        b"",
+        "Invalid argument '--bogus'\n",
+    )
+    short = tmp_path / "short"
+    short.write_bytes(blob[:700])
+    code, _o, err = run(["-p", "p0", "import", str(short)])
+    assert code == 1 and err.endswith("error from import: (14) Bad address\n")
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"x" * 16)
+    assert run(["-p", "p0", "import", str(bad)])[2] == (
+        "Invalid magic number: 0x78787878 vs. 0xffceffce\nerror from import: (14) Bad address\n"
+    )
+    assert run(["-p", "p0", "import", str(tmp_path / "none")])[2] == (
+        f"Error opening '{tmp_path / 'none'}': (1) Operation not permitted\n"
+    )
+    assert run(["-p", "p1", "export", "a", "b"])[0] == 1

@@ -11,11 +11,15 @@ import calendar
 import errno
 import os
 import re
+import struct
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+import msgpack
 
 from pyceph.cli import rados_bench
 from pyceph.cli.output import TextTable, byte_u, dump_json
@@ -713,6 +717,317 @@ def df_json(
 
 
 # --------------------------------------------------------------------------
+# the pool export format: upstream src/tools/RadosDump.h (PoolDump / RadosImport),
+# the same stream ceph-objectstore-tool's "export" writes, byte for byte
+# --------------------------------------------------------------------------
+(
+    TYPE_NONE,
+    TYPE_PG_BEGIN,
+    TYPE_PG_END,
+    TYPE_OBJECT_BEGIN,
+    TYPE_OBJECT_END,
+    TYPE_DATA,
+    TYPE_ATTRS,
+    TYPE_OMAP_HDR,
+    TYPE_OMAP,
+    TYPE_PG_METADATA,
+    TYPE_POOL_BEGIN,
+    TYPE_POOL_END,
+    END_OF_TYPES,
+) = range(13)
+SHORTMAGIC = 0xFFCE
+ENDMAGIC = (0xECFF << 16) | SHORTMAGIC
+SUPER_MAGIC = (SHORTMAGIC << 16) | SHORTMAGIC
+SUPER_VER = 2
+CEPH_NOSNAP = (1 << 64) - 2
+CEPH_SNAPDIR = (1 << 64) - 1
+NO_GEN = (1 << 64) - 1
+NO_SHARD = -1
+#: osd_hit_set_namespace: RadosImport skips objects of this namespace
+HIT_SET_NAMESPACE = ".ceph-internal"
+#: PoolDump's read size
+EXPORT_OP_SIZE = 4096 * 1024
+#: PoolDump's omap batch
+EXPORT_OMAP_BATCH = 512
+#: a default object_info_t as PoolDump encodes it in every object_begin (it never fills it in)
+_OI_DEFAULT = bytes.fromhex(
+    "1108e20000000403210000000000000000000000000000000000000000000000000000000000000000000000"
+    "8006031c0000000000000000000080ffffffff0000000000000000ffffffffffffffff000000000000000000"
+    "0000000000000000000000000000000000000002021500000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000000000000000000000000000000ffffffffffffffff0000000000000000"
+    "000000000000000000000000"
+)
+
+
+def _envelope(version: int, compat: int, body: bytes) -> bytes:
+    """ENCODE_START/ENCODE_FINISH: version, compat version, length, body."""
+    return struct.pack("<BBI", version, compat, len(body)) + body
+
+
+def _enc_bytes(b: bytes) -> bytes:
+    return struct.pack("<I", len(b)) + b
+
+
+def _enc_map(items: Sequence[tuple[bytes, bytes]]) -> bytes:
+    return struct.pack("<I", len(items)) + b"".join(
+        _enc_bytes(k) + _enc_bytes(v) for k, v in sorted(items)
+    )
+
+
+def encode_section_header(stype: int, size: int) -> bytes:
+    """`header`: the section type twice plus the short magic, then the payload size."""
+    return _envelope(1, 1, struct.pack("<Iq", (stype << 24) | (stype << 16) | SHORTMAGIC, size))
+
+
+FOOTER = _envelope(1, 1, struct.pack("<I", ENDMAGIC))
+
+
+def encode_super() -> bytes:
+    """The fixed 16-byte super header: magic, version, header and footer sizes."""
+    return struct.pack(
+        "<4I", SUPER_MAGIC, SUPER_VER, len(encode_section_header(TYPE_NONE, 0)), len(FOOTER)
+    )
+
+
+def encode_section(stype: int, body: bytes | None = None) -> bytes:
+    """A section: header, payload and footer (`write_simple`: a bare header)."""
+    if body is None:
+        return encode_section_header(stype, 0)
+    return encode_section_header(stype, len(body)) + body + FOOTER
+
+
+def encode_object_begin(oid: str, nspace: str, locator: str) -> bytes:
+    """`object_begin` of a head object: hobject_t (hash 0, pool -1 as PoolDump leaves them),
+    generation, shard and a default object_info_t."""
+    key = "" if locator == oid else locator
+    hobj = _envelope(
+        4,
+        3,
+        _enc_bytes(os.fsencode(key))
+        + _enc_bytes(os.fsencode(oid))
+        + struct.pack("<QIB", CEPH_NOSNAP, 0, 0)
+        + _enc_bytes(os.fsencode(nspace))
+        + struct.pack("<q", -(2**63)),
+    )
+    return _envelope(3, 1, hobj + struct.pack("<Qb", NO_GEN, NO_SHARD) + _OI_DEFAULT)
+
+
+def encode_data_section(offset: int, data: bytes) -> bytes:
+    return _envelope(1, 1, struct.pack("<QQ", offset, len(data)) + _enc_bytes(data))
+
+
+def encode_attr_section(xattrs: Sequence[tuple[str, bytes]]) -> bytes:
+    """User xattrs under their object-store names (a leading ``_``), as PoolDump writes them."""
+    return _envelope(1, 1, _enc_map([(os.fsencode("_" + k), bytes(v)) for k, v in xattrs]))
+
+
+def encode_omap_hdr_section(hdr: bytes) -> bytes:
+    return _envelope(1, 1, _enc_bytes(hdr))
+
+
+def encode_omap_section(kv: Sequence[tuple[str, bytes]]) -> bytes:
+    return _envelope(1, 1, _enc_map([(os.fsencode(k), bytes(v)) for k, v in kv]))
+
+
+class DumpError(Exception):
+    """A malformed export stream: `message` (may be empty) for stderr, -errno `code`."""
+
+    def __init__(self, message: str, code: int = -errno.EFAULT) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class _Cursor:
+    """Decoding over one section's payload."""
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.buf):
+            raise DumpError("buffer::end_of_buffer")
+        b = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return b
+
+    def unpack(self, fmt: str) -> Any:
+        vals = struct.unpack(fmt, self.take(struct.calcsize(fmt)))
+        return vals[0] if len(vals) == 1 else vals
+
+    def bytes_(self) -> bytes:
+        return self.take(self.unpack("<I"))
+
+    def str_(self) -> str:
+        return os.fsdecode(self.bytes_())
+
+    def map_(self) -> list[tuple[bytes, bytes]]:
+        return [(self.bytes_(), self.bytes_()) for _ in range(self.unpack("<I"))]
+
+    def start(self) -> tuple[int, int]:
+        """DECODE_START: (struct_v, end offset)."""
+        v, _compat, length = self.unpack("<BBI")
+        return v, self.pos + length
+
+
+def _escape_hobj(text: str) -> str:
+    out = []
+    for b in os.fsencode(text):
+        c = chr(b)
+        out.append(f"%{b:02x}" if c in "%:/" or b < 32 or b >= 127 else c)
+    return "".join(out)
+
+
+def _reverse_bits32(v: int) -> int:
+    return int(f"{v & 0xFFFFFFFF:032b}"[::-1], 2)
+
+
+@dataclass
+class DumpObject:
+    """An object_begin: the object's identity (ghobject_t)."""
+
+    oid: str
+    nspace: str = ""
+    key: str = ""
+    snap: int = CEPH_NOSNAP
+    hash: int = 0
+    pool: int = -(2**63)
+    generation: int = NO_GEN
+    shard: int = NO_SHARD
+
+    def __str__(self) -> str:
+        """ghobject_t's `operator<<` (`#pool:hash:nspace:key:oid:snap#`)."""
+        if self.snap == CEPH_NOSNAP:
+            snap = "head"
+        elif self.snap == CEPH_SNAPDIR:
+            snap = "snapdir"
+        else:
+            snap = f"{self.snap:x}"
+        text = (
+            f"#{self.pool}:{_reverse_bits32(self.hash):08x}:{_escape_hobj(self.nspace)}:"
+            f"{_escape_hobj(self.key)}:{_escape_hobj(self.oid)}:{snap}#"
+        )
+        if self.shard != NO_SHARD:
+            text = f"{self.shard:x}" + text
+        if self.generation != NO_GEN:
+            text += f"{self.generation:x}"
+        return text
+
+
+def decode_object_begin(buf: bytes) -> DumpObject:
+    c = _Cursor(buf)
+    v, end = c.start()
+    hv, hend = c.start()
+    key = c.str_() if hv >= 1 else ""
+    oid = c.str_()
+    snap, hsh = c.unpack("<QI")
+    obj = DumpObject(oid, key=key, snap=snap, hash=hsh)
+    if hv >= 2:
+        c.take(1)
+    if hv >= 4:
+        obj.nspace = c.str_()
+        obj.pool = c.unpack("<q")
+    c.pos = hend
+    if v > 1:
+        obj.generation, obj.shard = c.unpack("<Qb")
+    c.pos = end
+    return obj
+
+
+def decode_pg_begin(buf: bytes) -> tuple[str, int]:
+    """pg_begin -> (spg_t as text, shard)."""
+    c = _Cursor(buf)
+    v, end = c.start()
+    _pv, pool, seed, _pref = c.unpack("<BQIi")
+    shard = NO_SHARD
+    if v > 1:
+        _sv, send = c.start()  # the OSD superblock: not needed
+        c.pos = send
+    if v > 2:
+        shard = c.unpack("<b")
+    c.pos = end
+    text = f"{pool}.{seed:x}" + (f"s{shard}" if shard != NO_SHARD else "")
+    return text, shard
+
+
+class DumpReader:
+    """RadosDump's reading side over a binary stream."""
+
+    def __init__(self, f: Any, err: Callable[[str], None]) -> None:
+        self.f = f
+        self.err = err
+        self.header_size = 0
+        self.footer_size = 0
+
+    def _read(self, n: int) -> bytes:
+        chunks = []
+        left = n
+        while left > 0:
+            b = self.f.read(left)
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        data = b"".join(chunks)
+        if len(data) != n:
+            raise DumpError("Unexpected EOF")
+        return data
+
+    def read_super(self) -> None:
+        magic, version, self.header_size, self.footer_size = struct.unpack("<4I", self._read(16))
+        if magic != SUPER_MAGIC:
+            raise DumpError(f"Invalid magic number: 0x{magic:x} vs. 0x{SUPER_MAGIC:x}")
+        if version > SUPER_VER:
+            raise DumpError(f"Can't handle export format version={version}", -errno.EINVAL)
+
+    def read_section(self) -> tuple[int, bytes]:
+        c = _Cursor(self._read(self.header_size))
+        _v, _end = c.start()
+        debug_type, size = c.unpack("<Iq")
+        body = self._read(size)
+        if size > 0:
+            f = _Cursor(self._read(self.footer_size))
+            f.start()
+            if f.unpack("<I") != ENDMAGIC:
+                raise DumpError("Bad footer magic")
+        return debug_type >> 24, body
+
+    def skip_object(self) -> None:
+        while True:
+            stype, _body = self.read_section()
+            if stype >= END_OF_TYPES:
+                continue
+            if stype == TYPE_OBJECT_END:
+                return
+            if stype not in (TYPE_DATA, TYPE_ATTRS, TYPE_OMAP_HDR, TYPE_OMAP):
+                raise DumpError("")
+
+
+def format_utime(secs: float) -> str:
+    """utime_t's `operator<<`: a relative `sec.usec` under ten years, else local ISO time."""
+    sec = int(secs)
+    usec = int(round((secs - sec) * 1e6))
+    if usec >= 1000000:
+        sec, usec = sec + 1, usec - 1000000
+    if sec < 60 * 60 * 24 * 365 * 10:
+        return f"{sec}.{usec:06d}"
+    lt = time.localtime(sec)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + f".{usec:06d}" + time.strftime("%z", lt)
+
+
+def _locker_sort_key(locker: str, cookie: str) -> tuple[str, int, str, str]:
+    """upstream orders lockers by entity_name_t (type, then number), then cookie."""
+    typ, _, num = locker.partition(".")
+    return (typ, int(num), "", cookie) if num.lstrip("-").isdigit() else (typ, -1, num, cookie)
+
+
+_LOCK_TYPES = {0: "none", 1: "exclusive", 2: "shared", 3: "exclusive-ephemeral"}
+_ENTITY_NAME = re.compile(r"(mon|mds|osd|client|mgr)\.(-?[0-9]+)")
+
+
+# --------------------------------------------------------------------------
 # the tool
 # --------------------------------------------------------------------------
 DEFAULT_OP_SIZE = 1 << 22
@@ -722,18 +1037,13 @@ MAX_OMAP_PER_REQUEST = 1 << 10
 _UNSUPPORTED = frozenset(
     {
         "cppool",
-        "cp",
         "stat2",
         "touch",
         "mapext",
-        "rollback",
         "listsnaps",
         "load-gen",
         "getomapheader",
         "setomapheader",
-        "watch",
-        "notify",
-        "listwatchers",
         "set-alloc-hint",
         "set-redirect",
         "set-chunk",
@@ -741,9 +1051,6 @@ _UNSUPPORTED = frozenset(
         "unset-manifest",
         "tier-flush",
         "tier-evict",
-        "export",
-        "import",
-        "lock",
         "list-inconsistent-pg",
         "list-inconsistent-obj",
         "list-inconsistent-snapset",
@@ -1548,6 +1855,613 @@ class _Tool:
                 raise _Exit(1) from None
         return 0
 
+    # ------------------------------------------------------------- raw sub-ops
+    def _raw_op(
+        self, ioctx: Any, oid: str, ops: list[tuple[str, dict[str, Any], bytes]], msg: str
+    ) -> Any:
+        """Run pyceph sub-ops the `rados` facade has no public call for (librados calls the
+        Python binding lacks: list_watchers, omap headers, notify replies); returns the
+        op result (`r`, `outs`) without raising on a negative `r`."""
+        write = any(name.startswith("omap_set") for name, _a, _d in ops)
+        return ioctx.rados._run(ioctx._op_coro(oid, ops, 0, write), msg)
+
+    def _omap_header(self, ioctx: Any, oid: str) -> bytes:
+        res = self._raw_op(ioctx, oid, [("omap_get_header", {}, b"")], "omap_get_header")
+        if res.r < 0:
+            raise self.rados.Error("omap_get_header", -res.r)
+        return bytes(res.outs[0].data) if res.outs else b""
+
+    def _set_omap_header(self, ioctx: Any, oid: str, hdr: bytes) -> None:
+        res = self._raw_op(ioctx, oid, [("omap_set_header", {}, bytes(hdr))], "omap_set_header")
+        if res.r < 0:
+            raise self.rados.Error("omap_set_header", -res.r)
+
+    def _omap_items(self, ioctx: Any, oid: str, batch: int) -> Iterator[list[tuple[str, bytes]]]:
+        """The object's omap in batches of at most `batch` pairs."""
+        start = ""
+        while True:
+            with self.rados.ReadOpCtx() as op:
+                it, _ret = ioctx.get_omap_vals(op, start, "", batch)
+                ioctx.operate_read_op(op, oid)
+                items = [(k, bytes(v or b"")) for k, v in it]
+            if items:
+                yield items
+            if len(items) < batch:
+                return
+            start = items[-1][0]
+
+    def _read_object(self, ioctx: Any, oid: str, chunk: int) -> Iterator[tuple[int, bytes]]:
+        offset = 0
+        while True:
+            data = bytes(ioctx.read(oid, chunk, offset))
+            if not data:
+                return
+            yield offset, data
+            if len(data) < chunk:
+                return
+            offset += len(data)
+
+    # ------------------------------------------------------------- cp / rollback
+    def _copy_object(self, src: Any, oid: str, dst: Any, target_obj: str) -> int:
+        """copy_from emulated client side: the target becomes the source's data, xattrs,
+        omap header and omap; 0 or -errno."""
+        rados = self.rados
+        try:
+            data = b"".join(d for _o, d in self._read_object(src, oid, DEFAULT_OP_SIZE))
+            xattrs = [(k, bytes(v)) for k, v in src.get_xattrs(oid)]
+            hdr = self._omap_header(src, oid)
+            omap = [
+                kv for batch in self._omap_items(src, oid, MAX_OMAP_PER_REQUEST) for kv in batch
+            ]
+        except rados.Error as e:
+            return _neg_errno(e)
+        try:
+            try:
+                dst.remove_object(target_obj)
+            except rados.ObjectNotFound:
+                pass
+
+            def fill(op: Any) -> None:
+                op.write_full(data)
+                for k, v in xattrs:
+                    op.set_xattr(k, v)
+                if omap:
+                    dst.set_omap(op, tuple(k for k, _v in omap), tuple(v for _k, v in omap))
+
+            with rados.WriteOpCtx() as op:
+                fill(op)
+                dst.operate_write_op(op, target_obj)
+            if hdr:
+                self._set_omap_header(dst, target_obj, hdr)
+        except rados.Error as e:
+            return _neg_errno(e)
+        return 0
+
+    def do_cp(self) -> int:
+        if not self.pool or not 2 <= len(self.nargs) <= 3:
+            self.usage_exit()
+        assert self.pool is not None
+        target = self.opts.get("target_pool") or self.pool
+        if len(self.nargs) < 3:
+            if target == self.pool:
+                self.err("cannot copy object into itself")
+                raise _Exit(1)
+            target_obj = self.nargs[1]
+        else:
+            target_obj = self.nargs[2]
+        try:
+            target_ctx = self.cluster.open_ioctx(target)
+        except self.rados.Error as e:
+            self.fail(f"error opening target pool {target}", e)
+        try:
+            if self.opts.get("target_locator"):
+                target_ctx.set_locator_key(self.opts["target_locator"])
+            if self.opts.get("target_nspace"):
+                target_ctx.set_namespace(self.opts["target_nspace"])
+            ret = self._copy_object(self.ioctx, self.nargs[1], target_ctx, target_obj)
+        finally:
+            target_ctx.close()
+        if ret < 0:
+            self.err(
+                f"error copying {self.pool}/{self.nargs[1]} => {target}/{target_obj}: "
+                + cpp_strerror(ret)
+            )
+            raise _Exit(1)
+        return 0
+
+    def do_rollback(self) -> int:
+        self.need_pool(3)
+        try:
+            self.ioctx.snap_rollback(self.nargs[1], self.nargs[2])
+        except self.rados.Error as e:
+            # upstream names the object where it means the snapshot, and omits the ": "
+            self.err(
+                f"error rolling back pool {self.pool} to snapshot {self.nargs[1]}"
+                + cpp_strerror(_neg_errno(e))
+            )
+            raise _Exit(1) from None
+        self.out(f"rolled back pool {self.pool} to snapshot {self.nargs[2]}\n")
+        return 0
+
+    # ------------------------------------------------------------- advisory locks
+    def _lock_call(self, oid: str, method: str, args: dict[str, Any] | None) -> Any:
+        data = msgpack.packb(args) if args is not None else b""
+        _ret, out = self.ioctx.execute(oid, "lock", method, data, 1 << 20)
+        return msgpack.unpackb(bytes(out), raw=False) if out else {}
+
+    def do_lock(self) -> int:
+        if not self.pool or len(self.nargs) < 3:
+            self.usage_exit()
+        rados = self.rados
+        cmd, oid = self.nargs[1], self.nargs[2]
+        lock_type = 1
+        duration = 0
+        if "lock-duration" in self.opts:
+            try:
+                duration = strict_iecstrtoll(self.opts["lock-duration"], signed=True, bits=32)
+            except ValueError as e:
+                self.err(f"Invalid value for lock-duration: {e}")
+                return -errno.EINVAL
+        if "lock-type" in self.opts:
+            lt = self.opts["lock-type"]
+            if lt not in ("exclusive", "shared"):
+                self.err("unknown lock type was specified, aborting")
+                return -errno.EINVAL
+            lock_type = 1 if lt == "exclusive" else 2
+        pretty = self.fmt == "json-pretty" or (self.fmt is None and "pretty-format" in self.opts)
+        if cmd == "list":
+            try:
+                locks = self._lock_call(oid, "list_locks", None).get("locks", [])
+            except rados.Error as e:
+                self.err(f"ERROR: rados_list_locks(): {cpp_strerror(_neg_errno(e))}")
+                return _neg_errno(e)
+            doc = {"objname": oid, "locks": [{"name": n} for n in sorted(locks)]}
+            self.out(dump_json(doc, pretty))
+            return 0
+        if len(self.nargs) < 4:
+            self.usage_exit()
+        name = self.nargs[3]
+        if cmd == "info":
+            try:
+                info = self._lock_call(oid, "get_info", {"name": name})
+            except rados.Error as e:
+                self.err(f"ERROR: rados_lock_get_lock_info(): {cpp_strerror(_neg_errno(e))}")
+                return _neg_errno(e)
+            lockers = sorted(
+                info.get("lockers", []),
+                key=lambda lk: _locker_sort_key(str(lk.get("locker", "")), str(lk.get("cookie"))),
+            )
+            doc = {
+                "name": name,
+                "type": _LOCK_TYPES.get(int(info.get("type", 0)), "none"),
+                "tag": info.get("tag", ""),
+                "lockers": [
+                    {
+                        "name": lk.get("locker", ""),
+                        "cookie": lk.get("cookie", ""),
+                        "description": lk.get("description", ""),
+                        "expiration": format_utime(float(lk.get("expiration", 0) or 0)),
+                        "addr": lk.get("addr", ""),
+                    }
+                    for lk in lockers
+                ],
+            }
+            self.out(dump_json(doc, pretty))
+            return 0
+        if cmd == "get":
+            args = {
+                "name": name,
+                "type": lock_type,
+                "cookie": self.opts.get("lock-cookie", ""),
+                "tag": self.opts.get("lock-tag", ""),
+                "description": self.opts.get("lock-description", ""),
+                "duration": float(duration),
+                "flags": 0,
+            }
+            try:
+                self._lock_call(oid, "lock", args)
+            except rados.Error as e:
+                self.err(f"ERROR: failed locking: {cpp_strerror(_neg_errno(e))}")
+                return _neg_errno(e)
+            return 0
+        if len(self.nargs) < 5:
+            self.usage_exit()
+        if cmd != "break":
+            self.usage_exit()
+        locker = self.nargs[4]
+        if not _ENTITY_NAME.fullmatch(locker):
+            self.err(f"ERROR: failed to parse locker name ({locker})")
+            return -errno.EINVAL
+        args = {"name": name, "locker": locker, "cookie": self.opts.get("lock-cookie", "")}
+        try:
+            self._lock_call(oid, "break_lock", args)
+        except rados.Error as e:
+            self.err(f"ERROR: failed breaking lock: {cpp_strerror(_neg_errno(e))}")
+            return _neg_errno(e)
+        return 0
+
+    # ------------------------------------------------------------- watch / notify
+    def do_watch(self) -> int:
+        self.need_pool(2)
+        oid = self.nargs[1]
+        lock = threading.Lock()
+
+        def on_notify(notify_id: int, notifier_id: int, cookie: int, data: bytes) -> bytes:
+            payload = bytes(data or b"")
+            with lock:
+                self.out(f"NOTIFY cookie {cookie} notify_id {notify_id} from {notifier_id}\n")
+                self.out(hexdump(payload))
+                self.stdout.flush()
+            return payload  # RadosWatchCtx acks with the notify's own payload
+
+        def on_error(cookie: int, err: int) -> None:
+            with lock:
+                self.out(f"ERROR cookie {cookie} err {cpp_strerror(err)}\n")
+                self.stdout.flush()
+
+        try:
+            watch = self.ioctx.watch(oid, on_notify, on_error)
+        except self.rados.Error as e:
+            self.err(f"error calling watch: {cpp_strerror(_neg_errno(e))}")
+            return _neg_errno(e)
+        with lock:
+            self.out("press enter to exit...\n")
+            self.stdout.flush()
+        interrupted = False
+        try:
+            self.stdin.read(1)  # getchar(): a key press or end of input
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            try:
+                watch.close()
+            except self.rados.Error:
+                pass
+        if interrupted:
+            raise _Exit(130)
+        return 0
+
+    def do_notify(self) -> int:
+        self.need_pool(3)
+        oid = self.nargs[1]
+        msg = os.fsencode(self.nargs[2])
+        payload = struct.pack("<I", len(msg)) + msg  # encode(std::string)
+        try:
+            res = self._raw_op(
+                self.ioctx, oid, [("notify", {"timeout_ms": 10000}, payload)], "notify"
+            )
+            ret = res.r
+            fields = res.outs[0].fields if res.outs else {}
+        except self.rados.Error as e:
+            ret, fields = _neg_errno(e), {}
+        if ret != 0:
+            self.err(f"error calling notify: {cpp_strerror(ret)}")
+        for gid, cookie, data in sorted(
+            (int(a[0]), int(a[1]), bytes(a[2] or b"")) for a in fields.get("acks", [])
+        ):
+            self.out(f"reply client.{gid} cookie {cookie} : {len(data)} bytes\n")
+            if data:
+                self.out(hexdump(data))
+        for gid, cookie in sorted((int(t[0]), int(t[1])) for t in fields.get("timeouts", [])):
+            self.out(f"timeout client.{gid} cookie {cookie}\n")
+        return ret
+
+    def do_listwatchers(self) -> int:
+        self.need_pool(2)
+        oid = self.nargs[1]
+        try:
+            res = self._raw_op(self.ioctx, oid, [("list_watchers", {}, b"")], "list_watchers")
+            ret = res.r
+        except self.rados.Error as e:
+            ret = _neg_errno(e)
+        if ret < 0:
+            self.err(f"error listing watchers {self.pool}/{oid}: {cpp_strerror(ret)}")
+            raise _Exit(1)
+        watchers = res.outs[0].fields.get("watchers", []) if res.outs else []
+        for w in watchers:
+            self.out(f"watcher={w.get('addr', '')} client.{w['watcher_id']} cookie={w['cookie']}\n")
+        return 0
+
+    # ------------------------------------------------------------- export / import
+    def _export_object(self, ioctx: Any, obj: Any, write: Callable[[bytes], None]) -> int:
+        oid = obj.key
+        ioctx.set_namespace(obj.nspace or "")
+        ioctx.set_locator_key(getattr(obj, "locator_key", None) or "")
+        write(
+            encode_section(
+                TYPE_OBJECT_BEGIN,
+                encode_object_begin(oid, obj.nspace or "", getattr(obj, "locator_key", None) or ""),
+            )
+        )
+        try:
+            for offset, data in self._read_object(ioctx, oid, EXPORT_OP_SIZE):
+                write(encode_section(TYPE_DATA, encode_data_section(offset, data)))
+        except self.rados.Error:
+            pass  # PoolDump: a read error just ends the data
+        try:
+            xattrs = sorted((k, bytes(v)) for k, v in ioctx.get_xattrs(oid))
+        except self.rados.Error as e:
+            self.err(f"error getting xattr set {oid}: {cpp_strerror(_neg_errno(e))}")
+            return _neg_errno(e)
+        write(encode_section(TYPE_ATTRS, encode_attr_section(xattrs)))
+        try:
+            hdr = self._omap_header(ioctx, oid)
+        except self.rados.Error as e:
+            self.err(f"error getting omap header {oid}: {cpp_strerror(_neg_errno(e))}")
+            return _neg_errno(e)
+        write(encode_section(TYPE_OMAP_HDR, encode_omap_hdr_section(hdr)))
+        try:
+            for batch in self._omap_items(ioctx, oid, EXPORT_OMAP_BATCH):
+                write(encode_section(TYPE_OMAP, encode_omap_section(batch)))
+        except self.rados.Error as e:
+            self.err(f"error getting omap keys {oid}: {cpp_strerror(_neg_errno(e))}")
+            return _neg_errno(e)
+        write(encode_section(TYPE_OBJECT_END))
+        return 0
+
+    def do_export(self) -> int:
+        if not self.pool or len(self.nargs) > 2:
+            self.usage_exit()
+        path = self.nargs[1] if len(self.nargs) == 2 else "-"
+        if path == "-":
+            self.stdout.flush()
+            f: Any = getattr(self.stdout, "buffer", None)
+            close = False
+        else:
+            try:
+                f = open(path, "wb")  # noqa: SIM115 - closed below
+            except OSError:
+                # upstream passes the -1 from open() to cpp_strerror
+                self.err(f"Error opening '{path}': {cpp_strerror(1)}")
+                raise _Exit(1) from None
+            close = True
+
+        def write(b: bytes) -> None:
+            if f is None:
+                self.stdout.write(b.decode("utf-8", "surrogateescape"))
+            else:
+                f.write(b)
+
+        ret = 0
+        try:
+            write(encode_super())
+            write(encode_section(TYPE_POOL_BEGIN))
+            lister = self.cluster.open_ioctx(self.pool)
+            reader = self.cluster.open_ioctx(self.pool)
+            try:
+                lister.set_namespace(self.rados_all_nspaces())
+                for obj in lister.list_objects():
+                    ret = self._export_object(reader, obj, write)
+                    if ret < 0:
+                        break
+            finally:
+                lister.close()
+                reader.close()
+            if ret == 0:
+                write(encode_section(TYPE_POOL_END))
+        except self.rados.Error as e:
+            ret = _neg_errno(e)
+        except OSError as e:
+            ret = -(e.errno or errno.EIO)
+        finally:
+            if close:
+                f.close()
+            elif f is not None:
+                f.flush()
+        if ret < 0:
+            self.err(f"error from export: {cpp_strerror(ret)}")
+            raise _Exit(1)
+        return 0
+
+    def do_import(self) -> int:
+        if not self.pool or not 2 <= len(self.nargs) <= 4:
+            self.usage_exit()
+        path = self.nargs[-1]
+        dry_run = no_overwrite = False
+        for arg in self.nargs[1:-1]:
+            if arg == "--no-overwrite":
+                no_overwrite = True
+            elif arg == "--dry-run":
+                dry_run = True
+            else:
+                self.err(f"Invalid argument '{arg}'")
+                raise _Exit(1)
+        if path == "-":
+            f: Any = getattr(self.stdin, "buffer", self.stdin)
+            close = False
+        else:
+            try:
+                f = open(path, "rb")  # noqa: SIM115 - closed below
+            except OSError:
+                self.err(f"Error opening '{path}': {cpp_strerror(1)}")
+                raise _Exit(1) from None
+            close = True
+        try:
+            ret = self._import(DumpReader(f, self.err), dry_run, no_overwrite)
+        finally:
+            if close:
+                f.close()
+        if ret < 0:
+            self.err(f"error from import: {cpp_strerror(ret)}")
+            raise _Exit(1)
+        return 0
+
+    def _import(self, rd: DumpReader, dry_run: bool, no_overwrite: bool) -> int:
+        try:
+            rd.read_super()
+            stype, body = rd.read_section()
+            pool_mode = False
+            if stype == TYPE_POOL_BEGIN:
+                pool_mode = True
+                self.out("Importing pool\n")
+            elif stype == TYPE_PG_BEGIN:
+                pgid, shard = decode_pg_begin(body)
+                if shard != NO_SHARD:
+                    self.err("Importing Erasure Coded shard is not supported")
+                    return -errno.EOPNOTSUPP
+                self.out(f"Importing from pgid {pgid}\n")
+            else:
+                raise DumpError(f"Invalid initial section code {stype}")
+            found_metadata = False
+            while True:
+                stype, body = rd.read_section()
+                if stype >= END_OF_TYPES:
+                    self.out("Skipping unknown section type\n")
+                    continue
+                if stype == TYPE_OBJECT_BEGIN:
+                    ret = self._import_object(rd, body, dry_run, no_overwrite)
+                    if ret:
+                        self.err(f"Error inserting object: {ret}")
+                        return ret
+                elif stype == TYPE_PG_METADATA:
+                    found_metadata = True
+                elif stype in (TYPE_PG_END, TYPE_POOL_END):
+                    break
+                else:
+                    return -errno.EFAULT
+            if not (pool_mode or found_metadata):
+                self.err("Missing metadata section!")
+            return 0
+        except DumpError as e:
+            if e.message:
+                self.err(e.message)
+            return e.code
+
+    def _import_object(self, rd: DumpReader, body: bytes, dry_run: bool, no_overwrite: bool) -> int:
+        rados = self.rados
+        ob = decode_object_begin(body)
+        if ob.nspace == HIT_SET_NAMESPACE:
+            self.out(f"Skipping internal object {ob}\n")
+            rd.skip_object()
+            return 0
+        if ob.snap != CEPH_NOSNAP:
+            self.out(f"Skipping non-head for {ob}\n")
+            rd.skip_object()
+            return 0
+        ioctx = self.ioctx
+        ioctx.set_namespace(ob.nspace)
+        ioctx.set_locator_key(ob.key)
+        oid = ob.oid
+        msg = "Write"
+        skipping = False
+        if dry_run:
+            try:
+                ioctx.stat(oid)
+                msg = "Skipping existing" if no_overwrite else "***Overwrite***"
+            except rados.Error:
+                pass
+        else:
+            ret = self._create_excl(oid)
+            if ret not in (0, -errno.EEXIST):
+                self.err(f"create failed: {cpp_strerror(ret)}")
+                return ret
+            if ret == -errno.EEXIST:
+                if no_overwrite:
+                    msg, skipping = "Skipping existing", True
+                else:
+                    msg = "***Overwrite***"
+                    try:
+                        ioctx.remove_object(oid)
+                    except rados.Error as e:
+                        self.err(f"remove failed: {cpp_strerror(_neg_errno(e))}")
+                        return _neg_errno(e)
+                    ret = self._create_excl(oid)
+                    if ret == -errno.EEXIST:
+                        msg, skipping, ret = "Skipping in-use object", True, 0
+                    if ret < 0:
+                        self.err(f"create failed: {cpp_strerror(ret)}")
+                        return ret
+        self.out(f"{msg} {ob}\n")
+        alignment = 0
+        try:
+            alignment = int(ioctx.alignment() or 0) if hasattr(ioctx, "alignment") else 0
+        except rados.Error:
+            alignment = 0
+        apply = not dry_run and not skipping
+        pending = b""
+        in_offset = out_offset = 0
+        while True:
+            try:
+                stype, sbody = rd.read_section()
+            except DumpError as e:
+                if e.message:
+                    self.err(e.message)
+                self.err(f"Error reading section: {-e.code}")
+                return e.code
+            if stype >= END_OF_TYPES:
+                self.out("Skipping unknown object section type\n")
+                continue
+            c = _Cursor(sbody)
+            try:
+                if stype == TYPE_DATA:
+                    c.start()
+                    offset, _length = c.unpack("<QQ")
+                    data = c.bytes_()
+                    if alignment:
+                        if offset != in_offset:
+                            self.err("Discontiguous object data in export")
+                            return -errno.EFAULT
+                        pending += data
+                        in_offset += len(data)
+                        rnd = len(pending) // alignment * alignment
+                        if rnd:
+                            if apply:
+                                ioctx.write(oid, pending[:rnd], out_offset)
+                            out_offset += rnd
+                            pending = pending[rnd:]
+                    elif apply:
+                        ioctx.write(oid, data, offset)
+                elif stype == TYPE_ATTRS:
+                    c.start()
+                    attrs = c.map_()
+                    if apply:
+                        for k, v in attrs:
+                            # only user xattrs ("_name") are restored
+                            if k == b"_" or not k.startswith(b"_"):
+                                continue
+                            ioctx.set_xattr(oid, os.fsdecode(k[1:]), v)
+                elif stype == TYPE_OMAP_HDR:
+                    c.start()
+                    hdr = c.bytes_()
+                    if apply:
+                        self._set_omap_header(ioctx, oid, hdr)
+                elif stype == TYPE_OMAP:
+                    c.start()
+                    kv = c.map_()
+                    if apply and kv:
+                        keys = tuple(os.fsdecode(k) for k, _v in kv)
+                        vals = tuple(v for _k, v in kv)
+                        self._write_op(oid, lambda op, ks=keys, vs=vals: ioctx.set_omap(op, ks, vs))
+                elif stype == TYPE_OBJECT_END:
+                    if pending and apply:
+                        ioctx.write(oid, pending, out_offset)
+                    return 0
+                else:
+                    self.err(f"Unexpected section type {stype}")
+                    return -errno.EFAULT
+            except DumpError:
+                return -errno.EFAULT
+            except rados.Error as e:
+                what = {
+                    TYPE_DATA: "write",
+                    TYPE_ATTRS: "setxattr",
+                    TYPE_OMAP_HDR: "omap_set_header",
+                    TYPE_OMAP: "omap_set",
+                }.get(stype, "write")
+                self.err(f"{what} failed: {cpp_strerror(_neg_errno(e))}")
+                if _neg_errno(e) != -errno.EOPNOTSUPP:
+                    return _neg_errno(e)
+
+    def _create_excl(self, oid: str) -> int:
+        rados = self.rados
+        try:
+            with rados.WriteOpCtx() as op:
+                op.new(getattr(rados, "LIBRADOS_CREATE_EXCLUSIVE", 1))
+                self.ioctx.operate_write_op(op, oid)
+        except rados.Error as e:
+            return _neg_errno(e)
+        return 0
+
 
 _VERBS: dict[str, Callable[[_Tool], int]] = {
     "lspools": _Tool.do_lspools,
@@ -1576,6 +2490,14 @@ _VERBS: dict[str, Callable[[_Tool], int]] = {
     "getomapval": _Tool.do_getomapval,
     "rmomapkey": _Tool.do_rmomapkey,
     "clearomap": _Tool.do_clearomap,
+    "cp": _Tool.do_cp,
+    "rollback": _Tool.do_rollback,
+    "lock": _Tool.do_lock,
+    "watch": _Tool.do_watch,
+    "notify": _Tool.do_notify,
+    "listwatchers": _Tool.do_listwatchers,
+    "export": _Tool.do_export,
+    "import": _Tool.do_import,
 }
 
 #: the verbs pyceph's `rados` implements

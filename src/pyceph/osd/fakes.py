@@ -26,6 +26,7 @@ class FakePool:
     size: int = 3
     min_size: int = 2
     flags: int = 0
+    removed_snaps: list[int] = field(default_factory=list)
 
     @property
     def pg_num_mask(self) -> int:
@@ -164,6 +165,8 @@ class InProcCluster:
         reqid: tuple[str, int, int] | None = None,
         nspace: str = "",
         timeout: float = 10.0,
+        snapid: int | None = None,
+        snapc: tuple[int, list[int]] | None = None,
     ) -> tuple[dict[str, Any], bytes]:
         """Send an op to the primary, following retries like the objecter."""
         import asyncio
@@ -188,6 +191,10 @@ class InProcCluster:
                     "key": "",
                     "ops": ops,
                 }
+                if snapid is not None:
+                    head["snapid"] = snapid
+                if snapc is not None:
+                    head["snapc"] = [snapc[0], list(snapc[1])]
                 try:
                     reply = await asyncio.wait_for(
                         osd.handle("client.test", "osd_op", head, data, None),

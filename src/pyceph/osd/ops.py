@@ -31,11 +31,12 @@ import msgpack
 
 from pyceph import cls
 from pyceph.cls.context import CallEnv, ObjectOverlay, Origin, StoreReader, TransactionWriter
+from pyceph.osd.snaps import SS_ATTR, SnapContext, SnapSet, load_snapset, snap_key
 from pyceph.osd.types import ZERO, Version, ver
 from pyceph.store.errors import StoreError
 from pyceph.store.objectstore import ObjectStore
 from pyceph.store.transaction import Transaction
-from pyceph.store.types import ObjectKey
+from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 
 #: The internal attr holding the object info; user xattrs are stored as "_" + name.
 OI_ATTR = "oi"
@@ -68,6 +69,7 @@ WRITE_OPS = frozenset(
         "omap_rm_keys",
         "omap_clear",
         "omap_rm_range",
+        "rollback",
     }
 )
 READ_OPS = frozenset(
@@ -84,13 +86,14 @@ READ_OPS = frozenset(
         "omap_get_header",
         "omap_cmp",
         "list_watchers",
+        "list_snaps",
     }
 )
 #: Ops on the object's watchers: answered by the primary, never logged (no data change).
 WATCH_OPS = frozenset({"watch", "notify", "notify_ack"})
 PG_OPS = frozenset({"pgls"})
 #: Ops a read vector may carry for a missing object without failing it with ENOENT.
-_NO_OBJECT_OK = frozenset({"notify_ack"})
+_NO_OBJECT_OK = frozenset({"notify_ack", "list_snaps"})
 
 
 @dataclass
@@ -145,6 +148,8 @@ class OpEnv:
     #: the object's watchers: (gid, cookie) -> {"addr", "timeout", "connected"}
     watchers: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     random_bytes: Callable[[int], bytes] | None = None
+    snapid: int = HEAD  #: the snap a read is at (HEAD: the live object)
+    snapc: SnapContext | None = None  #: the snap context a write runs under
 
 
 @dataclass
@@ -159,6 +164,7 @@ class OpResult:
     exists: bool = False
     modified: bool = False
     oi: ObjectInfo | None = None
+    snapdir: bool = False  #: the head is gone but its clones remain (on a snapdir)
     effects: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -217,6 +223,14 @@ class _Exec:
         self.index = 0
         self.op_flags = 0
         self.mtime: float | None = None
+        self._ss: tuple[SnapSet | None, bool] | None = None
+
+    @property
+    def snapset(self) -> tuple[SnapSet | None, bool]:
+        """The committed SnapSet of the object and whether it is on the snapdir."""
+        if self._ss is None:
+            self._ss = load_snapset(self.store, self.cid, self.key, self.old_oi is not None)
+        return self._ss
 
     # helpers ---------------------------------------------------------------
     def take(self, args: dict[str, Any]) -> bytes:
@@ -367,6 +381,57 @@ class _Exec:
         if v > uv:
             raise _Fail(errno.EOVERFLOW)
         self.out()
+
+    # snapshots -------------------------------------------------------------------
+    def op_rollback(self, a: dict[str, Any]) -> None:
+        """upstream _rollback_to: make the head what it was at `snapid`."""
+        snapid = int(a.get("snapid", HEAD))
+        ss = self.snapset[0] or SnapSet()
+        target = ss.resolve(snapid, self.res.existed)
+        if target is None:
+            if self.exists:  # the object did not exist then
+                self.ov.remove()
+                self.res.effects.append(("disconnect",))
+        elif target != HEAD:
+            src = StoreReader(
+                self.store, self.cid, snap_key(self.key, target), attr_prefix=USER_ATTR_PREFIX
+            )
+            coi = load_oi(self.store, self.cid, snap_key(self.key, target))
+            if coi is None:
+                raise _Fail(errno.ENOENT)
+            if self.exists:
+                self.ov.remove()
+            self.ov.create()
+            if coi.size:
+                self.ov.write_full(src.read(0, coi.size))
+            for k, v in src.getxattrs().items():
+                self.ov.setxattr(k, v)
+            hdr = src.omap_get_header()
+            if hdr:
+                self.ov.omap_set_header(hdr)
+            vals = src.omap_get_values(None, None, None)
+            if vals:
+                self.ov.omap_set(dict(vals))
+            self.mtime = coi.mtime
+        self.out()
+
+    def op_list_snaps(self, a: dict[str, Any]) -> None:
+        """The object's clones (upstream CEPH_OSD_OP_LIST_SNAPS): cloneid, snaps, size;
+        the head last with cloneid HEAD."""
+        if self.snapset[0] is None and not self.res.existed:
+            raise _Fail(errno.ENOENT)
+        ss = self.snapset[0] or SnapSet()
+        clones: list[dict[str, Any]] = [
+            {
+                "cloneid": c,
+                "snaps": sorted(ss.clone_snaps.get(c, [])),
+                "size": ss.clone_size.get(c, 0),
+            }
+            for c in ss.clones
+        ]
+        if self.res.existed:
+            clones.append({"cloneid": HEAD, "snaps": [], "size": self.size})
+        self.out({"seq": ss.seq, "clones": clones})
 
     # xattrs ----------------------------------------------------------------------
     def op_setxattr(self, a: dict[str, Any]) -> None:
@@ -568,9 +633,19 @@ def execute(
 ) -> OpResult:
     """Run an op vector; on success of a write, stamp the object info with `version`."""
     env = env or OpEnv(now=mtime)
+    parsed = [(str(op[0]), dict(op[1] if len(op) > 1 and op[1] else {})) for op in ops]
+    if env.snapid != HEAD:
+        # a read at a snapshot (upstream find_object_context): run on the covering clone
+        if any(op_is_write(n, a) for n, a in parsed):
+            return _failed(OpResult(), errno.EROFS, None)
+        ss, _on_snapdir = load_snapset(store, cid, key)
+        target = (ss or SnapSet()).resolve(env.snapid, load_oi(store, cid, key) is not None)
+        if target is None:
+            return _failed(OpResult(), errno.ENOENT, None)
+        if target != HEAD:
+            key = snap_key(key, target)
     ex = _Exec(store, cid, key, data, limits, env)
     res = ex.res
-    parsed = [(str(op[0]), dict(op[1] if len(op) > 1 and op[1] else {})) for op in ops]
     if (
         not res.existed
         and parsed
@@ -607,7 +682,20 @@ def execute(
         err = _check_store_limits(store, ex.ov)
         if err:
             return _failed(res, err, None)
+        ss, on_snapdir = ex.snapset
+        new_ss = ss.copy() if ss is not None else SnapSet()
+        if res.existed:  # copy-on-write (upstream make_writeable)
+            old_size = ex.old_oi.size if ex.old_oi else 0
+            clone = new_ss.make_clone(env.snapc, old_size)
+            if clone is not None:
+                ckey = snap_key(key, clone)
+                res.txn.clone(cid, key, ckey)
+                if ss is not None and not on_snapdir:
+                    res.txn.rmattr(cid, ckey, SS_ATTR)
+        elif env.snapc is not None:
+            new_ss.seq = max(new_ss.seq, env.snapc[0])
         ex.ov.apply_to(_TxnWriter(res.txn, cid, key, USER_ATTR_PREFIX))
+        snapdir = snap_key(key, SNAPDIR)
         if res.exists:
             oi = ex.oi if ex.old_oi is not None and not _recreated(ex.ov) else ObjectInfo()
             oi.size = ex.size
@@ -616,6 +704,19 @@ def execute(
             oi.mtime = ex.mtime if ex.mtime is not None else mtime
             res.txn.setattr(cid, key, OI_ATTR, oi.encode())
             res.oi = oi
+            if on_snapdir:
+                res.txn.remove(cid, snapdir)
+            if not new_ss.trivial:
+                res.txn.setattr(cid, key, SS_ATTR, new_ss.encode())
+        elif new_ss.clones:
+            # the head is gone but clones remain: the SnapSet moves to the snapdir
+            res.txn.touch(cid, snapdir)
+            sd_oi = ObjectInfo(0, version, user_version, mtime)
+            res.txn.setattr(cid, snapdir, OI_ATTR, sd_oi.encode())
+            res.txn.setattr(cid, snapdir, SS_ATTR, new_ss.encode())
+            res.snapdir = True
+        elif on_snapdir:
+            res.txn.remove(cid, snapdir)
     elif res.exists:
         res.oi = ex.old_oi
     return res

@@ -21,7 +21,16 @@ from pyceph.cls.context import Origin
 from pyceph.common.errors import CephError
 from pyceph.msg.message import Message
 from pyceph.osd import pgmeta
-from pyceph.osd.ops import OI_ATTR, PG_OPS, OpEnv, OpResult, execute, is_write, load_oi
+from pyceph.osd.ops import (
+    OI_ATTR,
+    PG_OPS,
+    ObjectInfo,
+    OpEnv,
+    OpResult,
+    execute,
+    is_write,
+    load_oi,
+)
 from pyceph.osd.peering import (
     ACTIVE,
     DELETED,
@@ -46,6 +55,7 @@ from pyceph.osd.service import (
     PEER_RETRY_DELAY,
     PGService,
 )
+from pyceph.osd.snaps import object_keys, snap_context, snap_key, trim_txn
 from pyceph.osd.tasks import TaskSet
 from pyceph.osd.types import (
     ZERO,
@@ -62,7 +72,7 @@ from pyceph.osd.types import (
 from pyceph.osd.watch import Notify, WatchRegistry
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
-from pyceph.store.types import HEAD, ObjectKey
+from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +121,9 @@ class PG:
         self.interval_floor = 0
         self.watch = WatchRegistry(pool)
         self._reaper: asyncio.Task[Any] | None = None
+        #: removed snaps this PG has trimmed since it started (upstream purged_snaps)
+        self._trimmed: frozenset[int] = frozenset()
+        self._trimmer: asyncio.Task[Any] | None = None
         self.stats: dict[str, int] = {"num_rd": 0, "num_rd_kb": 0, "num_wr": 0, "num_wr_kb": 0}
 
     # -- lifecycle ------------------------------------------------------------------
@@ -142,6 +155,7 @@ class PG:
             self.interval_floor = view.epoch if old is not None else 0
             self._bump_interval()
         self._run(self.peering.advance_map(view))
+        self._maybe_trim()
 
     def _bump_interval(self) -> None:
         self.gen += 1
@@ -153,6 +167,9 @@ class PG:
         if self._recovery is not None:
             self._recovery.cancel()
             self._recovery = None
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            self._trimmer = None
         self._kick()
 
     def _kick(self) -> None:
@@ -171,6 +188,7 @@ class PG:
                 log.info("pg %s: %s (epoch %s)", self.pgid, e.state, self.svc.map_epoch)
                 if e.state == ACTIVE:
                     self._start_recovery()
+                    self._maybe_trim()
                 elif e.state == DELETED:
                     self.tasks.spawn(self._remove_self(), f"{self.pgid} remove")
                 self._kick()
@@ -271,10 +289,12 @@ class PG:
         while True:
             keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
             for k in keys:
-                if k.snap != HEAD:
+                if k.snap != HEAD and k.snap != SNAPDIR:
                     continue
                 oi = load_oi(store, self.cid, k)
-                out[key_oid(k)] = oi.version if oi else ZERO
+                v = oi.version if oi else ZERO
+                o = key_oid(k)
+                out[o] = max(out.get(o, ZERO), v)
             if nxt is None:
                 return out
             start = nxt
@@ -354,8 +374,7 @@ class PG:
                     pgmeta.write_entry(t, cid, e)
         store = self.svc.store
         for oid in p.deletes:
-            k = object_key(self.pool, oid)
-            if store.exists(cid, k):
+            for k in object_keys(store, cid, object_key(self.pool, oid)):
                 t.remove(cid, k)
         pgmeta.clear_missing(t, cid)
         for oid, v in p.missing.items():
@@ -395,6 +414,88 @@ class PG:
             await self.svc.store.queue_transaction(t)
         await self.svc.store.queue_transaction(Transaction().remove_collection(self.cid))
         self.removed = True
+
+    # -- snap trimming (primary) -----------------------------------------------------------
+    def _removed_snaps(self) -> frozenset[int]:
+        osdmap = getattr(self.svc, "osdmap", None)
+        pool = osdmap.pools.get(self.pool) if osdmap is not None else None
+        return frozenset(int(s) for s in (getattr(pool, "removed_snaps", None) or ()))
+
+    def _maybe_trim(self) -> None:
+        """Start the snap trimmer when the pool removed snaps we have not trimmed yet."""
+        if not self.is_primary or self.state != ACTIVE or self.tasks.closed:
+            return
+        if not (self._removed_snaps() - self._trimmed):
+            return
+        if self._trimmer is None or self._trimmer.done():
+            self._trimmer = self.tasks.spawn(self._snap_trim(self.gen), f"{self.pgid} snaptrim")
+
+    async def _snap_trim(self, gen: int) -> None:
+        """upstream SnapTrimmer: delete the clones only removed snaps needed, one object at a
+        time through the PG log (replicas do the same); ends when caught up with the map."""
+        try:
+            while True:
+                await self._race(self._activated_ev.wait(), gen)
+                removed = self._removed_snaps()
+                if not (removed - self._trimmed):
+                    return
+                done = True
+                for oid in await self._objects_with_clones():
+                    async with self._object_lock(oid):
+                        done = await self._trim_one(oid, removed, gen) and done
+                if done:
+                    self._trimmed = removed
+                else:
+                    await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+        except IntervalChanged:
+            return
+
+    async def _objects_with_clones(self) -> list[Oid]:
+        store = self.svc.store
+        out: dict[Oid, None] = dict.fromkeys(self.peering.missing)
+        start: ObjectKey | None = None
+        while store.collection_exists(self.cid):
+            keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
+            for k in keys:
+                if k.snap != HEAD:
+                    out[key_oid(k)] = None
+            if nxt is None:
+                break
+            start = nxt
+            await asyncio.sleep(0)
+        return list(out)
+
+    async def _trim_one(self, oid: Oid, removed: frozenset[int], gen: int) -> bool:
+        """Trim one object (caller holds its lock); False if it could not be done now."""
+        if gen != self.gen:
+            raise IntervalChanged
+        me = self.svc.whoami
+        if oid in self.peering.missing:
+            await self._recover_one(me, oid, gen)
+            if oid in self.peering.missing:
+                return False
+        for osd in list(self.peering.peer_missing):
+            if oid in self.peering.peer_missing[osd]:
+                await self._recover_one(osd, oid, gen)
+        old_v = self.object_version(oid)
+        prev = self.log.head
+        version: Version = (self.svc.map_epoch, prev[1] + 1)
+
+        def stamp(b: bytes) -> bytes:
+            oi = ObjectInfo.decode(b)
+            oi.version = version
+            return oi.encode()
+
+        r = trim_txn(
+            self.svc.store, self.cid, object_key(self.pool, oid), set(removed), OI_ATTR, stamp
+        )
+        if r is None:
+            return True
+        txn, gone = r
+        uv = self.info.last_user_version
+        entry = LogEntry(DELETE if gone else MODIFY, oid, version, old_v or ZERO, None, uv, 0)
+        await self._submit(entry, txn, prev, gen)
+        return True
 
     # -- recovery (primary) ---------------------------------------------------------------
     def _start_recovery(self) -> None:
@@ -452,36 +553,52 @@ class PG:
             self._run(self.peering.on_recovered(osd, oid))
 
     def object_payload(self, oid: Oid) -> tuple[dict[str, Any], bytes]:
-        """The whole state of a local object, for a push or a pull reply."""
+        """The whole state of a local object (head, snapdir and clones), for a push or a
+        pull reply."""
         store = self.svc.store
-        k = object_key(self.pool, oid)
-        head: dict[str, Any] = {"oid": list(oid), "r": 0}
-        if not store.exists(self.cid, k):
-            head["exists"] = False
-            return head, b""
-        head["exists"] = True
-        head["attrs"] = {n: bytes(v) for n, v in store.getattrs(self.cid, k).items()}
-        head["omap_header"] = bytes(store.omap_get_header(self.cid, k))
-        head["omap"] = [[n, bytes(v)] for n, v in store.omap_get_values(self.cid, k)]
-        return head, store.read(self.cid, k)
+        keys = object_keys(store, self.cid, object_key(self.pool, oid))
+        head: dict[str, Any] = {"oid": list(oid), "r": 0, "exists": bool(keys)}
+        objs: list[dict[str, Any]] = []
+        datas: list[bytes] = []
+        for k in keys:
+            d = store.read(self.cid, k)
+            datas.append(d)
+            objs.append(
+                {
+                    "snap": k.snap,
+                    "dlen": len(d),
+                    "attrs": {n: bytes(v) for n, v in store.getattrs(self.cid, k).items()},
+                    "omap_header": bytes(store.omap_get_header(self.cid, k)),
+                    "omap": [[n, bytes(v)] for n, v in store.omap_get_values(self.cid, k)],
+                }
+            )
+        head["objs"] = objs
+        return head, b"".join(datas)
 
     def object_txn(self, oid: Oid, head: dict[str, Any], data: bytes | memoryview) -> Transaction:
         """A transaction making the local object equal to a pushed/pulled state."""
         t = Transaction()
-        k = object_key(self.pool, oid)
-        if self.svc.store.exists(self.cid, k):
+        hk = object_key(self.pool, oid)
+        for k in object_keys(self.svc.store, self.cid, hk):
             t.remove(self.cid, k)
-        if head.get("exists"):
+        if not head.get("exists"):
+            return t
+        mv = memoryview(data)
+        pos = 0
+        for o in head.get("objs") or []:
+            k = snap_key(hk, int(o["snap"]))
+            n = int(o.get("dlen", 0))
             t.touch(self.cid, k)
-            if len(data):
-                t.write(self.cid, k, 0, bytes(data))
-            attrs = dict(head.get("attrs", {}))
+            if n:
+                t.write(self.cid, k, 0, bytes(mv[pos : pos + n]))
+            pos += n
+            attrs = dict(o.get("attrs", {}))
             if attrs:
                 t.setattrs(self.cid, k, attrs)
-            if head.get("omap_header"):
-                t.omap_setheader(self.cid, k, head["omap_header"])
-            if head.get("omap"):
-                t.omap_setkeys(self.cid, k, {n: v for n, v in head["omap"]})
+            if o.get("omap_header"):
+                t.omap_setheader(self.cid, k, o["omap_header"])
+            if o.get("omap"):
+                t.omap_setkeys(self.cid, k, {n: v for n, v in o["omap"]})
         return t
 
     # -- object ordering -----------------------------------------------------------------
@@ -586,6 +703,8 @@ class PG:
             supports_omap=getattr(pool, "type", 1) != _POOL_TYPE_ERASURE,
             current_version=self.info.last_user_version,
             watchers=self.watch.view(oid),
+            snapid=int(head["snapid"]) if head.get("snapid") is not None else HEAD,
+            snapc=snap_context(pool, head.get("snapc")),
         )
 
     def _apply_effects(
@@ -687,7 +806,7 @@ class PG:
             return self._reply(-errno.ENOSPC, [], 0, []), None
         store = self.svc.store
         k = object_key(self.pool, oid)
-        old = load_oi(store, self.cid, k)
+        old_v = self.object_version(oid)
         prev = self.log.head
         version: Version = (self.svc.map_epoch, prev[1] + 1)
         uv = self.info.last_user_version + 1
@@ -707,17 +826,24 @@ class PG:
             return self._reply(res.r, res.outs, 0, []), None
         if res.r < 0 or not res.modified:
             op = ERROR
-        elif res.existed and not res.exists:
+        elif res.existed and not res.exists and not res.snapdir:
             op = DELETE
         else:
             op = MODIFY
-        entry = LogEntry(op, oid, version, old.version if old else ZERO, reqid, uv, res.r)
+        entry = LogEntry(op, oid, version, old_v or ZERO, reqid, uv, res.r)
         obj_txn = res.txn if op != ERROR else Transaction()
+        self.stats["num_wr"] += 1
+        self.stats["num_wr_kb"] += (len(data) + 1023) // 1024
+        await self._submit(entry, obj_txn, prev, gen)
+        return self._reply(res.r, res.outs, uv, res.outdata), res
+
+    async def _submit(self, entry: LogEntry, obj_txn: Transaction, prev: Version, gen: int) -> None:
+        """Commit `obj_txn` with its log entry locally and on every acting replica.
+
+        `entry` must follow `prev`, the log head read with no await since."""
         wire = obj_txn.encode()
         t = Transaction().append(obj_txn)
         trim_to = self._append_entry(t, entry)
-        self.stats["num_wr"] += 1
-        self.stats["num_wr_kb"] += (len(data) + 1023) // 1024
         rep_head = self._head(
             entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
         )
@@ -729,7 +855,9 @@ class PG:
         try:
             await asyncio.shield(local)
         except StoreError as e:
-            log.error("pg %s: local commit of %s failed: %s; re-peering", self.pgid, version, e)
+            log.error(
+                "pg %s: local commit of %s failed: %s; re-peering", self.pgid, entry.version, e
+            )
             for r in reps:
                 r.cancel()
             self._reload_and_repeer()
@@ -740,7 +868,6 @@ class PG:
             for r in reps:
                 r.cancel()
             raise
-        return self._reply(res.r, res.outs, uv, res.outdata), res
 
     def _append_entry(self, t: Transaction, entry: LogEntry) -> Version | None:
         """Add a log entry (and a trim if due) to memory and to `t`; returns trim_to."""
@@ -853,7 +980,7 @@ class PG:
         keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
         out = []
         for k in keys:
-            if k.snap != HEAD:
+            if k.snap != HEAD and k.snap != SNAPDIR:
                 continue
             oi = load_oi(store, self.cid, k)
             out.append([[k.namespace, k.name, k.key], list(oi.version if oi else ZERO)])
@@ -966,24 +1093,31 @@ class PG:
         return self.object_payload(oid)
 
     def object_version(self, oid: Oid) -> Version | None:
-        oi = load_oi(self.svc.store, self.cid, object_key(self.pool, oid))
+        """The version of the object's head (or of its snapdir when only clones remain)."""
+        k = object_key(self.pool, oid)
+        oi = load_oi(self.svc.store, self.cid, k) or load_oi(
+            self.svc.store, self.cid, snap_key(k, SNAPDIR)
+        )
         return oi.version if oi else None
 
     # -- stats ------------------------------------------------------------------------------
     def pg_stats(self) -> dict[str, Any]:
         store = self.svc.store
-        n = nbytes = 0
+        n = nbytes = clones = 0
         if store.collection_exists(self.cid):
             start: ObjectKey | None = None
             while True:
                 keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
                 for k in keys:
-                    if k.snap == HEAD:
-                        n += 1
-                        try:
-                            nbytes += store.stat(self.cid, k)
-                        except StoreError:
-                            pass
+                    if k.snap == SNAPDIR:
+                        continue
+                    n += 1  # upstream counts clones among the objects too
+                    if k.snap != HEAD:
+                        clones += 1
+                    try:
+                        nbytes += store.stat(self.cid, k)
+                    except StoreError:
+                        pass
                 if nxt is None:
                     break
                 start = nxt
@@ -1004,7 +1138,7 @@ class PG:
             "log_size": len(self.log),
             "num_objects": n,
             "num_bytes": nbytes,
-            "num_object_clones": 0,
+            "num_object_clones": clones,
             "num_object_copies": n * (v.size if v else 1),
             "num_objects_missing_on_primary": missing_primary,
             "num_objects_degraded": degraded,
