@@ -1,0 +1,127 @@
+"""Benchmark of the embedded cluster (`mon_host = embedded:[DIR]`); not a test.
+
+Start-up: how long `Rados.connect()` takes to start mon, mgr and the OSDs in-process and
+connect (each measured in a fresh subprocess, imports timed separately), for a memory
+cluster, a new directory and an existing one. Throughput: 4 KiB writes and reads through
+`rados.Rados`, one at a time (synchronous calls) and with `--inflight` aio ops in flight.
+
+    python bench/embedded_bench.py [--dir DIR] [--ops N] [--inflight N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+STARTUP = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import rados
+from pyceph.embedded import registry
+import pyceph.mgr.daemon, pyceph.mon.daemon, pyceph.osd.daemon  # noqa: F401
+t1 = time.perf_counter()
+r = rados.Rados(conf={"mon_host": sys.argv[1]})
+r.connect()
+t2 = time.perf_counter()
+inst = next(iter(registry.running().values()))
+r.shutdown()
+print(json.dumps({"imports": t1 - t0, "connect": t2 - t1, "cluster": inst.startup_seconds}))
+"""
+
+
+def startup(mon_host: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", STARTUP, mon_host], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def sync_ops(io: object, n: int, data: bytes) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    for i in range(n):
+        io.write_full(f"s{i}", data)  # type: ignore[attr-defined]
+    w = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for i in range(n):
+        io.read(f"s{i}", len(data))  # type: ignore[attr-defined]
+    r = n / (time.perf_counter() - t0)
+    return w, r
+
+
+def aio_ops(io: object, n: int, data: bytes, inflight: int) -> tuple[float, float]:
+    def run(start: callable) -> float:  # type: ignore[valid-type]
+        sem = threading.Semaphore(inflight)
+        done = threading.Event()
+        left = [n]
+        lock = threading.Lock()
+
+        def fin(*_args: object) -> None:
+            sem.release()
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    done.set()
+
+        t0 = time.perf_counter()
+        for i in range(n):
+            sem.acquire()
+            start(i, fin)
+        done.wait()
+        return n / (time.perf_counter() - t0)
+
+    w = run(lambda i, fin: io.aio_write_full(f"a{i}", data, oncomplete=fin))  # type: ignore[attr-defined]
+    r = run(lambda i, fin: io.aio_read(f"a{i}", len(data), 0, oncomplete=fin))  # type: ignore[attr-defined]
+    return w, r
+
+
+def throughput(mon_host: str, n: int, inflight: int) -> dict[str, float]:
+    import rados
+
+    data = os.urandom(4096)
+    with rados.Rados(conf={"mon_host": mon_host}) as r:
+        r.create_pool("bench")
+        with r.open_ioctx("bench") as io:
+            sw, sr = sync_ops(io, n, data)
+            aw, ar = aio_ops(io, n, data, inflight)
+    return {"sync_write": sw, "sync_read": sr, "aio_write": aw, "aio_read": ar}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dir", help="where to put the directory clusters (default: a temp dir)")
+    p.add_argument("--ops", type=int, default=2000, help="ops per measurement")
+    p.add_argument("--inflight", type=int, default=16, help="aio ops in flight")
+    args = p.parse_args()
+    base = tempfile.mkdtemp(prefix="pyceph-ebench-", dir=args.dir)
+    try:
+        d = os.path.join(base, "c")
+        rows = [
+            ("memory (embedded:)", startup("embedded:")),
+            ("new DIR", startup(f"embedded:{d}")),
+            ("existing DIR", startup(f"embedded:{d}")),
+        ]
+        print("start-up (s)          imports  cluster  connect (cluster + client)")
+        for name, s in rows:
+            print(f"  {name:<20} {s['imports']:7.3f}  {s['cluster']:7.3f}  {s['connect']:7.3f}")
+        print(f"4 KiB ops/s ({args.ops} ops; aio with {args.inflight} in flight)")
+        print("                       write     read  aio write  aio read")
+        for name, host in (("memory", "embedded:"), ("DIR (LMDB)", f"embedded:{d}")):
+            t = throughput(host, args.ops, args.inflight)
+            print(
+                f"  {name:<18} {t['sync_write']:8.0f} {t['sync_read']:8.0f}"
+                f" {t['aio_write']:10.0f} {t['aio_read']:9.0f}"
+            )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
