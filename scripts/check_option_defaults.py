@@ -1,6 +1,6 @@
 """Compare pyceph's option defaults with Debian's `ceph-conf --show-config` (by hand, not CI).
 
-    python scripts/check_option_defaults.py
+python scripts/check_option_defaults.py
 """
 
 import subprocess

@@ -74,7 +74,9 @@ async def _pair(client_secret):
     server = Messenger(rt, "mon.a", on_server, auth_server=KeyServer({"client.admin": SECRET}))
     addr = await server.bind("127.0.0.1", 0)
     client = Messenger(
-        rt, "client.admin", lambda c, m: None,
+        rt,
+        "client.admin",
+        lambda c, m: None,
         credentials=lambda peer: Credentials("client.admin", secret=client_secret),
     )
     return server, client, addr, got
@@ -112,9 +114,17 @@ def test_ticket_mode_and_dropped_connection_fails_calls():
     async def main():
         rt = real_runtime()
         session = os.urandom(16)
-        ticket = cephx.seal_ticket(1, SECRET, {"entity": "client.x", "session_key": session,
-                                               "caps": {"osd": "allow *"}, "global_id": 9},
-                                   os.urandom(12))
+        ticket = cephx.seal_ticket(
+            1,
+            SECRET,
+            {
+                "entity": "client.x",
+                "session_key": session,
+                "caps": {"osd": "allow *"},
+                "global_id": 9,
+            },
+            os.urandom(12),
+        )
         seen = []
 
         def on_server(conn, msg):
@@ -123,9 +133,12 @@ def test_ticket_mode_and_dropped_connection_fails_calls():
 
         server = Messenger(rt, "osd.0", on_server, auth_server=KeyServer({}))
         addr = await server.bind("127.0.0.1", 0)
-        client = Messenger(rt, "client.x", lambda c, m: None,
-                           credentials=lambda p: Credentials("client.x", ticket=ticket,
-                                                             session_key=session))
+        client = Messenger(
+            rt,
+            "client.x",
+            lambda c, m: None,
+            credentials=lambda p: Credentials("client.x", ticket=ticket, session_key=session),
+        )
         conn = await client.connect(addr, "osd")
         with pytest.raises(CephError) as e:
             await conn.call("ping", {"n": 1}, timeout=5)
