@@ -2,9 +2,10 @@
 
 The operation runs on the handle's event-loop thread.  When it finishes, the
 result is recorded (waking `wait_for_complete`), and if the completion has
-callbacks they are queued to the finisher thread: `oncomplete` then `onsafe`
-(librados 16.2 treats "safe" and "complete" as the same event, and invokes
-both).  While callbacks are pending the owning Ioctx keeps the completion
+`oncomplete` they are queued to the finisher thread: `oncomplete` then `onsafe`
+(librados 16.2 treats "safe" and "complete" as the same event).  As in upstream's
+binding, only `oncomplete` registers the librados callback: a completion given
+just `onsafe` never calls it.  While callbacks are pending the owning Ioctx keeps the completion
 alive, so an `aio_*` call whose result is discarded still fires; the finisher
 only holds a weak reference, so after `wait_for_complete_and_cb()` the caller's
 variable is the only reference left.
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import sys
 import threading
+import traceback
 import weakref
 from collections.abc import Callable, Coroutine
 from functools import partial
@@ -111,8 +114,7 @@ class Completion:
     def _complete(self) -> None:
         """Run the callbacks (on the finisher thread), then stop being tracked."""
         try:
-            if self.oncomplete:
-                self.oncomplete(self)
+            self.oncomplete(self)  # type: ignore[misc]  # only scheduled when set
             if self.onsafe:
                 self.onsafe(self)
         finally:
@@ -175,7 +177,10 @@ def _run_callbacks(state: _AioState, wref: weakref.ref[Completion]) -> None:
     comp = wref()
     try:
         if comp is not None:
-            comp._complete()
+            try:
+                comp._complete()
+            except Exception:  # noqa: BLE001 - reported, as upstream's binding does
+                _report_callback_error()
     finally:
         del comp
         with state.cond:
@@ -183,10 +188,39 @@ def _run_callbacks(state: _AioState, wref: weakref.ref[Completion]) -> None:
             state.cond.notify_all()
 
 
+def _report_callback_error() -> None:
+    """A callback raised: report it the way Cython reports an exception it cannot
+    propagate ("Exception ignored in: 'rados.__aio_complete_cb'"), through a test
+    harness's `sys.unraisablehook` when one is installed."""
+    exc_type, exc, tb = sys.exc_info()
+    hook = sys.unraisablehook
+    if hook is not sys.__unraisablehook__:
+        try:
+            hook(_Unraisable(exc_type, exc, tb))
+            return
+        except Exception:  # noqa: BLE001 - fall back to printing it
+            pass
+    print("Exception ignored in: 'rados.__aio_complete_cb'", file=sys.stderr)
+    traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+
+
+class _Unraisable:
+    """The attributes `sys.unraisablehook` reads."""
+
+    def __init__(self, exc_type: Any, exc_value: Any, exc_traceback: Any) -> None:
+        self.exc_type = exc_type
+        self.exc_value = exc_value
+        self.exc_traceback = exc_traceback
+        self.err_msg = "Exception ignored in"
+        self.object = "rados.__aio_complete_cb"
+
+
 def launch(comp: Completion, lt: LoopThread, coro: Coroutine[Any, Any, Any]) -> Completion:
     """Run `coro` for `comp`: its result is an int rval or a tuple (rval, extra)."""
     state = comp._state
-    state.cb_pending = bool(comp.oncomplete or comp.onsafe)
+    # Upstream's binding hands librados a callback only when `oncomplete` is set
+    # (`__get_completion`); `onsafe` is called from it, so on its own it never runs.
+    state.cb_pending = bool(comp.oncomplete)
     fut = lt.submit(coro)
     state.future = fut
     fut.add_done_callback(partial(_on_done, state, weakref.ref(comp), lt))

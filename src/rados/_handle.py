@@ -435,7 +435,7 @@ class Rados:
         fn = getattr(self._client, "get_addrs", None)
         if fn is not None:
             return str(fn())
-        return f"[v2:0.0.0.0:0/{int(getattr(self._client, 'instance_id', 0))}]"
+        return f"0.0.0.0:0/{int(getattr(self._client, 'instance_id', 0))}"
 
     def get_instance_id(self) -> int:
         """This client's global id."""

@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import msgpack
-
+from pyceph.common.errors import CephError
 from rados._completion import Completion, launch
 from rados._constants import (
     LIBRADOS_ALL_NSPACES,
@@ -47,6 +46,7 @@ _POOL_FLAG_EC_OVERWRITES = 1 << 2
 _TYPE_ERASURE = 3
 _ERANGE = errno.ERANGE
 _ENOENT = errno.ENOENT
+_ENOTCONN = errno.ENOTCONN
 
 
 def _struct_time(mtime: Any) -> time.struct_time:
@@ -165,6 +165,9 @@ class Ioctx:
         """The coroutine running `ops` on `oid`; with `ordered=False` it still starts after
         the earlier ops on the object but does not hold back later ones (a notify waits for
         watchers whose callbacks may well operate on the object)."""
+        # every object op (sync, aio, op contexts) comes through here: upstream's aio_* and
+        # operate_* skip the check and crash on a closed Ioctx; pyceph raises instead
+        self.require_ioctx_open()
         rados = self.rados
         client = rados._client
         pool_id = self._pool_id
@@ -243,9 +246,11 @@ class Ioctx:
         try:
             lt = self.rados._loop_thread()
             launch(comp, lt, run())
-        except BaseException:
+        except BaseException as e:
             coro.close()
             comp._cleanup()
+            if isinstance(e, CephError):  # the handle shut down under us
+                raise make_ex(-e.errno, f"{self.name}: {e.message}") from None
             raise
         if write:
             fut = comp._state.future
@@ -313,7 +318,10 @@ class Ioctx:
 
     def get_pool_name(self) -> str:
         """The pool's name."""
-        self.require_ioctx_open()
+        if self.state != "open":
+            # Upstream's get_pool_name() does not check the Ioctx state; librados on a
+            # destroyed ioctx answers -ENOTCONN, which the binding raises as NotConnected.
+            raise make_ex(-_ENOTCONN, "get pool name error")
         pool = self._pool(msg="get pool name error")
         return str(pool.pool_name)
 
@@ -462,7 +470,11 @@ class Ioctx:
         if res.r < -4095:
             return int(res.r)
         if res.r < 0:
-            raise make_ex(res.r, msg)
+            # Faithful to upstream's binding: it checks the result with
+            # `assert ret < -MAX_ERRNO or ret == 0, msg`, so any ordinary error (a
+            # missing object's -ENOENT included) surfaces as AssertionError, not as a
+            # rados.Error. Callers written against upstream catch AssertionError here.
+            raise AssertionError(msg)
         return int(res.r)
 
     def stat(self, key: str) -> tuple[int, time.struct_time]:
@@ -836,7 +848,9 @@ class Ioctx:
             def run() -> None:
                 value = None
                 try:
-                    value = w._callback(notify_id, notifier_id, cookie, data)
+                    # librados hands the callback bl.c_str(), which is NULL for an empty
+                    # payload, and upstream's binding passes NULL on as None.
+                    value = w._callback(notify_id, notifier_id, cookie, data or None)
                 finally:
                     try:
                         loop.call_soon_threadsafe(settle, value)
@@ -1122,7 +1136,13 @@ class Ioctx:
 
     # -- advisory locks (cls lock) ------------------------------------------------------------
     def _lock_call(self, key: str, method: str, args: dict[str, Any], msg: str) -> None:
-        self._sync(key, [("call", {"cls": "lock", "method": method}, msgpack.packb(args))], msg)
+        # upstream's cls_lock_ops.h encoding, as librados' rados::cls::lock client sends it
+        from pyceph.cls.lock import encode_input
+
+        if not 0 <= int(args.get("flags", 0)) <= 0xFF:  # the binding's uint8_t flags
+            raise OverflowError("value too large to convert to uint8_t")
+        data = encode_input(method, args)
+        self._sync(key, [("call", {"cls": "lock", "method": method}, data)], msg)
 
     def lock_exclusive(
         self,
@@ -1228,7 +1248,9 @@ class Ioctx:
         msg = "error getting application metadata"
         apps = self._apps(msg)
         if app_name not in apps or key not in apps[app_name]:
-            raise make_ex(-_ENOENT, msg)
+            # Upstream's binding turns -ENOENT into KeyError (its message shows the
+            # application name as the C string it passed, i.e. a bytes repr).
+            raise KeyError(f"no metadata {key} for application {app_name.encode('utf-8')!r}")
         return apps[app_name][key]
 
     def application_metadata_set(self, app_name: str, key: str, value: str) -> None:

@@ -83,7 +83,8 @@ class XattrIterator:
     def __init__(self, ioctx: Ioctx, oid: str) -> None:
         check_str(oid, "oid")
         self.ioctx = ioctx
-        self.oid = oid
+        # Upstream stores cstr(oid): the UTF-8 bytes, not the str it was given.
+        self.oid = oid.encode("utf-8")
         self._items = ioctx._getxattrs(oid)
         self._pos = 0
 

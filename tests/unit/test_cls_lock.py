@@ -1,5 +1,6 @@
 """cls lock: exclusive/shared, cookies and tags, renew flags, break, expiry on the op clock,
-get_info/list_locks output, ephemeral locks, and the rados facade's msgpack input."""
+get_info/list_locks output, ephemeral locks, and upstream's binary encoding of the inputs,
+the outputs and the stored lock state (cls_lock_ops.h / cls_lock_types.h)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from pyceph.cls.lock import (
     LOCK_FLAG_MAY_RENEW,
     LOCK_FLAG_MUST_RENEW,
     LOCK_SHARED,
+    LockInfo,
+    decode_output,
+    encode_input,
 )
 from pyceph.cls.testing import MemObject, as_client, at, make_env, osd_exec
 
@@ -26,7 +30,7 @@ def env():
 
 
 def call(obj, env, method, **args):
-    return osd_exec(obj, env, "lock", method, msgpack.packb(args))
+    return osd_exec(obj, env, "lock", method, encode_input(method, args))
 
 
 def lock(obj, env, name="l", type=LOCK_EXCLUSIVE, cookie="c", tag="", duration=0.0, flags=0,
@@ -38,23 +42,89 @@ def lock(obj, env, name="l", type=LOCK_EXCLUSIVE, cookie="c", tag="", duration=0
 def info(obj, env, name="l"):
     ret, out = call(obj, env, "get_info", name=name)
     assert ret == 0, ret
-    return msgpack.unpackb(out)
+    return decode_output("get_info", out)
 
 
 def holders(obj, env, name="l"):
     return [(x["locker"], x["cookie"]) for x in info(obj, env, name)["lockers"]]
 
 
-def test_facade_input_encoding(env):
-    """Exactly what src/rados/_ioctx.py sends for lock_exclusive and unlock."""
+#: Recorded from Ceph 16.2.15: get_info of an exclusive lock held by client.4852 with cookie
+#: "c1", description "hello" and an expiration, from 127.0.0.1:0/1941910857.
+UPSTREAM_GET_INFO = bytes.fromhex(
+    "0101580000000100000001010f00000008f412000000000000020000006331010134000000fe94026b3063"
+    "36140101011c000000010000004935bf7310000000020000007f00000100000000000000000500000068656c"
+    "6c6f0100000000"
+)
+
+
+def test_input_encoding_is_upstreams(env):
+    """What librados' cls_lock client (and src/rados/_ioctx.py) sends: ENCODE_START(1, 1)
+    structs, u32-length strings, a u8 type and flags and a utime_t duration."""
     obj = MemObject()
-    args = {"name": "l", "type": 1, "cookie": "c", "tag": "", "description": "d",
-            "duration": 0.0, "flags": 0}  # fmt: skip
-    assert osd_exec(obj, env, "lock", "lock", msgpack.packb(args)) == (0, b"")
+    data = encode_input(
+        "lock",
+        {"name": "l", "type": 1, "cookie": "c", "tag": "", "description": "d",
+         "duration": 5, "flags": 0},
+    )  # fmt: skip
+    assert data == bytes.fromhex(
+        "0101" "1d000000" "01000000" "6c" "01" "01000000" "63" "00000000" "01000000" "64"
+        "05000000" "00000000" "00"
+    )  # fmt: skip
+    assert osd_exec(obj, env, "lock", "lock", data) == (0, b"")
     assert obj.present and "lock.l" in obj.xattrs  # stored as user xattr lock.<name>
-    unl = msgpack.packb({"name": "l", "cookie": "c"})
+    unl = encode_input("unlock", {"name": "l", "cookie": "c"})
+    assert unl == bytes.fromhex("01010a000000010000006c0100000063")
     assert osd_exec(obj, env, "lock", "unlock", unl) == (0, b"")
     assert osd_exec(obj, env, "lock", "unlock", unl) == (-errno.ENOENT, b"")
+    assert encode_input("break_lock", {"name": "l", "locker": "client.4123", "cookie": "c"}) == (
+        bytes.fromhex("010113000000010000006c081b100000000000000100000063")
+    )
+
+
+def test_upstream_lock_info_roundtrip(env):
+    info = LockInfo.decode(UPSTREAM_GET_INFO)
+    assert info.encode() == UPSTREAM_GET_INFO
+    assert decode_output("get_info", UPSTREAM_GET_INFO) == {
+        "lockers": [
+            {"locker": "client.4852", "cookie": "c1", "expiration": 1795331326.339108656,
+             "addr": "127.0.0.1:0/1941910857", "description": "hello"},
+        ],
+        "type": LOCK_EXCLUSIVE,
+        "tag": "",
+    }  # fmt: skip
+    # the stored state is the same struct: an upstream OSD's xattr is read as is
+    obj = MemObject()
+    obj.write_full(b"x")
+    obj.setxattr("lock.L", UPSTREAM_GET_INFO)
+    ret, out = call(obj, at(env, 1795331000.0), "get_info", name="L")
+    assert (ret, out) == (0, UPSTREAM_GET_INFO)
+    assert holders(obj, at(env, 1795331400.0), "L") == []  # expired by then
+
+
+def test_lock_state_is_stored_in_upstreams_encoding(env):
+    obj = MemObject()
+    assert lock(obj, env, description="d", duration=10) == 0
+    stored = obj.xattrs["lock.l"]
+    assert LockInfo.decode(stored).to_dict()["lockers"] == [
+        {"locker": "client.4123", "cookie": "c", "expiration": T0 + 10,
+         "addr": "10.0.0.1:0/1", "description": "d"},
+    ]  # fmt: skip
+    assert call(obj, env, "get_info", name="l") == (0, stored)
+
+
+def test_legacy_msgpack_lock_state_is_read(env):
+    """pyceph before upstream's encoding stored a msgpack map; it still reads."""
+    obj = MemObject()
+    obj.write_full(b"")
+    legacy = {"lockers": [{"locker": "client.7", "cookie": "c", "expiration": 0.0,
+                           "addr": "10.0.0.7:0/7", "description": ""}],
+              "type": LOCK_EXCLUSIVE, "tag": ""}  # fmt: skip
+    obj.setxattr("lock.l", msgpack.packb(legacy))
+    assert holders(obj, env) == [("client.7", "c")]
+    assert lock(obj, env) == -errno.EBUSY
+    assert call(obj, as_client(env, "client.7"), "unlock", name="l", cookie="c")[0] == 0
+    assert LockInfo.decode(obj.xattrs["lock.l"]).lockers == {}
 
 
 def test_exclusive(env):
@@ -167,7 +237,12 @@ def test_get_info_and_list_locks(env):
         "tag": "T",
     }  # fmt: skip
     ret, out = call(obj, env, "list_locks")
-    assert ret == 0 and msgpack.unpackb(out) == {"locks": ["a", "b"]}
+    assert (ret, out) == (0, bytes.fromhex("01010e0000000200000001000000610100000062"))
+    assert decode_output("list_locks", out) == {"locks": ["a", "b"]}
+    # recorded from Ceph 16.2.15: an object without locks
+    bare = MemObject()
+    bare.write_full(b"x")
+    assert call(bare, env, "list_locks") == (0, b"\x01\x01\x04\x00\x00\x00\x00\x00\x00\x00")
 
 
 def test_assert_locked(env):
@@ -218,19 +293,29 @@ def test_ephemeral(env):
     assert holders(obj, at(env, T0 + 11)) == [("client.2", "c")]
 
 
+def _struct(body: bytes, v: int = 1, compat: int = 1) -> bytes:
+    return bytes([v, compat]) + len(body).to_bytes(4, "little") + body
+
+
+def _s(text: bytes) -> bytes:
+    return len(text).to_bytes(4, "little") + text
+
+
 @pytest.mark.parametrize(
     "method,indata",
     [
         ("lock", b""),
-        ("lock", b"\x01\x01\x00\x00\x00\x00"),  # upstream's binary encoding is not accepted
-        ("lock", msgpack.packb([1, 2])),
-        ("lock", msgpack.packb({"name": 5, "type": 1})),
-        ("lock", msgpack.packb({"name": "l", "type": 0})),
-        ("lock", msgpack.packb({"name": "l", "type": 4})),
-        ("lock", msgpack.packb({"name": "", "type": 1})),
-        ("lock", msgpack.packb({"name": "l", "type": 1, "duration": "x"})),
+        ("lock", b"\x01\x01\x00\x00\x00\x00"),  # an empty struct: fields missing
+        ("lock", msgpack.packb({"name": "l", "type": 1})),  # pyceph's old msgpack input
+        ("lock", _struct(_s(b"l") + b"\x01", compat=2)),  # a compat version we cannot read
+        ("lock", _struct(_s(b"l") + b"\x01")[:-1]),  # shorter than its length
+        ("lock", encode_input("lock", {"name": "l", "type": 0})),
+        ("lock", encode_input("lock", {"name": "l", "type": 4})),
+        ("lock", encode_input("lock", {"name": "", "type": 1})),
+        ("lock", _struct(_s(b"\xff") + b"\x01" + _s(b"") * 3 + b"\0" * 9)),  # not UTF-8
         ("unlock", b"junk"),
         ("break_lock", b""),
+        ("get_info", _struct(b"\xff\xff\xff\x7f")),  # a string longer than the buffer
     ],
 )
 def test_bad_input_is_einval(env, method, indata):

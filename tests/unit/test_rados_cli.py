@@ -781,16 +781,18 @@ class OmapIoctx(FakeIoctx):
         self._get(oid)["data"] = b"old"
 
     def execute(self, oid: str, cls: str, method: str, data: bytes, length: int) -> Any:
-        import msgpack
+        from pyceph.cls.lock import LockInfo, decode_input, encode_list_locks_reply
 
-        args = msgpack.unpackb(data) if data else {}
+        # the lock class's upstream encoding (cls_lock_ops.h)
+        args = decode_input(method, data) if method != "list_locks" else {}
         locks = self.locks.setdefault(oid, {})
         if method == "list_locks":
             self._get(oid)
-            return 0, msgpack.packb({"locks": list(locks)})
+            return 0, encode_list_locks_reply(list(locks))
         if method == "get_info":
             self._get(oid)
-            return 0, msgpack.packb(locks.get(args["name"], {"lockers": [], "type": 0, "tag": ""}))
+            cur = locks.get(args["name"], {"lockers": [], "type": 0, "tag": ""})
+            return 0, LockInfo.from_dict(cur).encode()
         if method == "lock":
             self._put(oid)
             cur = locks.get(args["name"])

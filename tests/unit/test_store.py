@@ -405,7 +405,7 @@ def test_atomicity(store):
         (Transaction().touch("nocoll", "x"), errno.ENOENT),
         (Transaction().create_collection(C), errno.EEXIST),
         (Transaction().write(C, "x", (128 << 20) - 1, b"ab"), errno.EFBIG),
-        (Transaction().setattr(C, "keep", "n" * 101, b""), errno.ENAMETOOLONG),
+        (Transaction().setattr(C, "keep", "n" * 401, b""), errno.ENAMETOOLONG),
         (
             Transaction()
             .touch(C, "big")

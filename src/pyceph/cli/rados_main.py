@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import msgpack
-
 from pyceph.cli import rados_bench
 from pyceph.cli.output import TextTable, byte_u, dump_json
+from pyceph.cls import lock as lock_cls
 
 __all__ = [
     "USAGE",
@@ -1985,9 +1984,10 @@ class _Tool:
 
     # ------------------------------------------------------------- advisory locks
     def _lock_call(self, oid: str, method: str, args: dict[str, Any] | None) -> Any:
-        data = msgpack.packb(args) if args is not None else b""
+        # upstream's cls_lock_ops.h encoding (rados::cls::lock's client side)
+        data = lock_cls.encode_input(method, args)
         _ret, out = self.ioctx.execute(oid, "lock", method, data, 1 << 20)
-        return msgpack.unpackb(bytes(out), raw=False) if out else {}
+        return lock_cls.decode_output(method, bytes(out)) if out else {}
 
     def do_lock(self) -> int:
         if not self.pool or len(self.nargs) < 3:

@@ -63,6 +63,8 @@ class LoopThread:
         self._lock = threading.Lock()
         self._running = False
         self._stopping = False
+        #: the finisher thread has exited: `finish()` runs callbacks in the caller's thread
+        self._finisher_gone = False
 
     # -- lifecycle -----------------------------------------------------------
     @property
@@ -113,6 +115,7 @@ class LoopThread:
             ready.wait()
             self._running = True
             self._stopping = False
+            self._finisher_gone = False
         return self
 
     def _start_hosted(self, host: LoopThread) -> LoopThread:
@@ -124,6 +127,7 @@ class LoopThread:
         self._finisher.start()
         self._running = True
         self._stopping = False
+        self._finisher_gone = False
         return self
 
     def in_loop_thread(self) -> bool:
@@ -169,6 +173,8 @@ class LoopThread:
         self._fq.put(_STOP)
         if self._finisher is not None and not self.in_finisher_thread():
             self._finisher.join(timeout)
+            if not self._finisher.is_alive():
+                self._retire_finisher()
         with self._lock:
             self._running = False
             self._loop = None
@@ -193,6 +199,8 @@ class LoopThread:
         self._fq.put(_STOP)
         if self._finisher is not None and not self.in_finisher_thread():
             self._finisher.join(timeout)
+            if not self._finisher.is_alive():
+                self._retire_finisher()
         with self._lock:
             self._running = False
             self._loop = None
@@ -201,11 +209,15 @@ class LoopThread:
     # -- running coroutines ------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule `coro` on the loop; returns a concurrent future."""
-        loop = self._loop
-        if not self.running or self._stopping or loop is None or loop.is_closed():
-            coro.close()
-            raise CephError(ESHUTDOWN, "RADOS client is shut down")
-        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        # Checked and scheduled under the lock `stop()` takes to begin stopping: a coroutine
+        # is either refused or scheduled ahead of stop()'s cancellation, never left on a
+        # loop that no longer runs (its caller would wait forever).
+        with self._lock:
+            loop = self._loop
+            if not self.running or self._stopping or loop is None or loop.is_closed():
+                coro.close()
+                raise CephError(ESHUTDOWN, "RADOS client is shut down")
+            fut = asyncio.run_coroutine_threadsafe(coro, loop)
         if self._host is not None:
             self._pending.add(fut)
             fut.add_done_callback(self._pending.discard)
@@ -234,25 +246,45 @@ class LoopThread:
 
     # -- finisher ----------------------------------------------------------------
     def finish(self, fn: Callable[[], Any]) -> None:
-        """Queue `fn` to run on the finisher thread (in FIFO order)."""
-        self._fq.put(fn)
+        """Queue `fn` to run on the finisher thread (in FIFO order); once the finisher has
+        exited (after `stop()`), run it in the caller's thread so it still runs."""
+        with self._lock:
+            if not self._finisher_gone:
+                self._fq.put(fn)
+                return
+        self._run_one(fn)
+
+    def _retire_finisher(self) -> None:
+        """After the finisher exited: run what was queued behind its stop marker."""
+        with self._lock:
+            self._finisher_gone = True
+        while True:
+            try:
+                item = self._fq.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                self._run_one(item)
 
     def _finisher_main(self) -> None:
         while True:
             item = self._fq.get()
             if item is _STOP:
                 return
+            self._run_one(item)
+            del item
+
+    @staticmethod
+    def _run_one(item: Callable[[], Any]) -> None:
+        try:
+            item()
+        except BaseException:  # noqa: BLE001 - a callback must not kill the finisher
+            exc_type, exc, tb = sys.exc_info()
+            hook = sys.unraisablehook
             try:
-                item()
-            except BaseException:  # noqa: BLE001 - a callback must not kill the finisher
-                exc_type, exc, tb = sys.exc_info()
-                hook = sys.unraisablehook
-                try:
-                    hook(_Unraisable(exc_type, exc, tb, item))
-                except Exception:  # pragma: no cover
-                    log.exception("finisher callback raised")
-            finally:
-                del item
+                hook(_Unraisable(exc_type, exc, tb, item))
+            except Exception:  # pragma: no cover
+                log.exception("finisher callback raised")
 
 
 class _Unraisable:

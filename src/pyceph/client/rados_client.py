@@ -154,17 +154,91 @@ class RadosClient:
     async def mon_command(
         self, cmd: str, inbuf: bytes = b"", timeout: float = 0, target: str | int | None = None
     ) -> tuple[int, bytes, str]:
+        """A monitor command; with `target` (a mon name or rank), a tell to that mon."""
         assert self.monc is not None
         try:
+            if target is not None and target != "":
+                return await self._mon_tell(cmd, inbuf, timeout, target)
             return await self.monc.command(cmd, inbuf, self._op_timeout(timeout) or None)
         except CephError as e:
             return -e.errno, b"", e.message
 
+    async def _mon_tell(
+        self, cmd: str, inbuf: bytes, timeout: float, target: str | int
+    ) -> tuple[int, bytes, str]:
+        """Upstream MonClient::start_mon_command(name): a digit string is a rank; an
+        unknown name is -ENOENT "mon dne", a rank past the map "mon rank dne"."""
+        from pyceph.common.addr import parse_addr
+
+        assert self.monc is not None
+        rank: int | None = None
+        name = str(target)
+        if isinstance(target, int) or name.isdigit():
+            rank = int(target)
+        ret, out, outs = await self.monc.command(
+            json.dumps({"prefix": "mon dump", "format": "json"}), b"",
+            self._op_timeout(timeout) or None,
+        )  # fmt: skip
+        if ret < 0:
+            return ret, b"", outs
+        mons = json.loads(out or b"{}").get("mons", [])
+        if rank is not None:
+            found = [m for m in mons if int(m.get("rank", -1)) == rank]
+            if not found:
+                return -ENOENT, b"", "mon rank dne"
+        else:
+            found = [m for m in mons if m.get("name") == name]
+            if not found:
+                return -ENOENT, b"", "mon dne"
+        addr = parse_addr(str(found[0].get("addr", "")).split("/")[0])
+        conn = await self.monc.msgr.connect(addr, "mon")
+        reply = await conn.call(
+            "mon_command", {"cmd": cmd, "tell": True}, inbuf, self._op_timeout(timeout) or None
+        )
+        return int(reply.head.get("r", 0)), bytes(reply.data), str(reply.head.get("outs", ""))
+
     async def mgr_command(
         self, cmd: str, inbuf: bytes = b"", timeout: float = 0, target: str | None = None
     ) -> tuple[int, bytes, str]:
-        """Mgr commands go through the monitor, which forwards them to the active mgr."""
-        return await self.mon_command(cmd, inbuf, timeout)
+        """Mgr commands go through the monitor, which forwards them to the active mgr.
+
+        With `target`, a tell to that mgr (upstream MgrClient::start_tell_command): sent
+        once `target` is the active mgr, waiting for that as upstream does (bounded by
+        rados_mon_op_timeout when set)."""
+        if not target:
+            return await self.mon_command(cmd, inbuf, timeout)
+        try:
+            return await self._mgr_tell(cmd, inbuf, timeout, target)
+        except CephError as e:
+            return -e.errno, b"", e.message
+
+    async def _mgr_tell(
+        self, cmd: str, inbuf: bytes, timeout: float, target: str
+    ) -> tuple[int, bytes, str]:
+        from pyceph.common.addr import parse_addr
+
+        assert self.monc is not None
+        op_timeout = self._op_timeout(timeout)
+        clock = self.runtime.clock
+        deadline = clock.monotonic() + op_timeout if op_timeout else None
+        while True:
+            left = None if deadline is None else max(deadline - clock.monotonic(), 0.001)
+            ret, out, outs = await self.monc.command(
+                json.dumps({"prefix": "mgr dump", "format": "json"}), b"", left
+            )
+            if ret < 0:
+                return ret, b"", outs
+            mgrmap = json.loads(out or b"{}")
+            addr = str(mgrmap.get("active_addr", ""))
+            if mgrmap.get("available") and mgrmap.get("active_name") == target and addr:
+                break
+            if deadline is not None and clock.monotonic() >= deadline:
+                return -ETIMEDOUT, b"", ""
+            await clock.sleep(1.0)
+        conn = await self.monc.msgr.connect(parse_addr(addr.split("/")[0]), "mgr")
+        left = None if deadline is None else max(deadline - clock.monotonic(), 0.001)
+        reply = await conn.call("mgr_command", {"cmd": cmd, "tell": True}, inbuf, left)
+        return int(reply.head.get("r", 0)), bytes(reply.data), str(reply.head.get("outs", ""))
 
     async def osd_command(
         self, osd: int, cmd: str, inbuf: bytes = b"", timeout: float = 0
@@ -320,8 +394,12 @@ class RadosClient:
         return f"{self.monc.local_host()}:0/{self.nonce}"
 
     def get_addrs(self) -> str:
-        """Upstream prints the messenger's address vector: `v2:ip:0/nonce`."""
-        return f"v2:{self.addr}"
+        """The messenger's address vector as upstream prints it.
+
+        A client's single address is TYPE_ANY, which entity_addr_t prints with no
+        type prefix: the bare `ip:0/nonce`.
+        """
+        return str(self.addr)
 
     async def ping_monitor(self, mon_id: str, timeout: float = 0) -> str:
         """Monitor `mon_id`'s pong: JSON with `health` and `mon_status` (ENOENT if unknown)."""

@@ -217,6 +217,10 @@ class MgrDaemon:
         except ValueError:
             conn.reply(msg, {"r": -EINVAL, "outs": "command not understood"})
             return
+        if msg.head.get("tell"):
+            ret, out, outs = _tell(cmd, conn.peer.caps if conn.peer else None)
+            conn.reply(msg, {"r": ret, "outs": outs}, out)
+            return
         try:
             ret, out, outs = handle_mgr_command(
                 self.pgmap, self.monc.osdmap, cmd, bytes(msg.data), self.service_map
@@ -224,6 +228,32 @@ class MgrDaemon:
         except CephError as e:
             ret, out, outs = -e.errno, b"", e.message
         conn.reply(msg, {"r": ret, "outs": outs}, out)
+
+
+def _tell(cmd: dict[str, Any], caps: dict[str, str] | None) -> tuple[int, bytes, str]:
+    """A command sent to this mgr by name (upstream MgrClient::start_tell_command).
+
+    Upstream's DaemonServer answers a tell only for `allow *` mgr caps (-EACCES) and
+    passes it to the daemon's admin socket, which does not know the module commands:
+    an unknown prefix is -EINVAL "unknown command prefix X".
+    """
+    from pyceph import CEPH_RELEASE, CEPH_VERSION
+    from pyceph.auth.caps import parse_caps
+
+    if caps is not None:
+        try:
+            allowed = bool(parse_caps("mgr", caps.get("mgr", "")).is_allow_all)
+        except (CephError, ValueError):
+            allowed = False
+        if not allowed:
+            return -EACCES, b"", "access denied"
+    prefix = str(cmd.get("prefix", ""))
+    if prefix == "version":
+        out = {"version": CEPH_VERSION, "release": CEPH_RELEASE, "release_type": "stable"}
+        if str(cmd.get("format") or "json-pretty") == "json":
+            return 0, json.dumps(out, separators=(",", ":")).encode(), ""
+        return 0, (json.dumps(out, indent=4) + "\n").encode(), ""
+    return -EINVAL, b"", f"unknown command prefix {prefix}"
 
 
 def main(argv: list[str] | None = None) -> int:

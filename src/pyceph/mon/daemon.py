@@ -285,6 +285,20 @@ class MonDaemon:
         except (ValueError, IndexError, TypeError):
             conn.reply(msg, {"r": -EINVAL, "outs": "command not understood"})
             return
+        if msg.head.get("tell"):  # sent to this monitor by name or rank
+            from pyceph.mon.tell import handle_tell
+
+            res = handle_tell(
+                self.state,
+                cmd,
+                bytes(msg.data),
+                conn.peer.entity,
+                conn.peer.caps,
+                self.runtime.clock.now(),
+                self._source(conn),
+            )
+            conn.reply(msg, {"r": res.ret, "outs": res.outs}, res.outbuf)
+            return
         res = self.state.handle_command(
             cmd,
             bytes(msg.data),

@@ -3,6 +3,7 @@
 Modules: `types` (versions, ids, PG info), `pglog` (log, dups, divergence math),
 `ops` (client op vectors -> one store transaction), `watch` (watchers and notifies), `peering` (sans-I/O peering state
 machine), `pgmeta` (PG metadata in collection meta keys), `pg` (one PG's asyncio shell),
+`ec_backend` (erasure-coded PGs: shard i on acting[i], in collection `1.2s<i>_head`),
 `osd` (the OSD core: PGs, map handling, dispatch), `daemon` (sockets, monitor session,
 heartbeats, mgr reports, `pyceph-osd` and `run_osd`), `fakes` (in-process OSD cluster).
 
@@ -20,12 +21,14 @@ receiver's map or `sis` predates an interval change the receiver saw.
 | `pg_activate` | `{info, les, backfill, common, tail, entries, missing, deletes}` | | `{r}` once durable |
 | `rep_op` | `{entry, prev, trim_to}` | encoded store `Transaction` of the object changes | `{r}` once durable |
 | `pg_push` | `{oid, exists, attrs, omap_header, omap}` | object data | `{r}` once durable |
-| `pg_pull` | `{oid}` | | same fields as `pg_push` + data (ENOENT if the peer lacks it) |
+| `pg_pull` | `{oid}` | | same fields as `pg_push` + data (ENOENT if the peer lacks it); EC PGs add `shard` |
 | `pg_remove` | | | `{r}`: a stray deletes its copy of a clean PG |
 | `osd_ping` | `{stamp}` | | `{r, epoch, stamp}` |
 
 oid = [nspace, name, key]; ver = [epoch, v]; a log entry = [op, oid, version,
 prior_version, reqid, user_version, r] with op "modify" | "delete" | "error".
+On an erasure-coded PG every `rep_op` carries that OSD's own shard transaction (on its
+shard collection) and `pg_push`/`pg_pull` move one shard of the object.
 A replica applies `rep_op`s strictly in log order: an entry whose `prev` is not its
 log head waits for the earlier one; one it already has is acknowledged again.
 To the mgr: `mgr_report {osd_id, report}` (see pyceph.mgr.pgmap), every mgr_stats_period.

@@ -95,6 +95,9 @@ class OSDDaemon:
         self.config = config
         self.store = store
         self.whoami = _whoami(config)
+        #: booted once (so a map showing this OSD down means it was marked down)
+        self._booted = False
+        self._rebooting = False
         self.entity = f"osd.{self.whoami}"
         self.tasks = TaskSet(self.entity)
         self.monc: Any = None
@@ -143,6 +146,11 @@ class OSDDaemon:
             reply = await self.osd.handle(entity, msg.type, msg.head, msg.data, caps, conn)
         except CephError as e:
             reply = ({"r": -e.errno, "epoch": self.osd.map_epoch}, b"")
+        except StoreError as e:
+            # the store refused (name too long, ...): the requester gets the errno rather
+            # than waiting for a reply that never comes
+            log.warning("osd.%d: %s failed in the store: %s", self.whoami, msg.type, e)
+            reply = ({"r": -e.errno, "epoch": self.osd.map_epoch}, b"")
         if reply is not None and not conn.closed:
             try:
                 conn.reply(msg, reply[0], reply[1])
@@ -153,6 +161,31 @@ class OSDDaemon:
         if self.osd is not None:
             self.osd.handle_map(m)
             self.osd.reap_removed()
+            self._maybe_reboot(m)
+
+    def _maybe_reboot(self, m: Any) -> None:
+        """Upstream OSD::_committed_osd_maps: marked down while running ("wrongly marked
+        me down", `osd down`), boot again (OSD::_preboot waits while the map has `noup`;
+        every new map re-checks)."""
+        from pyceph.mon.osdmap import FLAG_NOUP
+
+        if not self._booted or self._rebooting or self.addr is None or self.tasks.closed:
+            return
+        me = m.osds.get(self.whoami) if hasattr(m, "osds") else None
+        if me is None or not me.exists or me.up or m.test_flag(FLAG_NOUP):
+            return
+        self._rebooting = True
+
+        async def reboot() -> None:
+            try:
+                log.warning("%s: marked down in epoch %s, booting again", self.entity, m.epoch)
+                await self._boot()
+            except (CephError, TimeoutError) as e:
+                log.warning("%s: boot after being marked down failed: %s", self.entity, e)
+            finally:
+                self._rebooting = False
+
+        self.tasks.spawn(reboot(), "reboot")
 
     # -- boot ------------------------------------------------------------------------------
     async def _boot(self) -> int:
@@ -225,9 +258,11 @@ class OSDDaemon:
             await self.monc.subscribe({"osdmap": 0, "mgrmap": 0})
             await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
             log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
+            self._booted = True
             self.tasks.spawn(self._heartbeat_loop(), "heartbeats")
             self.tasks.spawn(self._report_loop(), "mgr reports")
             await stop.wait()
+            self._booted = False  # going down on purpose: no boot again
             try:
                 await asyncio.wait_for(self.monc.call("osd_mark_me_down", {}), MARK_DOWN_TIMEOUT)
             except (CephError, TimeoutError) as e:

@@ -144,6 +144,9 @@ class OpEnv:
     now: float = 0.0
     flags: int = 0  #: op-level CEPH_OSD_FLAG_*
     supports_omap: bool = True  #: False on erasure-coded pools
+    #: pg_pool_t::required_alignment() when requires_aligned_append() (an erasure-coded
+    #: pool without allow_ec_overwrites): only stripe-aligned appends, no truncate/zero
+    aligned_append: int = 0
     current_version: int = 0  #: the PG's last user version (cls_current_version)
     #: the object's watchers: (gid, cookie) -> {"addr", "timeout", "connected"}
     watchers: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
@@ -281,7 +284,16 @@ class _Exec:
         self.ov.create()
         self.out()
 
+    def _check_append_only(self, off: int) -> None:
+        """PrimaryLogPG::do_osd_ops CEPH_OSD_OP_WRITE on a pool requiring aligned appends."""
+        align = self.env.aligned_append
+        if not align:
+            return
+        if off % align or (off if not self.exists else off != self.size):
+            raise _Fail(errno.EOPNOTSUPP)
+
     def _write(self, off: int, b: bytes) -> None:
+        self._check_append_only(off)
         self.check_extent(off, len(b))
         if b:
             self.ov.write(off, b)
@@ -317,6 +329,8 @@ class _Exec:
 
     def op_truncate(self, a: dict[str, Any]) -> None:
         size = int(a.get("size", 0))
+        if self.env.aligned_append:
+            raise _Fail(errno.EOPNOTSUPP)
         if not self.exists:
             self.out()  # upstream: truncate of a missing object is a no-op
             return
@@ -326,6 +340,8 @@ class _Exec:
 
     def op_zero(self, a: dict[str, Any]) -> None:
         off, length = int(a.get("offset", 0)), int(a.get("length", 0))
+        if self.env.aligned_append:
+            raise _Fail(errno.EOPNOTSUPP)
         self.check_extent(off, length)
         size = self.size
         if self.exists and length and off < size:
@@ -553,7 +569,8 @@ class _Exec:
         cname, mname = str(a.get("cls", "")), str(a.get("method", ""))
         m = cls.lookup(cname, mname)
         if m is None:
-            raise _Fail(errno.EOPNOTSUPP)
+            # upstream: a class outside osd_class_load_list is -EPERM, a method -EOPNOTSUPP
+            raise _Fail(errno.EOPNOTSUPP if cname in cls.load_classes() else errno.EPERM)
         env = self.env
         call_env = CallEnv(
             origin=env.origin,

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: How long an op or peer message waits for a newer map it refers to.
 MAP_WAIT_TIMEOUT = 30.0
-_CID = re.compile(r"^(\d+)\.([0-9a-f]+)_head$")
+_CID = re.compile(r"^(\d+)\.([0-9a-f]+)(?:s(\d+))?_head$")
 _POOL_FULL = (1 << 1) | (1 << 10)  # pg_pool_t FLAG_FULL | FLAG_FULL_QUOTA
 _MAP_FULL = 1 << 1  # CEPH_OSDMAP_FULL
 
@@ -73,6 +73,21 @@ def _may(caps: dict[str, str] | None, write: bool) -> bool:
     if not write:
         return True
     return bool(re.search(r"\*|w|profile", cap))
+
+
+def _check_calls(ops: list[Any]) -> int:
+    """OSD::init_op_flags: a `call` of a class the OSD does not load fails with -EPERM
+    (not in osd_class_load_list), of an unknown method with -EOPNOTSUPP, before the object
+    is looked up."""
+    for op in ops:
+        if not op or str(op[0]) != "call" or len(op) < 2 or not isinstance(op[1], dict):
+            continue
+        cname, mname = str(op[1].get("cls", "")), str(op[1].get("method", ""))
+        if cname not in cls.load_classes():
+            return -errno.EPERM
+        if cls.lookup(cname, mname) is None:
+            return -errno.EOPNOTSUPP
+    return 0
 
 
 class OSD:
@@ -152,7 +167,8 @@ class OSD:
             if m:
                 key = (int(m.group(1)), int(m.group(2), 16))
                 if key not in self.pgs:
-                    self.pgs[key] = PG(self, *key)
+                    shard = int(m.group(3)) if m.group(3) is not None else None
+                    self.pgs[key] = PG(self, *key, shard=shard)
 
     async def stop(self) -> None:
         for fut in [f for _e, f in self._map_waiters]:
@@ -178,11 +194,12 @@ class OSD:
             from pyceph.store.transaction import Transaction
 
             t = Transaction()
+            shards = {k: self._ec_shard(m, *k) for k in create}
             for pool_id, ps in create:
-                t.append(PG.create_txn(pool_id, ps, m.epoch))
+                t.append(PG.create_txn(pool_id, ps, m.epoch, shards[(pool_id, ps)]))
             self.store.apply_transaction(t)
             for k in create:
-                self.pgs[k] = PG(self, *k)
+                self.pgs[k] = PG(self, *k, shard=shards[k])
         for key, pg in list(self.pgs.items()):
             view = wanted.get(key) or PGMapView.from_osdmap(m, *key)
             pg.advance_map(view)
@@ -196,6 +213,17 @@ class OSD:
             else:
                 keep.append((e, fut))
         self._map_waiters = keep
+
+    def _ec_shard(self, m: Any, pool_id: int, ps: int) -> int | None:
+        """Our shard of an erasure-coded PG (position in acting, else in up)."""
+        pool = m.pools.get(pool_id)
+        if pool is None or int(getattr(pool, "type", 1)) != 3:
+            return None
+        up, _upp, acting, _p = m.pg_to_up_acting_osds(pool_id, ps)
+        for v in (acting, up):
+            if self.whoami in v:
+                return list(v).index(self.whoami)
+        return 0
 
     def reap_removed(self) -> None:
         for key, pg in list(self.pgs.items()):
@@ -231,6 +259,10 @@ class OSD:
             if sender is None:
                 return {"r": -errno.EPERM}, b""
             return await self._peer(sender, mtype, head, data)
+        if mtype == "osd_command":
+            from pyceph.osd.commands import handle_command
+
+            return await handle_command(self, head, data, caps)
         return {"r": -errno.EOPNOTSUPP}, b""
 
     async def _client_op(
@@ -248,10 +280,27 @@ class OSD:
         if _blocklisted(getattr(self.osdmap, "blocklist", None), head.get("addr")):
             # upstream: -EBLOCKLISTED (== ESHUTDOWN) to a blocklisted client
             return {"r": -errno.ESHUTDOWN, "epoch": self.map_epoch, "ops": []}, b""
+        r = self._check_names(head)
+        if r:
+            # upstream PrimaryLogPG::do_op: checked before the op reaches the PG
+            return {"r": r, "epoch": self.map_epoch, "ops": []}, b""
         pg = self.pgs.get((int(head["pool"]), int(head["ps"])))
         if pg is None or not pg.is_primary:
             return {"r": -errno.EAGAIN, "retry": self.map_epoch, "epoch": self.map_epoch}, b""
         return await pg.do_op(head, data, conn)
+
+    def _check_names(self, head: dict[str, Any]) -> int:
+        """-ENAMETOOLONG when the object name, locator key or namespace is over its bound."""
+        opts = self.opts
+        max_name = getattr(opts, "max_object_name_len", 2048)
+        max_ns = getattr(opts, "max_object_namespace_len", 256)
+        if len(str(head.get("oid") or "").encode()) > max_name:
+            return -errno.ENAMETOOLONG
+        if len(str(head.get("key") or "").encode()) > max_name:
+            return -errno.ENAMETOOLONG
+        if len(str(head.get("nspace") or "").encode()) > max_ns:
+            return -errno.ENAMETOOLONG
+        return _check_calls(head.get("ops") or [])
 
     async def _peer(
         self, sender: int, mtype: str, head: dict[str, Any], data: bytes | memoryview

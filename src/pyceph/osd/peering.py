@@ -48,6 +48,9 @@ class PGMapView:
     up_osds: frozenset[int]
     up_thru: dict[int, int] = field(default_factory=dict, hash=False, compare=False)
     pool_exists: bool = True
+    #: erasure-coded pools: the acting set by position (shard i on shards[i], -1 for
+    #: CRUSH_ITEM_NONE); () for replicated pools
+    shards: tuple[int, ...] = ()
 
     @classmethod
     def from_osdmap(cls, m: Any, pool: int, ps: int) -> PGMapView:
@@ -58,6 +61,9 @@ class PGMapView:
             return cls(m.epoch, (), -1, (), -1, 0, 0, up_osds, up_thru, False)
         up, upp, acting, primary = m.pg_to_up_acting_osds(pool, ps)
         none = 0x7FFFFFFF
+        shards = (
+            tuple(-1 if o == none else o for o in acting) if int(getattr(p, "type", 1)) == 3 else ()
+        )
         return cls(
             m.epoch,
             tuple(o for o in up if o != none),
@@ -68,7 +74,15 @@ class PGMapView:
             int(p.min_size),
             up_osds,
             up_thru,
+            shards=shards,
         )
+
+    def shard_of(self, osd: int) -> int | None:
+        """The shard `osd` holds in an erasure-coded PG (None: none, or replicated)."""
+        try:
+            return self.shards.index(osd)
+        except ValueError:
+            return None
 
     def is_up(self, osd: int) -> bool:
         return osd in self.up_osds
@@ -84,6 +98,7 @@ def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
         or old.size != new.size
         or old.min_size != new.min_size
         or old.pool_exists != new.pool_exists
+        or old.shards != new.shards
     )
 
 

@@ -21,6 +21,7 @@ from pyceph.cls.context import Origin
 from pyceph.common.errors import CephError
 from pyceph.msg.message import Message
 from pyceph.osd import pgmeta
+from pyceph.osd.ec_backend import ECBackend, is_erasure
 from pyceph.osd.ops import (
     OI_ATTR,
     PG_OPS,
@@ -92,12 +93,15 @@ class IntervalChanged(Exception):
 class PG:
     """A PG instance: state, log, peering and op handling."""
 
-    def __init__(self, svc: PGService, pool: int, ps: int) -> None:
+    def __init__(self, svc: PGService, pool: int, ps: int, shard: int | None = None) -> None:
         self.svc = svc
         self.pool = pool
         self.ps = ps
         self.pgid = pgid_str(pool, ps)
-        self.cid = pg_cid(pool, ps)
+        #: erasure-coded pools: the shard this OSD holds (its collection is named after it)
+        self.shard = shard
+        self.cid = pg_cid(pool, ps, shard)
+        self.ec: ECBackend | None = None
         self.tasks = TaskSet(f"pg {self.pgid}")
         info, plog, missing = pgmeta.load(svc.store, self.cid, self.pgid)
         self.info: PGInfo = info
@@ -128,9 +132,9 @@ class PG:
 
     # -- lifecycle ------------------------------------------------------------------
     @staticmethod
-    def create_txn(pool: int, ps: int, epoch: int) -> Transaction:
+    def create_txn(pool: int, ps: int, epoch: int, shard: int | None = None) -> Transaction:
         """The transaction creating an empty PG collection with its info."""
-        cid = pg_cid(pool, ps)
+        cid = pg_cid(pool, ps, shard)
         t = Transaction().create_collection(cid)
         pgmeta.write_info(t, cid, PGInfo(pgid_str(pool, ps), epoch_created=epoch))
         return t
@@ -149,6 +153,8 @@ class PG:
 
     # -- map changes ---------------------------------------------------------------------
     def advance_map(self, view: PGMapView) -> None:
+        if view.shards or self.shard is not None:
+            self._ec_advance(view)
         old = self.peering.view
         if old is None or is_new_interval(old, view):
             # Messages from an interval older than one we saw start are stale.
@@ -156,6 +162,45 @@ class PG:
             self._bump_interval()
         self._run(self.peering.advance_map(view))
         self._maybe_trim()
+
+    def _ec_advance(self, view: PGMapView) -> None:
+        """Erasure-coded pool: keep the codec current and follow our shard position."""
+        osdmap = getattr(self.svc, "osdmap", None)
+        pool = osdmap.pools.get(self.pool) if osdmap is not None else None
+        if not is_erasure(pool):
+            return
+        if self.ec is None:
+            self.ec = ECBackend.for_pool(self, osdmap, pool)
+        else:
+            self.ec.update(pool)
+        new = view.shard_of(self.svc.whoami)
+        if new is not None and new != self.shard:
+            self._switch_shard(new, view.epoch)
+
+    def _switch_shard(self, shard: int, epoch: int) -> None:
+        """We moved to another position of the acting set: our old shard is useless
+        there, so start the new one empty (peering backfills it)."""
+        log.info("pg %s: shard %s -> %s", self.pgid, self.shard, shard)
+        store = self.svc.store
+        t = Transaction()
+        if store.collection_exists(self.cid):
+            start: ObjectKey | None = None
+            while True:
+                keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
+                for k in keys:
+                    t.remove(self.cid, k)
+                if nxt is None:
+                    break
+                start = nxt
+            t.remove_collection(self.cid)
+        t.append(PG.create_txn(self.pool, self.ps, epoch, shard))
+        store.apply_transaction(t)
+        self._bump_interval()
+        self.shard = shard
+        self.cid = pg_cid(self.pool, self.ps, shard)
+        info, plog, missing = pgmeta.load(store, self.cid, self.pgid)
+        self.info, self.log = info, plog
+        self.peering = Peering(self.svc.whoami, info, plog, missing)
 
     def _bump_interval(self) -> None:
         self.gen += 1
@@ -520,6 +565,9 @@ class PG:
         """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
         if gen != self.gen:
             raise IntervalChanged
+        if self.ec is not None:
+            await self.ec.recover_one(osd, oid, gen)
+            return
         me = self.svc.whoami
         if osd == me:
             if oid not in self.peering.missing:
@@ -664,6 +712,9 @@ class PG:
                     if oid in self.peering.peer_missing[osd]:
                         await self._recover_one(osd, oid, gen)
                 reply, res = await self._do_write(head, ops, data, oid, gen, env)
+            elif self.ec is not None:
+                scratch = await self.ec.materialize(oid, gen, self.ec.need_data(ops))
+                reply, res = self._do_read(ops, data, oid, env, scratch)
             else:
                 reply, res = self._do_read(ops, data, oid, env)
             notifies = self._apply_effects(oid, res, env, conn) if res is not None else []
@@ -701,6 +752,7 @@ class PG:
             now=self.svc.runtime.clock.now(),
             flags=int(head.get("flags") or 0),
             supports_omap=getattr(pool, "type", 1) != _POOL_TYPE_ERASURE,
+            aligned_append=self.ec.aligned_append if self.ec is not None else 0,
             current_version=self.info.last_user_version,
             watchers=self.watch.view(oid),
             snapid=int(head["snapid"]) if head.get("snapid") is not None else HEAD,
@@ -772,11 +824,22 @@ class PG:
             self.watch.reap(clock.now())
 
     def _do_read(
-        self, ops: list[Any], data: bytes | memoryview, oid: Oid, env: OpEnv | None = None
+        self,
+        ops: list[Any],
+        data: bytes | memoryview,
+        oid: Oid,
+        env: OpEnv | None = None,
+        store: Any = None,
     ) -> tuple[Reply, OpResult]:
         k = object_key(self.pool, oid)
         res = execute(
-            self.svc.store, self.cid, k, ops, data, self.svc.opts.limits, env=env or OpEnv()
+            store or self.svc.store,
+            self.cid,
+            k,
+            ops,
+            data,
+            self.svc.opts.limits,
+            env=env or OpEnv(),
         )
         self.stats["num_rd"] += 1
         self.stats["num_rd_kb"] += (sum(len(b) for b in res.outdata) + 1023) // 1024
@@ -804,7 +867,10 @@ class PG:
         frees = int(head.get("flags") or 0) & FLAG_FULL_FORCE or all(o[0] == "delete" for o in ops)
         if not frees and (self.svc.is_full(self.pool) or self._store_full(len(data))):
             return self._reply(-errno.ENOSPC, [], 0, []), None
-        store = self.svc.store
+        store: Any = self.svc.store
+        if self.ec is not None:
+            # the logical object, decoded from k shards if the ops need its data
+            store = await self.ec.materialize(oid, gen, self.ec.need_data(ops))
         k = object_key(self.pool, oid)
         old_v = self.object_version(oid)
         prev = self.log.head
@@ -832,24 +898,47 @@ class PG:
             op = MODIFY
         entry = LogEntry(op, oid, version, old_v or ZERO, reqid, uv, res.r)
         obj_txn = res.txn if op != ERROR else Transaction()
+        per_osd: dict[int, Transaction] | None = None
+        if self.ec is not None and op != ERROR:
+            store.apply_transaction(obj_txn)
+            per_osd = self.ec.shard_txns(store, obj_txn)
         self.stats["num_wr"] += 1
         self.stats["num_wr_kb"] += (len(data) + 1023) // 1024
-        await self._submit(entry, obj_txn, prev, gen)
+        await self._submit(entry, obj_txn, prev, gen, per_osd)
         return self._reply(res.r, res.outs, uv, res.outdata), res
 
-    async def _submit(self, entry: LogEntry, obj_txn: Transaction, prev: Version, gen: int) -> None:
+    async def _submit(
+        self,
+        entry: LogEntry,
+        obj_txn: Transaction,
+        prev: Version,
+        gen: int,
+        per_osd: dict[int, Transaction] | None = None,
+    ) -> None:
         """Commit `obj_txn` with its log entry locally and on every acting replica.
 
-        `entry` must follow `prev`, the log head read with no await since."""
-        wire = obj_txn.encode()
-        t = Transaction().append(obj_txn)
+        `entry` must follow `prev`, the log head read with no await since. `per_osd`
+        (erasure-coded pools) gives each acting OSD its own shard transaction; without
+        it an EC PG sends `obj_txn` (metadata only) to every shard's collection."""
+        me = self.svc.whoami
+        if self.ec is not None and per_osd is None:
+            per_osd = self.ec.retarget(obj_txn)
+        wire = obj_txn.encode() if per_osd is None else b""
+        t = Transaction().append(obj_txn if per_osd is None else per_osd.get(me, obj_txn))
         trim_to = self._append_entry(t, entry)
         rep_head = self._head(
             entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
         )
         local = asyncio.ensure_future(self._commit(t))
         reps = [
-            asyncio.ensure_future(self._rep_op(osd, rep_head, wire, gen))
+            asyncio.ensure_future(
+                self._rep_op(
+                    osd,
+                    rep_head,
+                    wire if per_osd is None else per_osd.get(osd, Transaction()).encode(),
+                    gen,
+                )
+            )
             for osd in self.peering.acting_replicas
         ]
         try:
@@ -1090,7 +1179,10 @@ class PG:
         if oid in self.peering.missing:
             return {"r": -errno.ENOENT}, b""
         await self._local_idle.wait()
-        return self.object_payload(oid)
+        h, d = self.object_payload(oid)
+        if self.shard is not None:
+            h["shard"] = self.shard
+        return h, d
 
     def object_version(self, oid: Oid) -> Version | None:
         """The version of the object's head (or of its snapdir when only clones remain)."""

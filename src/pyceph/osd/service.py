@@ -40,6 +40,8 @@ class OSDOptions:
     min_pg_log_entries: int = 250
     pg_log_dups_tracked: int = 3000
     max_write_size: int = 90 << 20
+    max_object_name_len: int = 2048  #: osd_max_object_name_len (also bounds the locator key)
+    max_object_namespace_len: int = 256  #: osd_max_object_namespace_len
     limits: Limits = field(default_factory=Limits)
     client_watch_timeout: float = 30.0  #: osd_client_watch_timeout
     default_notify_timeout: float = 30.0  #: osd_default_notify_timeout
@@ -58,6 +60,8 @@ class OSDOptions:
             min_pg_log_entries=int(g("osd_min_pg_log_entries", 250)),
             pg_log_dups_tracked=int(g("osd_pg_log_dups_tracked", 3000)),
             max_write_size=int(g("osd_max_write_size", 90)) << 20,
+            max_object_name_len=int(g("osd_max_object_name_len", 2048)),
+            max_object_namespace_len=int(g("osd_max_object_namespace_len", 256)),
             limits=Limits(
                 max_object_size=int(g("osd_max_object_size", 128 << 20)),
                 max_attr_name_len=int(g("osd_max_attr_name_len", 100)),

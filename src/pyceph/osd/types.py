@@ -54,9 +54,14 @@ def parse_pgid(s: str) -> tuple[int, int]:
     return int(pool), int(ps, 16)
 
 
-def pg_cid(pool: int, ps: int) -> str:
-    """The store collection holding a PG's objects, PG log and info."""
-    return f"{pool}.{ps:x}_head"
+def pg_cid(pool: int, ps: int, shard: int | None = None) -> str:
+    """The store collection holding a PG's objects, PG log and info.
+
+    An erasure-coded PG's OSDs each hold one shard (their position in the acting
+    set): upstream's spg_t names the collection after it, `1.2s0_head`."""
+    if shard is None:
+        return f"{pool}.{ps:x}_head"
+    return f"{pool}.{ps:x}s{shard}_head"
 
 
 def object_hash(oid: Oid) -> int:

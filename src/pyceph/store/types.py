@@ -172,7 +172,9 @@ class StoreLimits:
 
     max_object_size: int = 128 << 20  # osd_max_object_size -> EFBIG
     max_attr_size: int = 1 << 20  # xattr value bytes -> EFBIG
-    max_attr_name_len: int = 100  # osd_max_attr_name_len -> ENAMETOOLONG
+    #: stored xattr names (the OSD's "_" + user name; osd_max_attr_name_len bounds the user
+    #: part in the OSD) -> ENAMETOOLONG; well under LMDB's 511-byte keys
+    max_attr_name_len: int = 400
     max_omap_entries_per_op: int = 131072  # osd_max_omap_entries_per_request -> E2BIG
     max_omap_key_len: int = 480  # bounded by LMDB's 511-byte keys -> ENAMETOOLONG
     max_omap_value_size: int = 64 << 20  # -> EFBIG

@@ -11,6 +11,7 @@ import errno
 import re
 from typing import Any
 
+from pyceph import ec
 from pyceph.common.errors import CephError
 
 from .. import format_plain as fp
@@ -143,8 +144,12 @@ def create_pool(ctx: Ctx, name: str, args: dict[str, Any]) -> tuple[int, str]:
         k, mm = int(prof.get("k", 2)), int(prof.get("m", 2))
         size = k + mm
         min_size = k + min(1, mm - 1)
-        unit = int(prof.get("stripe_unit", s.opt("osd_pool_erasure_code_stripe_unit")))
-        stripe_width = k * unit
+        # OSDMonitor::prepare_pool_stripe_width: k * get_chunk_size(stripe_unit * k)
+        unit = None if prof.get("stripe_unit") else int(s.opt("osd_pool_erasure_code_stripe_unit"))
+        try:
+            stripe_width = ec.stripe_width_for(prof, unit)
+        except ec.ErasureCodeError:
+            stripe_width = k * (unit or 4096)
         if rule_name:
             rule = m.crush.find_rule(rule_name)
             if rule < 0:
@@ -761,32 +766,20 @@ def app_get(ctx: Ctx) -> Reply:
 
 
 # ------------------------------------------------------------------ EC profiles
-def normalize_profile(kv: dict[str, str]) -> dict[str, str]:
-    """Fill upstream's defaults (jerasure k=2 m=2 reed_sol_van w=8, crush-* keys)."""
-    out = {"crush-device-class": "", "crush-failure-domain": "host", "crush-root": "default"}
-    plugin = kv.get("plugin", "jerasure")
-    out.update({"k": "2", "m": "2", "plugin": plugin, "technique": "reed_sol_van"})
-    if plugin == "jerasure":
-        out.update({"jerasure-per-chunk-alignment": "false", "w": "8"})
-    out.update(kv)
-    return dict(sorted(out.items()))
+def normalize_profile(kv: dict[str, str], force: bool = False) -> dict[str, str]:
+    """``OSDMonitor::normalize_profile``: the plugin's checks, defaults filled in."""
+    return ec.normalize_profile(kv, force=force)
 
 
 @command("osd erasure-code-profile set")
 def ecp_set(ctx: Ctx) -> Reply:
     m = ctx.state.pending_osdmap
     name = ctx.args["name"]
-    kv: dict[str, str] = {}
-    for item in ctx.get("profile", []):
-        for tok in item.split():
-            k, sep, v = tok.partition("=")
-            if not sep:
-                raise CephError(errno.EINVAL, f"profile item '{tok}' is not of the form key=value")
-            kv[k] = v
-    for k in ("k", "m"):
-        if k in kv and not kv[k].isdigit():
-            raise CephError(errno.EINVAL, f"could not convert {k}={kv[k]} to int")
-    prof = normalize_profile(kv)
+    items = [tok for item in ctx.get("profile", []) for tok in str(item).split()]
+    kv = ec.parse_profile_args(
+        items, ctx.state.opt("osd_pool_default_erasure_code_profile") or ec.DEFAULT_PROFILE
+    )
+    prof = normalize_profile(kv, bool(ctx.get("force", False)))
     old = m.erasure_code_profiles.get(name)
     if old is not None:
         if old == prof:

@@ -1,0 +1,174 @@
+"""Commands sent to one OSD: `osd_command` (`ceph tell osd.N ...`) and `pg_command`.
+
+Upstream 16.2 (`OSD::handle_command`) answers a client's MCommand only when its osd
+caps allow everything (else -EACCES), then queues it as an admin-socket "tell"
+command: an unknown prefix is -EINVAL "unknown command prefix X". The PG commands
+(`OSD::asok_command`) need a parsable `pgid` (-EINVAL "no pgid specified" /
+"couldn't parse pgid 'X'") naming a PG this OSD has (-ENOENT "i don't have pgid X")
+and is primary for (-EAGAIN).
+
+Only the commands that make sense for pyceph's OSD are implemented: `version` and
+the PG `query`. Output is JSON, pretty-printed unless `format` asks for compact json
+(the admin socket's default is json-pretty).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+from typing import TYPE_CHECKING, Any
+
+from pyceph import CEPH_RELEASE, CEPH_VERSION
+from pyceph.osd.types import ver_str
+
+if TYPE_CHECKING:
+    from pyceph.osd.osd import OSD
+    from pyceph.osd.pg import PG
+
+#: Upstream's PG commands routed to PG::do_command (OSD::asok_command).
+PG_PREFIXES = frozenset(
+    {
+        "pg",
+        "query",
+        "mark_unfound_lost",
+        "list_unfound",
+        "scrub",
+        "deep_scrub",
+        "log",
+    }
+)
+
+Reply = tuple[dict[str, Any], bytes]
+
+
+def _reply(r: int, outs: str = "", out: bytes = b"") -> Reply:
+    return {"r": r, "outs": outs}, out
+
+
+def _format(cmd: dict[str, Any], value: Any) -> bytes:
+    fmt = str(cmd.get("format") or "json-pretty")
+    if fmt == "json":
+        return json.dumps(value, separators=(",", ":"), default=str).encode()
+    return (json.dumps(value, indent=4, default=str) + "\n").encode()
+
+
+def _allow_all(caps: dict[str, str] | None) -> bool:
+    if caps is None:  # a daemon peer
+        return True
+    from pyceph.auth.caps import parse_caps
+    from pyceph.common.errors import CephError
+
+    try:
+        return bool(parse_caps("osd", caps.get("osd", "")).is_allow_all)
+    except (CephError, ValueError):
+        return False
+
+
+def _parse_pgid(text: str) -> tuple[int, int] | None:
+    """upstream pg_t::parse: `POOL.PS` with PS in hex."""
+    pool_s, dot, ps_s = text.partition(".")
+    if not dot or not pool_s.isdigit():
+        return None
+    try:
+        return int(pool_s), int(ps_s, 16)
+    except ValueError:
+        return None
+
+
+async def handle_command(
+    osd: OSD, head: dict[str, Any], data: bytes | memoryview, caps: dict[str, str] | None
+) -> Reply:
+    """One `osd_command` message: reply head {"r", "outs"} and the output buffer."""
+    if not _allow_all(caps):
+        return _reply(-errno.EACCES, "access denied")
+    text = head.get("cmd", "")
+    try:
+        cmd = json.loads(text)
+        if not isinstance(cmd, dict):
+            raise ValueError("not an object")
+    except (TypeError, ValueError):
+        return _reply(-errno.EINVAL, f"invalid command json: {text}")
+    prefix = str(cmd.get("prefix", ""))
+    if prefix == "version":
+        out = {"version": CEPH_VERSION, "release": CEPH_RELEASE, "release_type": "stable"}
+        return _reply(0, "", _format(cmd, out))
+    if prefix in PG_PREFIXES:
+        return _pg_command(osd, prefix, cmd)
+    return _reply(-errno.EINVAL, f"unknown command prefix {prefix}")
+
+
+def _pg_command(osd: OSD, prefix: str, cmd: dict[str, Any]) -> Reply:
+    if "pgid" not in cmd:
+        return _reply(-errno.EINVAL, "no pgid specified")
+    pgid_s = str(cmd["pgid"])
+    parsed = _parse_pgid(pgid_s)
+    if parsed is None:
+        return _reply(-errno.EINVAL, f"couldn't parse pgid '{pgid_s}'")
+    pool, ps = parsed
+    pgid = f"{pool}.{ps:x}"
+    pg = osd.pgs.get(parsed)
+    if pg is None or pg.removed:
+        return _reply(-errno.ENOENT, f"i don't have pgid {pgid}")
+    if not pg.is_primary:
+        return _reply(-errno.EAGAIN, f"not primary for pgid {pgid}")
+    if prefix == "query" or (prefix == "pg" and cmd.get("cmd") == "query"):
+        return _reply(0, "", _format(cmd, pg_query(osd, pg)))
+    return _reply(-errno.EINVAL, f"unknown command prefix {prefix}")
+
+
+def pg_query(osd: OSD, pg: PG) -> dict[str, Any]:
+    """The top level of upstream's `pg query` (PG::do_command "query") for `pg`."""
+    stats = pg.pg_stats()
+    info = pg.info
+    v = pg.peering.view
+    up = list(v.up) if v else []
+    acting = list(v.acting) if v else []
+    history = {
+        "epoch_created": info.epoch_created,
+        "epoch_pool_created": info.epoch_created,
+        "last_epoch_started": info.last_epoch_started,
+        "last_interval_started": info.same_interval_since,
+        "last_epoch_clean": info.last_epoch_clean,
+        "last_interval_clean": info.same_interval_since,
+        "last_epoch_split": 0,
+        "last_epoch_marked_full": 0,
+        "same_up_since": info.same_interval_since,
+        "same_interval_since": info.same_interval_since,
+        "same_primary_since": info.same_interval_since,
+    }
+    st = {k: val for k, val in stats.items() if k != "stamp"}
+    active = str(stats.get("state", pg.state)).startswith("active")
+    return {
+        "snap_trimq": "[]",
+        "snap_trimq_len": 0,
+        "state": stats.get("state", pg.state),
+        "epoch": osd.map_epoch,
+        "up": up,
+        "acting": acting,
+        "acting_recovery_backfill": sorted(str(o) for o in set(up) | set(acting) if o >= 0),
+        "info": {
+            "pgid": pg.pgid,
+            "last_update": ver_str(info.last_update),
+            "last_complete": ver_str(info.last_complete),
+            "log_tail": ver_str(info.log_tail),
+            "last_user_version": info.last_user_version,
+            "last_backfill": "MAX",
+            "purged_snaps": [],
+            "history": history,
+            "stats": st,
+            "empty": int(tuple(info.last_update or (0, 0)) == (0, 0)),
+            "dne": 0,
+            "incomplete": 0,
+            "last_epoch_started": info.last_epoch_started,
+        },
+        "peer_info": [],
+        "recovery_state": [
+            {"name": "Started/Primary/Active" if active else "Started/Primary/Peering"},
+            {"name": "Started"},
+        ],
+        "scrubber": {"epoch_start": "0", "active": False},
+        "agent_state": {},
+    }
+
+
+__all__ = ["handle_command", "pg_query", "PG_PREFIXES"]
