@@ -111,6 +111,7 @@ class MonDaemon:
         assert self.state is not None
         st = self.state
         st.start_time = self.runtime.clock.now()  # quorum (of one) forms as we start
+        st.rand_bytes = self.runtime.rand.randbytes
         self.auth = MonAuthServer(self.runtime, self.kv, st.get_auth, st.monmap["fsid"])
         self.msgr = Messenger(
             self.runtime,

@@ -141,6 +141,8 @@ class MonState:
 
     def __init__(self, get_option: Callable[[str], Any]) -> None:
         self._get_option = get_option
+        #: where new keys' randomness comes from (the daemon passes its runtime's)
+        self.rand_bytes: Callable[[int], bytes] = os.urandom
         self.monmap: dict[str, Any] = {}
         self.osdmap = OSDMap()
         self.pending_osdmap = OSDMap()

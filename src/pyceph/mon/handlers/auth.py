@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import errno
-import os
 import re
-import struct
 from typing import Any
 
 from pyceph.auth.caps import validate_caps
 from pyceph.common.errors import CephError
+from pyceph.common.keyring import generate_secret
 
 from . import Ctx, Reply, command
 
 ENTITY_TYPES = ("client", "osd", "mon", "mds", "mgr")
 
 
-def new_secret(now: float) -> str:
-    """A fresh cephx key (upstream CryptoKey encoding, base64)."""
-    try:
-        from pyceph.common.keyring import generate_secret
-
-        return generate_secret()
-    except ImportError:
-        raw = os.urandom(16)
-        hdr = struct.pack("<HIIH", 1, int(now), 0, len(raw))
-        return base64.b64encode(hdr + raw).decode()
+def new_secret(ctx: Ctx) -> str:
+    """A fresh cephx key, from the monitor's injected randomness and the command's time."""
+    return generate_secret(rand=ctx.state.rand_bytes, now=lambda: ctx.now)
 
 
 def check_entity(name: str) -> None:
@@ -145,7 +136,7 @@ def auth_get_or_create(ctx: Ctx) -> Reply:
             if e["caps"].get(svc) != cap:
                 raise CephError(errno.EINVAL, f"key for {ent} exists but cap {svc} does not match")
     else:
-        e = {"key": new_secret(ctx.now), "caps": caps}
+        e = {"key": new_secret(ctx), "caps": caps}
         a[ent] = e
         changed = {"auth"}
     if keyonly:
@@ -171,7 +162,7 @@ def auth_add(ctx: Ctx) -> Reply:
         if (key is None or key == e["key"]) and (not caps or caps == e["caps"]):
             return Reply(outs=f"entity {ent} exists and matches")
         raise CephError(errno.EINVAL, f"entity {ent} exists but key does not match")
-    a[ent] = {"key": key or new_secret(ctx.now), "caps": caps}
+    a[ent] = {"key": key or new_secret(ctx), "caps": caps}
     return Reply(outs=f"added key for {ent}", changed={"auth"})
 
 
