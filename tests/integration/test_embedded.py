@@ -90,9 +90,15 @@ def test_errors_are_upstreams(cluster: rados.Rados, ioctx: rados.Ioctx) -> None:
 
 
 def test_pool_snapshots(ioctx: rados.Ioctx) -> None:
-    # snapshot metadata and its errors (the OSD does not clone objects for snaps yet)
     ioctx.write_full("s", b"data")
     ioctx.create_snap("snap1")
+    ioctx.write_full("s", b"newer")  # copy-on-write: snap1 keeps the old bytes
+    ioctx.set_read(ioctx.lookup_snap("snap1").snap_id)
+    assert ioctx.read("s") == b"data"
+    ioctx.set_read(rados.LIBRADOS_SNAP_HEAD)
+    assert ioctx.read("s") == b"newer"
+    ioctx.snap_rollback("s", "snap1")
+    assert ioctx.read("s") == b"data"
     ioctx.create_snap("snap2")
     with pytest.raises(rados.ObjectExists):
         ioctx.create_snap("snap1")
