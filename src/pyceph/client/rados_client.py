@@ -445,6 +445,13 @@ class RadosClient:
         """Release a self-managed snap id (POOL_OP_DELETE_UNMANAGED_SNAP)."""
         await self.pool_op(pool_id, "delete_unmanaged_snap", snapid=snapid)
 
+    def pool_get_base_tier(self, pool_id: int) -> int:
+        """Upstream `RadosClient::pool_get_base_tier`: `tier_of` if a tier, else the pool."""
+        pool = self.osdmap.get_pool(pool_id)
+        if pool is None:
+            raise CephError(ENOENT, f"pool {pool_id} does not exist")
+        return pool_id if pool.tier_of < 0 else int(pool.tier_of)
+
     def _pool_snaps(self, pool_id: int) -> dict[int, tuple[str, float]]:
         pool = self.osdmap.get_pool(pool_id)
         if pool is None:

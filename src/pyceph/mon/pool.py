@@ -59,6 +59,20 @@ FLAG_NAMES: list[tuple[int, str]] = [
 FLAG_BY_NAME = {name: bit for bit, name in FLAG_NAMES}
 
 AUTOSCALE_MODES = {0: "off", 1: "warn", 2: "on"}
+
+# pg_pool_t::cache_mode_t
+CACHEMODE_NONE = 0
+CACHEMODE_WRITEBACK = 1
+CACHEMODE_FORWARD = 2
+CACHEMODE_READONLY = 3
+CACHEMODE_READFORWARD = 4
+CACHEMODE_READPROXY = 5
+CACHEMODE_PROXY = 6
+CACHE_MODE_NAMES = {CACHEMODE_NONE: "none", CACHEMODE_WRITEBACK: "writeback",
+                    CACHEMODE_FORWARD: "forward", CACHEMODE_READONLY: "readonly",
+                    CACHEMODE_READFORWARD: "readforward", CACHEMODE_READPROXY: "readproxy",
+                    CACHEMODE_PROXY: "proxy"}  # fmt: skip
+CACHE_MODE_BY_NAME = {v: k for k, v in CACHE_MODE_NAMES.items()}
 AUTOSCALE_BY_NAME = {v: k for k, v in AUTOSCALE_MODES.items()}
 
 CEPH_STR_HASH_RJENKINS = 2
@@ -114,6 +128,27 @@ class Pool:
     fast_read: bool = False
     application_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    # ---- cache tiering (upstream defaults; see `handlers/tier.py`) ----
+    tiers: list[int] = field(default_factory=list)  # pools that are tiers of this one
+    tier_of: int = -1  # the base pool if this pool is a tier
+    read_tier: int = -1  # overlay: where reads of the base pool are directed
+    write_tier: int = -1
+    cache_mode: int = CACHEMODE_NONE
+    target_max_bytes: int = 0
+    target_max_objects: int = 0
+    cache_target_dirty_ratio_micro: int = 400000
+    cache_target_dirty_high_ratio_micro: int = 600000
+    cache_target_full_ratio_micro: int = 800000
+    cache_min_flush_age: int = 0
+    cache_min_evict_age: int = 0
+    hit_set_params: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
+    hit_set_period: int = 0
+    hit_set_count: int = 0
+    min_read_recency_for_promote: int = 0
+    min_write_recency_for_promote: int = 0
+    hit_set_grade_decay_rate: int = 0
+    hit_set_search_last_n: int = 0
+    grade_table: list[int] = field(default_factory=list)
 
     # ---- placement helpers (hot path) ----
     @property
@@ -162,6 +197,51 @@ class Pool:
     def is_pool_snaps_mode(self) -> bool:
         return bool(self.flags & FLAG_POOL_SNAPS)
 
+    # ---- tiering ----
+    def is_tier(self) -> bool:
+        return self.tier_of >= 0
+
+    def has_tiers(self) -> bool:
+        return bool(self.tiers)
+
+    def has_read_tier(self) -> bool:
+        return self.read_tier >= 0
+
+    def has_write_tier(self) -> bool:
+        return self.write_tier >= 0
+
+    def cache_mode_name(self) -> str:
+        return CACHE_MODE_NAMES.get(self.cache_mode, "unknown")
+
+    def clear_tier_tunables(self) -> None:
+        """Upstream `pg_pool_t::clear_tier_tunables` (the micro ratios drop to 0, as there)."""
+        if self.cache_mode != CACHEMODE_NONE:
+            self.flags |= FLAG_INCOMPLETE_CLONES
+        self.cache_mode = CACHEMODE_NONE
+        self.target_max_bytes = self.target_max_objects = 0
+        self.cache_target_dirty_ratio_micro = 0
+        self.cache_target_dirty_high_ratio_micro = 0
+        self.cache_target_full_ratio_micro = 0
+        self.hit_set_params = {"type": "none"}
+        self.hit_set_period = self.hit_set_count = 0
+        self.hit_set_grade_decay_rate = self.hit_set_search_last_n = 0
+        self.grade_table = []
+
+    def clear_tier(self) -> None:
+        """Upstream `pg_pool_t::clear_tier`: no longer a tier of anything."""
+        self.tier_of = -1
+        self.read_tier = self.write_tier = -1
+        self.clear_tier_tunables()
+
+    def calc_grade_table(self) -> None:
+        """Upstream `pg_pool_t::calc_grade_table` (hit-set recency grades, micro units)."""
+        v = 1000000.0
+        table = []
+        for _ in range(self.hit_set_count):
+            v = v * (1 - self.hit_set_grade_decay_rate / 100.0)
+            table.append(int(v))
+        self.grade_table = table
+
     def dump(self, id_key: str = "pool_id") -> dict[str, Any]:
         """`pg_pool_t::dump` preceded by the id (`pool` in osd dump, `pool_id` in ls detail)."""
         return {
@@ -208,28 +288,28 @@ class Pool:
             "removed_snaps": _interval_str(self.removed_snaps),
             "quota_max_bytes": self.quota_max_bytes,
             "quota_max_objects": self.quota_max_objects,
-            "tiers": [],
-            "tier_of": -1,
-            "read_tier": -1,
-            "write_tier": -1,
-            "cache_mode": "none",
-            "target_max_bytes": 0,
-            "target_max_objects": 0,
-            "cache_target_dirty_ratio_micro": 400000,
-            "cache_target_dirty_high_ratio_micro": 600000,
-            "cache_target_full_ratio_micro": 800000,
-            "cache_min_flush_age": 0,
-            "cache_min_evict_age": 0,
+            "tiers": sorted(self.tiers),
+            "tier_of": self.tier_of,
+            "read_tier": self.read_tier,
+            "write_tier": self.write_tier,
+            "cache_mode": self.cache_mode_name(),
+            "target_max_bytes": self.target_max_bytes,
+            "target_max_objects": self.target_max_objects,
+            "cache_target_dirty_ratio_micro": self.cache_target_dirty_ratio_micro,
+            "cache_target_dirty_high_ratio_micro": self.cache_target_dirty_high_ratio_micro,
+            "cache_target_full_ratio_micro": self.cache_target_full_ratio_micro,
+            "cache_min_flush_age": self.cache_min_flush_age,
+            "cache_min_evict_age": self.cache_min_evict_age,
             "erasure_code_profile": self.erasure_code_profile,
-            "hit_set_params": {"type": "none"},
-            "hit_set_period": 0,
-            "hit_set_count": 0,
+            "hit_set_params": dict(self.hit_set_params),
+            "hit_set_period": self.hit_set_period,
+            "hit_set_count": self.hit_set_count,
             "use_gmt_hitset": True,
-            "min_read_recency_for_promote": 0,
-            "min_write_recency_for_promote": 0,
-            "hit_set_grade_decay_rate": 0,
-            "hit_set_search_last_n": 0,
-            "grade_table": [],
+            "min_read_recency_for_promote": self.min_read_recency_for_promote,
+            "min_write_recency_for_promote": self.min_write_recency_for_promote,
+            "hit_set_grade_decay_rate": self.hit_set_grade_decay_rate,
+            "hit_set_search_last_n": self.hit_set_search_last_n,
+            "grade_table": list(self.grade_table),
             "stripe_width": self.stripe_width,
             "expected_num_objects": self.expected_num_objects,
             "fast_read": self.fast_read,
@@ -261,6 +341,7 @@ class Pool:
             out += f" max_bytes {self.quota_max_bytes}"
         if self.quota_max_objects:
             out += f" max_objects {self.quota_max_objects}"
+        out += self._tier_plain()
         out += f" stripe_width {self.stripe_width}"
         if self.expected_num_objects:
             out += f" expected_num_objects {self.expected_num_objects}"
@@ -268,6 +349,37 @@ class Pool:
             out += " fast_read 1"
         if self.application_metadata:
             out += " application " + ",".join(sorted(self.application_metadata))
+        return out
+
+    def _tier_plain(self) -> str:
+        """The tiering part of `operator<<(pg_pool_t)`, in upstream's order."""
+        out = ""
+        if self.tiers:
+            out += " tiers " + ",".join(str(t) for t in sorted(self.tiers))
+        if self.is_tier():
+            out += f" tier_of {self.tier_of}"
+        if self.has_read_tier():
+            out += f" read_tier {self.read_tier}"
+        if self.has_write_tier():
+            out += f" write_tier {self.write_tier}"
+        if self.cache_mode:
+            out += f" cache_mode {self.cache_mode_name()}"
+        if self.target_max_bytes:
+            out += f" target_bytes {self.target_max_bytes}"
+        if self.target_max_objects:
+            out += f" target_objects {self.target_max_objects}"
+        hs = self.hit_set_params
+        if hs.get("type", "none") != "none":
+            inner = ", ".join(f"{k}: {_plain_num(v)}" for k, v in hs.items() if k != "type")
+            out += (
+                f" hit_set {hs['type']}{{{inner}}} {self.hit_set_period}s x{self.hit_set_count}"
+                f" decay_rate {self.hit_set_grade_decay_rate}"
+                f" search_last_n {self.hit_set_search_last_n}"
+            )
+        if self.min_read_recency_for_promote:
+            out += f" min_read_recency_for_promote {self.min_read_recency_for_promote}"
+        if self.min_write_recency_for_promote:
+            out += f" min_write_recency_for_promote {self.min_write_recency_for_promote}"
         return out
 
     # ---- persistence ----
@@ -285,6 +397,10 @@ class Pool:
 
     def copy(self) -> Pool:
         return Pool.from_plain(self.to_plain())
+
+
+def _plain_num(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _interval_str(snaps: list[int]) -> str:

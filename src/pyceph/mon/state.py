@@ -249,6 +249,9 @@ class MonState:
         changed = sorted(self.dirty)
         if "osdmap" in self.dirty:
             p = self.pending_osdmap
+            from pyceph.mon.handlers.tier import sync_tier_snaps
+
+            sync_tier_snaps(p)  # tiers follow their base pool's snap state
             if now is not None:
                 p.modified = now
             self.osdmap = p.freeze()

@@ -222,6 +222,13 @@ def osd_pool_create(ctx: Ctx) -> Reply:
 
 def remove_pool(ctx: Ctx, pool: P.Pool, no_fake: bool) -> None:
     s = ctx.state
+    pools = s.pending_osdmap.pools
+    if pool.is_tier():
+        base = pools[pool.tier_of].pool_name if pool.tier_of in pools else ""
+        raise CephError(errno.EBUSY, f"pool '{pool.pool_name}' is a tier of '{base}'")
+    if pool.tiers:
+        names = "".join(f" {pools[t].pool_name}" for t in sorted(pool.tiers) if t in pools)
+        raise CephError(errno.EBUSY, f"pool '{pool.pool_name}' has tiers{names}")
     if not bool(s.opt("mon_allow_pool_delete")):
         raise CephError(
             errno.EPERM,
@@ -298,6 +305,8 @@ def osd_pool_ls(ctx: Ctx) -> Reply:
 
 # ------------------------------------------------------------------ get / set
 def _pool_get_value(m: OSDMap, p: P.Pool, var: str) -> Any:
+    if var in TIER_VARS and p.is_tier():
+        return _tier_var(p, var)
     if var == "size":
         return p.size
     if var == "min_size":
@@ -325,6 +334,28 @@ def _pool_get_value(m: OSDMap, p: P.Pool, var: str) -> Any:
     return p.options.get(var)
 
 
+def _tier_var(p: P.Pool, var: str) -> Any:
+    """A cache-tier variable of a tier pool (upstream `osd pool get`)."""
+    if var == "hit_set_type":
+        return p.hit_set_params.get("type", "none")
+    if var == "hit_set_fpp":
+        return p.hit_set_params.get("false_positive_probability", 0.0)
+    if var.startswith("cache_target_") and var.endswith("_ratio"):
+        return getattr(p, var + "_micro") / 1000000.0
+    if var == "use_gmt_hitset":
+        return 1
+    return getattr(p, var)
+
+
+#: `osd pool get all` on a tier pool: the tier variables sit after nodeep-scrub
+_TIER_ALL = ["hit_set_type", "hit_set_period", "hit_set_count", "hit_set_fpp", "use_gmt_hitset",
+             "target_max_objects", "target_max_bytes", "cache_target_dirty_ratio",
+             "cache_target_dirty_high_ratio", "cache_target_full_ratio", "cache_min_flush_age",
+             "cache_min_evict_age", "min_read_recency_for_promote",
+             "min_write_recency_for_promote", "fast_read", "hit_set_grade_decay_rate",
+             "hit_set_search_last_n"]  # fmt: skip
+
+
 _ALL_ORDER = ["size", "min_size", "pg_num", "pgp_num", "crush_rule", "hashpspool", "nodelete",
               "nopgchange", "nosizechange", "write_fadvise_dontneed", "noscrub", "nodeep-scrub",
               "use_gmt_hitset", "erasure_code_profile", "fast_read", "allow_ec_overwrites",
@@ -339,6 +370,12 @@ def osd_pool_get(ctx: Ctx) -> Reply:
     ec_only = {"erasure_code_profile", "allow_ec_overwrites"}
     if var == "all":
         names = [v for v in _ALL_ORDER if p.is_erasure() or v not in ec_only]
+        if p.is_tier():
+            tier = [v for v in _TIER_ALL
+                    if v != "hit_set_fpp" or p.hit_set_params.get("type") == "bloom"]  # fmt: skip
+            rest = [v for v in names if v not in ("use_gmt_hitset", "fast_read")]
+            at = rest.index("nodeep-scrub") + 1
+            names = rest[:at] + tier + rest[at:]
         names += [k for k in sorted(p.options) if k not in names]
     else:
         if var in ec_only and not p.is_erasure():
@@ -346,7 +383,7 @@ def osd_pool_get(ctx: Ctx) -> Reply:
                 errno.EACCES,
                 f"pool '{p.pool_name}' is not a erasure pool: variable not applicable",
             )
-        if var in TIER_VARS - {"use_gmt_hitset"}:
+        if var in TIER_VARS - {"use_gmt_hitset"} and not p.is_tier():
             raise CephError(
                 errno.EACCES, f"pool '{p.pool_name}' is not a tier pool: variable not applicable"
             )
@@ -568,6 +605,8 @@ def osd_pool_get_quota(ctx: Ctx) -> Reply:
 # ------------------------------------------------------------------ snaps
 def pool_snap_create(ctx: Ctx, p: P.Pool, snap: str) -> tuple[int, str]:
     m = ctx.state.pending_osdmap
+    if p.is_tier():
+        raise CephError(errno.EINVAL, f"pool {p.pool_name} is a cache tier")
     if p.has_flag(P.FLAG_SELFMANAGED_SNAPS):
         raise CephError(errno.EINVAL, f"pool {p.pool_name} is in unmanaged snaps mode")
     if any(n == snap for n, _ in p.pool_snaps.values()):
