@@ -161,6 +161,78 @@ def test_namespace_and_locator_too_long(ioctx):
     assert list(io.list_objects()) == []
 
 
+def test_object_name_and_locator_at_the_bound(ioctx):
+    """Upstream accepts names and locator keys of osd_max_object_name_len bytes."""
+    io = ioctx
+    name = "n" * OSD_MAX_OBJECT_NAME_LEN
+    io.write_full("short", b"s")
+    io.write_full(name, b"at the bound")
+    io.write(name, b"AT", 0)
+    io.append(name, b"!")
+    assert io.read(name) == b"AT the bound!"
+    assert io.stat(name)[0] == 13
+    io.set_xattr(name, "a", b"1")
+    assert io.get_xattr(name, "a") == b"1" and dict(io.get_xattrs(name)) == {"a": b"1"}
+    comp = io.aio_write_full(name, b"aio")
+    comp.wait_for_complete()
+    assert comp.get_return_value() == 0 and io.read(name) == b"aio"
+    assert sorted(o.key for o in io.list_objects()) == sorted([name, "short"])
+    io.set_locator_key("k" * OSD_MAX_OBJECT_NAME_LEN)
+    io.write_full("located", b"L")
+    assert io.read("located") == b"L"
+    io.set_locator_key("")
+    located = [o for o in io.list_objects() if o.key == "located"]
+    assert [o.locator_key for o in located] == ["k" * OSD_MAX_OBJECT_NAME_LEN]
+    e = _raises(rados.OSError, io.write_full, name + "x", b"x", errno_=errno.ENAMETOOLONG)
+    assert type(e) is rados.OSError and e.errno == 36
+    io.remove_object(name)
+    _raises(rados.ObjectNotFound, io.stat, name)
+    assert sorted(o.key for o in io.list_objects()) == ["located", "short"]
+
+
+def test_namespace_at_the_bound(ioctx):
+    io = ioctx
+    ns = "s" * 256  # osd_max_object_namespace_len
+    io.set_namespace(ns)
+    io.write_full("o", b"in ns")
+    io.set_xattr("o", "a", b"1")
+    assert io.read("o") == b"in ns" and io.stat("o")[0] == 5
+    assert [o.key for o in io.list_objects()] == ["o"]
+    io.set_namespace("")
+    _raises(rados.ObjectNotFound, io.read, "o")
+    io.set_namespace(rados.LIBRADOS_ALL_NSPACES)
+    assert [(o.nspace, o.key) for o in io.list_objects()] == [(ns, "o")]
+
+
+def test_long_omap_key(ioctx):
+    """Upstream has no omap key length bound of its own: a 70,000-byte key works."""
+    io = ioctx
+    big = "k" * 70_000
+    keys = (big, "k" * 600, "a", "z")
+    with WriteOpCtx() as op:
+        io.set_omap(op, keys, (b"big", b"mid", b"A", b"Z"))
+        io.operate_write_op(op, "omap")
+    want = sorted(zip(keys, (b"big", b"mid", b"A", b"Z"), strict=True))
+
+    def read(fn, *args):
+        with ReadOpCtx() as op:
+            it, ret = fn(op, *args)
+            io.operate_read_op(op, "omap")
+            assert ret == 0
+            return list(it)
+
+    assert read(io.get_omap_vals, "", "", 100) == want
+    assert read(io.get_omap_vals, "k" * 600, "", 100) == [(big, b"big"), ("z", b"Z")]
+    assert read(io.get_omap_vals, "", "k" * 1000, 100) == [(big, b"big")]
+    assert read(io.get_omap_vals, "a", "k", 1) == [("k" * 600, b"mid")]
+    assert [k for k, _ in read(io.get_omap_keys, "", 100)] == [k for k, _ in want]
+    assert dict(read(io.get_omap_vals_by_keys, (big, "nope"))) == {big: b"big"}
+    with WriteOpCtx() as op:
+        io.remove_omap_keys(op, (big,))
+        io.operate_write_op(op, "omap")
+    assert read(io.get_omap_vals, "", "", 100) == [w for w in want if w[0] != big]
+
+
 def test_xattr_name_bound(ioctx):
     io = ioctx
     io.write_full("o", b"data")

@@ -9,7 +9,16 @@ import random
 import pytest
 
 from pyceph.store import HEAD, LmdbStore, MemStore, ObjectKey, StoreError, StoreLimits, Transaction
-from pyceph.store.kvcore import SP_DATA, ceph_crc32c
+from pyceph.store.kvcore import (
+    KEY_INLINE_MAX,
+    KEY_PREFIX_LEN,
+    LONG_KEY_LEN,
+    SP_DATA,
+    SP_OMAP,
+    SP_ONODE,
+    ceph_crc32c,
+    stored_key,
+)
 from pyceph.store.types import escape_str, reverse_bits32, unescape_str
 
 C = "1.0_head"
@@ -379,6 +388,210 @@ def test_split_and_merge(store):
     assert sorted(store.iter_objects(C)) == sorted(objs)
 
 
+# -- long object names and omap keys (stored under prefix + digest) -------------------
+
+
+def _long_objects() -> list[ObjectKey]:
+    """Names on both sides of the inline/digest boundary, many sharing a stored prefix
+    (same pool, hash and namespace), plus long locators and namespaces."""
+    base = "p" * 440
+    objs = []
+    for n in range(400, 560, 7):  # encodings straddle KEY_PREFIX_LEN and KEY_INLINE_MAX
+        objs.append(ObjectKey("q" * n, hash=7))
+    for tail in ("", "a", "b", "a" * 100, "b" * 3000, "\x00", "\x00" * 600, "é" * 700):
+        objs.append(ObjectKey(base + tail, hash=7))
+        objs.append(ObjectKey(base + tail, hash=7, snap=3))  # a clone of it
+        objs.append(ObjectKey(base + tail, hash=7, namespace="n" * 256))
+    objs += [
+        ObjectKey("n" * 2048, hash=1),
+        ObjectKey("n" * 2047, hash=1),
+        ObjectKey("o", key="k" * 2048, hash=1),
+        ObjectKey("o2", key="k" * 2048, hash=1),
+        ObjectKey("x" * 2048, key="k" * 2048, namespace="s" * 256, hash=1),
+        ObjectKey("short", hash=7),
+        ObjectKey("short", hash=1),
+        ObjectKey("zz", hash=9, namespace="n" * 256),
+    ]
+    objs += [ObjectKey(f"s{i}", hash=i % 10) for i in range(30)]
+    assert len(set(objs)) == len(objs)
+    assert any(len(escape_str(C) + o.encode()) > KEY_INLINE_MAX for o in objs)
+    return objs
+
+
+def test_long_names_list_and_page_among_short(store):
+    objs = _long_objects()
+    t = Transaction()
+    for i, o in enumerate(objs):
+        t.write(C, o, 0, str(i).encode()).setattr(C, o, "a", o.name[:5].encode())
+    store.apply_transaction(t)
+    want = sorted(objs)
+    assert store.collection_list(C, None, 10_000) == (want, None)
+    for page in (1, 2, 3, 7, 50):
+        got, cur = [], None
+        while True:
+            part, cur = store.collection_list(C, cur, page)
+            got += part
+            if cur is None:
+                break
+        assert got == want, page
+    for a, b in ((3, 17), (10, 40), (0, len(want) - 1), (20, 21)):
+        assert store.collection_list(C, want[a], 10_000, end=want[b]) == (want[a:b], None)
+        page, cur = store.collection_list(C, want[a], 2, end=want[b])
+        assert page == want[a : min(a + 2, b)]
+        assert cur == (want[a + 2] if b - a > 2 else None)
+    assert list(store.iter_objects(C, batch=4)) == want
+    for i, o in enumerate(objs):
+        assert store.exists(C, o) and store.stat(C, o) == len(str(i))
+        assert store.read(C, o) == str(i).encode()
+        assert store.getattrs(C, o) == {"a": o.name[:5].encode()}
+    assert not store.exists(C, ObjectKey("n" * 2049, hash=1))
+    assert not store.exists(C, ObjectKey("p" * 440 + "b" * 2999, hash=7))
+    # a cursor that is not itself an object still pages exactly
+    gap = ObjectKey("p" * 440 + "a" * 50, hash=7)
+    assert store.collection_list(C, gap, 10_000)[0] == [o for o in want if o >= gap]
+    t = Transaction()
+    for o in objs:
+        t.remove(C, o)
+    store.apply_transaction(t)
+    assert store.collection_list(C, None, 10) == ([], None)
+    assert store.statfs()["num_objects"] == 0
+
+
+def test_short_key_encoding_unchanged(store):
+    short, long_ = ObjectKey("s" * 100), ObjectKey("l" * 600)
+    apply(
+        store,
+        lambda t: (
+            t.touch(C, short)
+            .touch(C, long_)
+            .omap_setkeys(C, short, {"k" * 480: b"v1", "m" * 600: b"v2"})
+        ),
+    )
+    with store._read_view() as kv:
+        onodes = {bytes(k) for k, _ in kv.iterate(SP_ONODE, b"", None)}
+        omap = {bytes(k): bytes(v) for k, v in kv.iterate(SP_OMAP, b"", None)}
+    assert escape_str(C) + short.encode() in onodes  # short: the key itself, as before
+    full = escape_str(C) + long_.encode()
+    assert stored_key(full) in onodes and len(stored_key(full)) == LONG_KEY_LEN
+    assert stored_key(full)[:KEY_PREFIX_LEN] == full[:KEY_PREFIX_LEN]
+    assert any(len(k) == 8 + 480 and v == b"v1" for k, v in omap.items())
+    assert any(len(k) == LONG_KEY_LEN and v.endswith(b"v2") for k, v in omap.items())
+
+
+def _omap_model_check(store, oid, model: dict[str, bytes], probes: list[str]) -> None:
+    keys = sorted(model, key=lambda k: k.encode())
+    assert store.omap_get_values(C, oid) == [(k, model[k]) for k in keys]
+    assert store.omap_get_keys(C, oid) == keys
+    prefixes = [None, "", "k", "k" * 470, "k" * 478, "k" * 479, "k" * 480, "k" * 600, "ka", "z"]
+    for sa in [None, *probes]:
+        for pre in prefixes:
+            for mr in (None, 0, 1, 2, 5):
+                want = [
+                    k
+                    for k in keys
+                    if (sa is None or k.encode() > sa.encode()) and (not pre or k.startswith(pre))
+                ]
+                want = want if mr is None else want[:mr]
+                got = store.omap_get_values(C, oid, start_after=sa, prefix=pre, max_return=mr)
+                assert got == [(k, model[k]) for k in want], (len(sa or ""), pre and len(pre), mr)
+    assert store.omap_get_values_by_keys(C, oid, probes) == {
+        k: model[k] for k in probes if k in model
+    }
+
+
+def test_long_omap_keys(store):
+    rnd = random.Random(5)
+    model: dict[str, bytes] = {}
+    for n in range(460, 530, 3):  # full keys straddle KEY_PREFIX_LEN and KEY_INLINE_MAX
+        model["k" * n] = str(n).encode()
+        model["k" * n + "a"] = b"a"
+    for _ in range(40):
+        tail = "".join(rnd.choice("ab\x00é") for _ in range(rnd.choice((0, 1, 5, 60, 900))))
+        model["k" * rnd.choice((470, 478, 479, 480, 490, 600)) + tail] = tail.encode()[:9]
+    model["k" * 70_000] = b"huge"
+    model["k" * 69_999 + "b"] = b"huge-b"
+    model.update({"a": b"1", "ka": b"2", "z": b"3", "": b"empty"})
+    apply(store, lambda t: t.touch(C, "o").omap_setkeys(C, "o", model))
+    probes = rnd.sample(sorted(model), 25) + ["k" * 479, "k" * 530, "k" * 70_001, "y", ""]
+    _omap_model_check(store, "o", model, probes)
+    # overwrite a long key's value; rm some keys (long, short, absent); rm a range
+    model["k" * 70_000] = b"HUGE"
+    apply(store, lambda t: t.omap_setkeys(C, "o", {"k" * 70_000: b"HUGE"}))
+    gone = ["k" * 69_999 + "b", "k" * 520, "a", "k" * 3000]
+    apply(store, lambda t: t.omap_rmkeys(C, "o", gone))
+    for k in gone:
+        model.pop(k, None)
+    first, last = "k" * 478, "k" * 490 + "a"
+    apply(store, lambda t: t.omap_rmkeyrange(C, "o", first, last))
+    for k in list(model):
+        if first.encode() <= k.encode() < last.encode():
+            del model[k]
+    _omap_model_check(store, "o", model, probes)
+    assert len(model) > 20 and any(len(k) > 600 for k in model)
+    apply(store, lambda t: t.omap_clear(C, "o"))
+    assert store.omap_get_values(C, "o") == []
+
+
+def test_long_named_clone_rename_remove(store):
+    apply(store, lambda t: t.create_collection("1.1_head"))
+    a = ObjectKey("a" * 2048, hash=3)
+    b = ObjectKey("a" * 2047 + "b", hash=3)
+    c = ObjectKey("c" * 2048, key="k" * 2048, namespace="n" * 256, hash=2)
+    omap = {"x" * 5000: b"1", "x" * 4999 + "y": b"2", "w": b"3", "x" * 479: b"4"}
+    apply(
+        store,
+        lambda t: (
+            t.write(C, a, 0, b"A" * (E + 5))
+            .setattr(C, a, "at", b"1")
+            .omap_setkeys(C, a, omap)
+            .omap_setheader(C, a, b"H")
+        ),
+    )
+    apply(store, lambda t: t.clone(C, a, b))
+    for o in (a, b):
+        assert store.read(C, o) == b"A" * (E + 5) and store.getattr(C, o, "at") == b"1"
+        assert store.omap_get_values(C, o) == sorted(omap.items())
+        assert store.omap_get_header(C, o) == b"H"
+    apply(store, lambda t: t.omap_rmkeys(C, a, ["x" * 5000]))  # the clone is independent
+    assert store.omap_get_values_by_keys(C, b, ["x" * 5000]) == {"x" * 5000: b"1"}
+    apply(store, lambda t: t.clone_range(C, a, c, 1, 10, 0))
+    assert store.read(C, c) == b"A" * 10
+    # rename long -> long across collections, long -> short, short -> long
+    apply(store, lambda t: t.collection_move_rename(C, b, "1.1_head", c))
+    assert not store.exists(C, b) and store.exists(C, c)
+    assert store.omap_get_values("1.1_head", c) == sorted(omap.items())
+    assert err(store, Transaction().collection_move_rename("1.1_head", c, C, c)) == errno.EEXIST
+    apply(store, lambda t: t.collection_move_rename("1.1_head", c, "1.1_head", "short"))
+    apply(store, lambda t: t.try_rename("1.1_head", "short", b))
+    assert store.collection_list("1.1_head", None, 10)[0] == [b]
+    assert store.getattr("1.1_head", b, "at") == b"1"
+    apply(store, lambda t: t.try_rename(C, a, c))  # replaces the existing long-named c
+    assert store.collection_list(C, None, 10)[0] == [c]
+    assert store.read(C, c) == b"A" * (E + 5)
+    # split / merge move long-named onodes
+    apply(store, lambda t: t.split_collection(C, 1, 0, "1.1_head"))
+    assert store.collection_list("1.1_head", None, 10)[0] == sorted([b, c])
+    apply(store, lambda t: t.merge_collection("1.1_head", C, 0))
+    assert store.collection_list(C, None, 10)[0] == sorted([b, c])
+    assert store.omap_get_values(C, b) == sorted(omap.items())
+    apply(store, lambda t: t.remove(C, b).remove(C, c))
+    assert store.collection_list(C, None, 10) == ([], None)
+    with store._read_view() as kv:
+        assert list(kv.iterate(SP_ONODE, b"", None)) == []
+        assert list(kv.iterate(SP_OMAP, b"", None)) == []
+
+
+def test_long_key_digest_collision_is_eio(tmp_path):
+    s = make_store("mem", tmp_path)
+    s.apply_transaction(Transaction().create_collection(C))
+    o = ObjectKey("l" * 900)
+    full = escape_str(C) + o.encode()
+    other = full[:-20] + b"X" * 20  # same stored prefix, different full key
+    s.kv.put(SP_ONODE, stored_key(full), bytes(16) + other)  # pretend its digest collides
+    assert not s.exists(C, o)
+    assert err(s, Transaction().touch(C, o)) == errno.EIO
+
+
 def test_meta_keys(store):
     apply(
         store,
@@ -446,7 +659,15 @@ def test_limits(kind, tmp_path):
     assert err(s, Transaction().zero(C, "o", 10 * E, 1)) == errno.EFBIG
     assert err(s, Transaction().setattr(C, "o", "a", b"x" * 11)) == errno.EFBIG
     assert err(s, Transaction().omap_setkeys(C, "o", {"a": b"", "b": b"", "c": b""})) == errno.E2BIG
-    assert err(s, Transaction().touch(C, "n" * 500)) == errno.ENAMETOOLONG
+    assert err(s, Transaction().touch(C, "n" * (16 << 10))) == errno.ENAMETOOLONG
+    s.apply_transaction(Transaction().touch(C, "n" * 8000))  # upstream's 2048 fits with room
+    lim2 = StoreLimits(max_omap_key_len=1000)
+    s2 = make_store(kind, tmp_path / "s2", limits=lim2)
+    s2.apply_transaction(Transaction().create_collection(C).touch(C, "o"))
+    s2.apply_transaction(Transaction().omap_setkeys(C, "o", {"k" * 1000: b""}))
+    assert err(s2, Transaction().omap_setkeys(C, "o", {"k" * 1001: b""})) == errno.ENAMETOOLONG
+    assert s2.fsck() == []
+    s2.umount()
     assert err(s, Transaction().create_collection("c" * 65)) == errno.ENAMETOOLONG
     s.apply_transaction(Transaction().write(C, "o", 10 * E - 1, b"x"))
     assert s.stat(C, "o") == 10 * E

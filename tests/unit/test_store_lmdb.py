@@ -48,6 +48,27 @@ def test_reopen_persists(tmp_path):
     assert ei.value.errno == errno.ENOENT
 
 
+def test_reopen_long_names_and_omap_keys(tmp_path):
+    """Digest-keyed records (names and omap keys past LMDB's 511-byte keys) persist."""
+    names = ["n" * 2048, "n" * 2047 + "m", "short"]
+    omap = {"k" * 70_000: b"huge", "k" * 600: b"mid", "k": b"small"}
+    s = open_store(tmp_path)
+    t = Transaction().create_collection(C)
+    for i, n in enumerate(names):
+        t.write(C, n, 0, str(i).encode())
+    t.omap_setkeys(C, names[0], omap)
+    s.apply_transaction(t)
+    st = s.statfs()
+    s.umount()
+    s2 = open_store(tmp_path)
+    assert [o.name for o in s2.collection_list(C, None, 10)[0]] == sorted(names)
+    assert [s2.read(C, n) for n in names] == [b"0", b"1", b"2"]
+    assert s2.omap_get_values(C, names[0]) == sorted(omap.items())
+    assert s2.omap_get_values(C, names[0], start_after="k" * 600) == [("k" * 70_000, b"huge")]
+    assert s2.statfs() == st and s2.fsck() == []
+    s2.umount()
+
+
 def test_group_commit_batches(tmp_path):
     s = open_store(tmp_path)
     s.apply_transaction(Transaction().create_collection(C))

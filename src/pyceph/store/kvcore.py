@@ -23,13 +23,35 @@ Objects get a numeric id (nid) so data/xattr/omap keys stay short (LMDB keys are
 at most 511 bytes) and a rename moves one record. Data lives in fixed-size
 extents: a small overwrite rewrites one extent, missing extents are holes that
 read as zeros, and every extent's crc32c is checked whenever it is read.
+
+Long keys (format note). ONODE and OMAP keys are unbounded in length (upstream
+accepts 2048-byte object names and locators, 256-byte namespaces and omap keys
+of any practical length) but LMDB keys are at most 511 bytes. The *full* key
+(the one in the table above) is therefore stored as follows:
+
+* ``len(full) <= KEY_INLINE_MAX`` (510): stored verbatim, value as in the table
+  -- every record written before long keys existed, unchanged on disk.
+* longer: stored under ``full[:KEY_PREFIX_LEN] + sha256(full)`` (479 + 32 =
+  ``LONG_KEY_LEN`` = 511 bytes, so a stored key is long iff it is 511 bytes) and
+  the full key is kept in the value: ONODE ``u64 nid, u64 size, full key``;
+  OMAP ``u32 len(full), full key, value``.
+
+Stored-key order equals full-key order except among keys sharing their first
+``KEY_PREFIX_LEN`` bytes (a "prefix group", contiguous in stored order), so
+every ordered scan (`scan`) re-sorts each prefix group by full key and bounds,
+filters and pages on full keys: listing order, cursors, ``start_after``,
+``prefix`` and ``max_return`` are exactly those of the full keys. A lookup
+checks the full key in the value; a digest collision is reported as EIO
+rather than aliasing two objects. A prefix group is read whole, so scans cost
+O(group) for many long keys with a common 479-byte prefix.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,6 +83,85 @@ _CRC = struct.Struct("<I")
 _STATS = struct.Struct(">QQQQ")
 
 crc32c = _crc.crc32c
+
+KEY_INLINE_MAX = 510  #: longest full key stored verbatim (see "Long keys")
+KEY_PREFIX_LEN = 479  #: full-key bytes kept in front of a long key's digest
+KEY_DIGEST_LEN = 32  #: sha256
+LONG_KEY_LEN = KEY_PREFIX_LEN + KEY_DIGEST_LEN  #: every long stored key (LMDB's 511 max)
+
+
+def stored_key(full: bytes) -> bytes:
+    """The KV key a full ONODE/OMAP key is stored under (itself unless long)."""
+    if len(full) <= KEY_INLINE_MAX:
+        return full
+    return full[:KEY_PREFIX_LEN] + hashlib.sha256(full).digest()
+
+
+def split_record(space: int, k: bytes, v: bytes | memoryview) -> tuple[bytes, bytes | memoryview]:
+    """(full key, value as in the key-space table) of a stored ONODE/OMAP record."""
+    if len(k) != LONG_KEY_LEN:
+        return k, v
+    if space == SP_ONODE:
+        return bytes(v[16:]), v[:16]
+    n = _U32.unpack_from(v)[0]
+    return bytes(v[4 : 4 + n]), v[4 + n :]
+
+
+def join_record(space: int, full: bytes, value: bytes | memoryview) -> tuple[bytes, bytes]:
+    """Inverse of `split_record`: the (stored key, stored value) of a record."""
+    k = stored_key(full)
+    if k is full:
+        return k, bytes(value)
+    if space == SP_ONODE:
+        return k, bytes(value) + full
+    return k, _U32.pack(len(full)) + full + bytes(value)
+
+
+def scan(
+    kv: KV, space: int, lo: bytes, hi: bytes | None
+) -> Iterator[tuple[bytes, bytes, bytes | memoryview]]:
+    """(stored key, full key, value) of every ONODE/OMAP record whose full key is in
+    [lo, hi), in full-key order (prefix groups re-sorted; see "Long keys")."""
+    P = KEY_PREFIX_LEN
+    end = hi if hi is None or len(hi) < P else prefix_end(hi[:P])
+    group: list[tuple[bytes, bytes, bytes | memoryview]] = []
+    gp = b""
+    for k, v in kv.iterate(space, lo[:P], end):
+        if len(k) >= P:
+            if group and k[:P] == gp:
+                full, val = split_record(space, k, v)
+                group.append((k, full, bytes(val)))
+                continue
+            if group and (yield from _flush(group, lo, hi)):
+                return
+            full, val = split_record(space, k, v)
+            group = [(k, full, bytes(val))]
+            gp = k[:P]
+            continue
+        if group:
+            if (yield from _flush(group, lo, hi)):
+                return
+            group = []
+        if k < lo:
+            continue
+        if hi is not None and k >= hi:
+            return
+        yield k, k, v
+    yield from _flush(group, lo, hi)
+
+
+def _flush(
+    group: list[tuple[bytes, bytes, bytes | memoryview]], lo: bytes, hi: bytes | None
+) -> Generator[tuple[bytes, bytes, bytes | memoryview], None, bool]:
+    """Yield a prefix group's records in [lo, hi) by full key; True when hi was reached."""
+    group.sort(key=lambda r: r[1])
+    for r in group:
+        if r[1] < lo:
+            continue
+        if hi is not None and r[1] >= hi:
+            return True
+        yield r
+    return False
 
 
 class KV(Protocol):
@@ -209,12 +310,15 @@ class Reader:
             raise StoreError(errno.ENOENT, f"no collection {cid!r}")
 
     def onode(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int] | None:
-        """(onode key, nid, size) or None."""
+        """(full onode key, nid, size) or None."""
         k = _okey(self.limits, cid, oid)
-        v = self.kv.get(SP_ONODE, k)
+        sk = stored_key(k)
+        v = self.kv.get(SP_ONODE, sk)
         if v is None:
             return None
-        nid, size = _ONODE.unpack(v)
+        if sk is not k and bytes(v[16:]) != k:
+            return None  # another object's digest (see _claim)
+        nid, size = _ONODE.unpack_from(v)
         return k, nid, size
 
     def need_onode(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int]:
@@ -343,18 +447,27 @@ class Reader:
         out: list[tuple[str, bytes]] = []
         if max_return is not None and max_return <= 0:
             return out
-        for k, v in self.kv.iterate(SP_OMAP, lo, hi):
-            out.append((_sdec(k[8:]), bytes(v)))
+        for _sk, full, v in scan(self.kv, SP_OMAP, lo, hi):
+            out.append((_sdec(full[8:]), bytes(v)))
             if max_return is not None and len(out) >= max_return:
                 break
         return out
+
+    def omap_get(self, full: bytes) -> bytes | memoryview | None:
+        """The value of the omap record with full key ``full`` (None: absent)."""
+        sk = stored_key(full)
+        v = self.kv.get(SP_OMAP, sk)
+        if v is None or sk is full:
+            return v
+        kf, val = split_record(SP_OMAP, sk, v)
+        return val if kf == full else None
 
     def omap_by_keys(self, cid: str, oid: ObjectKey, keys: Iterable[str]) -> dict[str, bytes]:
         _, nid, _ = self.need_onode(cid, oid)
         p = _NID.pack(nid)
         out = {}
         for k in keys:
-            v = self.kv.get(SP_OMAP, p + _skey(k))
+            v = self.omap_get(p + _skey(k))
             if v is not None:
                 out[k] = bytes(v)
         return out
@@ -377,8 +490,8 @@ class Reader:
         lo = p + start.encode() if start is not None else p
         hi = p + end.encode() if end is not None else prefix_end(p)
         out: list[ObjectKey] = []
-        for k, _ in self.kv.iterate(SP_ONODE, lo, hi):
-            o = ObjectKey.decode(k, len(p))
+        for _sk, full, _v in scan(self.kv, SP_ONODE, lo, hi):
+            o = ObjectKey.decode(full, len(p))
             if len(out) >= max_count:
                 return out, o
             out.append(o)
@@ -417,7 +530,10 @@ class Reader:
         sizes: dict[int, int] = {}
         for k, v in kv.iterate(SP_ONODE, b"", None):
             meta += len(k) + len(v)
-            nid, size = _ONODE.unpack(v)
+            nid, size = _ONODE.unpack_from(v)
+            full, _ = split_record(SP_ONODE, bytes(k), v)
+            if stored_key(full) != k or (full is k and len(v) != _ONODE.size):
+                errs.append(f"onode record {bytes(k)!r} does not match its full key")
             if nid in sizes:
                 errs.append(f"nid {nid} used twice")
             sizes[nid] = size
@@ -443,6 +559,10 @@ class Reader:
                 meta += len(k) + len(v)
                 if _NID.unpack_from(k)[0] not in sizes:
                     errs.append(f"orphan {SPACE_NAMES[sp].decode()} record {bytes(k)!r}")
+                if sp == SP_OMAP and len(k) == LONG_KEY_LEN:
+                    full, _ = split_record(sp, bytes(k), v)
+                    if stored_key(full) != k:
+                        errs.append(f"omap record {bytes(k)!r} does not match its full key")
         for k, v in kv.iterate(SP_META, b"", None):
             meta += len(k) + len(v)
             cp = bytes(k[: k.index(b"\x00\x01") + 2])
@@ -522,7 +642,17 @@ class Applier(Reader):
             self.kv.delete(sp, k)
 
     def _set_onode(self, k: bytes, nid: int, size: int) -> None:
-        self._put(SP_ONODE, k, _ONODE.pack(nid, size))
+        """Write the onode with full key ``k``."""
+        self._put(SP_ONODE, *join_record(SP_ONODE, k, _ONODE.pack(nid, size)))
+
+    def _claim(self, space: int, full: bytes) -> None:
+        """EIO if a long ``full`` key's stored key holds another full key's record."""
+        sk = stored_key(full)
+        if sk is full:
+            return
+        v = self.kv.get(space, sk)
+        if v is not None and split_record(space, sk, v)[0] != full:
+            raise StoreError(errno.EIO, f"key digest collision at {sk[-KEY_DIGEST_LEN:].hex()}")
 
     def _get_or_create(self, cid: str, oid: ObjectKey, new_size: int = 0) -> tuple[bytes, int, int]:
         """Existing onode, or a new one recorded with ``new_size`` (returned size 0)."""
@@ -531,6 +661,7 @@ class Applier(Reader):
             return o
         self._need_coll(cid)
         k = _okey(self.limits, cid, oid)
+        self._claim(SP_ONODE, k)
         nid = self.state.next_nid
         self.state.next_nid += 1
         self.state.num_objects += 1
@@ -592,14 +723,14 @@ class Applier(Reader):
         self._need_coll(cid)
         self._need_coll(dest)
         p, dp = escape_str(cid), escape_str(dest)
-        moves = [
-            (bytes(k), bytes(v))
-            for k, v in self.kv.iterate(SP_ONODE, p, prefix_end(p))
-            if pred(ObjectKey.decode(k, len(p)))
-        ]
-        for k, v in moves:
+        moves = []
+        for k, v in self.kv.iterate(SP_ONODE, p, prefix_end(p)):
+            full, val = split_record(SP_ONODE, k, v)
+            if pred(ObjectKey.decode(full, len(p))):
+                moves.append((bytes(k), full, bytes(val)))
+        for k, full, val in moves:
             self._del(SP_ONODE, k)
-            self._put(SP_ONODE, dp + k[len(p) :], v)
+            self._put(SP_ONODE, *join_record(SP_ONODE, dp + full[len(p) :], val))
 
     def _split(self, cid: str, bits: int, rem: int, dest: str) -> None:
         mask = (1 << bits) - 1
@@ -723,7 +854,7 @@ class Applier(Reader):
         self._del_prefix(SP_XATTR, p)
         self._del_prefix(SP_OMAP, p)
         self._del(SP_OMAPHDR, p)
-        self._del(SP_ONODE, k)
+        self._del(SP_ONODE, stored_key(k))
         self.state.num_objects -= 1
 
     def _alloc_hint(self, cid: str, oid: ObjectKey, osize: int, wsize: int) -> None:
@@ -772,7 +903,9 @@ class Applier(Reader):
             return
         p = _NID.pack(o[1])
         for kb, v in enc:
-            self._put(SP_OMAP, p + kb, bytes(v))
+            full = p + kb
+            self._claim(SP_OMAP, full)
+            self._put(SP_OMAP, *join_record(SP_OMAP, full, v))
 
     def _omap_rmkeys(self, cid: str, oid: ObjectKey, keys: list) -> None:
         if len(keys) > self.limits.max_omap_entries_per_op:
@@ -782,7 +915,9 @@ class Applier(Reader):
             return
         p = _NID.pack(o[1])
         for key in keys:
-            self._del(SP_OMAP, p + _skey(key))
+            full = p + _skey(key)
+            if self.omap_get(full) is not None:
+                self._del(SP_OMAP, stored_key(full))
 
     def _omap_rmkeyrange(self, cid: str, oid: ObjectKey, first: str, last: str) -> None:
         o = self._existing(cid, oid)
@@ -791,7 +926,8 @@ class Applier(Reader):
         p = _NID.pack(o[1])
         lo, hi = p + _skey(first), p + _skey(last)
         if hi > lo:
-            self._del_prefix(SP_OMAP, lo, hi)
+            for sk in [bytes(sk) for sk, _f, _v in scan(self.kv, SP_OMAP, lo, hi)]:
+                self._del(SP_OMAP, sk)
 
     def _omap_clear(self, cid: str, oid: ObjectKey) -> None:
         o = self._existing(cid, oid)
@@ -822,7 +958,11 @@ class Applier(Reader):
         for sp_ in (SP_XATTR, SP_OMAP, SP_OMAPHDR):
             recs = [(bytes(k), bytes(v)) for k, v in self.kv.iterate(sp_, sp, prefix_end(sp))]
             for k, v in recs:
-                self._put(sp_, dp + k[8:], v)
+                if sp_ == SP_OMAP and len(k) == LONG_KEY_LEN:
+                    full, val = split_record(sp_, k, v)
+                    self._put(sp_, *join_record(sp_, dp + full[8:], val))
+                else:
+                    self._put(sp_, dp + k[8:], v)
         self._set_onode(dk, dnid, ssize)
 
     def _clone_range(
@@ -853,8 +993,10 @@ class Applier(Reader):
         self._need_coll(dcid)
         if self.onode(dcid, doid) is not None:
             raise StoreError(errno.EEXIST, f"object {doid.name!r} exists in {dcid!r}")
-        self._del(SP_ONODE, sk)
-        self._set_onode(_okey(self.limits, dcid, doid), nid, size)
+        dk = _okey(self.limits, dcid, doid)
+        self._claim(SP_ONODE, dk)
+        self._del(SP_ONODE, stored_key(sk))
+        self._set_onode(dk, nid, size)
 
     def _try_rename(self, cid: str, src: ObjectKey, dst: ObjectKey) -> None:
         o = self._existing(cid, src)

@@ -4,7 +4,11 @@ Layout: one LMDB named sub-database per kvcore key space (sys, collections,
 onodes, data, xattrs, omap, omap_header, meta). Separate B-trees keep each
 space's pages dense (listing onodes never walks data pages; 64 KiB extents
 live in overflow pages of their own tree) and map 1:1 onto kvcore's spaces, so
-this module is only a KV adapter plus the commit pipeline.
+this module is only a KV adapter plus the commit pipeline. LMDB keys are at most
+511 bytes: object names and omap keys longer than that are stored under an
+order-preserving prefix plus a digest (kvcore's "Long keys" format note); keys
+that fit are stored verbatim, as in every store written before, so
+``FORMAT_VERSION`` is unchanged.
 
 Durability and batching: the env is opened with ``sync=True, metasync=True``
 so a commit returns only after fdatasync. `queue_transaction` enqueues; one

@@ -176,9 +176,13 @@ class StoreLimits:
     #: part in the OSD) -> ENAMETOOLONG; well under LMDB's 511-byte keys
     max_attr_name_len: int = 400
     max_omap_entries_per_op: int = 131072  # osd_max_omap_entries_per_request -> E2BIG
-    max_omap_key_len: int = 480  # bounded by LMDB's 511-byte keys -> ENAMETOOLONG
+    #: omap key bytes -> ENAMETOOLONG (upstream has no bound of its own; keys over
+    #: LMDB's 511 bytes are stored digest-keyed, see kvcore "Long keys")
+    max_omap_key_len: int = 16 << 20
     max_omap_value_size: int = 64 << 20  # -> EFBIG
-    max_object_key_len: int = 440  # encoded ObjectKey bytes -> ENAMETOOLONG
+    #: encoded ObjectKey bytes -> ENAMETOOLONG; room for upstream's bounds (2048-byte
+    #: name and locator, 256-byte namespace, osd_max_object_name_len) even fully escaped
+    max_object_key_len: int = 16 << 10
     max_cid_len: int = 64  # collection id -> ENAMETOOLONG
     max_meta_key_len: int = 400  # per-collection meta key -> ENAMETOOLONG
     max_meta_value_size: int = 64 << 20  # -> EFBIG
