@@ -6,7 +6,7 @@ import json
 import types
 from pathlib import Path
 
-from pyceph.cli.output import byte_u, dump_json
+from pyceph.common.output import byte_u, dump_json
 from pyceph.mgr.commands import handle_mgr_command
 from pyceph.mgr.pgmap import PGMap
 

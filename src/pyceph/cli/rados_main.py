@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from pyceph.cli import rados_bench
-from pyceph.cli.output import TextTable, byte_u, dump_json
 from pyceph.cls import lock as lock_cls
+from pyceph.common.output import TextTable, byte_u, dump_json
 
 __all__ = [
     "USAGE",

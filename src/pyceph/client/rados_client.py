@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import platform
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from pyceph.auth.keys import load_secret
 from pyceph.client.objecter import SNAP_HEAD, Objecter, Op, OpResult
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
-from pyceph.common.keyring import Keyring, decode_secret
 from pyceph.common.runtime import Runtime
 from pyceph.mon.monclient import MonClient
 
@@ -35,38 +34,6 @@ LOG_WATCH = {"debug": "log-debug", "info": "log-info", "warn": "log-warn",
              "sec": "log-sec"}  # fmt: skip
 #: How long `service_daemon_register` waits for an active mgr before returning anyway.
 MGR_WAIT = 10.0
-
-
-def load_secret(config: CephConfig) -> bytes:
-    """The entity's cephx secret from `key`, `keyfile` or the first keyring that has it."""
-    name = config.name
-    key = str(config.get("key") or "")
-    if key:
-        return _decode(key)
-    keyfile = str(config.get("keyfile") or "")
-    if keyfile:
-        try:
-            with open(keyfile) as f:
-                return _decode(f.read().strip())
-        except OSError as e:
-            raise CephError(ENOENT, f"unable to read keyfile {keyfile}: {e.strerror}") from None
-    for path in config.keyring_paths():
-        if not os.path.exists(path):
-            continue
-        try:
-            entry = Keyring.load(path).get_key(name)
-        except (OSError, ValueError):
-            continue
-        if entry:
-            return _decode(entry)
-    raise CephError(ENOENT, f"unable to find a keyring for {name}")
-
-
-def _decode(b64: str) -> bytes:
-    try:
-        return decode_secret(b64)
-    except ValueError as e:
-        raise CephError(EINVAL, f"bad key: {e}") from None
 
 
 class RadosClient:

@@ -8,9 +8,9 @@ import errno
 from collections.abc import Callable
 from typing import Any
 
-from pyceph.cli.output import dump_json
 from pyceph.common.cmdargs import match_command
 from pyceph.common.errors import CephError
+from pyceph.common.output import dump_json
 from pyceph.mgr.pgmap import PGMap
 
 __all__ = ["handle_mgr_command"]

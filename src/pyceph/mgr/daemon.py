@@ -17,8 +17,8 @@ import socket
 import sys
 from typing import Any
 
+from pyceph.auth.keys import load_secret
 from pyceph.auth.service import ServiceAuthServer
-from pyceph.client.rados_client import load_secret
 from pyceph.common.addr import configured_addr
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError

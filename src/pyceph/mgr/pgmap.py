@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from pyceph.cli.output import TextTable, byte_u
+from pyceph.common.output import TextTable, byte_u
 
 __all__ = ["OSD_STAT_FIELDS", "PG_STALE_TIMEOUT", "PG_STAT_FIELDS", "PGMap", "utime_str"]
 

@@ -18,6 +18,7 @@ import socket
 import sys
 from typing import Any
 
+from pyceph.auth.keys import load_secret
 from pyceph.common.addr import parse_addr
 from pyceph.common.errors import CephError
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
@@ -44,17 +45,6 @@ PYCEPH_VERSION = "16.2.15-pyceph"
 
 def _whoami(config: Any) -> int:
     return int(config.entity_id)
-
-
-def _secret(config: Any, entity: str) -> bytes:
-    from pyceph.common.keyring import Keyring
-
-    for path in config.keyring_paths():
-        if os.path.exists(path):
-            secret = Keyring.load(path).get_secret(entity)
-            if secret is not None:
-                return secret
-    raise CephError(errno.ENOENT, f"no key for {entity} in {config.get('keyring')}")
 
 
 def open_store(runtime: Runtime, config: Any, mkfs: bool = False) -> Any:
@@ -221,7 +211,7 @@ class OSDDaemon:
         from pyceph.mon.monclient import MonClient
 
         cfg = self.config
-        secret = _secret(cfg, self.entity)
+        secret = load_secret(cfg)
         self.monc = MonClient(
             self.runtime, str(cfg.get("mon_host")), self.entity, secret, on_osdmap=self._on_osdmap
         )
