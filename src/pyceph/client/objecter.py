@@ -28,6 +28,7 @@ from pyceph.common.errors import CephError
 from pyceph.mon.monclient import MonClient
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
+from pyceph.msg.osd_ops import PG_OPS, READ_OPS, WATCH_OPS
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +57,8 @@ FLAG_FULL_FORCE = 0x1000
 FLAG_FULL_TRY = 0x800000
 #: pg_pool_t::FLAG_FULL
 POOL_FLAG_FULL = 1 << 1
-#: Ops that only read; any other op makes the whole op a write.
-READ_OPS = frozenset(
-    {
-        "read",
-        "stat",
-        "getxattr",
-        "getxattrs",
-        "pgls",
-        "cmpext",
-        "assert_version",
-        "omap_get_vals",
-        "omap_get_keys",
-        "omap_get_vals_by_keys",
-        "omap_get_header",
-        "omap_cmp",
-        "list_watchers",
-        "list_snaps",
-        # watch/notify change no data: they never wait for a full pool to drain
-        "watch",
-        "notify",
-        "notify_ack",
-    }
-)
+#: Ops that never wait for a full pool: reads, PG ops and watch/notify (they change no data).
+NEVER_FILL_OPS = READ_OPS | PG_OPS | WATCH_OPS
 
 
 @dataclass(slots=True)
@@ -208,7 +188,7 @@ class Objecter:
             head_ops.append([name, a])
         data: bytes | memoryview = payloads[0] if len(payloads) == 1 else b"".join(payloads)
         reqid = [self.monc.entity, self.nonce, tid]
-        is_write = any(name not in READ_OPS for name, _a, _p in ops)
+        is_write = any(name not in NEVER_FILL_OPS for name, _a, _p in ops)
         may_fill = is_write and not flags & (FLAG_FULL_FORCE | FLAG_FULL_TRY)
         backoff = RESEND_BACKOFF
         while True:

@@ -31,6 +31,7 @@ import msgpack
 
 from pyceph import cls
 from pyceph.cls.context import CallEnv, ObjectOverlay, Origin, StoreReader, TransactionWriter
+from pyceph.msg.osd_ops import WRITE_OPS
 from pyceph.osd.snaps import SS_ATTR, SnapContext, SnapSet, load_snapset, snap_key
 from pyceph.osd.types import ZERO, Version, ver
 from pyceph.store.errors import StoreError
@@ -52,46 +53,6 @@ FLAG_RETURNVEC = 0x4000000
 #: CEPH_OSD_CMPXATTR_OP_* understood by omap_cmp.
 CMP_EQ, CMP_GT, CMP_LT = 1, 3, 5
 
-WRITE_OPS = frozenset(
-    {
-        "create",
-        "write",
-        "write_full",
-        "writesame",
-        "append",
-        "truncate",
-        "zero",
-        "delete",
-        "setxattr",
-        "rmxattr",
-        "omap_set",
-        "omap_set_header",
-        "omap_rm_keys",
-        "omap_clear",
-        "omap_rm_range",
-        "rollback",
-    }
-)
-READ_OPS = frozenset(
-    {
-        "read",
-        "stat",
-        "getxattr",
-        "getxattrs",
-        "cmpext",
-        "assert_version",
-        "omap_get_vals",
-        "omap_get_keys",
-        "omap_get_vals_by_keys",
-        "omap_get_header",
-        "omap_cmp",
-        "list_watchers",
-        "list_snaps",
-    }
-)
-#: Ops on the object's watchers: answered by the primary, never logged (no data change).
-WATCH_OPS = frozenset({"watch", "notify", "notify_ack"})
-PG_OPS = frozenset({"pgls"})
 #: Ops a read vector may carry for a missing object without failing it with ENOENT.
 _NO_OBJECT_OK = frozenset({"notify_ack", "list_snaps"})
 

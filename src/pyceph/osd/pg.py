@@ -20,11 +20,11 @@ from typing import Any
 from pyceph.cls.context import Origin
 from pyceph.common.errors import CephError
 from pyceph.msg.message import Message
+from pyceph.msg.osd_ops import PG_OPS
 from pyceph.osd import pgmeta
 from pyceph.osd.ec_backend import ECBackend, is_erasure
 from pyceph.osd.ops import (
     OI_ATTR,
-    PG_OPS,
     ObjectInfo,
     OpEnv,
     OpResult,
