@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
+import rados
 from pyceph.cli.localcluster import LocalCluster
 
 #: Failure detection and reporting shortened so tests finish in seconds.
@@ -79,3 +81,36 @@ def cluster_factory(tmp_path) -> Iterator:
     yield make
     for cluster in made:
         cluster.stop()
+
+
+@pytest.fixture
+def cluster(cluster_conf: str) -> Iterator[rados.Rados]:
+    """A connected `rados.Rados` handle on the shared cluster."""
+    r = rados.Rados(conffile=cluster_conf)
+    r.connect(timeout=30)
+    try:
+        yield r
+    finally:
+        r.shutdown()
+
+
+@pytest.fixture
+def pool(cluster: rados.Rados) -> Iterator[str]:
+    """A fresh pool of the test's own, removed afterwards."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    cluster.create_pool(name)
+    try:
+        yield name
+    finally:
+        if cluster.pool_exists(name):
+            cluster.delete_pool(name)
+
+
+@pytest.fixture
+def ioctx(cluster: rados.Rados, pool: str) -> Iterator[rados.Ioctx]:
+    """An open I/O context on the test's own pool."""
+    io = cluster.open_ioctx(pool)
+    try:
+        yield io
+    finally:
+        io.close()

@@ -12,7 +12,6 @@ shut-down handle RadosStateError.  Also `Ioctx.get_stats` on a fresh pool and af
 from __future__ import annotations
 
 import errno
-import itertools
 import time
 
 import pytest
@@ -39,30 +38,6 @@ FRESH_STATS = {
     "num_objects_degraded": 0,
     "num_rd": 0,
 }
-
-_pool_seq = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cluster(cluster_conf):
-    r = rados.Rados(conffile=cluster_conf)
-    r.connect(timeout=30)
-    try:
-        yield r
-    finally:
-        r.shutdown()
-
-
-@pytest.fixture
-def ioctx(cluster):
-    name = f"bad_input_{next(_pool_seq)}"
-    cluster.create_pool(name)
-    io = cluster.open_ioctx(name)
-    try:
-        yield io
-    finally:
-        io.close()
-        cluster.delete_pool(name)
 
 
 def _snapshot(io: rados.Ioctx) -> dict[str, tuple[bytes, dict[str, bytes]]]:

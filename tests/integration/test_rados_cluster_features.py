@@ -6,7 +6,6 @@ service map, blocklisting, ping_monitor, addresses.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from datetime import datetime
@@ -14,23 +13,6 @@ from datetime import datetime
 import pytest
 
 import rados
-
-
-@pytest.fixture
-def cluster(cluster_conf):
-    r = rados.Rados(conffile=cluster_conf)
-    r.connect()
-    yield r
-    r.shutdown()
-
-
-@pytest.fixture
-def pool(cluster):
-    name = f"feat-{os.getpid()}-{time.monotonic_ns() % 100000}"
-    cluster.create_pool(name)
-    yield name
-    if cluster.pool_exists(name):
-        cluster.delete_pool(name)
 
 
 def _cmd(cluster, **cmd):

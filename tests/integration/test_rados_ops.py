@@ -22,37 +22,6 @@ from rados import (
     WriteOpCtx,
 )
 
-_pool_seq = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cluster(cluster_conf):
-    r = rados.Rados(conffile=cluster_conf)
-    r.connect(timeout=30)
-    try:
-        yield r
-    finally:
-        r.shutdown()
-
-
-@pytest.fixture
-def pool(cluster):
-    name = f"rados_ops_{next(_pool_seq)}"
-    cluster.create_pool(name)
-    try:
-        yield name
-    finally:
-        cluster.delete_pool(name)
-
-
-@pytest.fixture
-def ioctx(cluster, pool):
-    io = cluster.open_ioctx(pool)
-    try:
-        yield io
-    finally:
-        io.close()
-
 
 # -- omap ---------------------------------------------------------------------------------
 def test_set_omap_and_get_vals(ioctx):

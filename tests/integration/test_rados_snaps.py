@@ -4,7 +4,6 @@ self-managed snaps (write context, rollback, removal freeing the clones)."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -13,24 +12,6 @@ import rados
 from rados import LIBRADOS_SNAP_HEAD
 
 STATS_WAIT = 30.0
-
-
-@pytest.fixture
-def cluster(cluster_conf):
-    r = rados.Rados(conffile=cluster_conf)
-    r.connect()
-    yield r
-    r.shutdown()
-
-
-@pytest.fixture
-def ioctx(cluster):
-    name = f"snaps-{os.getpid()}-{time.monotonic_ns() % 1000000}"
-    cluster.create_pool(name)
-    io = cluster.open_ioctx(name)
-    yield io
-    io.close()
-    cluster.delete_pool(name)
 
 
 def wait_clones(io, want: int, timeout: float = STATS_WAIT) -> dict:

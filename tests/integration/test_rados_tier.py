@@ -16,14 +16,6 @@ pytestmark = pytest.mark.tier
 
 
 @pytest.fixture
-def cluster(cluster_conf):
-    r = rados.Rados(conffile=cluster_conf)
-    r.connect()
-    yield r
-    r.shutdown()
-
-
-@pytest.fixture
 def names(cluster):
     base = f"tier-{os.getpid()}-{time.monotonic_ns() % 1000000}"
     out = (base, base + "-cache")

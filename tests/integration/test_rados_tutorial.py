@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -11,23 +10,6 @@ import time
 import pytest
 
 import rados
-
-
-@pytest.fixture
-def cluster(cluster_conf):
-    r = rados.Rados(conffile=cluster_conf)
-    r.connect()
-    yield r
-    r.shutdown()
-
-
-@pytest.fixture
-def pool(cluster):
-    name = f"tut-{os.getpid()}-{threading.get_ident() % 1000}"
-    cluster.create_pool(name)
-    yield name
-    if cluster.pool_exists(name):
-        cluster.delete_pool(name)
 
 
 def test_tutorial_walkthrough(cluster_conf):
