@@ -16,11 +16,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pyceph import VERSION_STRING
 from pyceph.common.cmdargs import CommandNotValid, argv_to_command, descs_from_json
 
 __all__ = ["VERSION_LINE", "main"]
 
-VERSION_LINE = "ceph version 16.2.15 (pyceph 0.1.0) pacific (stable)"
+VERSION_LINE = VERSION_STRING
 
 # the `rados` module; tests replace this with a fake
 rados_module: Any = None

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from pyceph import VERSION_STRING
 from pyceph.cli import rados_bench
 from pyceph.cls import lock as lock_cls
 from pyceph.common.output import TextTable, byte_u, dump_json
@@ -38,7 +39,7 @@ __all__ = [
     "strict_iecstrtoll",
 ]
 
-VERSION_LINE = "ceph version 16.2.15 (pyceph 0.1.0) pacific (stable)"
+VERSION_LINE = VERSION_STRING
 
 # the `rados` module; unit tests replace it with a fake
 rados_module: Any = None

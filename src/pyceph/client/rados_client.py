@@ -573,7 +573,7 @@ class RadosClient:
 
 def _sys_info() -> dict[str, str]:
     """What upstream's `collect_sys_info` adds to a service daemon's metadata."""
-    from pyceph.mon.state import CEPH_VERSION, VERSION_STRING
+    from pyceph import CEPH_VERSION, VERSION_STRING
 
     uname = platform.uname()
     md = {

@@ -56,9 +56,6 @@ from .osdmap import (
     f32,
 )
 
-CEPH_VERSION = "16.2.15"
-PYCEPH_VERSION = "0.1.0"
-VERSION_STRING = f"ceph version {CEPH_VERSION} (pyceph {PYCEPH_VERSION}) pacific (stable)"
 MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus",
                 "pacific", "elector-pinging"]  # fmt: skip
 

@@ -27,7 +27,7 @@ def health(ctx: Ctx) -> Reply:
 
 
 def _versions(ctx: Ctx) -> dict[str, Any]:
-    from ..state import VERSION_STRING
+    from pyceph import VERSION_STRING
 
     s = ctx.state
     nmon = len(s.monmap.get("mons", []))
@@ -48,7 +48,7 @@ def versions(ctx: Ctx) -> Reply:
 
 @command("version")
 def version(ctx: Ctx) -> Reply:
-    from ..state import VERSION_STRING
+    from pyceph import VERSION_STRING
 
     return Reply(data={"version": VERSION_STRING}, plain=VERSION_STRING + "\n")
 
