@@ -22,7 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-REFCEPH = "/work/shared/tools/refceph"
+#: The reference cluster's scripts, in shared/ beside the repository.
+REFCEPH = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tools", "refceph"
+)
 SYS_PATH = "/usr/bin:/usr/sbin:/bin:/sbin"  # Debian's ceph/rados ahead of pyceph's scripts
 
 #: (label, rados bench arguments after the pool, cleanup afterwards)

@@ -25,7 +25,49 @@ FAST_OPTIONS = {
     "mon_tick_interval": "1",
     "osd_pool_default_pg_num": "8",
     "pyceph_osd_capacity": "1G",
+    "mgr_module_path": "",  # built-in modules only; tests that load others set the path
 }
+
+
+#: Where tests may connect: this machine only (loopback); embedded and simulated
+#: clusters use in-memory networks, real daemons listen on 127.0.0.1.
+LOOPBACK_PREFIXES = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Refuse, and fail the run on, any connection the test process makes off this machine
+    through pyceph's network seam or a Python socket (an in-memory address dialed on the
+    real network is a bug: a mgr module once did that)."""
+    import socket
+
+    from pyceph.common.runtime import TcpNetwork
+
+    dialed: list[str] = []
+    orig_net, orig_sock = TcpNetwork.connect, socket.socket.connect
+
+    def check(host: object, port: object) -> None:
+        if not str(host).startswith(LOOPBACK_PREFIXES):
+            dialed.append(f"{host}:{port}")
+            raise ConnectionRefusedError(f"tests may not connect off this machine: {host}:{port}")
+
+    async def net_connect(self, host, port, factory):  # type: ignore[no-untyped-def]
+        check(host, port)
+        return await orig_net(self, host, port, factory)
+
+    def sock_connect(self, address):  # type: ignore[no-untyped-def]
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            check(address[0], address[1])
+        return orig_sock(self, address)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(TcpNetwork, "connect", net_connect)
+    mp.setattr(socket.socket, "connect", sock_connect)
+    try:
+        yield
+    finally:
+        mp.undo()
+    assert not dialed, f"the tests dialed addresses off this machine: {sorted(set(dialed))}"
 
 
 def make_cluster(tmp: str, num_osds: int = 3, **overrides: str) -> LocalCluster:

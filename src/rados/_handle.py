@@ -11,7 +11,6 @@ shared loop thread, with a finisher of its own, and authenticates automatically.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import weakref
@@ -156,7 +155,6 @@ class Rados:
         self.state = "configuring"
         self._lt: LoopThread | None = None
         self._client: Any = None
-        self._order: dict[Any, asyncio.Future[None]] = {}
         self._finalizer: Any = None
         self._embedded: Any = None
 
@@ -222,21 +220,6 @@ class Rados:
         if self._client is None:
             raise ConnectionShutdown("RADOS client is shut down", errno=errno.ESHUTDOWN)
         return self._client.osdmap
-
-    async def _ordered(self, okey: Any, factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-        """Run `factory()` after every earlier op on the same object (loop thread)."""
-        prev = self._order.get(okey)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._order[okey] = mine
-        try:
-            if prev is not None and not prev.done():
-                await asyncio.shield(prev)
-            return await factory()
-        finally:
-            if not mine.done():
-                mine.set_result(None)
-            if self._order.get(okey) is mine:
-                del self._order[okey]
 
     def _lookup_pool(self, name: str) -> int:
         pid = int(self._osdmap().lookup_pool(name))

@@ -1,32 +1,38 @@
 """`Ioctx`: an I/O context on one pool (namespace, locator key, snapshot context).
 
-Every object operation captures the context's current pool, namespace, locator
-key and snapshot settings when it is called, and runs on the handle's event-loop
-thread.  Operations on one object are applied in the order they were issued,
-synchronous and asynchronous alike (as librados does over one OSD session).
+A thin synchronous adapter over the async `pyceph.client.ioctx.IoCtx`, which holds the
+context (pool, namespace, locator key, snapshot to read, snap context, full-try flag):
+each method checks its arguments as upstream's binding does, builds an `ObjectOp`, runs
+it through the IoCtx on the handle's event-loop thread, and turns a negative errno into
+upstream's exception (`make_ex`). Every operation captures the context as it is when the
+method is called (changing the namespace replaces the IoCtx, it never alters one an op
+in flight uses). Operations on one object apply in the order they were issued,
+synchronous and asynchronous alike: the Objecter sends them in that order (as librados
+does over one OSD session) without waiting for each reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from pyceph.client.ioctx import FLAG_FULL_FORCE, FLAG_FULL_TRY, IoCtx, SnapContext
+from pyceph.client.op import ObjectOp
 from pyceph.common.errors import CephError
+from pyceph.osdmap.pool import FLAG_EC_OVERWRITES, TYPE_ERASURE
 from rados._completion import Completion, launch
 from rados._constants import (
     LIBRADOS_ALL_NSPACES,
     LIBRADOS_OPERATION_NOFLAG,
-    LIBRADOS_SNAP_HEAD,
 )
 from rados._errors import Error, IoctxStateError, LogicError, NotConnected, make_ex
 from rados._iterators import ObjectIterator, Snap, SnapIterator, XattrIterator
-from rados._ops import OmapIterator, ReadOp, SubOp, WriteOp
+from rados._ops import OmapIterator, ReadOp, WriteOp
 from rados._util import (
     check_bytes,
     check_int,
@@ -39,11 +45,6 @@ from rados._util import (
 if TYPE_CHECKING:
     from rados._handle import Rados
 
-#: CEPH_OSD_FLAG_FULL_TRY: write even when the cluster is full.
-_FLAG_FULL_TRY = 0x800000
-_FLAG_FULL_FORCE = 0x1000  # CEPH_OSD_FLAG_FULL_FORCE
-_POOL_FLAG_EC_OVERWRITES = 1 << 2
-_TYPE_ERASURE = 3
 _ERANGE = errno.ERANGE
 _ENOENT = errno.ENOENT
 _ENOTCONN = errno.ENOTCONN
@@ -72,6 +73,8 @@ class Watch:
         timeout: int | None,
     ) -> None:
         self.ioctx = ioctx
+        #: the async context the watch was registered through (check/close use it)
+        self._io = ioctx._io
         self.oid = obj
         self.callback = callback
         self.error_callback = error_callback
@@ -79,7 +82,6 @@ class Watch:
         self.id = 0
         self._handle: Any = None
         self._error = 0
-        self._last_seen = time.monotonic()
 
     def __enter__(self) -> Watch:
         return self
@@ -89,7 +91,6 @@ class Watch:
         return False
 
     def _callback(self, notify_id: int, notifier_id: int, watch_id: int, data: bytes) -> Any:
-        self._last_seen = time.monotonic()
         return self.callback(notify_id, notifier_id, watch_id, data)
 
     def _error_callback(self, watch_id: int, error: int) -> None:
@@ -105,23 +106,17 @@ class Watch:
         """Time since the watch was last confirmed; NotConnected once it is broken."""
         if self._error or self._handle is None:
             raise make_ex(self._error or -errno.ENOTCONN, "Watch check failed")
-        client = self.ioctx.rados._client
-        fn = getattr(client, "watch_check", None)
-        if fn is not None:
-            ret = self.ioctx.rados._run(fn(self._handle), "Watch check failed")
-            if isinstance(ret, (int, float)) and ret < 0:
-                raise make_ex(int(ret), "Watch check failed")
-            if isinstance(ret, (int, float)):
-                return timedelta(milliseconds=ret)
-        return timedelta(seconds=time.monotonic() - self._last_seen)
+        ret = self.ioctx.rados._run(self._io.watch_check(self._handle), "Watch check failed")
+        if ret < 0:
+            raise make_ex(int(ret), "Watch check failed")
+        return timedelta(milliseconds=ret)
 
     def close(self) -> None:
         """Unregister the watch."""
         if self._handle is None:
             return
-        client = self.ioctx.rados._client
         handle, self._handle = self._handle, None
-        self.ioctx.rados._run(client.unwatch(handle), "unwatch error")
+        self.ioctx.rados._run(self._io.unwatch(handle), "unwatch error")
 
 
 class Ioctx:
@@ -131,23 +126,19 @@ class Ioctx:
         self.rados = rados
         self.name = name
         self.state = "open"
-        self.locator_key = ""
-        self.nspace = ""
         self.lock = threading.Lock()
         self.safe_completions: list[Completion] = []
         self.complete_completions: list[Completion] = []
-        self._pool_id = -1
-        self._snapid = LIBRADOS_SNAP_HEAD
-        self._snapc: tuple[int, list[int]] | None = None
+        #: the async context; replaced (never changed in place) when a setting changes
+        self._io = IoCtx(rados._client, -1)
         self._last_version = 0
-        self._extra_flags = 0
         self._inflight_writes: set[Any] = set()
         self._inflight_lock = threading.Lock()
 
     @classmethod
     def _open(cls, rados: Rados, name: str, pool_id: int) -> Ioctx:
         io = cls(rados, name)
-        io._pool_id = pool_id
+        io._io = IoCtx(rados._client, pool_id)
         return io
 
     def __enter__(self) -> Ioctx:
@@ -157,50 +148,47 @@ class Ioctx:
         self.close()
         return False
 
-    # -- plumbing --------------------------------------------------------------
-    def _okey(self, oid: str, nspace: str, key: str) -> tuple[int, str, str, str]:
-        return (self._pool_id, nspace, key, oid)
+    # -- the context, held by the async IoCtx -------------------------------------------
+    @property
+    def nspace(self) -> str:
+        """The namespace of subsequent operations (upstream's public attribute)."""
+        return self._io.nspace
 
-    def _op_coro(self, oid: str, ops: list[SubOp], flags: int = 0, ordered: bool = True) -> Any:
-        """The coroutine running `ops` on `oid`; with `ordered=False` it still starts after
-        the earlier ops on the object but does not hold back later ones (a notify waits for
-        watchers whose callbacks may well operate on the object)."""
+    @nspace.setter
+    def nspace(self, value: str) -> None:
+        self._io = self._io.copy(nspace=value)
+
+    @property
+    def locator_key(self) -> str:
+        """The locator key of subsequent operations (upstream's public attribute)."""
+        return self._io.locator_key
+
+    @locator_key.setter
+    def locator_key(self, value: str) -> None:
+        self._io = self._io.copy(locator_key=value)
+
+    @property
+    def _pool_id(self) -> int:
+        return self._io.pool_id
+
+    # -- plumbing --------------------------------------------------------------
+    def _op_coro(self, oid: str, op: ObjectOp, flags: int = 0) -> Any:
+        """The coroutine running `op` on `oid` in the context as it is now."""
         # every object op (sync, aio, op contexts) comes through here: upstream's aio_* and
         # operate_* skip the check and crash on a closed Ioctx; pyceph raises instead
         self.require_ioctx_open()
-        rados = self.rados
-        client = rados._client
-        pool_id = self._pool_id
-        nspace = self.nspace
-        key = self.locator_key
-        snapid = self._snapid
-        snapc = self._snapc
-        flags |= self._extra_flags
-        okey = (pool_id, nspace, key, oid)
-
-        def send() -> Any:
-            return client.op(
-                pool_id, oid, ops, nspace=nspace, key=key, snapid=snapid, snapc=snapc, flags=flags
-            )
+        io = self._io
 
         async def run() -> Any:
-            if ordered:
-                res = await rados._ordered(okey, send)
-            else:
-                prev = rados._order.get(okey)
-                if prev is not None and not prev.done():
-                    await asyncio.shield(prev)
-                res = await send()
-            if res.r >= 0 and res.version:
-                self._last_version = int(res.version)
+            res = await io.submit(oid, op, flags)
+            if res.r >= 0:
+                self._last_version = io.last_version
             return res
 
         return run()
 
-    def _sync(
-        self, oid: str, ops: list[SubOp], msg: str, flags: int = 0, ordered: bool = True
-    ) -> Any:
-        res = self.rados._run(self._op_coro(oid, ops, flags, ordered), msg)
+    def _sync(self, oid: str, op: ObjectOp, msg: str, flags: int = 0) -> Any:
+        res = self.rados._run(self._op_coro(oid, op, flags), msg)
         if res.r < 0:
             raise make_ex(res.r, msg)
         return res
@@ -224,17 +212,15 @@ class Ioctx:
     def _aio(
         self,
         oid: str,
-        ops: list[SubOp],
+        op: ObjectOp,
         oncomplete: Callable[..., Any] | None,
         onsafe: Callable[..., Any] | None,
         convert: Callable[[Any], Any] | None = None,
         write: bool = False,
         flags: int = 0,
-        ordered: bool = True,
     ) -> Completion:
         comp = self.__get_completion(oncomplete, onsafe)
-        coro = self._op_coro(oid, ops, flags, ordered)
-        inflight = self._inflight_writes
+        coro = self._op_coro(oid, op, flags)
 
         async def run() -> Any:
             res = await coro
@@ -256,7 +242,7 @@ class Ioctx:
             fut = comp._state.future
             if fut is not None:
                 with self._inflight_lock:
-                    inflight.add(fut)
+                    self._inflight_writes.add(fut)
                 fut.add_done_callback(self._write_done)
         return comp
 
@@ -268,9 +254,9 @@ class Ioctx:
     def dup(self) -> Ioctx:
         """A new Ioctx on the same pool with the same namespace and locator key."""
         self.require_ioctx_open()
-        io = Ioctx._open(self.rados, self.name, self._pool_id)
-        io.nspace = self.nspace
-        io.locator_key = self.locator_key
+        io = Ioctx(self.rados, self.name)
+        io._io = IoCtx(self._io.client, self._pool_id, nspace=self.nspace,
+                       locator_key=self.locator_key)  # fmt: skip
         return io
 
     def require_ioctx_open(self) -> None:
@@ -292,7 +278,7 @@ class Ioctx:
         """Read from snapshot `snap_id` (LIBRADOS_SNAP_HEAD for the head)."""
         snap_id = check_uint(snap_id, "snap_id")
         self.require_ioctx_open()
-        self._snapid = snap_id
+        self._io = self._io.copy(snap_read=snap_id)
 
     def set_namespace(self, nspace: str) -> None:
         """Use namespace `nspace` for subsequent operations ("" is the default one)."""
@@ -326,7 +312,7 @@ class Ioctx:
         return str(pool.pool_name)
 
     def _pool(self, msg: str) -> Any:
-        osdmap = self.rados._osdmap()
+        osdmap = self.rados._osdmap()  # ConnectionShutdown once the handle is shut down
         pool = osdmap.get_pool(self._pool_id)
         if pool is None:
             raise make_ex(-_ENOENT, msg)
@@ -334,16 +320,16 @@ class Ioctx:
 
     def set_osdmap_full_try(self) -> None:
         """Let writes proceed when the cluster is full."""
-        self._extra_flags |= _FLAG_FULL_TRY
+        self._io = self._io.copy(extra_flags=self._io.extra_flags | FLAG_FULL_TRY)
 
     def unset_osdmap_full_try(self) -> None:
         """Undo set_osdmap_full_try()."""
-        self._extra_flags &= ~_FLAG_FULL_TRY
+        self._io = self._io.copy(extra_flags=self._io.extra_flags & ~FLAG_FULL_TRY)
 
     def alignment(self) -> int | None:
         """Bytes writes must be aligned to (EC pools without overwrites), else None."""
         pool = self._pool(msg="error checking alignment")
-        if int(pool.type) == _TYPE_ERASURE and not (int(pool.flags) & _POOL_FLAG_EC_OVERWRITES):
+        if int(pool.type) == TYPE_ERASURE and not (int(pool.flags) & FLAG_EC_OVERWRITES):
             return int(pool.stripe_width)
         return None
 
@@ -356,8 +342,7 @@ class Ioctx:
         """Pool usage statistics (upstream's 12 keys)."""
         self.require_ioctx_open()
         msg = f"Ioctx.get_stats({self.name}): get_stats failed"
-        client = self.rados._client
-        return dict(self.rados._run(client.pool_stats(self._pool_id), msg))
+        return dict(self.rados._run(self._io.pool_stats(), msg))
 
     # -- synchronous object I/O ----------------------------------------------------
     def write(self, key: str, data: bytes, offset: int = 0) -> int:
@@ -368,7 +353,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("write", {"offset": offset}, data)],
+            _build(lambda o: o.write(offset, data)),
             f"Ioctx.write({self.name}): failed to write {key}",
         )
         return 0
@@ -380,7 +365,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("write_full", {}, data)],
+            _build(lambda o: o.write_full(data)),
             f"Ioctx.write_full({self.name}): failed to write {key}",
         )
         return 0
@@ -394,7 +379,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("writesame", {"offset": offset, "length": write_len}, data)],
+            _build(lambda o: o.writesame(offset, write_len, data)),
             f"Ioctx.writesame({self.name}): failed to write {key}",
         )
 
@@ -405,7 +390,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("append", {}, data)],
+            _build(lambda o: o.append(data)),
             f"Ioctx.append({self.name}): failed to append {key}",
         )
         return 0
@@ -417,7 +402,7 @@ class Ioctx:
         offset = check_uint(offset, "offset")
         self.require_ioctx_open()
         msg = f"Ioctx.read({self.name}): failed to read {key}"
-        res = self._sync(key, [("read", {"offset": offset, "length": length}, b"")], msg)
+        res = self._sync(key, _build(lambda o: o.read(offset, length)), msg)
         data = res.outs[0].data if res.outs else b""
         if len(data) > length:
             if length == 0:
@@ -436,7 +421,7 @@ class Ioctx:
         length = check_uint(length, "length")
         self.require_ioctx_open()
         msg = f"Ioctx.read({self.name}): failed to read {key}"
-        res = self._sync(key, [("call", {"cls": cls, "method": method}, data)], msg)
+        res = self._sync(key, _build(lambda o: o.call(cls, method, data)), msg)
         return _exec_result(res, length, msg)
 
     def remove_object(self, key: str) -> bool:
@@ -444,7 +429,7 @@ class Ioctx:
         check_str(key, "key")
         self.require_ioctx_open()
         # librados removes with FULL_FORCE, so space can be freed on a full cluster
-        self._sync(key, [("delete", {}, b"")], f"Failed to remove '{key}'", _FLAG_FULL_FORCE)
+        self._sync(key, _build(lambda o: o.remove()), f"Failed to remove '{key}'", FLAG_FULL_FORCE)
         return True
 
     def trunc(self, key: str, size: int) -> int:
@@ -454,7 +439,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("truncate", {"size": size}, b"")],
+            _build(lambda o: o.truncate(size)),
             f"Ioctx.trunc({self.name}): failed to truncate {key}",
         )
         return 0
@@ -466,7 +451,7 @@ class Ioctx:
         offset = check_uint(offset, "offset")
         self.require_ioctx_open()
         msg = f"Ioctx.cmpext({self.name}): failed to compare {key}"
-        res = self.rados._run(self._op_coro(key, [("cmpext", {"offset": offset}, cmp_buf)]), msg)
+        res = self.rados._run(self._op_coro(key, _build(lambda o: o.cmpext(offset, cmp_buf))), msg)
         if res.r < -4095:
             return int(res.r)
         if res.r < 0:
@@ -481,7 +466,7 @@ class Ioctx:
         """(size, mtime as time.struct_time) of the object."""
         check_str(key, "key")
         self.require_ioctx_open()
-        res = self._sync(key, [("stat", {}, b"")], f"Failed to stat {key!r}")
+        res = self._sync(key, _build(lambda o: o.stat()), f"Failed to stat {key!r}")
         f = res.outs[0].fields
         return int(f.get("size", 0)), _struct_time(f.get("mtime"))
 
@@ -492,7 +477,7 @@ class Ioctx:
         check_str(xattr_name, "xattr_name")
         self.require_ioctx_open()
         res = self._sync(
-            key, [("getxattr", {"name": xattr_name}, b"")], f"Failed to get xattr {xattr_name!r}"
+            key, _build(lambda o: o.getxattr(xattr_name)), f"Failed to get xattr {xattr_name!r}"
         )
         return bytes(res.outs[0].data)
 
@@ -504,7 +489,7 @@ class Ioctx:
 
     def _getxattrs(self, oid: str) -> list[tuple[str, bytes]]:
         res = self._sync(
-            oid, [("getxattrs", {}, b"")], f"Failed to get rados xattrs for object {oid!r}"
+            oid, _build(lambda o: o.getxattrs()), f"Failed to get rados xattrs for object {oid!r}"
         )
         attrs = res.outs[0].fields.get("attrs", {}) or {}
         return sorted((str(k), bytes(v)) for k, v in attrs.items())
@@ -517,7 +502,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("setxattr", {"name": xattr_name}, xattr_value)],
+            _build(lambda o: o.setxattr(xattr_name, xattr_value)),
             f"Failed to set xattr {xattr_name!r}",
         )
         return True
@@ -529,7 +514,7 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             key,
-            [("rmxattr", {"name": xattr_name}, b"")],
+            _build(lambda o: o.rmxattr(xattr_name)),
             f"Failed to delete key {key!r} xattr {xattr_name!r}",
         )
         return True
@@ -555,7 +540,7 @@ class Ioctx:
             f = res.outs[0].fields
             return res.r, (int(f.get("size", 0)), f.get("mtime"))
 
-        return self._aio(object_name, [("stat", {}, b"")], oncomplete_, None, convert)
+        return self._aio(object_name, _build(lambda o: o.stat()), oncomplete_, None, convert)
 
     def aio_write(
         self,
@@ -570,7 +555,7 @@ class Ioctx:
         check_bytes(to_write, "to_write")
         offset = check_uint(offset, "offset")
         return self._aio(
-            object_name, [("write", {"offset": offset}, to_write)], oncomplete, onsafe, write=True
+            object_name, _build(lambda o: o.write(offset, to_write)), oncomplete, onsafe, write=True
         )
 
     def aio_write_full(
@@ -584,7 +569,7 @@ class Ioctx:
         check_str(object_name, "object_name")
         check_bytes(to_write, "to_write")
         return self._aio(
-            object_name, [("write_full", {}, to_write)], oncomplete, onsafe, write=True
+            object_name, _build(lambda o: o.write_full(to_write)), oncomplete, onsafe, write=True
         )
 
     def aio_writesame(
@@ -598,11 +583,10 @@ class Ioctx:
         """Write the same buffer repeatedly, asynchronously."""
         check_str(object_name, "object_name")
         check_bytes(to_write, "to_write")
-        args = {
-            "offset": check_uint(offset, "offset"),
-            "length": check_uint(write_len, "write_len"),
-        }
-        return self._aio(object_name, [("writesame", args, to_write)], oncomplete, None, write=True)
+        offset = check_uint(offset, "offset")
+        write_len = check_uint(write_len, "write_len")
+        op = _build(lambda o: o.writesame(offset, write_len, to_write))
+        return self._aio(object_name, op, oncomplete, None, write=True)
 
     def aio_append(
         self,
@@ -614,7 +598,9 @@ class Ioctx:
         """Append asynchronously."""
         check_str(object_name, "object_name")
         check_bytes(to_append, "to_append")
-        return self._aio(object_name, [("append", {}, to_append)], oncomplete, onsafe, write=True)
+        return self._aio(
+            object_name, _build(lambda o: o.append(to_append)), oncomplete, onsafe, write=True
+        )
 
     def aio_flush(self) -> None:
         """Block until every asynchronous write issued so far has completed."""
@@ -635,8 +621,8 @@ class Ioctx:
         """Compare asynchronously; the return value is 0 or -MAX_ERRNO - mismatch offset."""
         check_str(object_name, "object_name")
         check_bytes(cmp_buf, "cmp_buf")
-        args = {"offset": check_uint(offset, "offset")}
-        return self._aio(object_name, [("cmpext", args, cmp_buf)], oncomplete, None)
+        offset = check_uint(offset, "offset")
+        return self._aio(object_name, _build(lambda o: o.cmpext(offset, cmp_buf)), oncomplete, None)
 
     def aio_rmxattr(
         self,
@@ -648,7 +634,7 @@ class Ioctx:
         check_str(object_name, "object_name")
         check_str(xattr_name, "xattr_name")
         return self._aio(
-            object_name, [("rmxattr", {"name": xattr_name}, b"")], oncomplete, None, write=True
+            object_name, _build(lambda o: o.rmxattr(xattr_name)), oncomplete, None, write=True
         )
 
     def aio_read(
@@ -675,7 +661,7 @@ class Ioctx:
 
         return self._aio(
             object_name,
-            [("read", {"offset": offset, "length": length}, b"")],
+            _build(lambda o: o.read(offset, length)),
             oncomplete_,
             None,
             convert,
@@ -717,7 +703,7 @@ class Ioctx:
 
         return self._aio(
             object_name,
-            [("call", {"cls": cls, "method": method}, data)],
+            _build(lambda o: o.call(cls, method, data)),
             wrap(oncomplete),
             wrap(onsafe),
             convert,
@@ -736,7 +722,7 @@ class Ioctx:
         check_bytes(xattr_value, "xattr_value")
         return self._aio(
             object_name,
-            [("setxattr", {"name": xattr_name}, xattr_value)],
+            _build(lambda o: o.setxattr(xattr_name, xattr_value)),
             oncomplete,
             None,
             write=True,
@@ -752,11 +738,11 @@ class Ioctx:
         check_str(object_name, "object_name")
         return self._aio(
             object_name,
-            [("delete", {}, b"")],
+            _build(lambda o: o.remove()),
             oncomplete,
             onsafe,
             write=True,
-            flags=_FLAG_FULL_FORCE,
+            flags=FLAG_FULL_FORCE,
         )
 
     # -- listing -------------------------------------------------------------------------
@@ -765,8 +751,9 @@ class Ioctx:
         self.require_ioctx_open()
         return ObjectIterator(self)
 
-    def _list_nspace(self) -> str | None:
-        return None if self.nspace == LIBRADOS_ALL_NSPACES else self.nspace
+    def _list_objects(self) -> AsyncIterator[tuple[str, str, str]]:
+        """(nspace, name, locator key) of the objects `list_objects` yields, from the loop."""
+        return self._io.list_objects(all_nspaces=self.nspace == LIBRADOS_ALL_NSPACES)
 
     # -- watch / notify -----------------------------------------------------------------------
     def notify(self, obj: str, msg: str = "", timeout_ms: int = 5000) -> bool:
@@ -777,9 +764,8 @@ class Ioctx:
         self.require_ioctx_open()
         self._sync(
             obj,
-            [("notify", {"timeout_ms": timeout_ms}, msg.encode())],
+            _build(lambda o: o.notify(msg.encode(), timeout_ms)),
             f"Failed to notify {obj!r}",
-            ordered=False,
         )
         return True
 
@@ -811,11 +797,10 @@ class Ioctx:
 
         return self._aio(
             obj,
-            [("notify", {"timeout_ms": timeout_ms}, msg.encode())],
+            _build(lambda o: o.notify(msg.encode(), timeout_ms)),
             oncomplete_,
             None,
             convert,
-            ordered=False,
         )
 
     def watch(
@@ -829,10 +814,6 @@ class Ioctx:
         check_str(obj, "obj")
         self.require_ioctx_open()
         w = Watch(self, obj, callback, error_callback, timeout)
-        client = self.rados._client
-        fn = getattr(client, "watch", None)
-        if fn is None:
-            raise make_ex(-errno.EOPNOTSUPP, "watch error")
         lt = self.rados._loop_thread()
 
         def on_notify(notify_id: int, notifier_id: int, cookie: int, data: bytes) -> Any:
@@ -863,18 +844,7 @@ class Ioctx:
         def on_error(cookie: int, err: int) -> None:
             lt.finish(lambda: w._error_callback(cookie, err))
 
-        handle = self.rados._run(
-            fn(
-                self._pool_id,
-                obj,
-                nspace=self.nspace,
-                key=self.locator_key,
-                on_notify=on_notify,
-                on_error=on_error,
-                timeout=timeout or 0,
-            ),
-            "watch error",
-        )
+        handle = self.rados._run(w._io.watch(obj, on_notify, on_error, timeout or 0), "watch error")
         w._handle = handle
         w.id = int(getattr(handle, "cookie", 0) or 0)
         return w
@@ -889,12 +859,10 @@ class Ioctx:
         return _pool_snaps(self._pool(msg=f"error calling rados_snap_list for ioctx '{self.name}'"))
 
     def _pool_command(self, cmd: dict[str, Any], msg: str) -> None:
-        ret, _out, _outs = self.rados._run(
-            self.rados._client.mon_command(json.dumps(cmd), b""), msg
-        )
+        ret, _out, _outs = self.rados._command(cmd, msg)
         if ret < 0:
             raise make_ex(ret, msg)
-        self.rados._run(self.rados._client.wait_for_latest_osdmap(), msg)
+        self.rados._wait_latest(msg)
 
     def create_snap(self, snap_name: str) -> None:
         """Create a pool snapshot."""
@@ -938,7 +906,7 @@ class Ioctx:
         msg = f"Failed to rollback {oid}"
         for sid, (name, _stamp) in self._snaps().items():
             if name == snap_name:
-                self._sync(oid, [("rollback", {"snapid": sid}, b"")], msg)
+                self._sync(oid, _build(lambda o, snapid=sid: o.rollback(snapid)), msg)
                 return
         raise make_ex(-_ENOENT, msg)
 
@@ -946,37 +914,28 @@ class Ioctx:
         """Allocate a self-managed snapshot id."""
         self.require_ioctx_open()
         msg = "Failed to create self-managed snapshot"
-        fn = getattr(self.rados._client, "selfmanaged_snap_create", None)
-        if fn is None:
-            raise make_ex(-errno.EOPNOTSUPP, msg)
-        return int(self.rados._run(fn(self._pool_id), msg))
+        return int(self.rados._run(self._io.selfmanaged_snap_create(), msg))
 
     def remove_self_managed_snap(self, snap_id: int) -> None:
         """Release a self-managed snapshot id."""
         snap_id = check_uint(snap_id, "snap_id")
         self.require_ioctx_open()
         msg = "Failed to remove self-managed snapshot"
-        fn = getattr(self.rados._client, "selfmanaged_snap_remove", None)
-        if fn is None:
-            raise make_ex(-errno.EOPNOTSUPP, msg)
-        self.rados._run(fn(self._pool_id, snap_id), msg)
+        self.rados._run(self._io.selfmanaged_snap_remove(snap_id), msg)
 
     def set_self_managed_snap_write(self, snaps: Sequence[int | str]) -> None:
         """Use the snapshot context made of `snaps` for subsequent writes."""
         self.require_ioctx_open()
-        sorted_snaps: list[int] = []
-        seq = 0
-        if snaps:
-            sorted_snaps = sorted((int(x) for x in snaps), reverse=True)
-            seq = sorted_snaps[0]
-        self._snapc = (seq, sorted_snaps)
+        sorted_snaps = tuple(sorted((int(x) for x in snaps), reverse=True)) if snaps else ()
+        seq = sorted_snaps[0] if sorted_snaps else 0
+        self._io = self._io.copy(snapc=SnapContext(seq, sorted_snaps))
 
     def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
         """Roll `oid` back to self-managed snapshot `snap_id`."""
         check_str(oid, "oid")
         snap_id = check_uint(snap_id, "snap_id")
         self.require_ioctx_open()
-        self._sync(oid, [("rollback", {"snapid": snap_id}, b"")], f"Failed to rollback {oid}")
+        self._sync(oid, _build(lambda o: o.rollback(snap_id)), f"Failed to rollback {oid}")
 
     # -- compound operations ---------------------------------------------------------------
     def create_write_op(self) -> WriteOp:
@@ -1005,7 +964,7 @@ class Ioctx:
             raise Error("Rados(): keys and values must have the same number of items")
         k = [b.decode() for b in cstr_list(keys, "keys")]
         v = cstr_list(values, "values")
-        write_op._add("omap_set", {"kv": dict(zip(k, v, strict=True))})
+        write_op.object_op.omap_set(dict(zip(k, v, strict=True)))
 
     def operate_write_op(
         self,
@@ -1017,10 +976,10 @@ class Ioctx:
         """Run the write op on `oid`."""
         check_obj_type(write_op, WriteOp, "write_op")
         check_str(oid, "oid")
-        ops, _sinks = write_op._take()
-        ops = _with_mtime(ops, mtime)
+        op, _sinks = write_op._take()
+        op.set_mtime(mtime)
         msg = f"Failed to operate write op for oid {oid}"
-        res = self.rados._run(self._op_coro(oid, ops, check_int(flags, "flags")), msg)
+        res = self.rados._run(self._op_coro(oid, op, check_int(flags, "flags")), msg)
         if res.r != 0:
             raise make_ex(res.r, msg)
 
@@ -1036,9 +995,9 @@ class Ioctx:
         """Run the write op on `oid` asynchronously."""
         check_obj_type(write_op, WriteOp, "write_op")
         check_str(oid, "oid")
-        ops, _sinks = write_op._take()
-        ops = _with_mtime(ops, mtime)
-        return self._aio(oid, ops, oncomplete, onsafe, write=True, flags=check_int(flags, "flags"))
+        op, _sinks = write_op._take()
+        op.set_mtime(mtime)
+        return self._aio(oid, op, oncomplete, onsafe, write=True, flags=check_int(flags, "flags"))
 
     def operate_read_op(
         self, read_op: ReadOp, oid: str, flag: int = LIBRADOS_OPERATION_NOFLAG
@@ -1046,9 +1005,9 @@ class Ioctx:
         """Run the read op on `oid`, filling the iterators it returned."""
         check_obj_type(read_op, ReadOp, "read_op")
         check_str(oid, "oid")
-        ops, sinks = read_op._take()
+        op, sinks = read_op._take()
         msg = f"Failed to operate read op for oid {oid}"
-        res = self.rados._run(self._op_coro(oid, ops, check_int(flag, "flag")), msg)
+        res = self.rados._run(self._op_coro(oid, op, check_int(flag, "flag")), msg)
         if res.r != 0:
             raise make_ex(res.r, msg)
         _deliver(res, sinks)
@@ -1064,13 +1023,13 @@ class Ioctx:
         """Run the read op on `oid` asynchronously."""
         check_obj_type(read_op, ReadOp, "read_op")
         check_str(oid, "oid")
-        ops, sinks = read_op._take()
+        op, sinks = read_op._take()
 
         def convert(res: Any) -> Any:
             _deliver(res, sinks)
             return res.r
 
-        return self._aio(oid, ops, oncomplete, onsafe, convert, flags=check_int(flag, "flag"))
+        return self._aio(oid, op, oncomplete, onsafe, convert, flags=check_int(flag, "flag"))
 
     def get_omap_vals(
         self, read_op: ReadOp, start_after: str, filter_prefix: str, max_return: int
@@ -1080,14 +1039,8 @@ class Ioctx:
         check_str(start_after, "start_after")
         check_str(filter_prefix, "filter_prefix")
         it = OmapIterator(self)
-        read_op._add(
-            "omap_get_vals",
-            {
-                "start_after": start_after,
-                "filter_prefix": filter_prefix,
-                "max_return": check_uint(max_return, "max_return"),
-            },
-        )
+        max_return = check_uint(max_return, "max_return")
+        read_op.object_op.omap_get_vals(start_after, filter_prefix, max_return)
         read_op._add_sink(_omap_sink(it, "vals"))
         return it, 0
 
@@ -1098,10 +1051,7 @@ class Ioctx:
         check_obj_type(read_op, ReadOp, "read_op")
         check_str(start_after, "start_after")
         it = OmapIterator(self)
-        read_op._add(
-            "omap_get_keys",
-            {"start_after": start_after, "max_return": check_uint(max_return, "max_return")},
-        )
+        read_op.object_op.omap_get_keys(start_after, check_uint(max_return, "max_return"))
         read_op._add_sink(_omap_sink(it, "keys"))
         return it, 0
 
@@ -1112,7 +1062,7 @@ class Ioctx:
         check_obj_type(read_op, ReadOp, "read_op")
         k = [b.decode() for b in cstr_list(keys, "keys")]
         it = OmapIterator(self)
-        read_op._add("omap_get_vals_by_keys", {"keys": k})
+        read_op.object_op.omap_get_vals_by_keys(k)
         read_op._add_sink(_omap_sink(it, "vals"))
         return it, 0
 
@@ -1120,19 +1070,19 @@ class Ioctx:
         """Add removal of omap `keys` to the write op."""
         check_obj_type(write_op, WriteOp, "write_op")
         k = [b.decode() for b in cstr_list(keys, "keys")]
-        write_op._add("omap_rm_keys", {"keys": k})
+        write_op.object_op.omap_rm_keys(k)
 
     def clear_omap(self, write_op: WriteOp) -> None:
         """Add removal of every omap key to the write op."""
         check_obj_type(write_op, WriteOp, "write_op")
-        write_op._add("omap_clear")
+        write_op.object_op.omap_clear()
 
     def remove_omap_range2(self, write_op: WriteOp, key_begin: str, key_end: str) -> None:
         """Add removal of omap keys in [key_begin, key_end) to the write op."""
         check_obj_type(write_op, WriteOp, "write_op")
         check_str(key_begin, "key_begin")
         check_str(key_end, "key_end")
-        write_op._add("omap_rm_range", {"key_begin": key_begin, "key_end": key_end})
+        write_op.object_op.omap_rm_range(key_begin, key_end)
 
     # -- advisory locks (cls lock) ------------------------------------------------------------
     def _lock_call(self, key: str, method: str, args: dict[str, Any], msg: str) -> None:
@@ -1142,7 +1092,7 @@ class Ioctx:
         if not 0 <= int(args.get("flags", 0)) <= 0xFF:  # the binding's uint8_t flags
             raise OverflowError("value too large to convert to uint8_t")
         data = encode_input(method, args)
-        self._sync(key, [("call", {"cls": "lock", "method": method}, data)], msg)
+        self._sync(key, _build(lambda o: o.call("lock", method, data)), msg)
 
     def lock_exclusive(
         self,
@@ -1308,10 +1258,11 @@ def _exec_result(res: Any, length: int, msg: str) -> tuple[int, bytes]:
     return max(int(rv), 0), b""
 
 
-def _with_mtime(ops: list[SubOp], mtime: int) -> list[SubOp]:
-    if not mtime:
-        return ops
-    return [(n, {**a, "mtime": mtime}, d) for n, a, d in ops]
+def _build(fill: Callable[[ObjectOp], object]) -> ObjectOp:
+    """A new `ObjectOp` with what `fill` adds to it."""
+    op = ObjectOp()
+    fill(op)
+    return op
 
 
 def _deliver(res: Any, sinks: list[tuple[int, Any]]) -> None:

@@ -34,7 +34,7 @@ class ObjectIterator:
     def __init__(self, ioctx: Ioctx) -> None:
         self.ioctx = ioctx
         self._rados = ioctx.rados
-        self._agen: Any = ioctx.rados._client.list_objects(ioctx._pool_id, ioctx._list_nspace())
+        self._agen: Any = ioctx._list_objects()
         self._buf: list[Any] = []
         self._pos = 0
         self._done = False

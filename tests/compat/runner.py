@@ -4,13 +4,14 @@ The same file is both sides of the pipe:
 
 * imported (by test_compat.py / record.py), `run_scenario(python, scenario, conf, env)`
   starts `python runner.py SCENARIO CONF` and returns the parsed outcomes;
-* executed as a script, it is the child: it imports whichever `rados` the interpreter
-  has (pyceph's drop-in module under the project's Python, Debian's `python3-rados`
-  under `/usr/bin/python3`), runs the scenario's `run(s)` and prints one JSON line
-  per step.
+* executed as a script, it is the child: it imports whichever `rados` (and, for the
+  `rbd_*` scenarios, `rbd`) the interpreter has (pyceph's drop-in modules under the
+  project's Python, Debian's `python3-rados`/`python3-rbd` under `/usr/bin/python3`),
+  runs the scenario's `run(s)` and prints one JSON line per step.
 
-The child side uses only the standard library and the public `rados` API, so it runs
-unchanged under both interpreters.
+The child side uses only the standard library and the public `rados`/`rbd` API, so it
+runs unchanged under both interpreters. `rbd` is imported only when a scenario asks
+for `s.rbd`, so the rados scenarios never depend on it.
 
 A step outcome is `{"step", "value", "type", "shape", "exc", "errno", "detail"}`:
 `value` is the normalized, JSON-able return value; `type` the returned object's type
@@ -51,11 +52,22 @@ EXPECTED_DIR = os.path.join(HERE, "expected")
 # --------------------------------------------------------------------------- parent
 
 
+#: Prefix of the scenarios that exercise the `rbd` module.
+RBD_PREFIX = "rbd_"
+#: Step name under which the harness reports a crash or timeout of the child.
+HARNESS_STEP = "__harness__"
+
+
 def scenario_names() -> list[str]:
     """Every scenario module in scenarios/, sorted."""
     return sorted(
         f[:-3] for f in os.listdir(SCENARIO_DIR) if f.endswith(".py") and not f.startswith("_")
     )
+
+
+def family(scenario: str) -> str:
+    """`rbd` for the rbd scenarios, `rados` for the others."""
+    return "rbd" if scenario.startswith(RBD_PREFIX) else "rados"
 
 
 def run_scenario(
@@ -100,7 +112,7 @@ def run_scenario(
             steps.append(json.loads(line))
     if timed_out:
         steps.append(_harness_step(f"scenario timed out after {timeout}s"))
-    elif proc.returncode != 0 and not any(s["step"] == "__harness__" for s in steps):
+    elif proc.returncode != 0 and not any(s["step"] == HARNESS_STEP for s in steps):
         steps.append(_harness_step(f"child exited with {proc.returncode}"))
     return {
         "scenario": name,
@@ -113,7 +125,7 @@ def run_scenario(
 
 def _harness_step(detail: str) -> dict:
     return {
-        "step": "__harness__",
+        "step": HARNESS_STEP,
         "value": None,
         "type": "NoneType",
         "shape": "NoneType",
@@ -133,6 +145,35 @@ def compare_step(expected: dict, actual: dict | None) -> list[str]:
 def load_expected(name: str) -> dict:
     with open(os.path.join(EXPECTED_DIR, name + ".json")) as f:
         return json.load(f)
+
+
+def gap_reason(expected: dict, actual: dict | None) -> str:
+    """One line saying how pyceph's outcome of a step differs from the reference."""
+    if actual is None:
+        return "not reported by pyceph"
+    diff = compare_step(expected, actual)
+    if actual.get("exc") and actual.get("exc") != expected.get("exc"):
+        got = f"raises {actual['exc']}: {actual.get('detail') or ''}"
+    else:
+        got = f"gives {json.dumps({k: actual.get(k) for k in diff}, sort_keys=True)}"
+    want = expected.get("exc") or json.dumps(expected.get("value"), sort_keys=True)
+    return f"differs in {','.join(diff)}: pyceph {got}"[:200] + f" (reference: {want})"[:120]
+
+
+def differing_steps(expected_steps: list[dict], result: dict) -> dict[str, str]:
+    """step -> reason for every step of a run that does not match the recording.
+
+    A crash or timeout of the child is reported under `HARNESS_STEP`.
+    """
+    actual = {s["step"]: s for s in result["steps"]}
+    gaps = {}
+    harness = actual.get(HARNESS_STEP)
+    if harness is not None:
+        gaps[HARNESS_STEP] = (harness.get("detail") or "").strip().splitlines()[-1][:200]
+    for exp in expected_steps:
+        if compare_step(exp, actual.get(exp["step"])):
+            gaps[exp["step"]] = gap_reason(exp, actual.get(exp["step"]))
+    return gaps
 
 
 # --------------------------------------------------------------------------- child
@@ -158,7 +199,8 @@ def shape_of(v: object) -> str:
 
 
 class Scenario:
-    """What a scenario's `run(s)` gets: the `rados` module, handles, pools and `step`."""
+    """What a scenario's `run(s)` gets: the `rados` module (and `rbd` on demand),
+    handles, pools, rbd I/O contexts and images, and `step`."""
 
     def __init__(self, name: str, conf: str, out=None) -> None:
         import rados
@@ -173,6 +215,18 @@ class Scenario:
         self._pools: list[str] = []
         self._handles: list = []
         self._cluster = None
+        self._rbd = None
+        self._closeables: list = []
+        self._int_aliases: dict[int, str] = {}
+
+    @property
+    def rbd(self):
+        """The `rbd` module of this interpreter (imported on first use)."""
+        if self._rbd is None:
+            import rbd
+
+            self._rbd = rbd
+        return self._rbd
 
     # -- handles and pools
 
@@ -225,6 +279,83 @@ class Scenario:
         """The scenario removed `name` itself."""
         if name in self._pools:
             self._pools.remove(name)
+
+    def rbd_pool(self, suffix: str = "") -> str:
+        """A fresh pool with the `rbd` application enabled (removed at the end)."""
+        name = self.make_pool(suffix)
+        io = self.cluster().open_ioctx(name)
+        try:
+            io.application_enable("rbd")
+        finally:
+            io.close()
+        return name
+
+    def ioctx(self, pool: str, nspace: str | None = None):
+        """An open `Ioctx` on `pool` (and namespace), closed at the end of the scenario."""
+        io = self.cluster().open_ioctx(pool)
+        if nspace is not None:
+            io.set_namespace(nspace)
+        self._closeables.insert(0, io)
+        return io
+
+    def track(self, obj):
+        """Close `obj` (an `rbd.Image`, `rbd.Group`, ...) at the end; returns it."""
+        if obj is not None:
+            self._closeables.insert(0, obj)
+        return obj
+
+    def image(self, ioctx, name: str | None = None, **kwargs):
+        """Open an `rbd.Image` (closed at the end of the scenario)."""
+        return self.track(self.rbd.Image(ioctx, name, **kwargs))
+
+    def image_id(self, ioctx, name: str, label: str | None = None) -> str:
+        """The id of image `name`; recorded strings show it as `<id:label>`."""
+        with self.rbd.Image(ioctx, name, read_only=True) as img:
+            iid = img.id()
+        self.alias(iid, f"<id:{label or name}>")
+        return iid
+
+    def alias_int(self, actual: int, placeholder: str) -> None:
+        """Let `mask_ints` replace the integer `actual` (a pool id, ...) by `placeholder`."""
+        self._int_aliases[actual] = placeholder
+
+    def mask(self, **fields):
+        """A norm that replaces the values of dict keys, at any depth, before encoding.
+
+        Each keyword names a key; its value is a placeholder string or a norm function
+        (such as `s.INT_POS`) applied to the value found there.
+        """
+
+        def walk(v):
+            if isinstance(v, dict):
+                out = {}
+                for k, x in v.items():
+                    if k in fields:
+                        f = fields[k]
+                        out[k] = f(x) if callable(f) else f
+                    else:
+                        out[k] = walk(x)
+                return out
+            if isinstance(v, list | tuple):
+                return [walk(x) for x in v]
+            return v
+
+        return walk
+
+    def mask_ints(self, *keys: str):
+        """A norm replacing, under dict `keys` (any depth; all ints when no keys), the
+        integers registered with `alias_int` by their placeholders."""
+
+        def walk(v, inside: bool):
+            if isinstance(v, dict):
+                return {k: walk(x, inside or not keys or k in keys) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [walk(x, inside) for x in v]
+            if inside and type(v) is int and v in self._int_aliases:
+                return self._int_aliases[v]
+            return v
+
+        return lambda v: walk(v, not keys)
 
     def alias(self, actual: str, placeholder: str) -> None:
         """Replace `actual` by `placeholder` in every recorded string."""
@@ -291,7 +422,7 @@ class Scenario:
             rec.update(
                 exc=self._exc_name(e),
                 errno=errno if isinstance(errno, int) else None,
-                detail=f"{type(e).__name__}: {e}"[:500],
+                detail=self._sub(f"{type(e).__name__}: {e}")[:500],
             )
             self._emit(rec)
             return None
@@ -314,6 +445,8 @@ class Scenario:
         cls = type(e)
         if getattr(self.rados, cls.__name__, None) is cls:
             return "rados." + cls.__name__
+        if self._rbd is not None and getattr(self._rbd, cls.__name__, None) is cls:
+            return "rbd." + cls.__name__
         if cls.__module__ == "builtins":
             return cls.__name__
         return f"{cls.__module__}.{cls.__qualname__}"
@@ -366,6 +499,11 @@ class Scenario:
     # -- lifecycle
 
     def cleanup(self) -> None:
+        for obj in self._closeables:
+            try:
+                obj.close()
+            except Exception:
+                pass
         for pool in list(self._pools):
             try:
                 self.cluster().delete_pool(pool)

@@ -148,3 +148,38 @@ def test_wrong_key_is_permission_denied(cluster_conf, tmp_path):
     res = ceph(cluster_conf, "-s", keyring=str(path))
     assert res.returncode != 0
     assert "permission denied" in res.stderr.lower() or "errno 13" in res.stderr
+
+
+def test_tell_osd_bench_answers_as_upstream(cluster_conf):
+    r = ceph(cluster_conf, "tell", "osd.0", "bench", str(8 << 20), str(1 << 20), "-f", "json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert list(out) == ["bytes_written", "blocksize", "elapsed_sec", "bytes_per_sec", "iops"]
+    assert out["bytes_written"] == 8 << 20 and out["blocksize"] == 1 << 20
+    assert out["bytes_per_sec"] > 0 and out["iops"] == pytest.approx(
+        out["bytes_per_sec"] / (1 << 20)
+    )
+
+
+@pytest.mark.parametrize(
+    "args, errno_name, text",
+    [
+        (["osd.0", "bench", "1", str((64 << 20) + 1)], "EINVAL", "osd_bench_max_block_size"),
+        (["osd.0", "bench", str(12288001), "4096"], "EINVAL", "osd_bench_small_size_max_iops"),
+        (["osd.0", "bench", str(3145728001)], "EINVAL", "osd_bench_large_size_max_throughput"),
+        (["osd.0", "bench", "x"], "EINVAL", "invalid command"),
+        (["osd.99", "version"], "ENOENT", "problem getting command descriptions from osd.99"),
+        (["foo", "version"], "EINVAL", "target foo doesn't exist"),
+    ],
+)
+def test_tell_bad_input_gets_upstream_errors(cluster_conf, args, errno_name, text):
+    r = ceph(cluster_conf, "tell", *args)
+    assert r.returncode == getattr(__import__("errno"), errno_name), r.stderr
+    assert f"Error {errno_name}" in r.stderr and text in r.stderr
+
+
+def test_tell_mon_and_osd_version(cluster_conf):
+    for target in ("mon.a", "osd.1"):
+        r = ceph(cluster_conf, "tell", target, "version", "-f", "json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["release"] == "pacific"

@@ -367,7 +367,7 @@ def test_mgr_commands_are_forwarded(st: MonState) -> None:
 
 
 def test_full_osd_sets_pool_full_flag(st: MonState) -> None:
-    from pyceph.mon.pool import FLAG_FULL
+    from pyceph.osdmap.pool import FLAG_FULL
 
     assert st.set_mgr_digest({"osd_stats": {"0": {"kb": 100, "kb_used": 96, "kb_avail": 4}}})
     st.commit_pending(T0 + 20)

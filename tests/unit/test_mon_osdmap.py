@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pyceph.crush.hash import ceph_stable_mod, ceph_str_hash_rjenkins
 from pyceph.crush.map import CrushMap
-from pyceph.mon.osdmap import CRUSH_ITEM_NONE, OSD_IN, OsdInfo, OSDMap
-from pyceph.mon.pool import TYPE_ERASURE, Pool, calc_mask
+from pyceph.osdmap.osdmap import CRUSH_ITEM_NONE, OSD_IN, OsdInfo, OSDMap
+from pyceph.osdmap.pool import TYPE_ERASURE, Pool, calc_mask
 
 DATA = Path(__file__).parent / "data" / "osdmap"
 

@@ -11,10 +11,10 @@ from typing import Any
 from pyceph.mgr.commands import handle_mgr_command
 from pyceph.mgr.pgmap import PGMap
 from pyceph.mgr.servicemap import ServiceMap
-from pyceph.mon import pool as P
 from pyceph.mon.format_plain import service_summary
 from pyceph.mon.state import MonState
 from pyceph.osd.osd import _blocklisted
+from pyceph.osdmap import pool as P
 
 FSID = "90a5bc37-9d49-4497-bd9f-506c05dafa54"
 T0 = 1795322000.0

@@ -286,7 +286,7 @@ def test_add_cache(st: MonState) -> None:
 
 
 def test_tier_fields_survive_encode(st: MonState) -> None:
-    from pyceph.mon.osdmap import OSDMap
+    from pyceph.osdmap.osdmap import OSDMap
 
     assert add(st).ret == 0
     m = OSDMap.decode(st.osdmap.encode())

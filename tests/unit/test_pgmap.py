@@ -15,7 +15,7 @@ GIB_KB = 1024 * 1024
 
 
 class StubOSDMap:
-    """Test double with the attributes PGMap reads from pyceph.mon.osdmap.OSDMap."""
+    """Test double with the attributes PGMap reads from pyceph.osdmap.osdmap.OSDMap."""
 
     def __init__(self):
         self.epoch = 10

@@ -7,12 +7,12 @@ refreshes them well before they rotate out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from pyceph.auth import cephx
 from pyceph.common.errors import CephError
+from pyceph.common.tasks import TaskSet
 from pyceph.msg.handshake import PeerInfo
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,14 @@ class ServiceAuthServer:
         self.monc = monc
         self.service = service
         self.keys: dict[int, bytes] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet(f"{service} rotating keys")
 
     async def start(self) -> None:
         self.keys = await self.monc.rotating_keys(self.service)
-        self._task = asyncio.ensure_future(self._refresh_loop())
+        self._tasks.spawn(self._refresh_loop(), "rotating keys")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._tasks.close()
 
     async def _refresh_loop(self) -> None:
         while True:

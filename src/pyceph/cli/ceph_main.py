@@ -194,6 +194,76 @@ def _command(cluster: Any, parsed: argparse.Namespace, childargs: list[str]) -> 
     if parsed.status:
         childargs.insert(0, "status")
 
+    if childargs and childargs[0] == "tell":
+        if len(childargs) < 3:
+            _err('"tell" requires additional arguments.\n'
+                 'Try "ceph tell <name> <command> [options...]" instead.')  # fmt: skip
+            return errno.EINVAL
+        ret, outbuf, outs = _tell(cluster, parsed, childargs[1], childargs[2:], inbuf)
+    else:
+        ret, outbuf, outs = _mon_or_mgr(cluster, parsed, childargs, inbuf)
+    return _finish(parsed, ret, outbuf, outs)
+
+
+def _map_and_send(
+    send: Callable[[dict[str, Any], bytes], tuple[int, bytes, str]],
+    parsed: argparse.Namespace,
+    words: list[str],
+    inbuf: bytes,
+    who: str,
+) -> tuple[int, bytes, str]:
+    """Fetch `who`'s command descriptions through `send`, map `words`, send the command."""
+    ret, outbuf, outs = send({"prefix": "get_command_descriptions"}, b"")
+    if ret:
+        if ret > 0:
+            raise RuntimeError(f"Unexpected return code from {who}: {ret}")
+        return ret, b"", f"problem getting command descriptions from {who}"
+    try:
+        cmd = argv_to_command(words, descs_from_json(outbuf.decode("utf-8")))
+    except CommandNotValid as e:
+        for line in e.details:
+            _err(line)
+        return -errno.EINVAL, b"", "invalid command"
+    if parsed.output_format:
+        cmd["format"] = parsed.output_format
+    if parsed.verbose:
+        _err(f"Submitting command:  {cmd}")
+    return send(cmd, inbuf)
+
+
+def _tell(
+    cluster: Any, parsed: argparse.Namespace, target: str, words: list[str], inbuf: bytes
+) -> tuple[int, bytes, str]:
+    """`ceph tell TYPE.ID ...` (upstream ceph.in): the target's own command table."""
+    kind, _, ident = target.partition(".")
+    if kind == "osd" and ident.isdigit():
+        osd = int(ident)
+
+        def send(cmd: dict[str, Any], buf: bytes) -> tuple[int, bytes, str]:
+            return _run(cluster.osd_command, osd, json.dumps(cmd), buf, timeout=None)
+
+    elif kind == "mon" and ident:
+
+        def send(cmd: dict[str, Any], buf: bytes) -> tuple[int, bytes, str]:
+            return _run(cluster.mon_command, json.dumps(cmd), buf, timeout=None, target=ident)
+
+    elif kind == "mgr":
+
+        def send(cmd: dict[str, Any], buf: bytes) -> tuple[int, bytes, str]:
+            if ident:
+                return _run(cluster.mgr_command, json.dumps(cmd), buf, timeout=None, target=ident)
+            return _run(cluster.mgr_command, json.dumps(cmd), buf, timeout=None)
+
+    else:
+        return (-errno.EINVAL, b"", f"error handling command target: target {target} doesn't "
+                "exist; please pass correct target to tell command (e.g., mon.a, osd.1, "
+                "mds.a, mgr)")  # fmt: skip
+    return _map_and_send(send, parsed, words, inbuf, target)
+
+
+def _mon_or_mgr(
+    cluster: Any, parsed: argparse.Namespace, childargs: list[str], inbuf: bytes
+) -> tuple[int, bytes, str]:
     ret, outbuf, outs = _send(cluster, {"prefix": "get_command_descriptions"}, b"")
     if ret:
         if ret > 0:
@@ -220,7 +290,11 @@ def _command(cluster: Any, parsed: argparse.Namespace, childargs: list[str]) -> 
                     outs = (
                         "Connection timed out. Please check the client's permission and connection."
                     )
+    return ret, outbuf, outs
 
+
+def _finish(parsed: argparse.Namespace, ret: int, outbuf: bytes, outs: str) -> int:
+    """Write the output buffer and status as ceph.in does; the exit code."""
     sys.stdout.flush()
     if parsed.output_file:
         if parsed.output_file == "-":
@@ -242,7 +316,7 @@ def _command(cluster: Any, parsed: argparse.Namespace, childargs: list[str]) -> 
         return ret
     if outs:
         _err(outs)
-    return 0
+    return ret  # a positive code (a module's +errno) is the exit status too, as ceph.in
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,9 +20,11 @@ import sysconfig
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring, generate_secret
+from pyceph.mgr.pgmap import capacity_known
 
 #: How long `up` waits for every OSD to be up/in and every PG active.
 READY_TIMEOUT = 120.0
@@ -30,6 +32,9 @@ READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 RESERVED_PORTS = {3300, 6789}
 POLL_INTERVAL = 0.1
+
+#: Names of the cluster's mgrs in the order they are made (the first is `mgr.x`).
+MGR_IDS = "xyzwvutsrqponmlkjihgfedcba"
 
 ADMIN_CAPS = {"mon": "allow *", "osd": "allow *", "mgr": "allow *", "mds": "allow *"}
 OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
@@ -80,24 +85,34 @@ class LocalCluster:
         return os.path.exists(self.conf_path)
 
     def daemons(self) -> list[Daemon]:
-        out = [Daemon("mon", "a"), Daemon("mgr", "x")]
+        out = [Daemon("mon", "a")]
         for entry in sorted(os.listdir(self.path)):
             if entry.startswith("osd.") and entry[4:].isdigit():
                 out.append(Daemon("osd", entry[4:]))
+            elif entry.startswith("mgr.") and entry[4:] in MGR_IDS:
+                out.append(Daemon("mgr", entry[4:]))
         out.sort(
-            key=lambda d: (["mon", "mgr", "osd"].index(d.kind), int(d.id) if d.id.isdigit() else 0)
+            key=lambda d: (
+                ["mon", "mgr", "osd"].index(d.kind),
+                int(d.id) if d.id.isdigit() else MGR_IDS.find(d.id),
+            )
         )
         return out
 
     # -- creation ---------------------------------------------------------------
-    def create(self, num_osds: int = 3, overrides: dict[str, str] | None = None) -> None:
-        """Write conf and keyrings and make the monitor's store."""
+    def create(
+        self, num_osds: int = 3, overrides: dict[str, str] | None = None, num_mgrs: int = 1
+    ) -> None:
+        """Write conf and keyrings and make the monitor's store (`num_mgrs` mgrs: one
+        active, the others standby)."""
+        if not 1 <= num_mgrs <= len(MGR_IDS):
+            raise CephError(22, f"num_mgrs must be 1..{len(MGR_IDS)}")
         if self.exists():
             raise CephError(17, f"{self.path} already holds a cluster")
         if os.path.isdir(self.path) and os.listdir(self.path):
             raise CephError(39, f"{self.path} is not empty")
         os.makedirs(self.path, exist_ok=True)
-        for sub in ("log", "run", "mon.a", "mgr.x"):
+        for sub in ("log", "run", "mon.a", *(f"mgr.{m}" for m in MGR_IDS[:num_mgrs])):
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
         fsid = str(uuid.uuid4())
         mon_port = free_port()
@@ -107,11 +122,12 @@ class LocalCluster:
         admin.add("client.admin", key, ADMIN_CAPS)
         everything.add("client.admin", key, ADMIN_CAPS)
         everything.add("mon.", generate_secret(), {"mon": "allow *"})
-        mgr = Keyring()
-        key = generate_secret()
-        mgr.add("mgr.x", key, MGR_CAPS)
-        everything.add("mgr.x", key, MGR_CAPS)
-        mgr.save(os.path.join(self.path, "mgr.x", "keyring"))
+        for m in MGR_IDS[:num_mgrs]:
+            mgr = Keyring()
+            key = generate_secret()
+            mgr.add(f"mgr.{m}", key, MGR_CAPS)
+            everything.add(f"mgr.{m}", key, MGR_CAPS)
+            mgr.save(os.path.join(self.path, f"mgr.{m}", "keyring"))
         for i in range(num_osds):
             os.makedirs(os.path.join(self.path, f"osd.{i}"), exist_ok=True)
             kr = Keyring()
@@ -157,6 +173,40 @@ class LocalCluster:
             _daemon_command("mon")
             + ["--mkfs", "-i", "a", "-c", self.conf_path, "-k", f"{self.path}/mon.a/keyring"]
         )
+
+    def add_mgrs(self, count: int) -> list[str]:
+        """Make `count` more mgrs in this running cluster (keys registered with the
+        monitor by `auth get-or-create`) and start them; they join as standbys."""
+        have = [d.id for d in self.daemons() if d.kind == "mgr"]
+        new = [m for m in MGR_IDS if m not in have][:count]
+        if len(new) < count:
+            raise CephError(22, f"at most {len(MGR_IDS)} mgrs")
+        for m in new:
+            path = os.path.join(self.path, f"mgr.{m}")
+            os.makedirs(path, exist_ok=True)
+            text = asyncio.run(self._get_or_create_key(f"mgr.{m}", MGR_CAPS))
+            with open(os.path.join(path, "keyring"), "w") as f:
+                f.write(text)
+        return self.start([f"mgr.{m}" for m in new])
+
+    async def _get_or_create_key(self, entity: str, caps: dict[str, str]) -> str:
+        from pyceph.client.rados_client import RadosClient
+        from pyceph.common.config import CephConfig
+        from pyceph.common.runtime import real_runtime
+
+        cfg = CephConfig(name="client.admin")
+        cfg.read_file(self.conf_path)
+        client = RadosClient(real_runtime(), cfg)
+        await client.connect(READY_TIMEOUT)
+        try:
+            flat = [x for kv in sorted(caps.items()) for x in kv]
+            cmd = {"prefix": "auth get-or-create", "entity": entity, "caps": flat}
+            ret, out, outs = await client.mon_command(json.dumps(cmd))
+        finally:
+            await client.shutdown()
+        if ret != 0:
+            raise CephError(-ret, f"auth get-or-create {entity}: {outs}")
+        return out.decode()
 
     def _run_sync(self, cmd: list[str]) -> None:
         res = subprocess.run(cmd, capture_output=True, text=True)
@@ -266,7 +316,9 @@ class LocalCluster:
                 )
                 if ret == 0:
                     status = json.loads(out)
-                    if _is_ready(status, want_osds):
+                    if _is_ready(status, want_osds) and await _capacity_published(
+                        client, want_osds
+                    ):
                         return status
                 await asyncio.sleep(0.25)
         finally:
@@ -288,6 +340,23 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+async def _capacity_published(client: Any, want_osds: int) -> bool:
+    """Whether the monitor's `df` counts every OSD's capacity (the mgr has published it),
+    so `get_cluster_stats` and `ceph df` are right from the first call."""
+    ret, out, _ = await client.mon_command(json.dumps({"prefix": "df", "format": "json"}))
+    if ret != 0:
+        return False
+    ret, osd_df, _ = await client.mon_command(json.dumps({"prefix": "osd df", "format": "json"}))
+    if ret != 0:
+        return False
+    nodes = json.loads(osd_df).get("nodes", [])
+    stats = {str(n.get("id")): n for n in nodes}
+    if not capacity_known(stats, want_osds):
+        return False
+    total = sum(int(n.get("kb", 0)) for n in nodes) * 1024
+    return int(json.loads(out).get("stats", {}).get("total_bytes", 0)) == total
 
 
 def _is_ready(status: dict, want_osds: int) -> bool:

@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="create (if needed) and start a local cluster")
     up.add_argument("dir", nargs="?", default=DEFAULT_DIR)
     up.add_argument("--osds", type=int, default=3, help="OSDs of a new cluster (default 3)")
+    up.add_argument(
+        "--mgrs", type=int, default=1, help="mgrs: one active, the others standby (default 1)"
+    )
     up.add_argument("--timeout", type=float, default=READY_TIMEOUT)
     down = sub.add_parser("down", help="stop every daemon of the cluster (data kept)")
     down.add_argument("dir", nargs="?", default=DEFAULT_DIR)
@@ -27,8 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.verb == "up":
             if not cluster.exists():
-                cluster.create(num_osds=args.osds)
+                cluster.create(num_osds=args.osds, num_mgrs=args.mgrs)
             cluster.start()
+            have = sum(1 for d in cluster.daemons() if d.kind == "mgr")
+            if args.mgrs > have:
+                cluster.add_mgrs(args.mgrs - have)
             cluster.wait_ready(args.timeout)
             print(f"cluster ready; export CEPH_CONF={cluster.conf_path}")
             print(cluster.conf_path)

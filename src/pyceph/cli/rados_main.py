@@ -21,8 +21,11 @@ from typing import IO, Any
 
 from pyceph import VERSION_STRING
 from pyceph.cli import rados_bench
+from pyceph.client.op import ObjectOp
 from pyceph.cls import lock as lock_cls
+from pyceph.common.errors import CephError
 from pyceph.common.output import TextTable, byte_u, dump_json
+from rados import _core as rados_core
 
 __all__ = [
     "USAGE",
@@ -747,6 +750,8 @@ NO_SHARD = -1
 HIT_SET_NAMESPACE = ".ceph-internal"
 #: PoolDump's read size
 EXPORT_OP_SIZE = 4096 * 1024
+#: How long `rados notify` waits for its watchers' replies (upstream: 10 s).
+NOTIFY_TIMEOUT_MS = 10000
 #: PoolDump's omap batch
 EXPORT_OMAP_BATCH = 512
 #: a default object_info_t as PoolDump encodes it in every object_begin (it never fills it in)
@@ -1051,9 +1056,6 @@ _UNSUPPORTED = frozenset(
         "unset-manifest",
         "tier-flush",
         "tier-evict",
-        "list-inconsistent-pg",
-        "list-inconsistent-obj",
-        "list-inconsistent-snapset",
         "cache-flush",
         "cache-try-flush",
         "cache-evict",
@@ -1856,23 +1858,25 @@ class _Tool:
         return 0
 
     # ------------------------------------------------------------- raw sub-ops
-    def _raw_op(
-        self, ioctx: Any, oid: str, ops: list[tuple[str, dict[str, Any], bytes]], msg: str
-    ) -> Any:
-        """Run pyceph sub-ops the `rados` facade has no public call for (librados calls the
-        Python binding lacks: list_watchers, omap headers, notify replies); returns the
-        op result (`r`, `outs`) without raising on a negative `r`."""
-        write = any(name.startswith("omap_set") for name, _a, _d in ops)
-        return ioctx.rados._run(ioctx._op_coro(oid, ops, 0, write), msg)
+    def _raw_op(self, ioctx: Any, oid: str, build: Callable[[ObjectOp], Any], msg: str) -> Any:
+        """Run an op the `rados` binding has no public call for (librados calls the Python
+        binding lacks: list_watchers, omap headers, notify replies) on the handle's async
+        core; returns the op result (`r`, `outs`) without raising on a negative `r`."""
+        op = ObjectOp()
+        build(op)
+        try:
+            return rados_core.run(ioctx, rados_core.core_ioctx(ioctx).submit(oid, op))
+        except CephError as e:
+            raise self.rados.Error(msg, errno=e.errno) from None
 
     def _omap_header(self, ioctx: Any, oid: str) -> bytes:
-        res = self._raw_op(ioctx, oid, [("omap_get_header", {}, b"")], "omap_get_header")
+        res = self._raw_op(ioctx, oid, lambda op: op.omap_get_header(), "omap_get_header")
         if res.r < 0:
             raise self.rados.Error("omap_get_header", -res.r)
         return bytes(res.outs[0].data) if res.outs else b""
 
     def _set_omap_header(self, ioctx: Any, oid: str, hdr: bytes) -> None:
-        res = self._raw_op(ioctx, oid, [("omap_set_header", {}, bytes(hdr))], "omap_set_header")
+        res = self._raw_op(ioctx, oid, lambda op: op.omap_set_header(bytes(hdr)), "omap_set_header")
         if res.r < 0:
             raise self.rados.Error("omap_set_header", -res.r)
 
@@ -2129,7 +2133,7 @@ class _Tool:
         payload = struct.pack("<I", len(msg)) + msg  # encode(std::string)
         try:
             res = self._raw_op(
-                self.ioctx, oid, [("notify", {"timeout_ms": 10000}, payload)], "notify"
+                self.ioctx, oid, lambda op: op.notify(payload, NOTIFY_TIMEOUT_MS), "notify"
             )
             ret = res.r
             fields = res.outs[0].fields if res.outs else {}
@@ -2151,7 +2155,7 @@ class _Tool:
         self.need_pool(2)
         oid = self.nargs[1]
         try:
-            res = self._raw_op(self.ioctx, oid, [("list_watchers", {}, b"")], "list_watchers")
+            res = self._raw_op(self.ioctx, oid, lambda op: op.list_watchers(), "list_watchers")
             ret = res.r
         except self.rados.Error as e:
             ret = _neg_errno(e)
@@ -2463,6 +2467,52 @@ class _Tool:
             return _neg_errno(e)
         return 0
 
+    # --------------------------------------------------- scrub and repair
+    def _scrub_formatter(self) -> bool:
+        """upstream: these verbs always print JSON (pretty with --pretty-format)."""
+        return self.fmt == "json-pretty" or (self.fmt is None and "pretty-format" in self.opts)
+
+    def do_list_inconsistent_pg(self) -> int:
+        if len(self.nargs) < 2:
+            self.usage_exit()
+        name = self.nargs[1]
+        pool_id = self.cluster.pool_lookup(name)
+        if pool_id is None:
+            self.err(f'pool "{name}" not found')
+            return -errno.ENOENT
+        try:
+            pgs = self.cluster.get_inconsistent_pgs(pool_id)
+        except self.rados.Error as e:
+            return _neg_errno(e)
+        self.out(dump_json(list(pgs), self._scrub_formatter()) + "\n")
+        return 0
+
+    def do_list_inconsistent_obj(self) -> int:
+        return self._list_inconsistent("list_inconsistent_obj")
+
+    def do_list_inconsistent_snapset(self) -> int:
+        return self._list_inconsistent("list_inconsistent_snapset")
+
+    def _list_inconsistent(self, prefix: str) -> int:
+        """Ask the PG's primary for its last scrub's findings (upstream: the SCRUBLS op)."""
+        import json
+
+        if len(self.nargs) < 2:
+            self.usage_exit()
+        pgid = self.nargs[1]
+        pool_s, dot, ps_s = pgid.partition(".")
+        if not dot or not pool_s.isdigit() or not re.fullmatch(r"[0-9a-fA-F]+", ps_s):
+            self.err(f"bad pg: {pgid}")
+            return 0
+        cmd = json.dumps({"prefix": prefix, "pgid": pgid, "format": "json"})
+        ret, out, _outs = self.cluster.pg_command(pgid, cmd, b"")
+        if ret < 0:
+            if ret == -errno.ENOENT:
+                self.err(f"No scrub information available for pg {pool_s}.{int(ps_s, 16):x}")
+            return ret
+        self.out(dump_json(json.loads(out), self._scrub_formatter()))
+        return 0
+
 
 _VERBS: dict[str, Callable[[_Tool], int]] = {
     "lspools": _Tool.do_lspools,
@@ -2499,6 +2549,9 @@ _VERBS: dict[str, Callable[[_Tool], int]] = {
     "listwatchers": _Tool.do_listwatchers,
     "export": _Tool.do_export,
     "import": _Tool.do_import,
+    "list-inconsistent-pg": _Tool.do_list_inconsistent_pg,
+    "list-inconsistent-obj": _Tool.do_list_inconsistent_obj,
+    "list-inconsistent-snapset": _Tool.do_list_inconsistent_snapset,
 }
 
 #: the verbs pyceph's `rados` implements

@@ -1,9 +1,18 @@
-"""The Objecter: sends object ops to the right OSD and keeps them going across map changes.
+"""The Objecter: sends object ops to the right OSD, in order, and keeps them going.
 
-For each op it computes the PG and acting primary from its current OSDMap, sends the op
-there, and resends — with the same request id, so the OSD's dup index keeps it
-exactly-once — when the OSD asks it to retry with a newer map, when the connection
-drops, or when a new map moves the PG. It gives up only at the op's timeout.
+Upstream `src/osdc/Objecter.cc` is the model. Every op gets a tid when it is submitted and
+stays in `ops` (kept in tid order) until answered. For each op the Objecter computes the
+PG and acting primary from its current OSDMap and sends it on that OSD's *session*
+without waiting for earlier ops: many ops to one object are in flight at once, and since
+ops to one object map to one PG and so to one session, they leave in tid order and the
+OSD (which takes a PG's ops in arrival order) applies them in submission order.
+
+When something changes — a new map moves a PG, a session's connection drops, an OSD asks
+for a retry with a newer map — `_kick` rescans every op in tid order (upstream
+`_scan_requests` and `_kick_requests`) and resends the affected ones, with the same
+request id so the OSD's dup index keeps them exactly-once. An op that must wait on a
+session (a reconnect, a retry back-off) holds back every later op on that session, so
+the resends too go out in tid order. An op gives up only at its timeout.
 
 Watches are *linger ops* (upstream Objecter::LingerOp): registered once, then kept alive —
 pinged while all is well, re-sent (``reconnect``) to the current primary when the map moves
@@ -11,6 +20,9 @@ the object's PG or the OSD connection drops — until unwatched or until the OSD
 (object deleted: the error callback gets -ENOTCONN). OSDs send `watch_notify` messages on
 the connection the watch was registered from; `handle_message` routes them to the watch's
 callbacks and acks each notify with a `notify_ack` op carrying the callback's reply.
+
+Every task the Objecter starts (sends, reconnects, linger loops, notify callbacks) belongs
+to its `TaskSet`; `close()` ends them all.
 """
 
 from __future__ import annotations
@@ -19,13 +31,15 @@ import asyncio
 import inspect
 import itertools
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyceph.common.addr import parse_addr
 from pyceph.common.errors import CephError
-from pyceph.mon.monclient import MonClient
+from pyceph.common.tasks import TaskSet
+from pyceph.monc.monclient import MonClient
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import PG_OPS, READ_OPS, WATCH_OPS
@@ -36,11 +50,17 @@ ENOENT = 2
 ETIMEDOUT = 110
 ESHUTDOWN = 108
 ENOTCONN = 107
+EIO = 5
 SNAP_HEAD = 2**64 - 2
-#: Pause before resending when the target is unreachable and no new map arrived.
+#: First pause before resending to an OSD that dropped or refused the connection, or
+#: asked for a retry under the map the client already has.
 RESEND_BACKOFF = 0.05
 #: Upper bound of that pause as it doubles.
 RESEND_BACKOFF_MAX = 1.0
+#: Longest wait for a newer map an OSD asked for before resending anyway.
+RETRY_MAP_WAIT = RESEND_BACKOFF_MAX * 5
+#: How often ops with no target (no primary, full pool) are re-examined without a new map.
+HOMELESS_CHECK_INTERVAL = RESEND_BACKOFF_MAX
 #: Entries asked of an OSD per listing request.
 LIST_PAGE = 1024
 #: How often a watch checks its connection and the map (seconds).
@@ -59,6 +79,12 @@ FLAG_FULL_TRY = 0x800000
 POOL_FLAG_FULL = 1 << 1
 #: Ops that never wait for a full pool: reads, PG ops and watch/notify (they change no data).
 NEVER_FILL_OPS = READ_OPS | PG_OPS | WATCH_OPS
+
+#: States of an op in flight.
+SENT = "sent"  #: on the wire to its target, waiting for the reply
+PARKED = "parked"  #: waiting on its session (connecting, or behind a parked op)
+RETRY_WAIT = "retry-wait"  #: the OSD asked for a retry: waiting for a map or the back-off
+HOMELESS = "homeless"  #: no target now (no primary, or a write to a full pool)
 
 
 @dataclass(slots=True)
@@ -105,8 +131,54 @@ class LingerOp:
         return max(LINGER_CHECK_INTERVAL, min(LINGER_PING_INTERVAL, self.timeout / 3))
 
 
+class _Session:
+    """The client's link to one OSD (upstream Objecter::OSDSession)."""
+
+    __slots__ = ("osd", "addr", "conn", "connecting", "parked", "backoff", "retry_at")
+
+    def __init__(self, osd: int, addr: str) -> None:
+        self.osd = osd
+        self.addr = addr
+        self.conn: Connection | None = None
+        self.connecting: asyncio.Task[Any] | None = None
+        #: tids of ops waiting on this session; while any wait, new ops queue behind them
+        self.parked: set[int] = set()
+        self.backoff = RESEND_BACKOFF
+        self.retry_at = 0.0
+
+    def live(self) -> bool:
+        return self.conn is not None and not self.conn.closed
+
+
+@dataclass(eq=False, slots=True)
+class _InflightOp:
+    """One submitted op until its reply (upstream Objecter::Op)."""
+
+    tid: int
+    pool_id: int
+    oid: str | None
+    nspace: str
+    key: str
+    fixed_ps: int | None
+    snapid: int
+    snapc: list[Any] | None
+    flags: int
+    head_ops: list[list[Any]]
+    data: bytes | memoryview
+    may_fill: bool
+    future: asyncio.Future[OpResult]
+    state: str = HOMELESS
+    attempts: int = 0
+    ps: int = -1
+    sess: _Session | None = None
+    conn: Connection | None = None  #: the connection of the attempt on the wire
+    min_epoch: int = 0  #: RETRY_WAIT: resend once the map reaches this epoch ...
+    wait_until: float = 0.0  #: ... or at this (monotonic) time
+    reply_conn: Connection | None = None  #: where the answer came from (watches)
+
+
 class Objecter:
-    """Object op dispatch with resend on map change, bounded by a timeout."""
+    """Object op dispatch: pipelined, ordered per object, resent on map change."""
 
     def __init__(self, monc: MonClient, nonce: int) -> None:
         self.monc = monc
@@ -118,22 +190,39 @@ class Objecter:
         self._stopped = False
         self._cookies = itertools.count(1)
         self.lingers: dict[int, LingerOp] = {}
-        self._callbacks: set[asyncio.Task[Any]] = set()
+        #: ops submitted and not yet answered, in tid order
+        self.ops: dict[int, _InflightOp] = {}
+        self.sessions: dict[int, _Session] = {}
+        self._tasks = TaskSet("objecter")
+        self._kick_at = math.inf
+        self._kick_task: asyncio.Task[Any] | None = None
 
     def on_osdmap(self, _osdmap: Any) -> None:
-        """MonClient callback: wake every op waiting for a new map."""
+        """MonClient callback: rescan the ops under the new map, wake every map waiter."""
         self._map_changed.set()
         self._map_changed = asyncio.Event()
+        self._kick()
 
     def stop(self) -> None:
+        """Fail every op with ESHUTDOWN and end every watch (see `close`)."""
         self._stopped = True
         self._map_changed.set()
         for lop in list(self.lingers.values()):
             if lop.task is not None:
                 lop.task.cancel()
         self.lingers.clear()
-        for t in list(self._callbacks):
-            t.cancel()
+        ops, self.ops = self.ops, {}
+        for o in ops.values():
+            if not o.future.done():
+                o.future.set_exception(CephError(ESHUTDOWN, "client shut down"))
+                o.future.exception()  # nobody may be waiting any more
+        for sess in self.sessions.values():
+            sess.parked.clear()
+
+    async def close(self) -> None:
+        """`stop`, then cancel and await every task the Objecter owns."""
+        self.stop()
+        await self._tasks.close()
 
     async def _wait_map_change(self, delay: float) -> None:
         try:
@@ -141,6 +230,7 @@ class Objecter:
         except TimeoutError:
             pass
 
+    # -- submitting -----------------------------------------------------------------------
     async def op(
         self,
         pool_id: int,
@@ -155,28 +245,31 @@ class Objecter:
         flags: int = 0,
         timeout: float = 0,
     ) -> OpResult:
-        """Run `ops` on one object (or, with `ps`, on one PG) until answered or timed out."""
-        coro = self._run(pool_id, oid, ops, nspace, key, ps, snapid, snapc, flags, None)
-        if timeout:
-            try:
-                return await asyncio.wait_for(coro, timeout)
-            except TimeoutError:
-                raise CephError(ETIMEDOUT, "op timed out") from None
-        return await coro
+        """Run `ops` on one object (or, with `ps`, on one PG) until answered or timed out.
 
-    async def _run(
+        The op is sent (or queued in order) before this coroutine first yields: ops on one
+        object apply in the order their `op()` coroutines started."""
+        o = self.submit(pool_id, oid, ops, nspace=nspace, key=key, ps=ps, snapid=snapid,
+                        snapc=snapc, flags=flags)  # fmt: skip
+        return await self.wait(o, timeout)
+
+    def submit(
         self,
         pool_id: int,
         oid: str | None,
         ops: list[Op],
-        nspace: str,
-        key: str,
-        fixed_ps: int | None,
-        snapid: int,
-        snapc: tuple[int, list[int]] | None,
-        flags: int,
-        conn_out: list[Connection] | None = None,
-    ) -> OpResult:
+        *,
+        nspace: str = "",
+        key: str = "",
+        ps: int | None = None,
+        snapid: int = SNAP_HEAD,
+        snapc: tuple[int, list[int]] | None = None,
+        flags: int = 0,
+    ) -> _InflightOp:
+        """Give `ops` a tid and send them (or queue them behind earlier ops); `wait` for
+        the answer. Synchronous, so the submission order is the call order."""
+        if self._stopped:
+            raise CephError(ESHUTDOWN, "client shut down")
         tid = next(self._tids)
         head_ops = []
         payloads = []
@@ -187,76 +280,261 @@ class Objecter:
                 payloads.append(payload)
             head_ops.append([name, a])
         data: bytes | memoryview = payloads[0] if len(payloads) == 1 else b"".join(payloads)
-        reqid = [self.monc.entity, self.nonce, tid]
         is_write = any(name not in NEVER_FILL_OPS for name, _a, _p in ops)
-        may_fill = is_write and not flags & (FLAG_FULL_FORCE | FLAG_FULL_TRY)
-        backoff = RESEND_BACKOFF
-        while True:
-            if self._stopped:
-                raise CephError(ESHUTDOWN, "client shut down")
-            osdmap = self.monc.osdmap
-            pool = osdmap.get_pool(pool_id)
-            if pool is None:
-                raise CephError(ENOENT, f"pool {pool_id} does not exist")
-            if may_fill and pool.flags & POOL_FLAG_FULL:
-                # As librados: writes to a full pool wait until it is not full (or time out).
-                await self._wait_map_change(RESEND_BACKOFF_MAX)
-                continue
-            if fixed_ps is None:
-                assert oid is not None
-                _, ps = osdmap.object_locator_to_pg(pool_id, oid, nspace, key)
-            else:
-                ps = fixed_ps
-            _up, _upp, _acting, primary = osdmap.pg_to_up_acting_osds(pool_id, ps)
-            if primary < 0:
-                await self._wait_map_change(RESEND_BACKOFF_MAX)
-                continue
-            head = {
-                "reqid": reqid,
-                "epoch": osdmap.epoch,
-                "pool": pool_id,
-                "ps": ps,
-                "oid": oid,
-                "nspace": nspace,
-                "key": key,
-                "snapid": snapid,
-                "snapc": list(snapc) if snapc else None,
-                "flags": flags,
-                "ops": head_ops,
-                "addr": self.addr,
-            }
-            try:
-                conn = await self._connect(primary, osdmap)
-                reply = await conn.call("osd_op", head, data)
-            except CephError as e:
-                if e.errno == ESHUTDOWN and self._stopped:
-                    raise
-                log.debug("osd_op tid %s to osd.%s failed: %s; resending", tid, primary, e)
-                await self._wait_map_change(backoff)
-                backoff = min(backoff * 2, RESEND_BACKOFF_MAX)
-                continue
-            retry = reply.head.get("retry")
-            if retry is not None:
-                if self.monc.osdmap.epoch < int(retry):
-                    await self._wait_for_epoch(int(retry))
-                else:
-                    await self._wait_map_change(backoff)
-                    backoff = min(backoff * 2, RESEND_BACKOFF_MAX)
-                continue
-            if conn_out is not None:
-                conn_out.append(conn)
-            return self._result(reply.head, reply.data)
+        o = _InflightOp(
+            tid, pool_id, oid, nspace, key, ps, snapid, list(snapc) if snapc else None, flags,
+            head_ops, data, is_write and not flags & (FLAG_FULL_FORCE | FLAG_FULL_TRY),
+            asyncio.get_running_loop().create_future(),
+        )  # fmt: skip
+        self.ops[tid] = o
+        self._dispatch(o, None)
+        return o
 
-    async def _wait_for_epoch(self, epoch: int) -> None:
+    async def wait(self, o: _InflightOp, timeout: float = 0) -> OpResult:
+        """The answer of a submitted op; CephError(ETIMEDOUT) past `timeout` (then, or when
+        the waiter is cancelled, the op is abandoned)."""
         try:
-            await self.monc.wait_for_osdmap(epoch, timeout=RESEND_BACKOFF_MAX * 5)
-        except CephError:
-            pass
+            if timeout:
+                try:
+                    async with asyncio.timeout(timeout):
+                        return await o.future
+                except TimeoutError:
+                    raise CephError(ETIMEDOUT, "op timed out") from None
+            return await o.future
+        finally:
+            if not o.future.done() or o.future.cancelled():
+                self._forget(o)
 
-    async def _connect(self, osd: int, osdmap: Any) -> Connection:
-        info = osdmap.osds[osd]
-        addr = parse_addr(info.public_addr)
-        return await self.monc.msgr.connect(addr, "osd")
+    def dump_requests(self) -> list[dict[str, Any]]:
+        """The ops in flight, in tid order (upstream `objecter_requests`)."""
+        return [
+            {"tid": o.tid, "pool": o.pool_id, "pg": f"{o.pool_id}.{o.ps:x}", "object": o.oid,
+             "osd": o.sess.osd if o.sess is not None else -1, "state": o.state,
+             "attempts": o.attempts, "ops": [n for n, _a in o.head_ops]}
+            for o in self.ops.values()
+        ]  # fmt: skip
+
+    # -- targeting and sending -------------------------------------------------------------
+    def _target(self, o: _InflightOp, m: Any) -> tuple[int, int] | int | None:
+        """(primary, ps) under map `m`; None when there is none now; -errno to give up."""
+        if m is None:
+            return None
+        pool = m.get_pool(o.pool_id)
+        if pool is None:
+            return -ENOENT
+        if o.may_fill and pool.flags & POOL_FLAG_FULL:
+            return None  # as librados: writes to a full pool wait until it is not full
+        if o.fixed_ps is None:
+            assert o.oid is not None
+            _, ps = m.object_locator_to_pg(o.pool_id, o.oid, o.nspace, o.key)
+        else:
+            ps = o.fixed_ps
+        primary = m.pg_to_up_acting_osds(o.pool_id, ps)[3]
+        if primary < 0:
+            return None
+        return primary, ps
+
+    def _session(self, osd: int, m: Any) -> _Session:
+        addr = str(m.osds[osd].public_addr)
+        sess = self.sessions.get(osd)
+        if sess is None or sess.addr != addr:
+            sess = self.sessions[osd] = _Session(osd, addr)
+        return sess
+
+    def _unpark(self, o: _InflightOp) -> None:
+        if o.sess is not None:
+            o.sess.parked.discard(o.tid)
+
+    def _dispatch(self, o: _InflightOp, blocked: set[_Session] | None) -> None:
+        """Send `o` to its current target, or park it there behind earlier ops.
+
+        `blocked` (during a rescan) holds the sessions an earlier op is parked on."""
+        m = self.monc.osdmap
+        t = self._target(o, m)
+        self._unpark(o)
+        if isinstance(t, int):
+            self._fail(o, CephError(-t, f"pool {o.pool_id} does not exist"))
+            return
+        if t is None:
+            o.state, o.sess, o.conn = HOMELESS, None, None
+            self._schedule_kick(self._now() + HOMELESS_CHECK_INTERVAL)
+            return
+        osd, o.ps = t
+        sess = self._session(osd, m)
+        if sess.live() and not sess.parked and (blocked is None or sess not in blocked):
+            self._send(o, sess, m.epoch)
+            return
+        o.state, o.sess, o.conn = PARKED, sess, None
+        sess.parked.add(o.tid)
+        if blocked is not None:
+            blocked.add(sess)
+        self._ensure_connecting(sess)
+
+    def _send(self, o: _InflightOp, sess: _Session, epoch: int) -> None:
+        assert sess.conn is not None
+        o.state, o.sess, o.conn = SENT, sess, sess.conn
+        o.attempts += 1
+        head = {
+            "reqid": [self.monc.entity, self.nonce, o.tid],
+            "epoch": epoch,
+            "pool": o.pool_id,
+            "ps": o.ps,
+            "oid": o.oid,
+            "nspace": o.nspace,
+            "key": o.key,
+            "snapid": o.snapid,
+            "snapc": o.snapc,
+            "flags": o.flags,
+            "ops": o.head_ops,
+            "addr": self.addr,
+        }
+        # Tasks start in creation order, so the sends leave in the order of these calls.
+        self._tasks.spawn(self._call(o, o.attempts, sess, sess.conn, head), "osd_op")
+
+    async def _call(
+        self, o: _InflightOp, attempt: int, sess: _Session, conn: Connection, head: dict[str, Any]
+    ) -> None:
+        """One attempt of `o` on `conn`; its reply finishes, parks or re-targets the op."""
+        try:
+            reply = await conn.call("osd_op", head, o.data)
+        except CephError as e:
+            if o.attempts != attempt or o.future.done() or self._stopped:
+                return
+            log.debug("osd_op tid %s to osd.%s failed: %s; resending", o.tid, sess.osd, e)
+            if sess.conn is conn:
+                sess.conn = None
+                self._backoff(sess)
+            self._park(o, sess)
+            self._schedule_kick(self._now())
+            return
+        except Exception as e:  # the op cannot be encoded: its caller gets the error
+            if o.attempts == attempt:
+                self._fail(o, e)
+            return
+        if o.attempts != attempt or o.future.done():
+            return
+        retry = reply.head.get("retry")
+        if retry is None:
+            sess.backoff = RESEND_BACKOFF
+            o.reply_conn = conn
+            try:
+                res = self._result(reply.head, reply.data)
+            except Exception as e:  # a malformed reply fails the op, never hangs it
+                self._fail(o, CephError(EIO, f"bad osd_op reply: {e!r}"))
+                return
+            self._finish(o, res)
+            return
+        # The OSD is not (yet) the primary under its map: wait for that map, or if ours is
+        # already as new, back off a little (the PG is being created or activated).
+        now = self._now()
+        epoch = self.monc.osdmap.epoch
+        if epoch < int(retry):
+            o.min_epoch, o.wait_until = int(retry), now + RETRY_MAP_WAIT
+        else:
+            o.min_epoch, o.wait_until = epoch + 1, now + self._backoff(sess)
+        self._park(o, sess)
+        o.state = RETRY_WAIT
+        self._schedule_kick(o.wait_until)
+
+    def _park(self, o: _InflightOp, sess: _Session) -> None:
+        o.state, o.sess, o.conn = PARKED, sess, None
+        sess.parked.add(o.tid)
+
+    def _backoff(self, sess: _Session) -> float:
+        """The session's current back-off (doubled for next time); sets its retry time."""
+        delay = sess.backoff
+        sess.backoff = min(delay * 2, RESEND_BACKOFF_MAX)
+        sess.retry_at = self._now() + delay
+        return delay
+
+    def _ensure_connecting(self, sess: _Session) -> None:
+        if sess.live() or sess.connecting is not None or self._stopped:
+            return
+        if self._now() < sess.retry_at:
+            self._schedule_kick(sess.retry_at)
+            return
+        sess.connecting = self._tasks.spawn(self._open(sess), f"connect osd.{sess.osd}")
+
+    async def _open(self, sess: _Session) -> None:
+        try:
+            conn = await self.monc.msgr.connect(parse_addr(sess.addr), "osd")
+        except Exception as e:
+            if self._stopped:
+                return
+            log.debug("connecting to osd.%s at %s failed: %s", sess.osd, sess.addr, e)
+            self._schedule_kick(self._now() + self._backoff(sess))
+            return
+        finally:
+            sess.connecting = None
+        sess.conn = conn
+        if self.sessions.get(sess.osd) is sess:
+            self._kick()
+
+    def _finish(self, o: _InflightOp, res: OpResult) -> None:
+        self._forget(o)
+        if not o.future.done():
+            o.future.set_result(res)
+
+    def _fail(self, o: _InflightOp, err: CephError) -> None:
+        self._forget(o)
+        if not o.future.done():
+            o.future.set_exception(err)
+
+    def _forget(self, o: _InflightOp) -> None:
+        if self.ops.get(o.tid) is o:
+            del self.ops[o.tid]
+        self._unpark(o)
+
+    # -- rescanning ------------------------------------------------------------------------
+    def _schedule_kick(self, at: float) -> None:
+        """Rescan at monotonic time `at` (the earliest of the times asked for)."""
+        if self._stopped or at >= self._kick_at:
+            return
+        if self._kick_task is not None:
+            self._kick_task.cancel()
+        self._kick_at = at
+        self._kick_task = self._tasks.spawn(self._kick_later(at), "objecter kick")
+
+    async def _kick_later(self, at: float) -> None:
+        delay = at - self._now()
+        if delay > 0:
+            await self.monc.runtime.clock.sleep(delay)
+        self._kick_task = None
+        self._kick()
+
+    def _kick(self) -> None:
+        """Rescan every op in tid order: resend what lost its connection or moved, send
+        what waited and may go now (upstream Objecter::_scan_requests + _kick_requests)."""
+        if self._stopped:
+            return
+        if self._kick_task is not None and self._kick_task is not asyncio.current_task():
+            self._kick_task.cancel()
+        self._kick_task = None
+        self._kick_at = math.inf
+        m = self.monc.osdmap
+        epoch = m.epoch if m is not None else 0
+        now = self._now()
+        for sess in self.sessions.values():
+            sess.parked.clear()
+        blocked: set[_Session] = set()
+        for o in list(self.ops.values()):
+            if o.future.done():
+                continue
+            t = self._target(o, m)
+            sess = self._session(t[0], m) if isinstance(t, tuple) else None
+            same = sess is not None and sess is o.sess and t is not None and t[1] == o.ps
+            if o.state == SENT and same and o.conn is not None and not o.conn.closed:
+                continue  # on the wire where it belongs
+            if o.state == RETRY_WAIT and same and epoch < o.min_epoch and now < o.wait_until:
+                assert sess is not None
+                sess.parked.add(o.tid)
+                blocked.add(sess)
+                self._schedule_kick(o.wait_until)
+                continue
+            self._dispatch(o, blocked)
+
+    def _now(self) -> float:
+        return float(self.monc.runtime.clock.monotonic())
 
     @staticmethod
     def _result(head: dict[str, Any], data: bytes | memoryview) -> OpResult:
@@ -295,34 +573,22 @@ class Objecter:
     async def _linger_send(self, lop: LingerOp, wop: str) -> int:
         """One watch op (`watch`, `reconnect`, `ping`, `unwatch`) for `lop`; returns r."""
         args = {"op": wop, "cookie": lop.cookie, "timeout": lop.timeout, "gid": self.gid}
-        box: list[Connection] = []
-        coro = self._run(
-            lop.pool_id,
-            lop.oid,
-            [("watch", args, b"")],
-            lop.nspace,
-            lop.key,
-            None,
-            SNAP_HEAD,
-            None,
-            0,
-            box,
-        )
+        o = self.submit(lop.pool_id, lop.oid, [("watch", args, b"")], nspace=lop.nspace,
+                        key=lop.key)  # fmt: skip
         try:
-            res = await asyncio.wait_for(coro, LINGER_OP_TIMEOUT)
-        except TimeoutError:
+            res = await self.wait(o, LINGER_OP_TIMEOUT)
+        except CephError as e:
+            if e.errno != ETIMEDOUT:
+                raise
             return -ETIMEDOUT
         now = self._now()
         lop.last_ping = now
         if res.r == 0:
             lop.last_ok = now
             lop.epoch = self.monc.osdmap.epoch
-            if box and wop != "ping":
-                lop.conn = box[0]
+            if o.reply_conn is not None and wop != "ping":
+                lop.conn = o.reply_conn
         return res.r
-
-    def _now(self) -> float:
-        return float(self.monc.runtime.clock.monotonic())
 
     @property
     def gid(self) -> int:
@@ -352,7 +618,7 @@ class Objecter:
         if r < 0:
             self.lingers.pop(lop.cookie, None)
             raise CephError(-r, "watch failed")
-        lop.task = asyncio.ensure_future(self._linger_loop(lop))
+        lop.task = self._tasks.spawn(self._linger_loop(lop), f"watch {lop.cookie}")
         return lop
 
     async def unwatch(self, lop: LingerOp) -> int:
@@ -430,10 +696,8 @@ class Objecter:
         event = head.get("event")
         if event == "disconnect":
             self._linger_error(lop, int(head.get("err") or -ENOTCONN))
-        elif event == "notify":
-            t = asyncio.ensure_future(self._deliver_notify(lop, head, bytes(msg.data)))
-            self._callbacks.add(t)
-            t.add_done_callback(self._callbacks.discard)
+        elif event == "notify" and not self._stopped:
+            self._tasks.spawn(self._deliver_notify(lop, head, bytes(msg.data)), "notify")
         return True
 
     async def _deliver_notify(self, lop: LingerOp, head: dict[str, Any], data: bytes) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import platform
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,7 +17,9 @@ from pyceph.client.objecter import SNAP_HEAD, Objecter, Op, OpResult
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
-from pyceph.mon.monclient import MonClient
+from pyceph.common.sysinfo import collect_sys_info
+from pyceph.common.tasks import TaskSet
+from pyceph.monc.monclient import MonClient
 
 ENOENT = 2
 ENXIO_OSD_DOWN = 6  # upstream answers ENXIO for a command to a down OSD
@@ -50,7 +50,8 @@ class RadosClient:
         self._log_cb: Callable[[dict[str, Any]], None] | None = None
         self._service: dict[str, Any] | None = None
         self._service_status: dict[str, str] | None = None
-        self._service_task: asyncio.Task[None] | None = None
+        #: owner of this client's background tasks (the service-daemon report loop)
+        self._tasks = TaskSet("rados client")
         self._mgr_conn: Any = None
         #: set by an embedded cluster (pyceph.embedded): where its monitor is on its
         #: in-memory network, and the key to use instead of the configured one
@@ -105,12 +106,9 @@ class RadosClient:
             self.objecter.on_osdmap(osdmap)
 
     async def shutdown(self) -> None:
-        if self._service_task is not None:
-            self._service_task.cancel()
-            await asyncio.gather(self._service_task, return_exceptions=True)
-            self._service_task = None
         if self.objecter is not None:
-            self.objecter.stop()
+            await self.objecter.close()
+        await self._tasks.close()
         if self.monc is not None:
             await self.monc.stop()
 
@@ -469,7 +467,7 @@ class RadosClient:
 
     def _handle_log(self, conn: Any, msg: Any) -> None:
         """MLog from the monitor: each entry to the callback as librados' handle_log."""
-        from pyceph.mon.pool import utime_str
+        from pyceph.osdmap.pool import utime_str
 
         cb = self._log_cb
         what = msg.head.get("level")
@@ -508,7 +506,7 @@ class RadosClient:
             raise CephError(EEXIST, "already registered as a service daemon")
         if service in ("osd", "mds", "client", "mon", "mgr") or not service or not daemon:
             raise CephError(EINVAL, f"invalid service {service!r} daemon {daemon!r}")
-        md = _sys_info()
+        md = collect_sys_info()
         md.update({str(k): str(v) for k, v in metadata.items()})
         self._service = {"service": service, "daemon": daemon, "metadata": md,
                          "status": self._service_status}  # fmt: skip
@@ -517,7 +515,7 @@ class RadosClient:
             await asyncio.wait_for(self._mgr_open(), MGR_WAIT)
         except (TimeoutError, CephError):
             pass  # the report loop keeps trying, as MgrClient does
-        self._service_task = asyncio.ensure_future(self._service_loop())
+        self._tasks.spawn(self._service_loop(), "service daemon reports")
 
     async def service_daemon_update(self, status: dict[str, str]) -> None:
         """The status this service daemon reports to the mgr (kept until registered)."""
@@ -569,31 +567,3 @@ class RadosClient:
             except (TimeoutError, CephError):
                 continue
             self._send_report(conn)
-
-
-def _sys_info() -> dict[str, str]:
-    """What upstream's `collect_sys_info` adds to a service daemon's metadata."""
-    from pyceph import CEPH_VERSION, VERSION_STRING
-
-    uname = platform.uname()
-    md = {
-        "arch": uname.machine,
-        "ceph_release": "pacific",
-        "ceph_version": VERSION_STRING,
-        "ceph_version_short": CEPH_VERSION,
-        "hostname": socket.gethostname(),
-        "kernel_description": uname.version,
-        "kernel_version": uname.release,
-        "os": uname.system,
-    }
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k == "MemTotal":
-                    md["mem_total_kb"] = v.split()[0]
-                elif k == "SwapTotal":
-                    md["mem_swap_kb"] = v.split()[0]
-    except OSError:
-        pass
-    return md

@@ -54,6 +54,10 @@ class Encoder:
     def u16(self, v: int) -> None:
         self.raw(struct.pack("<H", v))
 
+    def boolean(self, v: bool) -> None:
+        """bool: one byte, 0 or 1."""
+        self.u8(1 if v else 0)
+
     def u32(self, v: int) -> None:
         self.raw(struct.pack("<I", v))
 
@@ -146,6 +150,10 @@ class Decoder:
 
     def u16(self) -> int:
         return self._unpack("<H")
+
+    def boolean(self) -> bool:
+        """bool: any non-zero byte is true, as upstream's decode."""
+        return self.u8() != 0
 
     def u32(self) -> int:
         return self._unpack("<I")

@@ -586,6 +586,11 @@ class CallEnv:
     max_attr_size: int = 0  #: 0 means no limit (osd_max_attr_size)
     max_omap_entries: int = 1024  #: osd_max_omap_entries_per_request
     random_bytes: Callable[[int], bytes] = os.urandom
+    #: The object's committed SnapSet seq (cls_get_snapset_seq), asked lazily: a store read
+    #: only for the methods that want it. 0 for an object never written under a snap context.
+    snapset_seq: Callable[[], int] = lambda: 0
+    #: The object's watchers as (entity name, address) (cls_cxx_list_watchers), asked lazily.
+    watchers: Callable[[], list[tuple[str, str]]] = lambda: []
 
 
 def _fail(err: int, msg: str = "") -> ClsError:
@@ -638,6 +643,18 @@ class MethodContext:
         """cls_gen_rand_base64: `n` random base64 characters."""
         raw = self.random_bytes((n * 3 + 3) // 4 + 1)
         return base64.b64encode(raw).decode()[:n]
+
+    def get_snapset_seq(self) -> int:
+        """cls_get_snapset_seq: the object's SnapSet seq; ENOENT when the object does not
+        exist (as the op has left it so far)."""
+        if not self._view.exists():
+            raise _fail(errno.ENOENT)
+        return int(self.env.snapset_seq())
+
+    def list_watchers(self) -> list[tuple[str, str]]:
+        """cls_cxx_list_watchers: (entity name, address) of each watcher of the object."""
+        self.num_read += 1
+        return list(self.env.watchers())
 
     # -- staging ------------------------------------------------------------------------------
     @property

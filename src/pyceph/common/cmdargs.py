@@ -546,6 +546,8 @@ def _build(table: Iterable[tuple[str, str, str, str, int]], daemon: str) -> list
 
 MON_COMMANDS: list[CommandDesc] = _build(command_table.MON_COMMANDS, "mon")
 MGR_COMMANDS: list[CommandDesc] = _build(command_table.MGR_COMMANDS, "mgr")
+OSD_COMMANDS: list[CommandDesc] = _build(command_table.OSD_COMMANDS, "osd")
+MON_TELL_COMMANDS: list[CommandDesc] = _build(command_table.MON_TELL_COMMANDS, "mon")
 COMMANDS: list[CommandDesc] = MON_COMMANDS + MGR_COMMANDS
 
 _BY_PREFIX: dict[str, CommandDesc] = {}
@@ -572,6 +574,7 @@ def command_descriptions(daemon: str, extra: Sequence[CommandDesc] = ()) -> dict
 
     mon: MgrCommands.h, then `extra` (mgr module commands), both flagged MGR, then
     the monitor's own table. mgr: `extra` then MgrCommands.h, flags 0 (as upstream).
+    osd / mon-tell: the tell commands an OSD / one monitor implements.
     """
     entries: list[dict[str, Any]] = []
     if daemon == "mon":
@@ -581,6 +584,10 @@ def command_descriptions(daemon: str, extra: Sequence[CommandDesc] = ()) -> dict
     elif daemon == "mgr":
         entries += [c.to_json(0) for c in extra]
         entries += [c.to_json(0) for c in MGR_COMMANDS]
+    elif daemon == "osd":
+        entries += [c.to_json(0) for c in OSD_COMMANDS]
+    elif daemon == "mon-tell":
+        entries += [c.to_json(0) for c in MON_TELL_COMMANDS]
     else:
         raise ValueError(f"unknown daemon {daemon!r}")
     return {f"cmd{i:03d}": e for i, e in enumerate(entries)}

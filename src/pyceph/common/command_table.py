@@ -1,7 +1,8 @@
 """Upstream Ceph 16.2.15 command descriptor table (data only).
 
 Transcribed from the `COMMAND(...)` tables of the monitor (MonCommands.h) and the
-manager (MgrCommands.h), in upstream's order: signature, help, module, perm, flags.
+manager (MgrCommands.h), in upstream's order: signature, help, module, perm, flags;
+and the OSD's tell commands pyceph's OSD answers (OSD::asok_command's registrations).
 `cmdargs` parses this into `CommandDesc` objects; nothing here is read at run time
 from outside the package.
 """
@@ -362,3 +363,23 @@ MGR_COMMANDS: tuple[tuple[str, str, str, str, int], ...] = (
     ("device rm-life-expectancy name=devid,type=CephString", "Clear predicted device life expectancy", "mgr", "rw", 0),
 )
 # fmt: on
+
+# The `ceph tell osd.N ...` commands pyceph's OSD implements (pyceph.osd.commands).
+OSD_COMMANDS: tuple[tuple[str, str, str, str, int], ...] = (
+    ("version", "report version of OSD", "osd", "r", 0),
+    (
+        "bench name=count,type=CephInt,req=false name=size,type=CephInt,req=false name=object_size,type=CephInt,req=false name=object_num,type=CephInt,req=false",
+        "OSD benchmark: write <count> <size>-byte objects(with <obj_size> <obj_num>), (default count=1G default size=4MB). Results in log.",
+        "osd",
+        "rw",
+        0,
+    ),
+    ("query name=pgid,type=CephPgid", "show details of a specific pg", "osd", "r", 0),
+)
+
+# The commands one monitor answers to `ceph tell mon.X ...` (pyceph.mon.tell).
+MON_TELL_COMMANDS: tuple[tuple[str, str, str, str, int], ...] = (
+    ("version", "show the ceph version", "mon", "r", 0),
+    ("mon_status", "report status of monitors", "mon", "r", 0),
+    ("quorum_status", "report status of monitor quorum", "mon", "r", 0),
+)

@@ -12,7 +12,7 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -64,6 +64,31 @@ class Disk(Protocol):
     def open_store(self, path: str, capacity: int) -> Any: ...
 
     def open_kv(self, path: str) -> Any: ...
+
+
+class Host(Protocol):
+    """Facts about the machine a daemon runs on."""
+
+    def loadavg(self) -> float:
+        """The 1-minute load average per CPU (what upstream compares with load limits)."""
+        ...
+
+
+class RealHost:
+    """This machine."""
+
+    def loadavg(self) -> float:
+        try:
+            return os.getloadavg()[0] / max(os.cpu_count() or 1, 1)
+        except OSError:  # no load average on this OS
+            return 0.0
+
+
+class IdleHost:
+    """A machine with nothing else to do (the simulator's: no outside load)."""
+
+    def loadavg(self) -> float:
+        return 0.0
 
 
 class RealClock:
@@ -147,6 +172,7 @@ class Runtime:
     rand: Rand
     net: Network
     disk: Disk
+    host: Host = field(default_factory=RealHost)
 
 
 def real_runtime() -> Runtime:

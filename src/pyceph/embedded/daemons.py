@@ -106,13 +106,17 @@ async def serve_daemon(
     kv: Any = None,
     bootstrap: tuple[str, tuple[str, int], Keyring] | None = None,
     on_daemon: Callable[[Any], None] | None = None,
+    client_mon_host: str | None = None,
+    host_modules: bool = True,
 ) -> None:
     """Run one daemon of `kind` (mon | mgr | osd) on this loop until `stop` is set.
 
     A monitor needs its store `kv` (the caller opens and closes it); when the store is
     empty it is created from `bootstrap` = (fsid, address, keyring), or, without one,
     start-up fails as `pyceph-mon` does without `--mkfs`. `on_daemon` receives the
-    daemon object (MonDaemon, MgrDaemon) as soon as it exists.
+    daemon object (MonDaemon, MgrDaemon) as soon as it exists. `client_mon_host` is how a
+    librados client reaches the cluster (the mgr's modules make sessions from it);
+    `host_modules` False runs the mgr without python modules (the simulator).
     """
     if kind == "mon":
         from pyceph.mon.daemon import MonDaemon
@@ -128,7 +132,7 @@ async def serve_daemon(
     elif kind == "mgr":
         from pyceph.mgr.daemon import MgrDaemon
 
-        mgr = MgrDaemon(runtime, config)
+        mgr = MgrDaemon(runtime, config, client_mon_host=client_mon_host, host_modules=host_modules)
         if on_daemon is not None:
             on_daemon(mgr)
         await mgr.serve(stop)

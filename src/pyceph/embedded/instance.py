@@ -45,6 +45,7 @@ from pyceph.embedded.daemons import (
     make_keyring,
     serve_daemon,
 )
+from pyceph.mgr.pgmap import capacity_known
 from pyceph.sim.memnet import MemNetwork
 from pyceph.store.errors import StoreError
 from pyceph.store.memstore import MemStore
@@ -71,6 +72,9 @@ EMBEDDED_OPTIONS = {
     "mgr_stats_period": "1",
     "osd_heartbeat_interval": "1",
     "osd_heartbeat_grace": "5",
+    # the mgr runs only its built-in modules: importing the host's other module folders
+    # (Debian's, when installed) costs every process that embeds a cluster a second of CPU
+    "mgr_module_path": "",
 }
 #: Options of ceph.conf's [global] that describe where the cluster is, not how it runs.
 _LAYOUT_KEYS = {"fsid", "mon_host", "keyring"}
@@ -338,6 +342,7 @@ class EmbeddedCluster:
                 kv=kv,
                 bootstrap=(self.fsid, MON_ADDR, self.keyring),
                 on_daemon=lambda obj: setattr(d, "obj", obj),
+                client_mon_host=self.name,
             )
         except asyncio.CancelledError:
             raise
@@ -354,7 +359,9 @@ class EmbeddedCluster:
         if st is None:
             return False
         up = sum(1 for o in st.osdmap.osds.values() if o.exists and o.up and o.is_in)
-        return up >= self.num_osds and bool(st.mgrmap.get("available"))
+        if up < self.num_osds or not st.mgrmap.get("available"):
+            return False
+        return capacity_known(st.mgr_digest.get("osd_stats", {}), self.num_osds)
 
     async def _wait(self, pred: Any, deadline: float, what: str) -> None:
         while not pred():

@@ -5,7 +5,7 @@ osd pool stats. Each returns upstream's ``(ret, outbuf, outs)`` triple.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pyceph.common.cmdargs import match_command
@@ -13,7 +13,7 @@ from pyceph.common.errors import CephError
 from pyceph.common.output import dump_json
 from pyceph.mgr.pgmap import PGMap
 
-__all__ = ["handle_mgr_command"]
+__all__ = ["SCRUB_PREFIXES", "handle_mgr_command", "handle_scrub_command"]
 
 Result = tuple[int, bytes, str]
 
@@ -164,3 +164,90 @@ def handle_mgr_command(
     except CephError as e:
         return -e.errno, b"", e.message
     return handler(pgmap, _osdmap(osdmap_provider), args)
+
+
+#: The scrub commands the mgr forwards to OSDs (upstream DaemonServer::_handle_command).
+SCRUB_PREFIXES = frozenset(
+    {"pg scrub", "pg deep-scrub", "pg repair", "osd scrub", "osd deep-scrub", "osd repair"}
+)
+#: The OSD command each scrub operation becomes (upstream MOSDScrub2's deep/repair flags).
+_OSD_SCRUB_OP = {"scrub": "scrub", "deep-scrub": "deep_scrub", "repair": "repair"}
+
+SendDaemonCommand = Callable[[str, str, dict[str, Any], bytes], Awaitable[Result]]
+
+
+def _pg_primary(osdmap: Any, pool: int, ps: int) -> int:
+    try:
+        _up, _upp, _acting, primary = osdmap.pg_to_up_acting_osds(pool, ps)
+    except (KeyError, AttributeError):
+        return -1
+    return int(primary)
+
+
+async def handle_scrub_command(
+    osdmap_provider: Any, cmd: dict[str, Any], send: SendDaemonCommand
+) -> Result:
+    """`pg scrub|deep-scrub|repair PGID` and `osd scrub|deep-scrub|repair WHO`: tell the
+    primary OSD(s) to start the scrub and answer at once with upstream's texts.
+
+    `send(type, id, cmd, inbuf)` is the mgr's daemon command path (an `osd_command` to
+    that OSD)."""
+    osdmap = _osdmap(osdmap_provider)
+    prefix = str(cmd.get("prefix", ""))
+    op = prefix.split(" ", 1)[1]
+    osd_op = _OSD_SCRUB_OP[op]
+    if prefix.startswith("pg "):
+        text = str(cmd.get("pgid", ""))
+        pool_s, dot, ps_s = text.partition(".")
+        try:
+            pool, ps = int(pool_s), int(ps_s, 16)
+            if not dot or pool < 0 or ps < 0:
+                raise ValueError
+        except ValueError:
+            return -errno.EINVAL, b"", f"invalid pgid '{text}'"
+        pgid = f"{pool}.{ps:x}"
+        p = (getattr(osdmap, "pools", {}) or {}).get(pool)
+        if p is None or ps >= int(getattr(p, "pg_num", 0)):
+            return -errno.ENOENT, b"", f"pg {pgid} does not exist"
+        primary = _pg_primary(osdmap, pool, ps)
+        if primary < 0:
+            return -errno.EAGAIN, b"", f"pg {pgid} has no primary osd"
+        r, _out, _outs = await send("osd", str(primary), {"prefix": osd_op, "pgid": pgid}, b"")
+        if r == -errno.ENOENT and "does not exist or is down" in _outs:
+            return -errno.EAGAIN, b"", f"pg {pgid} primary osd.{primary} is not currently connected"  # fmt: skip
+        return 0, b"", f"instructing pg {pgid} on osd.{primary} to {op}"
+    who = str(cmd.get("who", ""))
+    up = [o for o in sorted(getattr(osdmap, "osds", {}) or {}) if osdmap.is_up(o)]
+    if who in ("*", "all", "any"):
+        osds = up
+    else:
+        ident = who[4:] if who.startswith("osd.") else who
+        if not ident.isdigit():
+            return -errno.EINVAL, b"", f"invalid osd '{who}'"
+        osds = [int(ident)]
+    sent: list[int] = []
+    failed: list[int] = []
+    for osd in osds:
+        if osd not in up:
+            failed.append(osd)
+            continue
+        for pid, pool in sorted((getattr(osdmap, "pools", {}) or {}).items()):
+            for ps in range(int(getattr(pool, "pg_num", 0))):
+                if _pg_primary(osdmap, int(pid), ps) == osd:
+                    pgid = f"{int(pid)}.{ps:x}"
+                    await send("osd", str(osd), {"prefix": osd_op, "pgid": pgid}, b"")
+        sent.append(osd)
+    if osds and len(failed) == len(osds):
+        return (
+            -errno.EAGAIN,
+            b"",
+            (f"failed to instruct osd(s) {_ids(osds)} to {op} (not connected)"),
+        )
+    outs = f"instructed osd(s) {_ids(sent)} to {op}"
+    if failed:
+        outs += f"; osd(s) {_ids(failed)} were not connected"
+    return 0, b"", outs
+
+
+def _ids(osds: list[int]) -> str:
+    return ",".join(str(o) for o in osds)

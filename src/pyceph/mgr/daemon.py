@@ -1,33 +1,44 @@
-"""pyceph-mgr: the manager daemon (statistics and mgr commands; modules come later).
+"""pyceph-mgr: the manager daemon (statistics, mgr commands and the module host).
+
+Every mgr beacons; the monitor makes one active (the MgrMap names it) and the
+others standbys (pyceph.mon.mgrmon). The active one does everything below; a
+standby runs only the enabled modules' MgrStandbyModule classes and waits for the
+MgrMap to name it (upstream MgrStandby / Mgr). Named active, it re-reads the module
+store and the service map and starts the modules; named standby again (`mgr fail`,
+or the monitor thought it dead), it stops them — where upstream respawns the
+process, which then comes back as a standby.
 
 It authenticates to the monitor, accepts the OSDs' statistics reports, aggregates them
 in a `PGMap`, serves the mgr's commands (`pg stat`, `pg dump`, `osd df`, ...), pushes a
-digest to the monitor for `status`/`df`/health, and beacons so the monitor knows where
-it listens.
+digest to the monitor for `status`/`df`/health, runs the enabled mgr modules
+(`pyceph.mgr.modules`) and routes their commands to them, and beacons so the monitor
+knows where it listens and which modules it can run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
-import socket
 import sys
 from typing import Any
 
 from pyceph.auth.keys import load_secret
 from pyceph.auth.service import ServiceAuthServer
-from pyceph.common.addr import configured_addr
+from pyceph.common.addr import configured_addr, parse_addr
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
-from pyceph.mgr.commands import handle_mgr_command
+from pyceph.common.sysinfo import collect_sys_info
+from pyceph.mgr.commands import SCRUB_PREFIXES, handle_mgr_command, handle_scrub_command
+from pyceph.mgr.modules.host import ModuleHost
 from pyceph.mgr.pgmap import PGMap
 from pyceph.mgr.servicemap import ServiceMap
-from pyceph.mon.monclient import MonClient
+from pyceph.monc.monclient import MonClient
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
 from pyceph.msg.messenger import Messenger
@@ -41,22 +52,48 @@ EINVAL = 22
 PGMAP_LOG_PERIOD = 2.0
 #: Beacon period; the monitor's view of the mgr is refreshed this often.
 MGR_BEACON_PERIOD = 2.0
+#: How long a module's command to an OSD (`send_command`) may take.
+OSD_COMMAND_TIMEOUT = 60.0
 
 
 class MgrDaemon:
-    """The active manager."""
+    """One manager daemon, active or standby as the MgrMap says."""
 
-    def __init__(self, runtime: Runtime, config: CephConfig) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        config: CephConfig,
+        *,
+        client_mon_host: str | None = None,
+        host_modules: bool = True,
+    ) -> None:
         self.runtime = runtime
         self.config = config
+        #: How a librados client reaches this cluster when that differs from the daemon's
+        #: own `mon_host` (an embedded cluster's in-memory network: `embedded:NAME`).
+        self.client_mon_host = client_mon_host
+        #: Whether this mgr runs python modules (not in the simulator: their threads
+        #: would make a seeded run unrepeatable).
+        self.host_modules = host_modules
         self.name = config.entity_id
         self.pgmap = PGMap()
         self.service_map = ServiceMap()
+        #: Set when the digest should go to the monitor before the next tick.
+        self._digest_due = asyncio.Event()
+        #: Set when the beacon should go out before its period ends (modules loaded).
+        self._beacon_due = asyncio.Event()
         self.monc: MonClient | None = None
         self.msgr: Messenger | None = None
         self._dirty = True
         self._smap_pending: dict[str, Any] | None = None
         self._last_pgmap_log = 0.0
+        self.addr: tuple[str, int] | None = None
+        #: the module host (upstream's PyModuleRegistry/ActivePyModules)
+        self.modules = ModuleHost(self)
+        #: whether the last MgrMap named this mgr active
+        self.active = False
+        self._md: dict[str, str] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def serve(self, stop: asyncio.Event) -> None:
         secret = load_secret(self.config)
@@ -66,7 +103,8 @@ class MgrDaemon:
             self.config.name,
             secret,
             on_osdmap=self._on_osdmap,
-            on_config=self.config.apply_mon_config,
+            on_mgrmap=self._on_mgrmap,
+            on_config=self._on_config,
         )
         await self.monc.start()
         auth = ServiceAuthServer(self.monc, "mgr")
@@ -80,19 +118,26 @@ class MgrDaemon:
         )
         pub = configured_addr(self.config.get("public_addr"))
         addr = await self.msgr.bind(pub[0] if pub else self.monc.local_host(), pub[1] if pub else 0)
-        await self.monc.subscribe({"osdmap": 0, "config": 0})
+        self.addr = addr
+        await self.monc.subscribe({"osdmap": 0, "config": 0, "mgrmap": 0})
         await self._seed_service_map()
         log.info("mgr.%s listening on %s", self.name, addr)
         tasks = [
             asyncio.ensure_future(self._beacon_loop(addr)),
             asyncio.ensure_future(self._digest_loop()),
         ]
+        if self.host_modules:
+            tasks.append(asyncio.ensure_future(self._start_modules()))
         try:
             await stop.wait()
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.modules.stop()
+            for t in list(self._tasks):
+                t.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             await auth.stop()
             await self.msgr.shutdown()
             await self.monc.stop()
@@ -107,38 +152,104 @@ class MgrDaemon:
         except (CephError, ValueError, KeyError, TypeError):
             pass
 
+    async def _start_modules(self) -> None:
+        """Load the modules (off the loop), then beacon at once with what we can run."""
+        try:
+            await self.modules.start()
+        except CephError as e:
+            log.error("mgr.%s: module host failed to start: %s", self.name, e)
+            return
+        self._beacon_due.set()
+
+    def _on_mgrmap(self, mgrmap: dict[str, Any]) -> None:
+        """Follow the MgrMap: become active or standby, (re)start the right modules."""
+        active = mgrmap.get("active_name") == self.name
+        if active == self.active:
+            self.modules.apply_mgrmap(mgrmap)
+            return
+        self.active = active
+        self._beacon_due.set()  # tell the monitor at once whether we are available
+        if active:
+            log.info("mgr.%s: now the active mgr", self.name)
+            self.modules.mgrmap = mgrmap
+            self._spawn(self._activate())
+        else:
+            log.info("mgr.%s: no longer active, now a standby", self.name)
+            self.modules.apply_mgrmap(mgrmap)
+            # as a respawned upstream mgr: no statistics kept from the time it was active
+            self.pgmap = PGMap()
+            if self.monc is not None and self.monc.osdmap is not None:
+                self.pgmap.apply_osdmap(self.monc.osdmap)
+
+    async def _activate(self) -> None:
+        """Named active: pick up the store and service map the old active left, then
+        start the modules (on the newest MgrMap)."""
+        await self._seed_service_map()
+        if self.modules.loaded.is_set():
+            try:
+                await self.modules.reload_kv()
+            except CephError as e:
+                log.warning("mgr.%s: reloading the module store failed: %s", self.name, e)
+        self._digest_due.set()
+        if self.active:
+            self.modules.apply_mgrmap(self.modules.mgrmap)
+
     def _on_osdmap(self, osdmap: Any) -> None:
         self.pgmap.apply_osdmap(osdmap)
         self._dirty = True
+        self.modules.notify_all("osd_map")
+
+    def _on_config(self, values: Any) -> None:
+        self.config.apply_mon_config(values)
+        self.modules.on_config(dict(values))
+
+    def health_changed(self) -> None:
+        """A module's health checks changed: tell the monitor with the next digest, now."""
+        self._digest_due.set()
 
     async def _beacon_loop(self, addr: tuple[str, int]) -> None:
+        """MMgrBeacon: where we listen, the modules we can run, their commands and URIs."""
         assert self.monc is not None
-        commands: dict[str, object] = {}  # module commands (modules come later)
         while True:
+            loaded = self.modules.loaded.is_set()
             self.monc.send(
                 "mgr_beacon",
                 {
                     "name": self.name,
                     "addr": list(addr),
-                    "available": True,
-                    "modules": [],
-                    "services": {},
-                    "commands": commands,
-                    "metadata": {"hostname": socket.gethostname()},
+                    # upstream MgrStandby::send_beacon: available once active and up
+                    "available": self.active,
+                    "available_modules": self.modules.available_modules() if loaded else None,
+                    "services": self.modules.services(),
+                    "commands": self.modules.command_descs() if loaded else None,
+                    "metadata": self._metadata(addr),
                 },
             )
-            await self.runtime.clock.sleep(MGR_BEACON_PERIOD)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._beacon_due.wait(), MGR_BEACON_PERIOD)
+            self._beacon_due.clear()
+
+    def _metadata(self, addr: tuple[str, int]) -> dict[str, str]:
+        """What `mgr metadata` shows of this mgr (upstream collect_sys_info + addrs)."""
+        if self._md is None:
+            where = f"{addr[0]}:{addr[1]}/0"
+            self._md = {"addr": where, "addrs": f"[v2:{where}]", **collect_sys_info()}
+        return self._md
 
     async def _digest_loop(self) -> None:
         assert self.monc is not None
         period = float(self.config.get("mgr_stats_period"))
         while True:
-            await self.runtime.clock.sleep(min(period, 1.0))
-            if self.monc.osdmap is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._digest_due.wait(), min(period, 1.0))
+            self._digest_due.clear()
+            if self.monc.osdmap is None or not self.active:
                 continue
             now = self.runtime.clock.now()
             self.pgmap.tick(now)
-            head: dict[str, Any] = {"digest": self.pgmap.digest(self.monc.osdmap)}
+            digest = self.pgmap.digest(self.monc.osdmap)
+            digest["health_checks"] = self.modules.health_checks()
+            head: dict[str, Any] = {"digest": digest}
             self.service_map.expire(now)
             smap = self.service_map.commit(now)
             if smap is not None:
@@ -148,6 +259,7 @@ class MgrDaemon:
                 head["service_map"] = self._smap_pending
             self.monc.send("mgr_digest", head)
             self._log_pgmap(now)
+            self.modules.notify_all("pg_summary")
 
     def _log_pgmap(self, now: float) -> None:
         """The `pgmap vN: ...` debug line upstream's mgr logs to the cluster log each tick."""
@@ -160,6 +272,9 @@ class MgrDaemon:
         self.monc.send("log", {"entries": [entry]})
 
     def _dispatch(self, conn: Connection, msg: Message) -> None:
+        if msg.type == "mgr_report" and "perf" in msg.head and conn.peer is not None:
+            # perf counters of any daemon (pyceph.mgr.perfstore), beside the report itself
+            self.modules.perf.ingest(conn.peer.entity, dict(msg.head["perf"]), self.runtime.clock.now())  # fmt: skip
         if msg.type == "mgr_open":
             self._open(conn, msg)
         elif msg.type == "mgr_report" and "service" in msg.head:
@@ -182,7 +297,10 @@ class MgrDaemon:
             osd_id = int(msg.head.get("osd_id", -1))
             if peer != f"osd.{osd_id}":
                 return
+            first = osd_id not in self.pgmap.osd_stats
             self.pgmap.apply_osd_report(osd_id, dict(msg.head["report"]), self.runtime.clock.now())
+            if first:  # a new OSD's capacity reaches the monitor at once, not a tick later
+                self._digest_due.set()
         elif msg.type == "mgr_command":
             self._command(conn, msg)
         elif "tid" in msg.head:
@@ -221,6 +339,16 @@ class MgrDaemon:
             ret, out, outs = _tell(cmd, conn.peer.caps if conn.peer else None)
             conn.reply(msg, {"r": ret, "outs": outs}, out)
             return
+        if self.modules.find_command(str(cmd.get("prefix", ""))) is not None:
+            peer = conn.peer
+            caps = dict(peer.caps or {}) if peer is not None else {}
+            if peer is not None and peer.entity.startswith("mon.") and "caller_caps" in msg.head:
+                caps = dict(msg.head["caller_caps"])  # forwarded by a monitor for its client
+            self._spawn(self._module_command(conn, msg, cmd, caps))
+            return
+        if cmd.get("prefix") in SCRUB_PREFIXES:
+            self._spawn(self._scrub_command(conn, msg, cmd))
+            return
         try:
             ret, out, outs = handle_mgr_command(
                 self.pgmap, self.monc.osdmap, cmd, bytes(msg.data), self.service_map
@@ -228,6 +356,50 @@ class MgrDaemon:
         except CephError as e:
             ret, out, outs = -e.errno, b"", e.message
         conn.reply(msg, {"r": ret, "outs": outs}, out)
+
+    async def _module_command(
+        self, conn: Connection, msg: Message, cmd: dict[str, Any], caps: dict[str, str]
+    ) -> None:
+        ret, out, outs = await self.modules.handle_command(cmd, bytes(msg.data), caps)
+        if not conn.closed:
+            conn.reply(msg, {"r": ret, "outs": outs}, out)
+
+    async def _scrub_command(self, conn: Connection, msg: Message, cmd: dict[str, Any]) -> None:
+        """`pg|osd scrub|deep-scrub|repair`: tell the primary OSD(s), answer at once."""
+        assert self.monc is not None
+        ret, out, outs = await handle_scrub_command(self.monc.osdmap, cmd, self.send_daemon_command)
+        if not conn.closed:
+            conn.reply(msg, {"r": ret, "outs": outs}, out)
+
+    async def handle_command_async(self, cmd: dict[str, Any], inbuf: bytes) -> tuple[int, bytes, str]:  # fmt: skip
+        """A command to this mgr from one of its modules (`send_command(..., 'mgr', ...)`)."""
+        if self.modules.find_command(str(cmd.get("prefix", ""))) is not None:
+            return await self.modules.handle_command(cmd, inbuf)
+        assert self.monc is not None
+        if cmd.get("prefix") in SCRUB_PREFIXES:
+            return await handle_scrub_command(self.monc.osdmap, cmd, self.send_daemon_command)
+        try:
+            return handle_mgr_command(self.pgmap, self.monc.osdmap, cmd, inbuf, self.service_map)
+        except CephError as e:
+            return -e.errno, b"", e.message
+
+    async def send_daemon_command(
+        self, svc_type: str, svc_id: str, cmd: dict[str, Any], inbuf: bytes
+    ) -> tuple[int, bytes, str]:
+        """A command to an OSD (`send_command(..., 'osd', id, ...)`), over our messenger."""
+        assert self.msgr is not None and self.monc is not None
+        om = self.monc.osdmap
+        if svc_type != "osd" or om is None or not str(svc_id).isdigit() or not om.is_up(int(svc_id)):  # fmt: skip
+            return -ENOENT, b"", f"{svc_type}.{svc_id} does not exist or is down"
+        addr = om.osds[int(svc_id)].public_addr
+        conn = await self.msgr.connect(parse_addr(addr.split("/")[0]), "osd")
+        reply = await conn.call("osd_command", {"cmd": json.dumps(cmd)}, inbuf, OSD_COMMAND_TIMEOUT)
+        return int(reply.head.get("r", 0)), bytes(reply.data), str(reply.head.get("outs", ""))
+
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.ensure_future(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
 
 
 def _tell(cmd: dict[str, Any], caps: dict[str, str] | None) -> tuple[int, bytes, str]:

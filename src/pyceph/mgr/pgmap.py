@@ -17,7 +17,11 @@ OSD report (sent by every OSD to the mgr, `apply_osd_report(osd_id, report, now)
          "num_wr", "num_wr_kb", "num_omap_bytes", "num_omap_keys": int,
          "up": [osd...], "acting": [osd...], "up_primary": int, "acting_primary": int,
          "last_scrub": [e, v], "last_scrub_stamp": float, "last_deep_scrub": [e, v],
-         "last_deep_scrub_stamp": float, "last_change": float, "stamp": float}}}
+         "last_deep_scrub_stamp": float, "num_scrub_errors", "num_shallow_scrub_errors",
+         "num_deep_scrub_errors": int, "last_change": float, "stamp": float}}}
+
+The state carries scrub's flags (``+scrubbing[+deep]``, ``+inconsistent``, ``+repair``);
+the monitor's health checks `OSD_SCRUB_ERRORS`/`PG_DAMAGED` read them from the digest.
 
 Missing numeric fields count as 0. A PG of an existing pool without a report is
 ``unknown``; a PG whose reporting primary is down in the OSDMap, or has not
@@ -53,6 +57,9 @@ PG_STAT_FIELDS = (
     "num_wr_kb",
     "num_omap_bytes",
     "num_omap_keys",
+    "num_scrub_errors",
+    "num_shallow_scrub_errors",
+    "num_deep_scrub_errors",
     "log_size",
 )
 OSD_STAT_FIELDS = (
@@ -114,6 +121,11 @@ _OURS_TO_UPSTREAM = {
     "num_wr": "num_write",
     "num_wr_kb": "num_write_kb",
 }
+
+
+def capacity_known(osd_stats: dict[str, dict[str, Any]], num_osds: int) -> bool:
+    """Whether `num_osds` OSDs have reported a capacity (their `kb`) in these stats."""
+    return sum(1 for st in osd_stats.values() if int(st.get("kb", 0)) > 0) >= num_osds
 
 
 def utime_str(t: float) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyceph.mon.pool import utime_str
+from pyceph.osdmap.pool import utime_str
 
 #: Upstream `mgr_service_beacon_grace`: a daemon silent this long leaves the map.
 SERVICE_BEACON_GRACE = 60.0

@@ -24,6 +24,7 @@ from pyceph.common.kvstore import LmdbKV, MemKV
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.mon.auth_server import MonAuthServer
+from pyceph.mon.perf import MonPerf
 from pyceph.mon.state import MonState
 from pyceph.msg.connection import Connection
 from pyceph.msg.handshake import Credentials
@@ -71,6 +72,8 @@ class MonDaemon:
         self.msgr: Messenger | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._config_version = 1
+        #: perf counters (`mon`, `paxos`, `cluster`), reported to the active mgr
+        self.perf = MonPerf()
 
     # -- creation and recovery -----------------------------------------------
     def mkfs(self, fsid: str, addr: tuple[str, int], keyring: Keyring) -> None:
@@ -94,9 +97,16 @@ class MonDaemon:
             if k != STATE_PREFIX + b"exists"
         }
         self.state = MonState.restore(snap, self.config.get)
+        self._apply_own_config()
 
-    def _persist(self, keys: list[str] | None = None, initial: bool = False) -> None:
-        """Write the given state keys (all when None) atomically and durably."""
+    def _apply_own_config(self) -> None:
+        """The monitor takes its own section of the config database as every daemon does
+        (`ceph config set mon mon_allow_pool_delete true` reaches the monitor itself)."""
+        self.config.apply_mon_config(self._config_for(f"mon.{self.name}"))
+
+    def _persist(self, keys: list[str] | None = None, initial: bool = False) -> int:
+        """Write the given state keys (all when None) atomically and durably; the bytes
+        written."""
         assert self.state is not None
         snap = self.state.snapshot(keys)
         puts = {STATE_PREFIX + k.encode(): v for k, v in snap.items()}
@@ -104,6 +114,7 @@ class MonDaemon:
             puts[STATE_PREFIX + b"exists"] = b"1"
         if puts:
             self.kv.commit(puts)
+        return sum(len(v) for v in puts.values())
 
     # -- serving ------------------------------------------------------------
     async def serve(self, stop: asyncio.Event) -> None:
@@ -125,6 +136,8 @@ class MonDaemon:
         await self.msgr.bind(host, port)
         log.info("mon.%s listening on %s:%s", self.name, host, port)
         ticker = asyncio.ensure_future(self._tick_loop())
+        self.perf.started()
+        self._spawn(self.perf.report_loop(self))
         try:
             await stop.wait()
         finally:
@@ -161,9 +174,12 @@ class MonDaemon:
     def _commit_and_publish(self) -> None:
         assert self.state is not None and self.msgr is not None
         keys = self.state.commit_pending(self.runtime.clock.now())
-        self._persist(keys)
+        t0 = self.runtime.clock.monotonic()
+        nbytes = self._persist(keys)
+        self.perf.paxos_round(len(keys), nbytes, self.runtime.clock.monotonic() - t0)
         if "config" in keys:
             self._config_version += 1
+            self._apply_own_config()
         self._publish()
 
     def _publish(self) -> None:
@@ -225,11 +241,15 @@ class MonDaemon:
             pass
 
     def _on_reset(self, conn: Connection) -> None:
-        pass
+        if conn.user.pop("perf_session", False):
+            self.perf.session_rm()
 
     # -- dispatch -----------------------------------------------------------
     def _dispatch(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None and conn.peer is not None
+        if not conn.user.get("perf_session"):
+            conn.user["perf_session"] = True
+            self.perf.session_add()
         handler = getattr(self, "_h_" + msg.type, None)
         if handler is None:
             log.debug("mon: ignoring %s from %s", msg.type, conn.peer.entity)
@@ -353,9 +373,9 @@ class MonDaemon:
             return
         try:
             mgr = await self.msgr.connect(parse_addr(addr.split("/")[0]), "mgr")
-            reply = await mgr.call(
-                "mgr_command", {"cmd": json.dumps(cmd)}, bytes(msg.data), MGR_COMMAND_TIMEOUT
-            )
+            # the caller's caps travel with the command: the mgr checks its mgr caps
+            head = {"cmd": json.dumps(cmd), "caller_caps": dict(conn.peer.caps or {})}
+            reply = await mgr.call("mgr_command", head, bytes(msg.data), MGR_COMMAND_TIMEOUT)
             head = {"r": int(reply.head.get("r", 0)), "outs": str(reply.head.get("outs", ""))}
             conn.reply(msg, head, bytes(reply.data))
         except CephError as e:
@@ -446,15 +466,19 @@ class MonDaemon:
             str(h["name"]),
             f"{h['addr'][0]}:{h['addr'][1]}/0",
             bool(h.get("available")),
-            list(h.get("modules", [])),
+            None if h.get("available_modules") is None else list(h["available_modules"]),
             dict(h.get("services", {})),
             h.get("commands"),
             self.runtime.clock.now(),
+            gid=conn.peer.global_id or None,
+            metadata={str(k): str(v) for k, v in dict(h.get("metadata") or {}).items()},
         ):
             self._commit_and_publish()
 
     def _h_mgr_digest(self, conn: Connection, msg: Message) -> None:
-        assert self.state is not None
+        assert self.state is not None and conn.peer is not None
+        if self.state.mgrmap.get("active_gid") != conn.peer.global_id:
+            return  # only the active mgr's statistics count (a failed one may still send)
         changed = self.state.set_mgr_digest(dict(msg.head.get("digest", {})))
         smap = msg.head.get("service_map")
         if smap is not None and self.state.mgrmap.get("active_name") == conn.peer.entity[4:]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyceph.osdmap.osdmap import SEMIHIDDEN_FLAGS, OSDMap, flag_string
+from pyceph.osdmap.pool import utime_str
+
 from .health import overall
-from .osdmap import SEMIHIDDEN_FLAGS, OSDMap, flag_string
-from .pool import utime_str
 
 if TYPE_CHECKING:
     from .state import MonState

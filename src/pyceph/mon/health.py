@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .osdmap import FLAG_STRING_ORDER
+from pyceph.osdmap.osdmap import FLAG_STRING_ORDER
 
 if TYPE_CHECKING:
     from .state import MonState
@@ -100,7 +100,7 @@ def compute_checks(state: MonState, now: float) -> dict[str, dict[str, Any]]:
              f"OSD count {m.num_osds()} < osd_pool_default_size {want}", 1, [])  # fmt: skip
 
     # POOL_FULL
-    from .pool import FLAG_FULL, FLAG_FULL_QUOTA
+    from pyceph.osdmap.pool import FLAG_FULL, FLAG_FULL_QUOTA
 
     pf = [p for _, p in sorted(m.pools.items()) if p.flags & FLAG_FULL]
     if pf:
@@ -137,6 +137,11 @@ def compute_checks(state: MonState, now: float) -> dict[str, dict[str, Any]]:
             _add(checks, "POOL_NO_REDUNDANCY", WARN,
                  f"{len(nr)} pool(s) have no replicas configured", len(nr),
                  [f"pool '{p.pool_name}' has no replicas configured" for p in nr])  # fmt: skip
+
+    # what the active mgr's modules report (set_health_checks, MGR_MODULE_ERROR)
+    if mm.get("available"):
+        for code, c in dict(digest.get("health_checks") or {}).items():
+            checks.setdefault(str(code), dict(c))
     return dict(sorted(checks.items()))
 
 
@@ -196,6 +201,34 @@ def _pg_checks(state: MonState, checks: dict) -> None:
         det = [f"pg {p} is {states[p]}" for p in sorted(set(dpgs) | set(upgs))[:50]]
         _add(checks, "PG_DEGRADED", WARN, "Degraded data redundancy: " + ", ".join(parts),
              len(set(dpgs) | set(upgs)), det)  # fmt: skip
+    _scrub_checks(stats, states, checks)
+
+
+def _scrub_checks(stats: dict[str, Any], states: dict[str, str], checks: dict) -> None:
+    """OSD_SCRUB_ERRORS and PG_DAMAGED (upstream PGMap::get_health_checks)."""
+    errors = sum(int(s.get("num_scrub_errors", 0)) for s in stats.values())
+    if errors:
+        _add(checks, "OSD_SCRUB_ERRORS", ERR, f"{errors} scrub errors", errors, [])
+    damaged: dict[str, list[str]] = {}
+    for p, st in states.items():
+        flags = st.split("+")
+        for flag in ("inconsistent", "recovery_unfound", "backfill_unfound", "repair"):
+            if flag in flags:
+                damaged.setdefault(flag, []).append(p)
+    if damaged:
+        parts = [f"{len(v)} pg{'s' if len(v) != 1 else ''} {k}" for k, v in damaged.items()]
+        pgs = sorted({p for v in damaged.values() for p in v}, key=_pg_order)
+        det = [
+            f"pg {p} is {states[p]}, acting {_list(stats.get(p, {}).get('acting', []))}"
+            for p in pgs[:50]
+        ]
+        _add(checks, "PG_DAMAGED", ERR, "Possible data damage: " + ", ".join(parts),
+             len(pgs), det)  # fmt: skip
+
+
+def _pg_order(pgid: str) -> tuple[int, int]:
+    pool, _, ps = pgid.partition(".")
+    return int(pool), int(ps, 16)
 
 
 def _list(v: list[int]) -> str:

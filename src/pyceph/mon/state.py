@@ -41,10 +41,8 @@ import msgpack
 from pyceph.common.errors import CephError
 from pyceph.common.jsonfmt import dumps
 from pyceph.crush.map import CrushMap
-
-from . import pool as P
-from .handlers import Ctx, Reply, load_all
-from .osdmap import (
+from pyceph.osdmap import pool as P
+from pyceph.osdmap.osdmap import (
     FLAG_NODOWN,
     FLAG_NOIN,
     FLAG_NOOUT,
@@ -55,6 +53,9 @@ from .osdmap import (
     OSDMap,
     f32,
 )
+
+from . import mgrmon
+from .handlers import Ctx, Reply, load_all
 
 MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus",
                 "pacific", "elector-pinging"]  # fmt: skip
@@ -100,6 +101,9 @@ LOG_LEVELS = {"[DBG]": 0, "[INF]": 1, "[SEC]": 2, "[WRN]": 3, "[ERR]": 4}
 _PRIO_NAMES = {"debug": "DBG", "dbg": "DBG", "info": "INF", "inf": "INF", "sec": "SEC",
                "security": "SEC", "warn": "WRN", "warning": "WRN", "wrn": "WRN",
                "error": "ERR", "err": "ERR"}  # fmt: skip
+
+#: gids handed to mgrs whose beacon carries none start above this (in-process callers)
+MGR_FIRST_GID = 4100
 
 STATE_KEYS = ("monmap", "osdmap", "auth", "config", "config-key", "mgrmap", "log")
 
@@ -156,7 +160,8 @@ class MonState:
         # transient (not persisted)
         self.failure_reports: dict[int, dict[int, float]] = {}
         self.start_time = 0.0
-        self.mgr_last_beacon: dict[str, float] = {}
+        #: last beacon time of each mgr, by gid (MgrMonitor::last_beacon)
+        self.mgr_last_beacon: dict[int, float] = {}
         self.config_show: Callable[[str], dict[str, Any] | None] | None = None
 
     # ------------------------------------------------------------ options
@@ -656,60 +661,76 @@ class MonState:
                 changed = True
         if changed:
             self.dirty.add("osdmap")
-        grace = float(self.opt("mon_mgr_beacon_grace"))
-        active = self.mgrmap.get("active_name")
-        if active and now - self.mgr_last_beacon.get(active, now) > grace:
-            self._mgr_drop_active(now)
+        if self._mgr_tick(now):
             changed = True
         return changed
 
     # ------------------------------------------------------------ mgr
-    def _mgr_drop_active(self, now: float) -> None:
-        mm = self.mgrmap
-        mm["active_name"] = ""
-        mm["active_addr"] = ""
-        mm["available"] = False
-        if mm["standbys"]:
-            nxt = mm["standbys"].pop(0)
-            mm["active_name"] = nxt["name"]
-            mm["active_addr"] = nxt.get("addr", "")
-            mm["active_change"] = now
-        mm["epoch"] += 1
+    def _mgr_clog(self, now: float) -> Callable[[str, str], None]:
+        return lambda prio, message: self.clog(now, "cluster", prio, message)
+
+    def _mgr_changed(self, before: dict[str, Any]) -> bool:
+        if self.mgrmap == before:
+            return False
+        self.mgrmap["epoch"] = before["epoch"] + 1
         self.dirty.add("mgrmap")
+        return True
+
+    def _mgr_tick(self, now: float) -> bool:
+        """Drop silent mgrs, promote a standby (pyceph.mon.mgrmon.tick)."""
+        before = copy.deepcopy(self.mgrmap)
+        grace = float(self.opt("mon_mgr_beacon_grace"))
+        mgrmon.tick(self.mgrmap, self.mgr_last_beacon, grace, now, self._mgr_clog(now))
+        return self._mgr_changed(before)
+
+    def mgr_fail(self, who: str | None, now: float) -> tuple[bool, str]:
+        """`mgr fail [WHO]` (pyceph.mon.mgrmon.fail): (changed, outs)."""
+        before = copy.deepcopy(self.mgrmap)
+        _, outs = mgrmon.fail(self.mgrmap, self.mgr_last_beacon, who, now, self._mgr_clog(now))
+        return self._mgr_changed(before), outs
+
+    def _mgr_gid(self, name: str) -> int:
+        """A gid for a beacon that carries none (in-process callers): the known one."""
+        mm = self.mgrmap
+        if mm.get("active_name") == name and mm.get("active_gid"):
+            return int(mm["active_gid"])
+        for s in mm["standbys"]:
+            if s["name"] == name:
+                return int(s.get("gid", 0))
+        known = [int(mm.get("active_gid", 0))] + [int(s.get("gid", 0)) for s in mm["standbys"]]
+        return max([MGR_FIRST_GID, *known]) + 1
 
     def mgr_beacon(
         self,
         name: str,
         addr: str,
         available: bool,
-        modules: list[str],
+        available_modules: list[dict[str, Any]] | None,
         services: dict[str, str],
         command_descs: dict[str, Any] | None,
         now: float,
+        gid: int | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> bool:
-        """A mgr beacon; the first mgr becomes active, later ones standby."""
-        self.mgr_last_beacon[name] = now
-        mm = self.mgrmap
-        before = copy.deepcopy(mm)
-        if not mm["active_name"]:
-            mm["active_name"] = name
-            mm["active_gid"] = mm.get("active_gid", 4000) + 1
-            mm["active_change"] = now
-            mm["standbys"] = [s for s in mm["standbys"] if s["name"] != name]
-        if mm["active_name"] == name:
-            mm["active_addr"] = addr
-            mm["available"] = bool(available)
-            mm["modules"] = sorted(modules)
-            mm["services"] = dict(services)
-            if command_descs is not None:
-                mm["command_descs"] = command_descs
-        elif all(s["name"] != name for s in mm["standbys"]):
-            mm["standbys"].append({"name": name, "addr": addr})
-        if mm == before:
-            return False
-        mm["epoch"] += 1
-        self.dirty.add("mgrmap")
-        return True
+        """A mgr beacon (pyceph.mon.mgrmon.beacon); True when the MgrMap changed.
+
+        `gid` is the global id of the mgr's monitor session; `available_modules` is
+        what the mgr can run (MgrMap ModuleInfo dicts; None while it is still loading
+        them); the enabled `modules` are the monitor's.
+        """
+        before = copy.deepcopy(self.mgrmap)
+        b = mgrmon.MgrBeacon(
+            self._mgr_gid(name) if gid is None else int(gid),
+            name,
+            addr,
+            available,
+            available_modules,
+            services,
+            command_descs,
+            metadata,
+        )
+        mgrmon.beacon(self.mgrmap, self.mgr_last_beacon, b, now, self._mgr_clog(now))
+        return self._mgr_changed(before)
 
     def set_mgr_digest(self, digest: dict[str, Any]) -> bool:
         """Store the mgr's PG/OSD statistics; update pool full flags. True if OSDMap changed."""
@@ -762,6 +783,7 @@ def _empty_mgrmap() -> dict[str, Any]:
         "available": False,
         "standbys": [],
         "modules": [],
+        "available_modules": [],
         "services": {},
         "command_descs": {},
     }

@@ -39,6 +39,10 @@ def handle_tell(
     if not _caps_allow(caps, "w", "mon"):
         return CommandResult(-EACCES, b"", "insufficient caps")
     prefix = str(cmd["prefix"])
+    if prefix == "get_command_descriptions":
+        from pyceph.common.cmdargs import command_descriptions
+
+        return CommandResult(0, json.dumps(command_descriptions("mon-tell")).encode(), "")
     if prefix == "version":
         fmt = str(cmd.get("format") or "json-pretty")
         out = {"version": CEPH_VERSION, "release": CEPH_RELEASE, "release_type": "stable"}

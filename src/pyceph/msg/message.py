@@ -72,7 +72,8 @@ class Message:
         return f"Message({self.type}, {self.head!r}, data={len(self.data)}B)"
 
 
-_packer = msgpack.Packer(use_bin_type=True)
+#: Strings may carry raw bytes as surrogate escapes (omap keys are bytes upstream).
+_packer = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape")
 
 
 def pack_head(head: Any) -> bytes:
@@ -80,4 +81,4 @@ def pack_head(head: Any) -> bytes:
 
 
 def unpack_head(raw: bytes) -> Any:
-    return msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    return msgpack.unpackb(raw, raw=False, strict_map_key=False, unicode_errors="surrogateescape")

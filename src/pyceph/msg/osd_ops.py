@@ -29,6 +29,7 @@ WRITE_OPS = frozenset(
 READ_OPS = frozenset(
     {
         "read",
+        "sparse_read",
         "stat",
         "getxattr",
         "getxattrs",

@@ -7,8 +7,10 @@ command: an unknown prefix is -EINVAL "unknown command prefix X". The PG command
 "couldn't parse pgid 'X'") naming a PG this OSD has (-ENOENT "i don't have pgid X")
 and is primary for (-EAGAIN).
 
-Only the commands that make sense for pyceph's OSD are implemented: `version` and
-the PG `query`. Output is JSON, pretty-printed unless `format` asks for compact json
+Only the commands that make sense for pyceph's OSD are implemented: `version`, `bench`
+(pyceph.osd.bench), the PG `query`, `scrub`/`deep_scrub`/`repair` (what the mgr sends
+the primary for `ceph pg scrub|deep-scrub|repair`) and `list_inconsistent_obj|snapset`
+(what `rados list-inconsistent-*` reads; upstream uses the SCRUBLS PG op). Output is JSON, pretty-printed unless `format` asks for compact json
 (the admin socket's default is json-pretty).
 """
 
@@ -19,7 +21,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pyceph import CEPH_RELEASE, CEPH_VERSION
+from pyceph.common.errors import CephError
+from pyceph.osd.scrub import ScrubState
 from pyceph.osd.types import ver_str
+from pyceph.osdmap.pool import utime_str
 
 if TYPE_CHECKING:
     from pyceph.osd.osd import OSD
@@ -34,6 +39,9 @@ PG_PREFIXES = frozenset(
         "list_unfound",
         "scrub",
         "deep_scrub",
+        "repair",
+        "list_inconsistent_obj",
+        "list_inconsistent_snapset",
         "log",
     }
 )
@@ -89,12 +97,37 @@ async def handle_command(
     except (TypeError, ValueError):
         return _reply(-errno.EINVAL, f"invalid command json: {text}")
     prefix = str(cmd.get("prefix", ""))
+    if prefix == "get_command_descriptions":
+        from pyceph.common.cmdargs import command_descriptions
+
+        return _reply(0, "", json.dumps(command_descriptions("osd")).encode())
     if prefix == "version":
         out = {"version": CEPH_VERSION, "release": CEPH_RELEASE, "release_type": "stable"}
         return _reply(0, "", _format(cmd, out))
     if prefix in PG_PREFIXES:
         return _pg_command(osd, prefix, cmd)
+    if prefix == "bench":
+        return await _bench(osd, cmd)
     return _reply(-errno.EINVAL, f"unknown command prefix {prefix}")
+
+
+async def _bench(osd: OSD, cmd: dict[str, Any]) -> Reply:
+    from pyceph.osd.bench import DEFAULT_BSIZE, DEFAULT_COUNT, check_bench_args, run_bench
+
+    try:
+        count = int(cmd.get("count", DEFAULT_COUNT))
+        bsize = int(cmd.get("size", DEFAULT_BSIZE))
+        osize = int(cmd.get("object_size", 0))
+        onum = int(cmd.get("object_num", 0))
+    except (TypeError, ValueError):
+        return _reply(-errno.EINVAL, "bench: 'count', 'size', 'object_size' and 'object_num' "
+                      "are integers")  # fmt: skip
+    try:
+        check_bench_args(count, bsize, osd.opts)
+        out = await run_bench(osd.store, count, bsize, osize, onum)
+    except CephError as e:
+        return _reply(-e.errno, e.message)
+    return _reply(0, "", _format(cmd, out))
 
 
 def _pg_command(osd: OSD, prefix: str, cmd: dict[str, Any]) -> Reply:
@@ -113,7 +146,37 @@ def _pg_command(osd: OSD, prefix: str, cmd: dict[str, Any]) -> Reply:
         return _reply(-errno.EAGAIN, f"not primary for pgid {pgid}")
     if prefix == "query" or (prefix == "pg" and cmd.get("cmd") == "query"):
         return _reply(0, "", _format(cmd, pg_query(osd, pg)))
+    if prefix in ("scrub", "deep_scrub", "repair"):
+        # upstream OSD::handle_scrub2 / asok "scrub": queue it and answer at once
+        pg.request_scrub(prefix != "scrub", prefix == "repair")
+        return _reply(0, "", b"")
+    if prefix in ("list_inconsistent_obj", "list_inconsistent_snapset"):
+        return _list_inconsistent(pg, prefix, cmd)
     return _reply(-errno.EINVAL, f"unknown command prefix {prefix}")
+
+
+def _list_inconsistent(pg: PG, prefix: str, cmd: dict[str, Any]) -> Reply:
+    """The primary's last scrub findings (upstream CEPH_OSD_OP_SCRUBLS): -ENOENT when
+    the PG has not been scrubbed since this OSD became its primary."""
+    body = pg.scrub.list_inconsistent()
+    if body is None:
+        return _reply(-errno.ENOENT, f"No scrub information available for pg {pg.pgid}")
+    if prefix == "list_inconsistent_snapset":
+        # upstream inconsistent_snapset_t (rados.cc): the object id and its errors; pyceph
+        # reports the heads whose snapsets differ between copies as "snapset_error"
+        snapset_errors = {"snapset_inconsistency"}
+        body = {
+            "epoch": body["epoch"],
+            "inconsistents": [
+                {
+                    **{k: v for k, v in i["object"].items() if k != "version"},
+                    "errors": ["snapset_error"],
+                }
+                for i in body["inconsistents"]
+                if snapset_errors & set(i["errors"])
+            ],
+        }
+    return _reply(0, "", _format(cmd, body))
 
 
 def pg_query(osd: OSD, pg: PG) -> dict[str, Any]:
@@ -123,6 +186,14 @@ def pg_query(osd: OSD, pg: PG) -> dict[str, Any]:
     v = pg.peering.view
     up = list(v.up) if v else []
     acting = list(v.acting) if v else []
+    sc = getattr(pg, "scrub", None) or ScrubState()  # a PG stand-in may have none
+    scrub_history = {
+        "last_scrub": ver_str(sc.last_scrub),
+        "last_deep_scrub": ver_str(sc.last_deep_scrub),
+        "last_scrub_stamp": utime_str(sc.last_scrub_stamp),
+        "last_deep_scrub_stamp": utime_str(sc.last_deep_scrub_stamp),
+        "last_clean_scrub_stamp": utime_str(sc.last_clean_scrub_stamp),
+    }
     history = {
         "epoch_created": info.epoch_created,
         "epoch_pool_created": info.epoch_created,
@@ -135,8 +206,11 @@ def pg_query(osd: OSD, pg: PG) -> dict[str, Any]:
         "same_up_since": info.same_interval_since,
         "same_interval_since": info.same_interval_since,
         "same_primary_since": info.same_interval_since,
+        **scrub_history,
     }
     st = {k: val for k, val in stats.items() if k != "stamp"}
+    st.update((k, v) for k, v in scrub_history.items() if k in st)
+    st["version"] = ver_str(info.last_update)
     active = str(stats.get("state", pg.state)).startswith("active")
     return {
         "snap_trimq": "[]",
@@ -166,7 +240,10 @@ def pg_query(osd: OSD, pg: PG) -> dict[str, Any]:
             {"name": "Started/Primary/Active" if active else "Started/Primary/Peering"},
             {"name": "Started"},
         ],
-        "scrubber": {"epoch_start": "0", "active": False},
+        "scrubber": {
+            "epoch_start": str(sc.epoch),
+            "active": sc.active is not None,
+        },
         "agent_state": {},
     }
 

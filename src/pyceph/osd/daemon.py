@@ -23,12 +23,13 @@ from pyceph.common.addr import parse_addr
 from pyceph.common.errors import CephError
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
+from pyceph.common.tasks import TaskSet
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
 from pyceph.msg.messenger import Messenger
 from pyceph.osd.osd import OSD
+from pyceph.osd.scrub import ScrubOptions
 from pyceph.osd.service import PEER_CALL_TIMEOUT, OSDOptions
-from pyceph.osd.tasks import TaskSet
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
 
@@ -40,7 +41,11 @@ META_CID = "meta"
 MARK_DOWN_TIMEOUT = 5.0
 #: How long start-up waits for the monitors.
 MON_START_TIMEOUT = 60.0
+#: How often the report loop looks for a new active mgr between reports.
+MGR_REPORT_POLL = 0.1
 PYCEPH_VERSION = "16.2.15-pyceph"
+#: Seconds between passes of the scrub scheduler (upstream: every OSD tick).
+SCRUB_SCHED_INTERVAL = 1.0
 
 
 def _whoami(config: Any) -> int:
@@ -141,6 +146,11 @@ class OSDDaemon:
             # than waiting for a reply that never comes
             log.warning("osd.%d: %s failed in the store: %s", self.whoami, msg.type, e)
             reply = ({"r": -e.errno, "epoch": self.osd.map_epoch}, b"")
+        except Exception:
+            # a bug, not the request's fault: say so in the log, and answer EIO rather than
+            # leave the requester waiting forever for a reply
+            log.exception("osd.%d: %s from %s failed", self.whoami, msg.type, entity)
+            reply = ({"r": -errno.EIO, "epoch": self.osd.map_epoch}, b"")
         if reply is not None and not conn.closed:
             try:
                 conn.reply(msg, reply[0], reply[1])
@@ -157,7 +167,7 @@ class OSDDaemon:
         """Upstream OSD::_committed_osd_maps: marked down while running ("wrongly marked
         me down", `osd down`), boot again (OSD::_preboot waits while the map has `noup`;
         every new map re-checks)."""
-        from pyceph.mon.osdmap import FLAG_NOUP
+        from pyceph.osdmap.osdmap import FLAG_NOUP
 
         if not self._booted or self._rebooting or self.addr is None or self.tasks.closed:
             return
@@ -208,7 +218,7 @@ class OSDDaemon:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; everything started here has ended on return."""
         from pyceph.auth.service import ServiceAuthServer
-        from pyceph.mon.monclient import MonClient
+        from pyceph.monc.monclient import MonClient
 
         cfg = self.config
         secret = load_secret(cfg)
@@ -251,6 +261,7 @@ class OSDDaemon:
             self._booted = True
             self.tasks.spawn(self._heartbeat_loop(), "heartbeats")
             self.tasks.spawn(self._report_loop(), "mgr reports")
+            self.tasks.spawn(self._scrub_loop(), "scrub scheduler")
             await stop.wait()
             self._booted = False  # going down on purpose: no boot again
             try:
@@ -265,6 +276,19 @@ class OSDDaemon:
             if self.auth is not None:
                 await self.auth.stop()
             await self.monc.stop()
+
+    # -- scrub scheduling ------------------------------------------------------------------
+    async def _scrub_loop(self) -> None:
+        """Start due scrubs every tick (upstream OSD::tick -> sched_scrub), with the
+        options re-read each time (they can change at runtime)."""
+        clock = self.runtime.clock
+        while True:
+            await clock.sleep(SCRUB_SCHED_INTERVAL)
+            if self.osd is None:
+                continue
+            self.osd.scrub_opts = ScrubOptions.from_config(self.config)
+            max_scrubs = int(self.config.get("osd_max_scrubs") or 1)
+            self.osd.sched_scrub(clock.now(), self.runtime.host.loadavg(), max_scrubs)
 
     # -- heartbeats ------------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:
@@ -327,17 +351,35 @@ class OSDDaemon:
         except CephError:
             return None
 
+    def _perf_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Perf counters and daemon health metrics for the mgr (pyceph.osd.perf)."""
+        assert self.osd is not None
+        creating = sum(1 for st in report["pg_stats"].values() if "creating" in str(st.get("state", "")))  # fmt: skip
+        complaint = float(self.config.get("osd_op_complaint_time"))
+        hm = self.osd.perf.health_metrics(self.runtime.clock.monotonic(), complaint, creating)
+        return self.osd.perf.report(hm)
+
     async def _report_loop(self) -> None:
+        """Report to the active mgr every `mgr_stats_period`, and at once to a mgr not yet
+        reported to (upstream MgrClient reports as soon as its session opens), so capacity
+        is known as soon as the cluster is."""
+        clock = self.runtime.clock
+        reported_to: Any = None
+        last = float("-inf")
         while True:
-            await self.runtime.clock.sleep(float(self.config.get("mgr_stats_period")))
+            period = float(self.config.get("mgr_stats_period"))
             addr = self._mgr_addr()
-            if addr is None or self.msgr is None or self.osd is None:
-                continue
-            try:
-                conn = await self.msgr.connect(addr, "mgr")
-                conn.send("mgr_report", {"osd_id": self.whoami, "report": self.osd.report()})
-            except CephError as e:
-                log.debug("%s: mgr report failed: %s", self.entity, e)
+            due = addr != reported_to or clock.monotonic() - last >= period
+            if addr is not None and due and self.msgr is not None and self.osd is not None:
+                try:
+                    conn = await self.msgr.connect(addr, "mgr")
+                    report = self.osd.report()  # sets the gauges the perf part carries
+                    head = {"osd_id": self.whoami, "report": report, "perf": self._perf_report(report)}  # fmt: skip
+                    conn.send("mgr_report", head)
+                    reported_to, last = addr, clock.monotonic()
+                except CephError as e:
+                    log.debug("%s: mgr report failed: %s", self.entity, e)
+            await clock.sleep(min(period, MGR_REPORT_POLL))
 
 
 async def run_osd(runtime: Runtime, config: Any, stop: asyncio.Event) -> None:

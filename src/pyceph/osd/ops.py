@@ -32,7 +32,14 @@ import msgpack
 from pyceph import cls
 from pyceph.cls.context import CallEnv, ObjectOverlay, Origin, StoreReader, TransactionWriter
 from pyceph.msg.osd_ops import WRITE_OPS
-from pyceph.osd.snaps import SS_ATTR, SnapContext, SnapSet, load_snapset, snap_key
+from pyceph.osd.snaps import (
+    SS_ATTR,
+    SnapContext,
+    SnapSet,
+    load_snapset,
+    modified_ranges,
+    snap_key,
+)
 from pyceph.osd.types import ZERO, Version, ver
 from pyceph.store.errors import StoreError
 from pyceph.store.objectstore import ObjectStore
@@ -330,6 +337,25 @@ class _Exec:
         end = size if length == 0 else min(size, off + length)
         self.out(payload=self.ov.read(off, end - off))
 
+    def op_sparse_read(self, a: dict[str, Any]) -> None:
+        """upstream do_sparse_read: the allocated extents of [offset, offset+length) clipped
+        to the size (length 0 reads to the end), and their bytes concatenated."""
+        self.need_exists()
+        off, length = int(a.get("offset", 0)), int(a.get("length", 0))
+        if off < 0 or length < 0:
+            raise _Fail(errno.EINVAL)
+        size = self.size
+        end = size if length == 0 else min(size, off + length)
+        if off >= end:
+            self.out({"extents": []}, payload=b"")
+            return
+        data = self.ov.read(off, end - off)
+        extents = _allocated_extents(data, off, SPARSE_READ_GRANULARITY)
+        self.out(
+            {"extents": [[o, n] for o, n in extents]},
+            payload=b"".join(data[o - off : o - off + n] for o, n in extents),
+        )
+
     def op_stat(self, a: dict[str, Any]) -> None:
         self.need_exists()
         self.out({"size": self.size, "mtime": self.oi.mtime})
@@ -393,8 +419,9 @@ class _Exec:
         self.out()
 
     def op_list_snaps(self, a: dict[str, Any]) -> None:
-        """The object's clones (upstream CEPH_OSD_OP_LIST_SNAPS): cloneid, snaps, size;
-        the head last with cloneid HEAD."""
+        """The object's clones (upstream CEPH_OSD_OP_LIST_SNAPS): cloneid, snaps, size,
+        overlap ([[offset, length]] of the clone identical to the next newer state); the
+        head last with cloneid HEAD."""
         if self.snapset[0] is None and not self.res.existed:
             raise _Fail(errno.ENOENT)
         ss = self.snapset[0] or SnapSet()
@@ -403,11 +430,12 @@ class _Exec:
                 "cloneid": c,
                 "snaps": sorted(ss.clone_snaps.get(c, [])),
                 "size": ss.clone_size.get(c, 0),
+                "overlap": [[o, n] for o, n in ss.clone_overlap.get(c, [])],
             }
             for c in ss.clones
         ]
         if self.res.existed:
-            clones.append({"cloneid": HEAD, "snaps": [], "size": self.size})
+            clones.append({"cloneid": HEAD, "snaps": [], "size": self.size, "overlap": []})
         self.out({"seq": ss.seq, "clones": clones})
 
     # xattrs ----------------------------------------------------------------------
@@ -542,6 +570,8 @@ class _Exec:
             max_attr_name_len=self.limits.max_attr_name_len,
             max_attr_size=self.limits.max_attr_size,
             max_omap_entries=self.limits.max_omap_entries,
+            snapset_seq=self._snapset_seq,
+            watchers=self._watchers,
             **({"random_bytes": env.random_bytes} if env.random_bytes is not None else {}),
         )
         before = len(self.ov.mutations)
@@ -553,6 +583,16 @@ class _Exec:
             if ret < 0:
                 raise _Fail(-ret)
         self.out({"r": ret}, payload=out)
+
+    def _watchers(self) -> list[tuple[str, str]]:
+        """cls_cxx_list_watchers' answer: (client.<gid>, address) of each watcher."""
+        return [(f"client.{gid}", str(info.get("addr", ""))) for (gid, _c), info in
+                sorted(self.env.watchers.items())]  # fmt: skip
+
+    def _snapset_seq(self) -> int:
+        """cls_get_snapset_seq's value: the committed SnapSet's seq (0 without one)."""
+        ss = self.snapset[0]
+        return ss.seq if ss is not None else 0
 
     # watch / notify ----------------------------------------------------------------
     def op_watch(self, a: dict[str, Any]) -> None:
@@ -595,6 +635,32 @@ class _Exec:
 _HANDLERS: dict[str, Callable[[_Exec, dict[str, Any]], None]] = {
     name[3:]: fn for name, fn in vars(_Exec).items() if name.startswith("op_")
 }
+
+
+#: Granularity of the allocation map sparse_read reports: BlueStore's min_alloc_size in 16.2
+#: (4 KiB), so a small write shows as the 4 KiB block(s) it touched, as on a Ceph cluster.
+SPARSE_READ_GRANULARITY = 4096
+
+
+def _allocated_extents(data: bytes, base: int, unit: int) -> list[tuple[int, int]]:
+    """The allocated ranges of `data` (the object's bytes from `base`), as (offset, length)
+    ascending: the store's data extents (holes read as zeros and are never stored, a zeroed
+    extent is trimmed), found as the runs of `unit`-aligned blocks holding a non-zero byte,
+    each clipped to the read."""
+    out: list[tuple[int, int]] = []
+    end = base + len(data)
+    blk = base - base % unit
+    mv = memoryview(data)
+    zeros = bytes(unit)
+    while blk < end:
+        lo, hi = max(blk, base), min(blk + unit, end)
+        if mv[lo - base : hi - base] != zeros[: hi - lo]:
+            if out and out[-1][0] + out[-1][1] == lo:
+                out[-1] = (out[-1][0], hi - out[-1][0])
+            else:
+                out.append((lo, hi - lo))
+        blk += unit
+    return out
 
 
 def execute(
@@ -665,6 +731,7 @@ def execute(
         if res.existed:  # copy-on-write (upstream make_writeable)
             old_size = ex.old_oi.size if ex.old_oi else 0
             clone = new_ss.make_clone(env.snapc, old_size)
+            new_ss.note_modified(modified_ranges(ex.ov.mutations, old_size))
             if clone is not None:
                 ckey = snap_key(key, clone)
                 res.txn.clone(cid, key, ckey)
@@ -733,7 +800,7 @@ def _check_store_limits(store: ObjectStore, ov: ObjectOverlay) -> int:
             if len(kv) > lim.max_omap_entries_per_op:
                 return errno.E2BIG
             for k, v in kv.items():
-                if len(k.encode()) > lim.max_omap_key_len:
+                if len(k.encode("utf-8", "surrogateescape")) > lim.max_omap_key_len:
                     return errno.ENAMETOOLONG
                 if len(v) > lim.max_omap_value_size:
                     return errno.EFBIG

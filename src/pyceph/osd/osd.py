@@ -17,12 +17,17 @@ from typing import Any, Protocol
 from pyceph import cls
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
+from pyceph.common.tasks import TaskSet
 from pyceph.msg.message import Message
 from pyceph.osd.peering import PGMapView
+from pyceph.osd.perf import OSDPerf
 from pyceph.osd.pg import PG
+from pyceph.osd.scrub import ScrubOptions, scrub_due
 from pyceph.osd.service import OSDOptions
-from pyceph.osd.tasks import TaskSet
 from pyceph.osd.types import PGInfo, parse_pgid, pgid_str
+from pyceph.osdmap.osdmap import FLAG_NODEEP_SCRUB, FLAG_NOSCRUB
+from pyceph.osdmap.pool import FLAG_NODEEP_SCRUB as POOL_NODEEP_SCRUB
+from pyceph.osdmap.pool import FLAG_NOSCRUB as POOL_NOSCRUB
 from pyceph.store.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,15 @@ _POOL_FULL = (1 << 1) | (1 << 10)  # pg_pool_t FLAG_FULL | FLAG_FULL_QUOTA
 _MAP_FULL = 1 << 1  # CEPH_OSDMAP_FULL
 
 PEER_TYPES = frozenset(
-    {"rep_op", "pg_query", "pg_activate", "pg_push", "pg_pull", "pg_list", "pg_remove"}
+    {
+        "rep_op",
+        "pg_query",
+        "pg_activate",
+        "pg_push",
+        "pg_pull",
+        "pg_list",
+        "pg_remove",
+    }
 )
 
 CallOsd = Callable[[int, str, dict[str, Any], bytes | memoryview], Awaitable[Message]]
@@ -113,6 +126,10 @@ class OSD:
         self.tasks = TaskSet(f"osd.{whoami}")
         self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._up_thru_wanted = 0
+        #: scrub scheduling options (the daemon sets them from its config)
+        self.scrub_opts = ScrubOptions()
+        #: perf counters (upstream's `osd` and `objecter` loggers), sent with each report
+        self.perf = OSDPerf()
         cls.load_classes()  # object classes are loaded once, at start (upstream ClassHandler)
 
     # -- PGService -------------------------------------------------------------------
@@ -200,11 +217,14 @@ class OSD:
             self.store.apply_transaction(t)
             for k in create:
                 self.pgs[k] = PG(self, *k, shard=shards[k])
+        blocklist = getattr(m, "blocklist", None)
         for key, pg in list(self.pgs.items()):
             view = wanted.get(key) or PGMapView.from_osdmap(m, *key)
             pg.advance_map(view)
             if pg.removed:
                 self.pgs.pop(key, None)
+            elif blocklist and pg.watch:
+                pg.watch.drop_blocklisted(lambda addr: _blocklisted(blocklist, addr))
         keep = []
         for e, fut in self._map_waiters:
             if e <= m.epoch:
@@ -244,6 +264,7 @@ class OSD:
         """Handle one request; returns the reply (head, data), or None for no reply.
 
         `conn` is the requester's connection: a client's watches are tied to it."""
+        t_recv = self.runtime.clock.monotonic()
         epoch = int(head.get("epoch") or 0)
         if epoch > self.map_epoch:
             try:
@@ -251,7 +272,7 @@ class OSD:
             except CephError:
                 return {"r": -errno.EAGAIN, "retry": epoch, "epoch": self.map_epoch}, b""
         if mtype == "osd_op":
-            return await self._client_op(head, data, caps, conn)
+            return await self._client_op(head, data, caps, conn, t_recv)
         if mtype == "osd_ping":
             return {"r": 0, "epoch": self.map_epoch, "stamp": head.get("stamp")}, b""
         if mtype in PEER_TYPES:
@@ -271,8 +292,9 @@ class OSD:
         data: bytes | memoryview,
         caps: dict[str, str] | None,
         conn: Any = None,
+        t_recv: float = 0.0,
     ) -> tuple[dict[str, Any], bytes | memoryview]:
-        from pyceph.osd.ops import is_write
+        from pyceph.osd.ops import is_write, op_is_write
 
         ops = list(head.get("ops") or [])
         if not _may(caps, is_write(ops)):
@@ -287,7 +309,19 @@ class OSD:
         pg = self.pgs.get((int(head["pool"]), int(head["ps"])))
         if pg is None or not pg.is_primary:
             return {"r": -errno.EAGAIN, "retry": self.map_epoch, "epoch": self.map_epoch}, b""
-        return await pg.do_op(head, data, conn)
+        writes = is_write(ops)
+        reads = any(not op_is_write(str(op[0]), op[1] if len(op) > 1 else None) for op in ops)
+        clock = self.runtime.clock
+        t_start = clock.monotonic()
+        token = self.perf.op_started(t_start)
+        try:
+            reply = await pg.do_op(head, data, conn)
+        except BaseException:
+            self.perf.op_aborted(token)
+            raise
+        out_len = len(reply[1]) if reply is not None else 0
+        self.perf.op_done(token, reads, writes, len(data), out_len, t_recv or t_start, t_start, clock.monotonic())  # fmt: skip
+        return reply
 
     def _check_names(self, head: dict[str, Any]) -> int:
         """-ENAMETOOLONG when the object name, locator key or namespace is over its bound."""
@@ -311,19 +345,28 @@ class OSD:
             if mtype == "pg_query":
                 empty = PGInfo(pgid_str(pool, ps))
                 return {"r": 0, "info": empty.to_wire(), "entries": [], "missing": []}, b""
+            if mtype == "pg_list" and "scrub" in head:
+                return {"r": -errno.ESTALE}, b""
             if mtype in ("pg_list", "pg_remove"):
                 return {"r": 0, "entries": [], "cursor": None}, b""
             return {"r": -errno.ESTALE}, b""
         if mtype == "pg_query":
             return await pg.handle_query(head), b""
         if mtype == "rep_op":
-            return await pg.handle_rep_op(head, data, sender), b""
+            t0 = self.runtime.clock.monotonic()
+            rep = await pg.handle_rep_op(head, data, sender)
+            self.perf.subop(len(data), self.runtime.clock.monotonic() - t0)
+            return rep, b""
         if mtype == "pg_activate":
             return await pg.handle_activate(head, sender), b""
         if mtype == "pg_push":
+            self.perf.recovery(len(data))
             return await pg.handle_push(head, data, sender), b""
         if mtype == "pg_pull":
             return await pg.handle_pull(head)
+        if mtype == "pg_list" and "scrub" in head:
+            # a scrub map request (upstream MOSDRepScrub): a listing with scrub details
+            return pg.handle_scrub_map(head, sender), b""
         if mtype == "pg_list":
             return pg.handle_list(head), b""
         if mtype == "pg_remove":
@@ -334,6 +377,41 @@ class OSD:
             return {"r": 0}, b""
         return {"r": -errno.EOPNOTSUPP}, b""
 
+    # -- scrub scheduling -------------------------------------------------------------------
+    def sched_scrub(self, now: float, loadavg: float, max_scrubs: int = 1) -> list[str]:
+        """Start the scrubs that are due (upstream OSD::sched_scrub); returns their PG ids.
+
+        At most `max_scrubs` (osd_max_scrubs) run at once, only on active+clean PGs and,
+        unless `osd_scrub_during_recovery`, not while this OSD recovers; the
+        `noscrub`/`nodeep-scrub` flags of the map and of the pool hold them back."""
+        m = self.osdmap
+        if m is None:
+            return []
+        running = sum(1 for pg in self.pgs.values() if pg.scrub.active is not None)
+        if not self.scrub_opts.during_recovery and any(p.recovering for p in self.pgs.values()):
+            return []  # osd_scrub_during_recovery: recovery comes first
+        flags = int(getattr(m, "flags", 0))
+        started: list[str] = []
+        for (pool_id, _ps), pg in sorted(self.pgs.items()):
+            if running >= max_scrubs:
+                break
+            if not pg.is_primary or pg.scrub.active is not None or not pg.peering.is_clean():
+                continue
+            pool = m.pools.get(pool_id)
+            pflags = int(getattr(pool, "flags", 0)) if pool is not None else 0
+            sc = pg.scrub
+            kind = scrub_due(
+                self.scrub_opts, now, sc.last_scrub_stamp, sc.last_deep_scrub_stamp, loadavg
+            )
+            if kind == "deep" and (flags & FLAG_NODEEP_SCRUB or pflags & POOL_NODEEP_SCRUB):
+                kind = "shallow"
+            if kind is None or flags & FLAG_NOSCRUB or pflags & POOL_NOSCRUB:
+                continue
+            if pg.request_scrub(kind == "deep", False):
+                running += 1
+                started.append(pg.pgid)
+        return started
+
     # -- reporting --------------------------------------------------------------------------
     def report(self) -> dict[str, Any]:
         """The `mgr_report` body (format: pyceph.mgr.pgmap)."""
@@ -342,6 +420,9 @@ class OSD:
         used = int(st.get("used", 0))
         avail = int(st.get("available", max(total - used, 0)))
         pg_stats = {pg.pgid: pg.pg_stats() for pg in self.pgs.values() if pg.is_primary}
+        primaries = sum(1 for pg in self.pgs.values() if pg.is_primary)
+        self.perf.set_pgs(len(self.pgs), primaries, len(self.pgs) - primaries, 0)
+        self.perf.set_statfs(total, used, avail)
         return {
             "osd_stat": {
                 "kb": total // 1024,

@@ -12,6 +12,7 @@ As replica it applies replicated transactions strictly in version order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 from contextlib import asynccontextmanager
@@ -19,10 +20,11 @@ from typing import Any
 
 from pyceph.cls.context import Origin
 from pyceph.common.errors import CephError
+from pyceph.common.tasks import TaskSet
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import PG_OPS
 from pyceph.osd import pgmeta
-from pyceph.osd.ec_backend import ECBackend, is_erasure
+from pyceph.osd.ec_backend import ECBackend, is_erasure, split_payload
 from pyceph.osd.ops import (
     OI_ATTR,
     ObjectInfo,
@@ -46,6 +48,15 @@ from pyceph.osd.peering import (
     is_new_interval,
 )
 from pyceph.osd.pglog import DELETE, ERROR, MODIFY, LogEntry, PGLog
+from pyceph.osd.scrub import (
+    ScrubOptions,
+    ScrubResult,
+    ScrubState,
+    build_scrub_map,
+    compare_maps,
+    ec_inconsistent_shards,
+    map_from_wire,
+)
 from pyceph.osd.service import (
     BACKFILL_LIST_PAGE,
     FLAG_FULL_FORCE,
@@ -57,7 +68,6 @@ from pyceph.osd.service import (
     PGService,
 )
 from pyceph.osd.snaps import object_keys, snap_context, snap_key, trim_txn
-from pyceph.osd.tasks import TaskSet
 from pyceph.osd.types import (
     ZERO,
     Oid,
@@ -129,6 +139,10 @@ class PG:
         self._trimmed: frozenset[int] = frozenset()
         self._trimmer: asyncio.Task[Any] | None = None
         self.stats: dict[str, int] = {"num_rd": 0, "num_rd_kb": 0, "num_wr": 0, "num_wr_kb": 0}
+        #: scrub state (primary): what runs now, what the last scrubs found and when
+        born = svc.runtime.clock.now()  # upstream stamps a new PG as just scrubbed
+        self.scrub = ScrubState(last_scrub_stamp=born, last_deep_scrub_stamp=born)
+        self._scrubber: asyncio.Task[Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     @staticmethod
@@ -146,6 +160,11 @@ class PG:
     @property
     def state(self) -> str:
         return self.peering.state
+
+    @property
+    def recovering(self) -> bool:
+        """Is this PG's recovery task running?"""
+        return self._recovery is not None and not self._recovery.done()
 
     @property
     def is_primary(self) -> bool:
@@ -256,21 +275,23 @@ class PG:
             self._log_changed.set()
 
     async def _race(self, aw: Any, gen: int) -> Any:
-        """Await `aw` unless the interval changes first (then IntervalChanged)."""
+        """Await `aw` unless the interval changes first (then IntervalChanged).
+
+        `aw` is this call's to finish: whatever way the call ends (result, interval change,
+        the caller cancelled), `aw` has ended and its outcome has been collected."""
         if gen != self.gen:
-            if asyncio.iscoroutine(aw):
-                aw.close()
+            _discard(aw)
             raise IntervalChanged
         fut = asyncio.ensure_future(aw)
         ifut = self._interval_fut
-        done, _ = await asyncio.wait({fut, ifut}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait({fut, ifut}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            await _reap([fut])
+            raise
         if fut in done:
             return fut.result()
-        fut.cancel()
-        try:
-            await fut
-        except BaseException:  # noqa: S110
-            pass
+        await _reap([fut])
         raise IntervalChanged
 
     async def _peer_call(
@@ -374,6 +395,7 @@ class PG:
             await self._commit(t)
             self._activated_gen = gen
             self._activated_ev.set()
+            self._kick()  # ops that arrived while the activation committed may run now
             wire_info = self.info.to_wire()
 
             async def one(p: ActivatePlan) -> None:
@@ -649,6 +671,197 @@ class PG:
                 t.omap_setkeys(self.cid, k, {n: v for n, v in o["omap"]})
         return t
 
+    # -- scrub (primary) --------------------------------------------------------------------
+    def request_scrub(self, deep: bool, repair: bool) -> bool:
+        """Start a scrub (upstream PG::scrub_requested); False when not primary+active.
+
+        A request while one runs is queued (upstream must_scrub/must_deep_scrub)."""
+        if not self.is_primary or self.state != ACTIVE or self.tasks.closed:
+            return False
+        sc = self.scrub
+        if self._scrubber is not None and not self._scrubber.done():
+            q = sc.queued or (False, False)
+            sc.queued = (q[0] or deep or repair, q[1] or repair)
+            return True
+        sc.queued = None
+        sc.active = "deep" if deep or repair else "shallow"  # counts against osd_max_scrubs now
+        self._scrubber = self.tasks.spawn(
+            self._run_scrub(deep or repair, repair, self.gen), f"{self.pgid} scrub"
+        )
+        return True
+
+    async def _run_scrub(self, deep: bool, repair: bool, gen: int) -> None:
+        sc = self.scrub
+        try:
+            while True:
+                sc.active, sc.repair = ("deep" if deep else "shallow"), repair
+                await self._scrub(deep, repair, gen)
+                if sc.queued is None:
+                    return
+                deep, repair = sc.queued
+                sc.queued = None
+        except IntervalChanged:
+            sc.queued = None  # upstream: a new interval aborts the scrub
+        finally:
+            sc.active, sc.repair = None, False
+
+    async def _scrub(self, deep: bool, repair: bool, gen: int) -> None:
+        """upstream chunky scrub: per chunk of objects, with those objects' writes held,
+        gather every acting OSD's scrub map, compare, and repair when asked."""
+        sc = self.scrub
+        await self._race(self._activated_ev.wait(), gen)
+        while not self.peering.is_clean():  # upstream scrubs only active+clean PGs
+            await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+        v = self.peering.view
+        if v is None:
+            return
+        acting = [o for o in v.acting if o >= 0]
+        shards = {o: i for i, o in enumerate(v.acting) if o >= 0} if self.ec else None
+        opts: ScrubOptions = getattr(self.svc, "scrub_opts", None) or ScrubOptions()
+        oids: set[Oid] = set()
+        for osd in acting:
+            oids |= set(await self._list_objects(osd, gen))
+        order = sorted(oids)
+        result = ScrubResult()
+        step = max(1, opts.chunk_max)
+        for i in range(0, len(order), step):
+            chunk = order[i : i + step]
+            res = await self._scrub_chunk(chunk, acting, shards, deep, gen)
+            auto = (
+                opts.auto_repair
+                and deep
+                and res.errors
+                and res.errors <= opts.auto_repair_num_errors
+            )
+            if res.errors and (repair or auto):
+                await self._repair_chunk(res, gen)
+                res = await self._scrub_chunk(chunk, acting, shards, deep, gen)
+            result.merge(res)
+        now = self.svc.runtime.clock.now()
+        sc.finish(result, deep, self.info.last_update, now, self.svc.map_epoch)
+
+    async def _scrub_chunk(
+        self,
+        chunk: list[Oid],
+        acting: list[int],
+        shards: dict[int, int] | None,
+        deep: bool,
+        gen: int,
+    ) -> ScrubResult:
+        me = self.svc.whoami
+        async with contextlib.AsyncExitStack() as stack:
+            for oid in chunk:
+                await stack.enter_async_context(self._object_lock(oid))
+            if gen != self.gen:
+                raise IntervalChanged
+            maps = {}
+            for osd in acting:
+                if osd == me:
+                    maps[osd] = build_scrub_map(self.svc.store, self.cid, self.pool, chunk, deep)
+                    continue
+                head = self._head(scrub={"oids": [list(o) for o in chunk], "deep": deep})
+                r = await self._peer_call(osd, "pg_list", head, gen)
+                if r.head.get("r", 0) != 0:
+                    raise IntervalChanged  # the replica left the interval: start over
+                maps[osd] = map_from_wire(r.head.get("map") or [])
+            if deep and self.ec is not None and shards is not None:
+                for oid in chunk:
+                    await self._ec_check(oid, maps, shards, gen)
+        return compare_maps(maps, me, self.pool, shards)
+
+    async def _ec_check(
+        self, oid: Oid, maps: dict[int, Any], shards: dict[int, int], gen: int
+    ) -> None:
+        """Deep scrub of an EC object: read every shard and flag the ones that do not
+        agree with what the others decode to (`ScrubObject.ec_hash_error`)."""
+        assert self.ec is not None
+        me = self.svc.whoami
+        datas: dict[int, dict[int, bytes]] = {}  # osd -> {snap: bytes}
+        for osd in shards:
+            if osd == me:
+                try:
+                    head, data = self.object_payload(oid)
+                except StoreError:
+                    continue  # our read error is already in the map
+            else:
+                r = await self._peer_call(osd, "pg_pull", self._head(oid=list(oid)), gen)
+                if r.head.get("r", 0) != 0:
+                    continue
+                head, data = dict(r.head), bytes(r.data)
+            datas[osd] = split_payload(head, data)
+        for key, obj in list(maps.get(me, {}).items()):
+            if (key[0], key[1], key[2]) != oid or key[3] == SNAPDIR:
+                continue
+            oi = _oi_of(obj.attrs)
+            if oi is None or not oi.size:
+                continue
+            have = {shards[o]: d[key[3]] for o, d in datas.items() if key[3] in d}
+            for bad in ec_inconsistent_shards(self.ec.codec, have, oi.size):
+                osd = next(o for o, sh in shards.items() if sh == bad)
+                if key in maps.get(osd, {}):
+                    maps[osd][key].ec_hash_error = True
+
+    async def _repair_chunk(self, res: ScrubResult, gen: int) -> None:
+        """Copy each bad object's authoritative version over the bad copies, through the
+        recovery push path (upstream repair_object + recovery)."""
+        done: set[tuple[Oid, int]] = set()
+        for obj, auth, bad in res.repair_plan():
+            oid: Oid = (obj[0], obj[1], obj[2])
+            targets = [o for o in bad if (oid, o) not in done]
+            if not targets:
+                continue
+            done |= {(oid, o) for o in targets}
+            async with self._object_lock(oid):
+                await self._repair_object(oid, auth, targets, gen)
+
+    async def _repair_object(self, oid: Oid, auth: int, targets: list[int], gen: int) -> None:
+        me = self.svc.whoami
+        if self.ec is not None:
+            # rebuild the bad shards from the good ones, as recovery does a missing one
+            v = self.object_version(oid) or ZERO
+            for osd in targets:
+                if osd == me:
+                    self.peering.missing[oid] = v
+                else:
+                    self.peering.peer_missing.setdefault(osd, {})[oid] = v
+                await self.ec.recover_one(osd, oid, gen)
+            return
+        if auth == me:
+            head, data = self.object_payload(oid)
+        else:
+            r = await self._peer_call(auth, "pg_pull", self._head(oid=list(oid)), gen)
+            if r.head.get("r", 0) != 0:
+                return
+            head, data = dict(r.head), bytes(r.data)
+        for osd in targets:
+            if osd == me:
+                await self._commit(self.object_txn(oid, head, data))
+            else:
+                await self._peer_call(osd, "pg_push", self._head(**head), gen, data)
+
+    async def _repair_local(self, oid: Oid, gen: int) -> bool:
+        """Our copy of `oid` failed a checksum: pull it from the first replica whose copy
+        reads back whole and rewrite ours (caller holds the object lock)."""
+        v = self.peering.view
+        for osd in [o for o in (v.acting if v else []) if o >= 0 and o != self.svc.whoami]:
+            r = await self._peer_call(osd, "pg_pull", self._head(oid=list(oid)), gen)
+            if r.head.get("r", 0) == 0:
+                log.warning("pg %s: %s failed its checksum here; recovered from osd.%s",
+                            self.pgid, oid, osd)  # fmt: skip
+                await self._commit(self.object_txn(oid, dict(r.head), bytes(r.data)))
+                return True
+        return False
+
+    def handle_scrub_map(self, head: dict[str, Any], sender: int) -> dict[str, Any]:
+        """A replica's scrub map of the objects the primary names (upstream MOSDRepScrub;
+        carried by `pg_list` with a ``scrub`` field: {"oids": [...], "deep": bool})."""
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        req = dict(head.get("scrub") or {})
+        oids = [oid_of(o) for o in req.get("oids") or []]
+        m = build_scrub_map(self.svc.store, self.cid, self.pool, oids, bool(req.get("deep")))
+        return {"r": 0, "map": [[list(k), o.to_wire()] for k, o in sorted(m.items())]}
+
     # -- object ordering -----------------------------------------------------------------
     @asynccontextmanager
     async def _object_lock(self, oid: Oid) -> Any:
@@ -711,12 +924,26 @@ class PG:
                 for osd in list(self.peering.peer_missing):
                     if oid in self.peering.peer_missing[osd]:
                         await self._recover_one(osd, oid, gen)
+            if write:
                 reply, res = await self._do_write(head, ops, data, oid, gen, env)
             elif self.ec is not None:
-                scratch = await self.ec.materialize(oid, gen, self.ec.need_data(ops))
+                need = self.ec.need_data(ops)
+                try:
+                    scratch = await self.ec.materialize(oid, gen, need)
+                except StoreError as e:
+                    if e.errno != errno.EIO:
+                        raise
+                    # our shard fails its checksum: rebuild it from the others first
+                    await self._repair_object(oid, -1, [self.svc.whoami], gen)
+                    scratch = await self.ec.materialize(oid, gen, need)
                 reply, res = self._do_read(ops, data, oid, env, scratch)
             else:
                 reply, res = self._do_read(ops, data, oid, env)
+                # a checksum failed: never return those bytes; recover our copy from a good
+                # replica and read again (upstream rep_repair_primary_object)
+                if res.r == -errno.EIO and await self._repair_local(oid, gen):
+                    env = self._op_env(head, conn, oid)
+                    reply, res = self._do_read(ops, data, oid, env)
             notifies = self._apply_effects(oid, res, env, conn) if res is not None else []
         # Notifies wait for the watchers' acks outside the object lock: a watcher's callback
         # may well operate on the object (and its ack is an op on it).
@@ -929,7 +1156,7 @@ class PG:
         rep_head = self._head(
             entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
         )
-        local = asyncio.ensure_future(self._commit(t))
+        local = self.tasks.spawn(self._commit(t), f"{self.pgid} commit {entry.version}")
         reps = [
             asyncio.ensure_future(
                 self._rep_op(
@@ -942,21 +1169,17 @@ class PG:
             for osd in self.peering.acting_replicas
         ]
         try:
-            await asyncio.shield(local)
-        except StoreError as e:
-            log.error(
-                "pg %s: local commit of %s failed: %s; re-peering", self.pgid, entry.version, e
-            )
-            for r in reps:
-                r.cancel()
-            self._reload_and_repeer()
-            raise IntervalChanged
-        try:
+            try:
+                await asyncio.shield(local)  # the store commit finishes even if we are cancelled
+            except StoreError as e:
+                log.error(
+                    "pg %s: local commit of %s failed: %s; re-peering", self.pgid, entry.version, e
+                )
+                self._reload_and_repeer()
+                raise IntervalChanged from None
             await self._race(asyncio.gather(*reps), gen)
-        except IntervalChanged:
-            for r in reps:
-                r.cancel()
-            raise
+        finally:
+            await _reap(reps)  # replica writes abandoned by an interval change end here
 
     def _append_entry(self, t: Transaction, entry: LogEntry) -> Version | None:
         """Add a log entry (and a trim if due) to memory and to `t`; returns trim_to."""
@@ -1099,6 +1322,7 @@ class PG:
         if gen == self.gen:
             self._activated_gen = gen
             self._activated_ev.set()
+            self._kick()
         return {"r": 0}
 
     async def handle_rep_op(
@@ -1179,7 +1403,10 @@ class PG:
         if oid in self.peering.missing:
             return {"r": -errno.ENOENT}, b""
         await self._local_idle.wait()
-        h, d = self.object_payload(oid)
+        try:
+            h, d = self.object_payload(oid)
+        except StoreError as e:  # our copy fails its checksum: the puller tries another
+            return {"r": -e.errno}, b""
         if self.shard is not None:
             h["shard"] = self.shard
         return h, d
@@ -1223,10 +1450,13 @@ class PG:
                 if self.peering.is_clean()
                 else ("active+recovering+degraded" if degraded else "active+undersized+degraded")
             )
+        if state.startswith("active"):
+            state += self.scrub.state_suffix()
         return {
+            **self.scrub.stats(),
             "state": state,
             "reported_epoch": self.svc.map_epoch,
-            "version": f"{self.info.last_update[0]}'{self.info.last_update[1]}",
+            "version": list(self.info.last_update),  # pgmap format: [epoch, v]
             "log_size": len(self.log),
             "num_objects": n,
             "num_bytes": nbytes,
@@ -1248,3 +1478,33 @@ class PG:
 
 
 __all__ = ["PG", "IntervalChanged", "OI_ATTR"]
+
+
+def _oi_of(attrs: dict[str, bytes]) -> ObjectInfo | None:
+    raw = attrs.get(OI_ATTR)
+    try:
+        return ObjectInfo.decode(raw) if raw is not None else None
+    except Exception:  # noqa: BLE001 - a corrupt info is scrub's finding, not an error here
+        return None
+
+
+def _discard(aw: Any) -> None:
+    """Drop an awaitable that will not be awaited: close a coroutine, cancel a future, and
+    collect an outcome already set so nothing reports it as never retrieved."""
+    if asyncio.iscoroutine(aw):
+        aw.close()
+    elif isinstance(aw, asyncio.Future):
+        if aw.done():
+            if not aw.cancelled():
+                aw.exception()
+        else:
+            aw.cancel()
+
+
+async def _reap(futs: list[asyncio.Future[Any]]) -> None:
+    """Cancel the futures still running and wait until every one has ended, collecting
+    their outcomes (the caller has already taken what it needed from them)."""
+    for f in futs:
+        f.cancel()
+    if futs:
+        await asyncio.gather(*futs, return_exceptions=True)

@@ -45,6 +45,10 @@ class OSDOptions:
     limits: Limits = field(default_factory=Limits)
     client_watch_timeout: float = 30.0  #: osd_client_watch_timeout
     default_notify_timeout: float = 30.0  #: osd_default_notify_timeout
+    bench_small_size_max_iops: int = 100  #: osd_bench_small_size_max_iops
+    bench_large_size_max_throughput: int = 100 << 20  #: osd_bench_large_size_max_throughput
+    bench_max_block_size: int = 64 << 20  #: osd_bench_max_block_size
+    bench_duration: int = 30  #: osd_bench_duration
 
     @classmethod
     def from_config(cls, cfg: Any) -> OSDOptions:
@@ -71,6 +75,12 @@ class OSDOptions:
             ),
             client_watch_timeout=float(g("osd_client_watch_timeout", 30)),
             default_notify_timeout=float(g("osd_default_notify_timeout", 30)),
+            bench_small_size_max_iops=int(g("osd_bench_small_size_max_iops", 100)),
+            bench_large_size_max_throughput=int(
+                g("osd_bench_large_size_max_throughput", 100 << 20)
+            ),
+            bench_max_block_size=int(g("osd_bench_max_block_size", 64 << 20)),
+            bench_duration=int(g("osd_bench_duration", 30)),
         )
 
 

@@ -30,22 +30,104 @@ SS_ATTR = "ss"
 
 #: A snap context: (seq, snaps newest first).
 SnapContext = tuple[int, list[int]]
+#: Byte ranges [(offset, length)], ascending and disjoint (upstream interval_set).
+Extents = list[tuple[int, int]]
+
+
+def _normalize(ranges: Any) -> Extents:
+    out: Extents = []
+    for o, n in sorted((int(o), int(n)) for o, n in ranges if n > 0):
+        if out and out[-1][0] + out[-1][1] >= o:
+            po, pn = out[-1]
+            out[-1] = (po, max(pn, o + n - po))
+        else:
+            out.append((o, n))
+    return out
+
+
+def extents_subtract(a: Extents, b: Extents) -> Extents:
+    """The ranges of `a` outside every range of `b`."""
+    out: Extents = []
+    cuts = _normalize(b)
+    for o, n in _normalize(a):
+        start, end = o, o + n
+        for co, cn in cuts:
+            if co + cn <= start or co >= end:
+                continue
+            if co > start:
+                out.append((start, co - start))
+            start = max(start, co + cn)
+            if start >= end:
+                break
+        if start < end:
+            out.append((start, end - start))
+    return out
+
+
+def extents_intersect(a: Extents, b: Extents) -> Extents:
+    """The ranges in both `a` and `b`."""
+    out: Extents = []
+    for o, n in _normalize(a):
+        for co, cn in _normalize(b):
+            lo, hi = max(o, co), min(o + n, co + cn)
+            if lo < hi:
+                out.append((lo, hi - lo))
+    return _normalize(out)
+
+
+def modified_ranges(mutations: Any, old_size: int) -> Extents:
+    """The head's byte ranges an op vector's data mutations touched, as upstream's
+    ctx->modified_ranges: writes and zeroes their range; write_full, remove and a
+    shrinking truncate everything from where they start to the old end."""
+    size = old_size
+    out: Extents = []
+    for name, args in mutations:
+        if name == "write":
+            off, data = args[0], args[1]
+            out.append((off, len(data)))
+            size = max(size, off + len(data))
+        elif name == "zero":
+            out.append((args[0], args[1]))
+        elif name == "write_full":
+            out.append((0, max(size, len(args[0]))))
+            size = len(args[0])
+        elif name == "truncate":
+            if args[0] < size:
+                out.append((args[0], size - args[0]))
+            size = args[0]
+        elif name == "remove":
+            out.append((0, size))
+            size = 0
+    return _normalize(out)
 
 
 @dataclass
 class SnapSet:
-    """upstream SnapSet (abridged: no clone_overlap; clones are full copies)."""
+    """upstream SnapSet. Clones are full copies in the store; `clone_overlap` records, as
+    upstream's does, the byte ranges of each clone still identical to the next newer
+    state (the next clone, or the head for the newest) — what list_snaps reports and
+    librbd's diff reads."""
 
     seq: int = 0
     clones: list[int] = field(default_factory=list)  #: ascending
     clone_snaps: dict[int, list[int]] = field(default_factory=dict)  #: newest first
     clone_size: dict[int, int] = field(default_factory=dict)
+    #: clone id -> [(offset, length)] ascending, disjoint (absent: nothing known alike)
+    clone_overlap: dict[int, Extents] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         return msgpack.packb(
             [
                 self.seq,
-                [[c, self.clone_snaps.get(c, []), self.clone_size.get(c, 0)] for c in self.clones],
+                [
+                    [
+                        c,
+                        self.clone_snaps.get(c, []),
+                        self.clone_size.get(c, 0),
+                        [list(e) for e in self.clone_overlap.get(c, [])],
+                    ]
+                    for c in self.clones
+                ],
             ]
         )
 
@@ -53,10 +135,14 @@ class SnapSet:
     def decode(cls, b: bytes | memoryview) -> SnapSet:
         w = msgpack.unpackb(bytes(b))
         ss = cls(int(w[0]))
-        for c, snaps, size in w[1]:
+        for c, snaps, size, *rest in w[1]:
             ss.clones.append(int(c))
             ss.clone_snaps[int(c)] = [int(s) for s in snaps]
             ss.clone_size[int(c)] = int(size)
+            # absent (or a SnapSet written before overlaps were kept): nothing alike
+            overlap = [(int(o), int(n)) for o, n in (rest[0] if rest else [])]
+            if overlap:
+                ss.clone_overlap[int(c)] = overlap
         return ss
 
     def copy(self) -> SnapSet:
@@ -65,7 +151,17 @@ class SnapSet:
             list(self.clones),
             {c: list(s) for c, s in self.clone_snaps.items()},
             dict(self.clone_size),
+            {c: list(o) for c, o in self.clone_overlap.items()},
         )
+
+    def note_modified(self, modified: Extents) -> None:
+        """A write changed `modified` of the head: the newest clone no longer matches the
+        head there (upstream make_writeable: clone_overlap[newest].subtract)."""
+        if self.clones and modified:
+            newest = self.clones[-1]
+            self.clone_overlap[newest] = extents_subtract(
+                self.clone_overlap.get(newest, []), modified
+            )
 
     @property
     def trivial(self) -> bool:
@@ -100,6 +196,7 @@ class SnapSet:
             self.clones.sort()
             self.clone_snaps[clone] = new
             self.clone_size[clone] = head_size
+            self.clone_overlap[clone] = [(0, head_size)] if head_size else []
         self.seq = max(self.seq, seq)
         return clone
 
@@ -118,9 +215,18 @@ class SnapSet:
                 self.clone_snaps[c] = keep
             else:
                 gone.append(c)
+                i = self.clones.index(c)
+                if i > 0:
+                    # the next older clone now compares with what `c` compared with
+                    # (upstream trim_object: intersection_of)
+                    older = self.clones[i - 1]
+                    self.clone_overlap[older] = extents_intersect(
+                        self.clone_overlap.get(older, []), self.clone_overlap.get(c, [])
+                    )
                 self.clones.remove(c)
                 self.clone_snaps.pop(c, None)
                 self.clone_size.pop(c, None)
+                self.clone_overlap.pop(c, None)
         return gone, changed
 
 

@@ -22,6 +22,7 @@ import asyncio
 import errno
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +163,19 @@ class WatchRegistry:
                 if now - w.last_seen > w.timeout:
                     log.info("watch %s cookie %s on %s timed out", w.gid, w.cookie, w.oid)
                     self._remove(w)
+
+    def drop_blocklisted(self, is_blocklisted: Callable[[str], bool]) -> int:
+        """Drop the watchers whose client address is blocklisted (upstream
+        PrimaryLogPG::check_blocklisted_watchers): a dead client's watch must not hold up
+        every notify on the object until it times out. Returns how many were dropped."""
+        dropped = [
+            w for ws in self.watchers.values() for w in ws.values() if is_blocklisted(w.addr)
+        ]
+        for w in dropped:
+            log.info("watch %s cookie %s on %s: client %s blocklisted", w.gid, w.cookie, w.oid,
+                     w.addr)  # fmt: skip
+            self._remove(w)
+        return len(dropped)
 
     def reset(self) -> None:
         """The PG's interval changed: forget everything (clients re-establish watches;

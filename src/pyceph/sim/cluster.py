@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring, generate_secret
-from pyceph.common.runtime import Runtime
+from pyceph.common.runtime import IdleHost, Runtime
 from pyceph.embedded.daemons import (
     ADMIN_CAPS,
     BASE_OPTIONS,
@@ -175,6 +175,7 @@ class SimCluster:
             rand=self.rand.fork(f"rand:{label}"),
             net=self.net.host(host),
             disk=disk,
+            host=IdleHost(),
         )
 
     # -- running ----------------------------------------------------------------------
@@ -226,7 +227,14 @@ class SimCluster:
             kv = rt.disk.open_kv("/sim/mon.a/store") if d.kind == "mon" else None
             boot = (self.fsid, (MON_IP, MON_PORT), self.keyring) if d.boots == 1 else None
             await serve_daemon(
-                d.kind, rt, cfg, stop, kv=kv, bootstrap=boot, on_daemon=lambda o: _set_obj(d, o)
+                d.kind,
+                rt,
+                cfg,
+                stop,
+                kv=kv,
+                bootstrap=boot,
+                on_daemon=lambda o: _set_obj(d, o),
+                host_modules=False,
             )
             if d.state == "running":
                 d.state = "stopped"

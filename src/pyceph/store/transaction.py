@@ -274,13 +274,15 @@ class Transaction:
             out.append(
                 [int(op[0]), *(a.to_tuple() if i in idx else a for i, a in enumerate(op) if i)]
             )
-        return msgpack.packb(out, use_bin_type=True)
+        return msgpack.packb(out, use_bin_type=True, unicode_errors="surrogateescape")
 
     @classmethod
     def decode(cls, buf: bytes | memoryview) -> Transaction:
         """Inverse of `encode`."""
         t = cls()
-        for raw in msgpack.unpackb(buf, raw=False, strict_map_key=False):
+        for raw in msgpack.unpackb(
+            buf, raw=False, strict_map_key=False, unicode_errors="surrogateescape"
+        ):
             code = Op(raw[0])
             idx = _KEY_ARGS.get(code, ())
             args = [ObjectKey.from_tuple(a) if i in idx else a for i, a in enumerate(raw) if i]

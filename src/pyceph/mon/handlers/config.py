@@ -41,6 +41,10 @@ def config_set(ctx: Ctx) -> Reply:
             parse_value(opt, value)
         except ValueError as e:
             raise CephError(errno.EINVAL, f"error parsing value: {e}") from None
+    elif name.startswith("mgr/"):
+        from .mgr import check_module_option
+
+        check_module_option(ctx.state.mgrmap, name, value)
     sect = ctx.state.config_db.setdefault(who, {})
     if sect.get(name) == value:
         return Reply()

@@ -6,10 +6,11 @@ import errno
 from typing import Any
 
 from pyceph.common.errors import CephError
+from pyceph.osdmap.pool import utime_str
 
 from .. import format_plain as fp
-from ..pool import utime_str
 from . import Ctx, Reply, command
+from .mgr import ALWAYS_ON_MODULES, module_info
 
 _FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus", "pacific",
              "elector-pinging"]  # fmt: skip
@@ -147,17 +148,17 @@ def mgrmap_json(ctx: Ctx) -> dict[str, Any]:
         "available": bool(mm.get("available")),
         "standbys": [
             {
-                "gid": 0,
+                "gid": int(s.get("gid", 0)),
                 "name": s["name"],
                 "mgr_features": 4540138314316775423,
-                "available_modules": [],
+                "available_modules": [module_info(e) for e in s.get("available_modules", [])],
             }
             for s in mm.get("standbys", [])
         ],  # fmt: skip
         "modules": list(mm.get("modules", [])),
-        "available_modules": list(mm.get("available_modules", [])),
+        "available_modules": [module_info(e) for e in mm.get("available_modules", [])],
         "services": dict(mm.get("services", {})),
-        "always_on_modules": {},
+        "always_on_modules": {k: list(v) for k, v in ALWAYS_ON_MODULES.items()},
         "last_failure_osd_epoch": 0,
         "active_clients": [],
     }

@@ -7,9 +7,7 @@ import re
 from typing import Any
 
 from pyceph.common.errors import CephError
-
-from .. import format_plain as fp
-from ..osdmap import (
+from pyceph.osdmap.osdmap import (
     FLAG_FULL,
     FLAG_NOBACKFILL,
     FLAG_NODEEP_SCRUB,
@@ -31,7 +29,9 @@ from ..osdmap import (
     f32,
     flag_string,
 )
-from ..pool import CRUSH_ITEM_NONE, utime_str
+from pyceph.osdmap.pool import CRUSH_ITEM_NONE, utime_str
+
+from .. import format_plain as fp
 from . import Ctx, Reply, command
 
 OSD_FLAGS = {

@@ -13,10 +13,10 @@ from typing import Any
 
 from pyceph import ec
 from pyceph.common.errors import CephError
+from pyceph.osdmap import pool as P
+from pyceph.osdmap.osdmap import OSDMap
 
 from .. import format_plain as fp
-from .. import pool as P
-from ..osdmap import OSDMap
 from . import Ctx, Reply, command
 
 MAX_POOL_APPLICATIONS = 4

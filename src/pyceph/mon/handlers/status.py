@@ -6,10 +6,10 @@ import errno
 from typing import Any
 
 from pyceph.common.errors import CephError
+from pyceph.osdmap.pool import utime_str
 
 from .. import format_plain as fp
 from ..health import compute_checks, health_json, health_plain, pg_states
-from ..pool import utime_str
 from . import Ctx, Reply, command
 
 

@@ -17,9 +17,9 @@ import errno
 from typing import Any
 
 from pyceph.common.errors import CephError
+from pyceph.osdmap import pool as P
+from pyceph.osdmap.osdmap import OSDMap
 
-from .. import pool as P
-from ..osdmap import OSDMap
 from . import Ctx, Reply, command
 
 _SNAP_MODE_FLAGS = P.FLAG_POOL_SNAPS | P.FLAG_SELFMANAGED_SNAPS

@@ -16,8 +16,7 @@ from typing import Any
 import msgpack
 
 from pyceph.crush.map import CRUSH_ITEM_NONE, CrushMap
-
-from .pool import Pool, calc_mask, utime_str  # noqa: F401  (calc_mask re-exported)
+from pyceph.osdmap.pool import Pool, calc_mask, utime_str  # noqa: F401  (calc_mask re-exported)
 
 FORMAT_VERSION = 1
 

@@ -17,6 +17,7 @@ from pyceph.auth import cephx
 from pyceph.common.addr import parse_mon_host
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
+from pyceph.common.tasks import TaskSet
 from pyceph.msg.connection import Connection
 from pyceph.msg.handshake import Credentials
 from pyceph.msg.message import Message
@@ -73,6 +74,8 @@ class MonClient:
         self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._reconnect: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
+        #: Owner of the reconnect and ticket-renewal tasks; `stop` ends them all.
+        self._tasks = TaskSet("monclient")
         self._stopped = False
         self.global_id = 0
         self.caps: dict[str, str] = {}
@@ -109,7 +112,7 @@ class MonClient:
                 await self._hunt()
         except TimeoutError:
             raise CephError(ETIMEDOUT, "error connecting to the cluster") from None
-        self._renewer = asyncio.ensure_future(self._renew_loop())
+        self._renewer = self._tasks.spawn(self._renew_loop(), "monclient renew")
 
     async def _hunt(self) -> None:
         last_err: CephError | None = None
@@ -143,7 +146,7 @@ class MonClient:
         if conn is self._conn:
             self._conn = None
             if not self._stopped and (self._reconnect is None or self._reconnect.done()):
-                self._reconnect = asyncio.ensure_future(self._hunt_quietly())
+                self._reconnect = self._tasks.spawn(self._hunt_quietly(), "monclient hunt")
 
     async def _hunt_quietly(self) -> None:
         try:
@@ -165,9 +168,14 @@ class MonClient:
             if self._stopped:
                 raise CephError(ESHUTDOWN, "monclient stopped")
             if self._reconnect is None or self._reconnect.done():
-                self._reconnect = asyncio.ensure_future(self._hunt_quietly())
+                self._reconnect = self._tasks.spawn(self._hunt_quietly(), "monclient hunt")
             await asyncio.shield(self._reconnect)
         return self._conn
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether a session with a monitor is open now."""
+        return self._conn is not None and not self._conn.closed
 
     def local_host(self) -> str:
         """Our address as the monitor sees it: what a daemon should bind and advertise."""
@@ -179,13 +187,7 @@ class MonClient:
     async def stop(self) -> None:
         """End the session and every task this client owns."""
         self._stopped = True
-        for t in (self._reconnect, self._renewer):
-            if t is not None and not t.done():
-                t.cancel()
-                try:
-                    await t
-                except (asyncio.CancelledError, CephError):
-                    pass
+        await self._tasks.close()
         for _e, fut in self._map_waiters:
             if not fut.done():
                 fut.set_exception(CephError(ESHUTDOWN, "monclient stopped"))
@@ -289,7 +291,7 @@ class MonClient:
             self._on_message(conn, msg)
 
     def _got_osdmap(self, msg: Message) -> None:
-        from pyceph.mon.osdmap import OSDMap
+        from pyceph.osdmap.osdmap import OSDMap
 
         epoch = int(msg.head["epoch"])
         if self.osdmap is not None and epoch <= self.osdmap.epoch:

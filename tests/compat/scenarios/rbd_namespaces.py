@@ -1,0 +1,72 @@
+"""rbd namespaces: namespace_create/exists/list/remove, images inside a namespace
+(create, list, open, isolation from the default namespace), clones within and
+across namespaces (parent spec, children listing), trash inside a namespace, removing a
+namespace that still holds images, and bad names."""
+
+MiB = 1 << 20
+
+
+def run(s):
+    rbd = s.rbd
+    R = rbd.RBD()
+    pool = s.rbd_pool()
+    io = s.ioctx(pool)
+    s.step("namespace_list_empty", lambda: R.namespace_list(io))
+    s.step("namespace_exists_missing", lambda: R.namespace_exists(io, "ns1"))
+    s.step("namespace_create", lambda: R.namespace_create(io, "ns1"))
+    s.step("namespace_create_again", lambda: R.namespace_create(io, "ns1"))
+    s.step("namespace_create_second", lambda: R.namespace_create(io, "ns2"))
+    s.step("namespace_create_empty_name", lambda: R.namespace_create(io, ""))
+    s.step("namespace_create_slash", lambda: R.namespace_create(io, "a/b"))
+    s.step("namespace_create_int", lambda: R.namespace_create(io, 5))
+    s.step("namespace_exists", lambda: R.namespace_exists(io, "ns1"))
+    s.step("namespace_list", lambda: sorted(R.namespace_list(io)))
+    s.step("namespace_list_type", lambda: type(R.namespace_list(io)).__name__)
+    nio = s.ioctx(pool, "ns1")
+    s.step("create_in_namespace", lambda: R.create(nio, "img", MiB))
+    s.step("list_in_namespace", lambda: R.list(nio))
+    s.step("list_default_namespace", lambda: R.list(io))
+    s.step("open_in_default_namespace", lambda: s.image(io, "img"))
+    img = s.image(nio, "img")
+    s.step("write_in_namespace", lambda: img.write(b"ns-data", 0))
+    s.step("read_in_namespace", lambda: img.read(0, 7))
+    s.step("get_name_in_namespace", lambda: img.get_name())
+    s.image_id(nio, "img", "ns1/img")
+    img.create_snap("s")
+    img.protect_snap("s")
+    n2io = s.ioctx(pool, "ns2")
+    s.step("clone_across_namespaces", lambda: R.clone(nio, "img", "s", n2io, "child"))
+    s.step("clone_in_namespace", lambda: R.clone(nio, "img", "s", nio, "child"))
+    s.image_id(nio, "child", "ns1/child")
+    child = s.image(nio, "child")
+    s.step("child_parent_spec", lambda: child.get_parent_image_spec())
+    s.step("child_parent_info", lambda: child.parent_info())
+    s.step("child_read_parent_data", lambda: child.read(0, 7))
+    img.set_snap("s")
+    s.step("list_children2_namespace", lambda: list(img.list_children2()))
+    s.step("list_children_namespace", lambda: img.list_children())
+    img.set_snap(None)
+    child.close()
+    R.create(n2io, "trashed", MiB)
+    s.image_id(n2io, "trashed", "ns2/trashed")
+    s.step("trash_move_in_namespace", lambda: R.trash_move(n2io, "trashed"))
+    s.step(
+        "trash_list_in_namespace",
+        lambda: [d["name"] for d in R.trash_list(n2io)],
+    )
+    s.step("trash_list_default_namespace", lambda: list(R.trash_list(io)))
+    s.step("list_ns2", lambda: R.list(n2io))
+    s.step("namespace_remove_with_trash", lambda: R.namespace_remove(io, "ns2"))
+    s.step("remove_child", lambda: R.remove(nio, "child"))
+    mio = s.ioctx(pool, "missing-ns")
+    s.step("create_in_missing_namespace", lambda: R.create(mio, "img", MiB))
+    s.step("list_in_missing_namespace", lambda: R.list(mio))
+    s.step("namespace_remove_with_images", lambda: R.namespace_remove(io, "ns1"))
+    img.unprotect_snap("s")
+    img.remove_snap("s")
+    img.close()
+    R.remove(nio, "img")
+    s.step("namespace_remove", lambda: R.namespace_remove(io, "ns1"))
+    s.step("namespace_remove_missing", lambda: R.namespace_remove(io, "ns1"))
+    s.step("namespace_list_after_remove", lambda: R.namespace_list(io))
+    s.step("namespace_remove_empty_name", lambda: R.namespace_remove(io, ""))

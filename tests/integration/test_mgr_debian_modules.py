@@ -1,0 +1,226 @@
+"""Debian's own mgr modules (`ceph-mgr-modules-core`, unmodified, from
+/usr/share/ceph/mgr through `mgr_module_path`) running in `pyceph-mgr`.
+
+One real cluster for all tests. The always-on modules that can run here run
+(balancer, crash, devicehealth, pg_autoscaler, progress, rbd_support, status,
+telemetry) without raising health errors; `selftest` passes its self-tests; the
+modules answer their commands; a module that cannot run says why in `mgr module
+ls`. Debian installs the Python packages some need (`python3-prettytable`...);
+here their PyPI equivalents are in the `test` extra.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+DEBIAN_MGR = "/usr/share/ceph/mgr"
+#: How long the mgr may take to load Debian's modules, start them, or act on a command.
+MODULE_WAIT = 60.0
+#: Upstream's always-on modules (Pacific) that load in pyceph's interpreter;
+#: orchestrator and volumes need the `ceph`/`cephfs` packages Debian builds from C.
+ALWAYS_ON_HERE = ("balancer", "crash", "devicehealth", "pg_autoscaler", "progress",
+                  "rbd_support", "status", "telemetry")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.conftest import make_cluster  # noqa: PLC0415 - shared fixture helper
+
+    cluster = make_cluster(
+        str(tmp_path_factory.mktemp("mgrdeb") / "c"), num_osds=3, mgr_module_path=DEBIAN_MGR
+    )
+    try:
+        yield cluster.conf_path
+    finally:
+        cluster.stop()
+
+
+def _ceph(conf: str, *args: str, inbuf: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pyceph.cli.ceph_main", "-c", conf, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, input=inbuf)
+
+
+def _ok(conf: str, *args: str, inbuf: str | None = None) -> str:
+    p = _ceph(conf, *args, inbuf=inbuf)
+    assert p.returncode == 0, f"{args}: {p.stderr}"
+    return p.stdout
+
+
+def _outs(conf: str, *args: str) -> str:
+    """A command's status text (upstream's `outs`, on the ceph CLI's stderr)."""
+    p = _ceph(conf, *args)
+    assert p.returncode == 0, f"{args}: {p.stderr}"
+    return p.stderr
+
+
+def _json(conf: str, *args: str) -> Any:
+    return json.loads(_ok(conf, *args, "-f", "json"))
+
+
+def _wait(pred: Callable[[], Any], what: str, timeout: float = MODULE_WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _checks(conf: str) -> dict[str, Any]:
+    return _json(conf, "health", "detail")["checks"]
+
+
+@pytest.fixture(scope="module")
+def ready(conf: str) -> str:
+    """Always-on modules answering; selftest and iostat enabled."""
+    _wait(lambda: _ceph(conf, "balancer", "status").returncode == 0, "the balancer module")
+    for m in ("selftest", "iostat"):
+        _ok(conf, "mgr", "module", "enable", m)
+    _wait(lambda: _ceph(conf, "mgr", "self-test", "python-version").returncode == 0, "selftest")
+    return conf
+
+
+def test_module_ls_says_why(ready: str) -> None:
+    ls = _json(ready, "mgr", "module", "ls")
+    for m in ALWAYS_ON_HERE:
+        assert m in ls["always_on_modules"]
+    assert {"iostat", "selftest"} <= set(ls["enabled_modules"])
+    disabled = {m["name"]: m for m in ls["disabled_modules"]}
+    # as on the reference cluster: the influxdb package is not installed
+    assert disabled["influx"]["can_run"] is False
+    assert disabled["influx"]["error_string"] == "influxdb python module not found"
+    # a module whose import fails cannot run, and says which import failed
+    assert disabled["restful"]["can_run"] is False
+    assert "pecan" in disabled["restful"]["error_string"]
+    assert disabled["telegraf"]["can_run"] is True and disabled["telegraf"]["error_string"] == ""
+    p = _ceph(ready, "mgr", "module", "enable", "influx")
+    assert p.returncode == errno.ENOENT
+    assert "reports that it cannot run on the active manager daemon: influxdb python module not found" in p.stderr  # fmt: skip
+
+
+def test_always_on_modules_raise_no_health_errors(ready: str) -> None:
+    def quiet() -> bool:
+        codes = set(_checks(ready))
+        return not codes & {"MGR_MODULE_ERROR", "MGR_MODULE_DEPENDENCY"}
+
+    _wait(quiet, "no module health errors")
+    # devicehealth made its pool, as upstream's does on a cluster with enough OSDs
+    _wait(lambda: "device_health_metrics" in _ok(ready, "osd", "pool", "ls"), "the devicehealth pool")  # fmt: skip
+    assert quiet()
+
+
+def test_selftest(ready: str) -> None:
+    assert _outs(ready, "mgr", "self-test", "run").strip() == "Self-test succeeded"
+    assert _ok(ready, "mgr", "self-test", "python-version").startswith("3.")
+    for m in ("balancer", "crash", "status", "progress", "telemetry", "pg_autoscaler"):
+        assert _outs(ready, "mgr", "self-test", "module", m).strip() == "Self-test OK"
+    # options of the module, plain and localized
+    _ok(ready, "config", "set", "mgr", "mgr/selftest/testkey", "plainval")
+    _ok(ready, "config", "set", "mgr", "mgr/selftest/x/testlkey", "localval")
+    _wait(lambda: _ok(ready, "mgr", "self-test", "config", "get", "testkey") == "plainval", "testkey")  # fmt: skip
+    assert _ok(ready, "mgr", "self-test", "config", "get_localized", "testlkey") == "localval"
+    # health checks set by a module reach `ceph health`, and go again
+    checks = {"MGR_TEST_WARNING": {"severity": "warning", "summary": "Test warning", "detail": ["d1"]}}  # fmt: skip
+    _ok(ready, "mgr", "self-test", "health", "set", json.dumps(checks))
+    _wait(lambda: "MGR_TEST_WARNING" in _checks(ready), "the module's health check")
+    assert _checks(ready)["MGR_TEST_WARNING"]["summary"]["message"] == "Test warning"
+    _ok(ready, "mgr", "self-test", "health", "clear")
+    _wait(lambda: "MGR_TEST_WARNING" not in _checks(ready), "the check cleared")
+    # the cluster log
+    _ok(ready, "mgr", "self-test", "cluster-log", "cluster", "info", "selftest-hello")
+    _wait(lambda: "selftest-hello" in _ok(ready, "log", "last", "50"), "the cluster log line")
+    # a background workload runs and stops
+    assert "Running `command_spam`" in _outs(ready, "mgr", "self-test", "background", "start", "command_spam")  # fmt: skip
+    assert "Stopping background workload" in _outs(ready, "mgr", "self-test", "background", "stop")
+    # remote() to a module that is not running: upstream's ImportError, as on the
+    # reference cluster, where influx cannot run either
+    p = _ceph(ready, "mgr", "self-test", "remote")
+    assert p.returncode != 0 and "ImportError: Module not found" in p.stderr
+
+
+def test_status_module(ready: str) -> None:
+    # Pacific's status module prints a table only (it has no JSON form of this one)
+    lines = _ok(ready, "osd", "status").strip("\n").splitlines()
+    assert lines[0].split()[:4] == ["ID", "HOST", "USED", "AVAIL"]
+    assert [ln.split()[0] for ln in lines[1:]] == ["0", "1", "2"]
+    assert all(ln.rstrip().endswith("exists,up") for ln in lines[1:])
+    assert _ceph(ready, "fs", "status").returncode == 0
+
+
+def test_iostat(ready: str) -> None:
+    _wait(lambda: _ceph(ready, "iostat").returncode == 0, "iostat")
+    assert "|" in _ok(ready, "iostat")
+
+
+def test_crash(ready: str) -> None:
+    # recent (within the module's warn_recent_interval), so it raises RECENT_CRASH
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    crash_id = f"{stamp}_{uuid.uuid4()}"
+    meta = {
+        "crash_id": crash_id,
+        "timestamp": stamp,
+        "entity_name": "osd.1",
+        "process_name": "ceph-osd",
+        "ceph_version": "16.2.15",
+        "utsname_hostname": "host1",
+        "utsname_sysname": "Linux",
+        "utsname_release": "6.1.0",
+        "utsname_machine": "x86_64",
+        "backtrace": ["frame 1", "frame 2"],
+    }
+    _ok(ready, "crash", "post", "-i", "-", inbuf=json.dumps(meta))
+    assert crash_id in _ok(ready, "crash", "ls")
+    assert [c["crash_id"] for c in _json(ready, "crash", "ls-new")] == [crash_id]
+    info = json.loads(_ok(ready, "crash", "info", crash_id))
+    assert info["entity_name"] == "osd.1" and info["backtrace"] == ["frame 1", "frame 2"]
+    _wait(lambda: "RECENT_CRASH" in _checks(ready), "RECENT_CRASH")
+    _ok(ready, "crash", "archive", crash_id)
+    assert _json(ready, "crash", "ls-new") == []
+    _wait(lambda: "RECENT_CRASH" not in _checks(ready), "RECENT_CRASH cleared")
+    assert _ok(ready, "crash", "stat").startswith("1 crashes recorded")
+    # the module answers +EINVAL (sic, upstream's crash module) with its message
+    p = _ceph(ready, "crash", "info", "nosuchcrash")
+    assert p.stdout == "" and p.stderr.strip() == "crash info: nosuchcrash not found"
+
+
+def test_pg_autoscaler(ready: str) -> None:
+    _wait(lambda: "device_health_metrics" in _ok(ready, "osd", "pool", "ls"), "a pool")
+    rows = _wait(lambda: _json(ready, "osd", "pool", "autoscale-status"), "autoscale-status")
+    row = next(r for r in rows if r["pool_name"] == "device_health_metrics")
+    assert row["pg_autoscale_mode"] == "on" and row["pg_num_target"] >= 1
+    assert "AUTOSCALE" in _ok(ready, "osd", "pool", "autoscale-status")
+
+
+def test_progress(ready: str) -> None:
+    assert set(_json(ready, "progress", "json")) == {"events", "completed"}
+    assert _ceph(ready, "progress").returncode == 0
+
+
+def test_balancer(ready: str) -> None:
+    st = _json(ready, "balancer", "status")
+    assert st["active"] is True and st["mode"] == "upmap"
+    assert _ok(ready, "balancer", "eval").startswith("current cluster score")
+    p = _ceph(ready, "balancer", "mode", "nosuchmode")
+    assert p.returncode != 0
+
+
+def test_telemetry_show(ready: str) -> None:
+    out = _ok(ready, "telemetry", "show")
+    text, _, note = out.partition("\n \n")  # the report, then a note on the device report
+    assert "telemetry show-device" in note
+    report = json.loads(text)
+    assert {"channels", "report_id", "usage", "metadata"} <= set(report)
+    assert report["usage"]["pools"] >= 1 and report["usage"]["total_bytes"] > 0
+    assert report["hosts"]["num_with_osd"] == 1 and "crashes" in report

@@ -1,0 +1,34 @@
+"""A blocklisted client's watches end on the OSD at once (upstream
+PrimaryLogPG::check_blocklisted_watchers): a dead client must not hold up every notify on
+the object (an rbd header's) until its watch times out."""
+
+from __future__ import annotations
+
+import time
+
+import rados
+from pyceph.client.ioctx import IoCtx
+
+#: How long the new map may take to reach the OSD and drop the watch.
+DROP_BOUND = 10.0
+
+
+def test_blocklisted_watcher_is_dropped(tmp_path):
+    conf = {"mon_host": f"embedded:{tmp_path}"}
+    with rados.Rados(conf=conf) as victim, rados.Rados(conf=conf) as admin:
+        admin.create_pool("w")
+        vio = victim.open_ioctx("w")
+        vio.write_full("hdr", b"x")
+        watch = vio.watch("hdr", lambda *a: b"")
+        io = IoCtx(admin._client, admin.pool_lookup("w"))
+        assert len(admin._run(io.list_watchers("hdr"), "watchers")) == 1
+
+        admin.blocklist_add(victim.get_addrs())
+        deadline = time.monotonic() + DROP_BOUND
+        while admin._run(io.list_watchers("hdr"), "watchers"):
+            assert time.monotonic() < deadline, "the blocklisted client's watch is still there"
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        admin.open_ioctx("w").notify("hdr", "ping", timeout_ms=5000)
+        assert time.monotonic() - t0 < 2.0, "notify waited for the blocklisted watcher"
+        del watch
