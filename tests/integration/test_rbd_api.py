@@ -435,9 +435,7 @@ def test_flush_waits_for_earlier_aio_writes(ioctx: rados.Ioctx, name: str, aio: 
     is waited for here, only the flush."""
     step = IMG_SIZE // FLUSH_WRITES
     with rbd.Image(ioctx, name) as im:
-        comps = [
-            im.aio_write(bytes([i + 1]) * 4096, i * step, None) for i in range(FLUSH_WRITES)
-        ]
+        comps = [im.aio_write(bytes([i + 1]) * 4096, i * step, None) for i in range(FLUSH_WRITES)]
         if aio:
             flushed: list[bool] = []
 

@@ -153,10 +153,11 @@ async def flatten(img: Image, progress: Progress | None = None) -> None:
         raise CephError(errno.EINVAL, "image has no parent")
     layout = img.layout
     total = layout.num_objects(min(overlap, img.state.size))
-    done = 0
 
     async def one(objectno: int) -> None:
-        nonlocal done
+        # operation::FlattenRequest through AsyncObjectThrottle: progress is the number
+        # of the object just issued, so the last call is (total - 1, total)
+        report(progress, objectno, total)
         oid = img.data_oid(objectno)
         st = ObjectOp()
         st.stat()
@@ -173,8 +174,6 @@ async def flatten(img: Image, progress: Progress | None = None) -> None:
                 await ioctx.operate(oid, op)
         elif res.r < 0:
             raise CephError(-res.r, f"stat of {oid} failed")
-        done += 1
-        report(progress, done, total)
 
     await bounded(range(total), one, management_ops(img.ioctx))
     await cls_client.parent_detach(img.ioctx, img.header_oid)

@@ -461,7 +461,9 @@ class Image:
                 await self.touch(modified=True)
                 return ret
 
-    async def _writesame(self, offset: int, length: int, data: bytes, fadvise_flags: int = 0) -> int:
+    async def _writesame(
+        self, offset: int, length: int, data: bytes, fadvise_flags: int = 0
+    ) -> int:
         if self.encryption is not None:
             if not data or length % len(data):
                 raise CephError(errno.EINVAL, "data length must divide the writesame length")

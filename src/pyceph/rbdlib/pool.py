@@ -184,13 +184,12 @@ async def trim_objects(img: Image, start_objectno: int, progress: Progress | Non
     """Remove data objects from `start_objectno` to the end of the image (at the head)."""
     total = img.layout.num_objects(img.state.size)
     # objects may exist past the head size at older snapshots: those stay for them
-    done = 0
 
     async def one(objectno: int) -> None:
-        nonlocal done
+        # operation::TrimRequest through AsyncObjectThrottle: progress is the number of
+        # the object just issued, so the last call is (total - 1, total)
+        report(progress, objectno, total)
         await ignore_enoent(img.data_ioctx.remove(img.data_oid(objectno)))
-        done += 1
-        report(progress, done, total)
 
     await bounded(range(start_objectno, total), one, management_ops(img.ioctx))
     if total == 0:
