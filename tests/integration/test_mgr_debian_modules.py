@@ -16,12 +16,12 @@ import errno
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
 
 DEBIAN_MGR = "/usr/share/ceph/mgr"
 #: How long the mgr may take to load Debian's modules, start them, or act on a command.
@@ -68,14 +68,7 @@ def _json(conf: str, *args: str) -> Any:
 
 
 def _wait(pred: Callable[[], Any], what: str, timeout: float = MODULE_WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.5)
+    return wait_until(pred, what, timeout)
 
 
 def _checks(conf: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
 
 #: `mon_mgr_beacon_grace` of the test cluster (upstream's default is 30 s).
 BEACON_GRACE = 3
@@ -128,14 +129,7 @@ def _json(conf: str, *args: str) -> Any:
 
 
 def _wait(pred: Callable[[], Any], what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.2)
+    return wait_until(pred, what, timeout)
 
 
 def _whoami(conf: str) -> str | None:

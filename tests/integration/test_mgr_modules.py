@@ -12,11 +12,11 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
 
 #: How long the mgr may take to load, start or stop a module (beacon period 2 s).
 MODULE_WAIT = 30.0
@@ -215,14 +215,7 @@ def _ceph(conf: str, *args: str, inbuf: str | None = None) -> subprocess.Complet
 
 
 def _wait(pred: Callable[[], Any], what: str, timeout: float = MODULE_WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    return wait_until(pred, what, timeout)
 
 
 def _module_ls(conf: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.waiting import wait_until
 
 import rados
 from pyceph.cli.localcluster import free_port
@@ -56,14 +56,7 @@ def _shape(text: str) -> tuple[set[tuple[str, frozenset[str]]], dict[str, tuple[
 
 
 def _wait(pred: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
+    return wait_until(pred, what, WAIT)
 
 
 def _scrape(port: int, path: str = "/metrics") -> str | None:

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 import rbd
@@ -64,10 +64,7 @@ FEATURES = (
 # ------------------------------------------------------------------------ helpers
 def wait_for(cond: Callable[[], bool], what: str, timeout: float = HEAL_TIMEOUT) -> None:
     """Until `cond()` holds (bounded)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(POLL)
+    wait_until(cond, what, timeout)
 
 
 def mon_json(r: rados.Rados, **cmd: object) -> dict:

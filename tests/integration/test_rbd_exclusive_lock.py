@@ -22,11 +22,11 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 import rbd
@@ -38,8 +38,6 @@ NOTIFY_OP_RELEASED_LOCK = 1
 NOTIFY_OP_REQUEST_LOCK = 2
 #: Bound on any awaited condition.
 WAIT_TIMEOUT = 45.0
-#: Pause between polls of a condition.
-POLL = 0.05
 #: The OSDs' watch timeout in the cluster of the dead-holder test (seconds), so a killed
 #: client's watch lapses within the test's time.
 WATCH_TIMEOUT = "4"
@@ -86,10 +84,7 @@ r.shutdown()
 
 
 def wait_for(cond: Callable[[], bool], what: str, timeout: float = WAIT_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(POLL)
+    wait_until(cond, what, timeout)
 
 
 def pattern(tag: int, gen: int) -> bytes:

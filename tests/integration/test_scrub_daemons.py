@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any
 
 import lmdb
+from tests.waiting import wait_until
 
 import rados
 from pyceph.cli import rados_main
@@ -21,14 +21,7 @@ WAIT = 60.0
 
 
 def wait_for(pred: Any, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    return wait_until(pred, what, timeout)
 
 
 def rot_lmdb(store_dir: str, payload: bytes) -> None:

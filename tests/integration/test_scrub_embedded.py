@@ -8,11 +8,11 @@ from __future__ import annotations
 import io
 import json
 import struct
-import time
 import uuid
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 from pyceph.cli import rados_main
@@ -23,14 +23,7 @@ WAIT = 20.0
 
 
 def wait_for(pred: Any, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(pred, what, timeout)
 
 
 def mon(r: rados.Rados, **cmd: Any) -> tuple[int, bytes, str]:

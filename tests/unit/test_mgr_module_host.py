@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 
@@ -69,12 +69,7 @@ MODULE = textwrap.dedent(
 
 
 def _wait(pred: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while not (v := pred()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return v
+    return wait_until(pred, what, WAIT)
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.waiting import wait_until
 
 import rados
 from pyceph.common.perf_counters import (
@@ -233,12 +233,7 @@ MODULE = textwrap.dedent(
 
 
 def _wait(pred: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while not (v := pred()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-    return v
+    return wait_until(pred, what, WAIT)
 
 
 @pytest.fixture
