@@ -34,6 +34,7 @@ from pyceph.common.errors import CephError
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.common.sysinfo import collect_sys_info
+from pyceph.common.tasks import TaskSet
 from pyceph.mgr.commands import SCRUB_PREFIXES, handle_mgr_command, handle_scrub_command
 from pyceph.mgr.modules.host import ModuleHost
 from pyceph.mgr.pgmap import PGMap
@@ -93,7 +94,8 @@ class MgrDaemon:
         #: whether the last MgrMap named this mgr active
         self.active = False
         self._md: dict[str, str] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Requests served off the dispatch path (module and scrub commands, activation).
+        self._tasks = TaskSet(f"mgr.{self.name}")
 
     async def serve(self, stop: asyncio.Event) -> None:
         secret = load_secret(self.config)
@@ -122,22 +124,17 @@ class MgrDaemon:
         await self.monc.subscribe({"osdmap": 0, "config": 0, "mgrmap": 0})
         await self._seed_service_map()
         log.info("mgr.%s listening on %s", self.name, addr)
-        tasks = [
-            asyncio.ensure_future(self._beacon_loop(addr)),
-            asyncio.ensure_future(self._digest_loop()),
-        ]
+        loops = TaskSet(f"mgr.{self.name} loops")
+        loops.spawn(self._beacon_loop(addr), "beacon")
+        loops.spawn(self._digest_loop(), "digest")
         if self.host_modules:
-            tasks.append(asyncio.ensure_future(self._start_modules()))
+            loops.spawn(self._start_modules(), "modules")
         try:
             await stop.wait()
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await loops.close()
             await self.modules.stop()
-            for t in list(self._tasks):
-                t.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._tasks.close()
             await auth.stop()
             await self.msgr.shutdown()
             await self.monc.stop()
@@ -397,9 +394,10 @@ class MgrDaemon:
         return int(reply.head.get("r", 0)), bytes(reply.data), str(reply.head.get("outs", ""))
 
     def _spawn(self, coro: Any) -> None:
-        t = asyncio.ensure_future(coro)
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        if self._tasks.closed:  # shutting down: nothing new starts
+            coro.close()
+            return
+        self._tasks.spawn(coro)
 
 
 def _tell(cmd: dict[str, Any], caps: dict[str, str] | None) -> tuple[int, bytes, str]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import time
 from typing import Any
 
 from pyceph.common.errors import CephError
 from pyceph.common.output import byte_u
+from pyceph.common.runtime import Clock
 from pyceph.osd.service import OSDOptions
 from pyceph.store.objectstore import ObjectStore
 from pyceph.store.transaction import Transaction
@@ -68,7 +68,7 @@ def check_bench_args(count: int, bsize: int, opts: OSDOptions) -> None:
 
 
 async def run_bench(
-    store: ObjectStore, count: int, bsize: int, osize: int = 0, onum: int = 0
+    store: ObjectStore, clock: Clock, count: int, bsize: int, osize: int = 0, onum: int = 0
 ) -> dict[str, Any]:
     """Write `count` bytes in `bsize` blocks; upstream's result keys."""
     if bsize <= 0 or count < 0:
@@ -90,9 +90,9 @@ async def run_bench(
             async with gate:
                 await store.queue_transaction(Transaction().write(BENCH_CID, name, off, block))
 
-        start = time.monotonic()
+        start = clock.monotonic()
         await asyncio.gather(*(one(i) for i in range((count + bsize - 1) // bsize)))
-        elapsed = max(time.monotonic() - start, 1e-9)
+        elapsed = max(clock.monotonic() - start, 1e-9)
     finally:
         t = Transaction()
         for name in sorted(names):

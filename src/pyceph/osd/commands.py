@@ -124,7 +124,7 @@ async def _bench(osd: OSD, cmd: dict[str, Any]) -> Reply:
                       "are integers")  # fmt: skip
     try:
         check_bench_args(count, bsize, osd.opts)
-        out = await run_bench(osd.store, count, bsize, osize, onum)
+        out = await run_bench(osd.store, osd.runtime.clock, count, bsize, osize, onum)
     except CephError as e:
         return _reply(-e.errno, e.message)
     return _reply(0, "", _format(cmd, out))

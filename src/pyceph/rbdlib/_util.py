@@ -47,6 +47,11 @@ async def bounded(items: Iterable[T], fn: Callable[[T], Awaitable[U]], limit: in
     return results  # type: ignore[return-value]
 
 
+def now(ioctx: IoCtx) -> float:
+    """Wall-clock seconds through the client's runtime (timestamps in headers, trash)."""
+    return float(ioctx.client.runtime.clock.now())
+
+
 def management_ops(ioctx: IoCtx) -> int:
     """The `rbd_concurrent_management_ops` option."""
     return int(ioctx.client.config.get("rbd_concurrent_management_ops") or 10)

@@ -20,13 +20,12 @@ import asyncio
 import contextlib
 import errno
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
-from pyceph.rbdlib import _conf, cls_client, exclusive_lock, header, io, object_map
+from pyceph.rbdlib import _conf, _util, cls_client, exclusive_lock, header, io, object_map
 from pyceph.rbdlib._util import (
     Progress,
     bounded,
@@ -289,7 +288,7 @@ class Image:
         (0: never), as librbd does."""
         if self.read_only or self.snap_id != CEPH_NOSNAP:
             return
-        now = time.time()
+        now = _util.now(self.ioctx)
         st = self.state
         if modified:
             interval = int(self.conf("rbd_mtime_update_interval"))

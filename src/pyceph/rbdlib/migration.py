@@ -22,13 +22,12 @@ import asyncio
 import errno
 import json
 import os
-import time
 from typing import Any
 
 from pyceph.client.ioctx import IoCtx
 from pyceph.cls import rbd_types as T
 from pyceph.common.errors import CephError
-from pyceph.rbdlib import cls_client, header
+from pyceph.rbdlib import _util, cls_client, header
 from pyceph.rbdlib._util import Progress, ignore_enoent, ioctx_for_pool, report
 from pyceph.rbdlib.layout import RBD_DIRECTORY
 
@@ -190,7 +189,7 @@ async def migration_prepare(
         others = await ioctx.list_watchers(src.header_oid)
         if others:
             raise CephError(errno.EBUSY, "image has watchers - not migrating")
-        now = time.time()
+        now = _util.now(ioctx)
         await trash.move_by_id(ioctx, T.TRASH_IMAGE_SOURCE_MIGRATION, name, src.id, now, now)
         if stripe_unit is None and stripe_count is None:
             # upstream passes the source's striping on (its unit defaults to the object

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import time
 from typing import Any
 
 from pyceph.client.ioctx import IoCtx
@@ -37,7 +36,7 @@ from pyceph.cls.rbd_types import (
     TrashImageSpec,
 )
 from pyceph.common.errors import CephError
-from pyceph.rbdlib import cls_client
+from pyceph.rbdlib import _util, cls_client
 from pyceph.rbdlib._util import Progress, ignore_enoent, pool_name, report
 from pyceph.rbdlib.features import RBD_FEATURE_MIGRATING
 from pyceph.rbdlib.layout import (
@@ -122,7 +121,7 @@ async def trash_move(
             raise CephError(errno.ENOENT, f"image {name} does not exist") from None
     if not name or not image_id:
         raise CephError(errno.EINVAL, "invalid image name/id")
-    now = time.time()
+    now = _util.now(ioctx)
     await move_by_id(ioctx, source, name, image_id, now, now + delay)
 
 
@@ -310,7 +309,7 @@ async def trash_remove(
     EBUSY while it is being restored; the image removal's own errors (ENOTEMPTY with
     snapshots, EBUSY with watchers, EMLINK in a group) leave the entry as it was."""
     spec = await cls_client.trash_get(ioctx, RBD_TRASH, image_id)
-    if time.time() < _seconds(spec.deferment_end_time) and not force:
+    if _util.now(ioctx) < _seconds(spec.deferment_end_time) and not force:
         raise CephError(errno.EPERM, "error: deferment time has not expired.")
     if spec.state == TRASH_IMAGE_STATE_MOVING:
         raise CephError(errno.EUCLEAN, "error: image is pending moving to the trash.")
@@ -376,7 +375,7 @@ async def trash_purge(
             log.debug("pool usage is lower than or equal to %s%%", threshold * 100)
             return
     if expire_ts == 0:
-        expire_ts = int(time.time())
+        expire_ts = int(_util.now(ioctx))
     to_remove.update(e["id"] for e in entries if expire_ts >= e["deferment_end_time"])
     total, done = len(to_remove), 0
     remove_err = 1

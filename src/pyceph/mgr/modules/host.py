@@ -46,6 +46,7 @@ from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import TcpNetwork
 from pyceph.common.sysinfo import collect_sys_info
+from pyceph.common.tasks import TaskSet
 from pyceph.mgr.modules import clusterstate
 from pyceph.mgr.modules.options import parse_typed
 from pyceph.mgr.modules.registry import ModuleInfo, discover, load_module
@@ -154,7 +155,7 @@ class ModuleHost:
         #: the daemons' reported perf counters (get_perf_schema, get_counter, ...)
         self.perf = PerfStore()
         self.loaded = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("mgr module host")
         self._lock = threading.Lock()
         #: threads that load modules and run their commands (never the event loop)
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -193,9 +194,7 @@ class ModuleHost:
         waits = [asyncio.wrap_future(f) for f in done if f is not None]
         if waits:
             await asyncio.wait(waits, timeout=MODULE_SHUTDOWN_WAIT)
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ MgrMap
@@ -691,9 +690,10 @@ class ModuleHost:
         self._to_loop(self._spawn, run())
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        t = asyncio.ensure_future(coro)
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        if self._tasks.closed:  # stopped: nothing new starts
+            coro.close()
+            return
+        self._tasks.spawn(coro)
 
     def set_health_checks(self, module: str, checks: Any) -> None:
         h = self.running.get(module)
