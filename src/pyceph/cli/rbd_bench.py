@@ -179,7 +179,7 @@ def _run(
         image.flush()
     except ctx.errors as e:
         if not (errno_of(e) == errno.EROFS and io_type == IO_READ):
-            raise ctx.fail(f"rbd: failed to flush: {cpp_strerror(errno_of(e))}", e)
+            raise ctx.failed("failed to flush", e)
     rng = random.Random(int(time.time()))
     data = bytes([rng.randrange(256)]) * io_size
     mix = f" read:write={read_pct}:{100 - read_pct}" if io_type == IO_RW else ""

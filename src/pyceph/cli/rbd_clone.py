@@ -20,7 +20,7 @@ from pyceph.cli.rbd_args import (
     get_image_options,
     get_names,
 )
-from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
+from pyceph.cli.rbd_context import Ctx
 from pyceph.cli.rbd_format import get_formatter
 from pyceph.cli.rbd_image import create_kwargs
 from pyceph.cli.rbd_progress import ProgressContext
@@ -43,7 +43,7 @@ def do_clone(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().clone(p_ioctx, src.image, src.snap, c_ioctx, dst.image, **kw)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: clone error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("clone error", e)
     return 0
 
 
@@ -61,7 +61,7 @@ def do_flatten(ctx: Ctx) -> int:
         image.flatten(on_progress=pc)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: flatten error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("flatten error", e)
     pc.finish()
     return 0
 
@@ -87,7 +87,7 @@ def do_children(ctx: Ctx) -> int:
         else:
             children = list(image.list_children2())
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: listing children failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("listing children failed", e)
     if f is not None:
         f.open_array_section("children")
     for c in children:

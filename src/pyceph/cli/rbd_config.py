@@ -208,7 +208,7 @@ def do_config_image_list(ctx: Ctx) -> int:
     try:
         entries = sorted(image.config_list(), key=lambda e: e["name"])
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to list config: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to list config", e)
     _list_config(ctx, entries)
     return 0
 
@@ -244,7 +244,7 @@ def do_config_image_set(ctx: Ctx) -> int:
     try:
         image.config_set(key, value)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to set {key}: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed(f"failed to set {key}", e)
     return 0
 
 
@@ -283,7 +283,7 @@ def do_config_pool_list(ctx: Ctx) -> int:
     try:
         entries = sorted(ctx.rbd.RBD().config_list(ioctx), key=lambda e: e["name"])
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to list config: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to list config", e)
     _list_config(ctx, entries)
     return 0
 
@@ -317,7 +317,7 @@ def do_config_pool_set(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().config_set(ioctx, key, value)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to set {key}: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed(f"failed to set {key}", e)
     return 0
 
 

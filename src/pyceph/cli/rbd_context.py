@@ -112,6 +112,10 @@ class Ctx:
         e = exc_or_errno if isinstance(exc_or_errno, int) else errno_of(exc_or_errno)
         return CliError(message, abs(e))
 
+    def failed(self, what: str, exc: BaseException) -> CliError:
+        """Upstream's `rbd: WHAT: (N) strerror` for an error of a librbd call."""
+        return self.fail(f"rbd: {what}: {cpp_strerror(errno_of(exc))}", exc)
+
     # connection -------------------------------------------------------------
     def connect(self) -> Any:
         """utils::init_rados."""
@@ -184,7 +188,7 @@ class Ctx:
             try:
                 exists = self.rbd.RBD().namespace_exists(ioctx, namespace)
             except self.errors as e:
-                raise self.fail(f"rbd: error asserting namespace: {cpp_strerror(errno_of(e))}", e)
+                raise self.failed("error asserting namespace", e)
             if not exists:
                 raise self.fail(f"rbd: namespace '{namespace}' does not exist.", errno.ENOENT)
             ioctx.set_namespace(namespace)

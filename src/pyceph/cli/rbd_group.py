@@ -23,7 +23,7 @@ from pyceph.cli.rbd_args import (
     get_pool_and_namespace,
     validate_snap,
 )
-from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
+from pyceph.cli.rbd_context import Ctx
 from pyceph.cli.rbd_format import get_formatter
 from pyceph.cli.rbd_progress import ProgressContext
 from pyceph.common.output import TextTable
@@ -93,7 +93,7 @@ def do_group_create(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().group_create(ioctx, spec.image)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: create error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("create error", e)
     return 0
 
 
@@ -104,7 +104,7 @@ def do_group_remove(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().group_remove(ioctx, spec.image)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: remove error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("remove error", e)
     return 0
 
 
@@ -118,7 +118,7 @@ def do_group_list(ctx: Ctx) -> int:
     try:
         names = sorted(ctx.rbd.RBD().group_list(ioctx))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: list error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("list error", e)
     if f is not None:
         f.open_array_section("groups")
         for n in names:
@@ -155,7 +155,7 @@ def do_group_rename(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().group_rename(ioctx, src.image, dst.image)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to rename group: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to rename group", e)
     return 0
 
 
@@ -170,7 +170,7 @@ def do_group_image_add(ctx: Ctx) -> int:
     try:
         group.add_image(image_ioctx, ispec.image)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: add image error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("add image error", e)
     return 0
 
 
@@ -188,7 +188,7 @@ def do_group_image_remove(ctx: Ctx) -> int:
     try:
         group.remove_image(image_ioctx, ispec.image)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: remove image error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("remove image error", e)
     return 0
 
 
@@ -205,7 +205,7 @@ def do_group_image_list(ctx: Ctx) -> int:
     try:
         images = list(group.list_images())
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error listing images in group: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error listing images in group", e)
     cluster = ctx.connect()
     if f is not None:
         f.open_array_section("images")
@@ -248,7 +248,7 @@ def do_group_snap_create(ctx: Ctx) -> int:
     try:
         group.create_snap(spec.snap, flags)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to create group snapshot: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to create group snapshot", e)
     return 0
 
 
@@ -264,7 +264,7 @@ def do_group_snap_remove(ctx: Ctx) -> int:
     try:
         group.remove_snap(spec.snap)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to remove group snapshot: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to remove group snapshot", e)
     return 0
 
 
@@ -283,7 +283,7 @@ def do_group_snap_rename(ctx: Ctx) -> int:
     try:
         group.rename_snap(spec.snap, dest)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to rename group snapshot: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to rename group snapshot", e)
     return 0
 
 
@@ -300,7 +300,7 @@ def do_group_snap_list(ctx: Ctx) -> int:
     try:
         snaps = list(group.list_snaps())
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to list group snapshots: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to list group snapshots", e)
     if f is not None:
         f.open_array_section("group_snaps")
         for s in snaps:
@@ -333,6 +333,6 @@ def do_group_snap_rollback(ctx: Ctx) -> int:
         group.rollback_to_snap(spec.snap)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: rollback group to snapshot failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("rollback group to snapshot failed", e)
     pc.finish()
     return 0

@@ -167,7 +167,7 @@ def do_list(ctx: Ctx) -> int:
     try:
         images = sorted(rbd.list2(ioctx), key=lambda i: i["name"])
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: listing images failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("listing images failed", e)
     if not ctx.args.flag("long"):
         if f is not None:
             f.open_array_section("images")
@@ -186,7 +186,7 @@ def do_list(ctx: Ctx) -> int:
         except ctx.errors as e:
             if errno_of(e) == errno.ENOENT:
                 continue
-            raise ctx.fail(f"rbd: error opening {entry['name']}: {cpp_strerror(errno_of(e))}", e)
+            raise ctx.failed(f"error opening {entry['name']}", e)
         try:
             rows.extend(_ls_rows(ctx, entry, image))
         finally:
@@ -247,7 +247,7 @@ def do_info(ctx: Ctx) -> int:
     try:
         info = gather_info(ctx, ioctx, image, spec.image, spec.snap)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: info: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("info", e)
     ctx.out.write(render_info(info, f))
     return 0
 
@@ -404,7 +404,7 @@ def do_rename(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().rename(ioctx, src.image, dst.image)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: rename error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("rename error", e)
     return 0
 
 
@@ -430,7 +430,7 @@ def do_resize(ctx: Ctx) -> int:
         image.resize(size, allow_shrink=allow_shrink)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: resize error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("resize error", e)
     pc.finish()
     return 0
 
@@ -457,7 +457,7 @@ def _copy(ctx: Ctx, deep: bool) -> int:
     except ctx.errors as e:
         pc.fail()
         label = "deep copy" if deep else "copy"
-        raise ctx.fail(f"rbd: {label} failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed(f"{label} failed", e)
     pc.finish()
     return 0
 
@@ -498,7 +498,7 @@ def _feature(ctx: Ctx, enable: bool) -> int:
     try:
         image.update_features(features, enable)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to update image features: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to update image features", e)
     return 0
 
 
@@ -533,6 +533,6 @@ def do_sparsify(ctx: Ctx) -> int:
         image.sparsify(sparse)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: sparsify error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("sparsify error", e)
     pc.finish()
     return 0

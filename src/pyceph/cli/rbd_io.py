@@ -152,7 +152,7 @@ def do_export(ctx: Ctx) -> int:
         w.flush()
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: export error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("export error", e)
     except OSError as e:
         pc.fail()
         raise ctx.fail(f"rbd: export error: {cpp_strerror(e.errno or errno.EIO)}", e.errno or 5)
@@ -577,7 +577,7 @@ def do_diff(ctx: Ctx) -> int:
     try:
         extents = _extents(ctx, image, from_snap, image.size(), ctx.args.flag("whole-object"))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: diff error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("diff error", e)
     if f is not None:
         f.open_array_section("extents")
         for off, ln, exists in extents:

@@ -30,7 +30,7 @@ def do_lock_list(ctx: Ctx) -> int:
     try:
         info = image.list_lockers()
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: listing locks failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("listing locks failed", e)
     lockers = info.get("lockers", []) if isinstance(info, dict) else []
     exclusive = bool(info.get("exclusive", False)) if isinstance(info, dict) else False
     if f is not None:
@@ -106,5 +106,5 @@ def do_lock_remove(ctx: Ctx) -> int:
     try:
         image.break_lock(locker, lock_id)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: releasing lock failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("releasing lock failed", e)
     return 0

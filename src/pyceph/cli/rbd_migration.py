@@ -18,7 +18,7 @@ from pyceph.cli.rbd_args import (
     get_image_options,
     get_names,
 )
-from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
+from pyceph.cli.rbd_context import Ctx, cpp_strerror
 from pyceph.cli.rbd_image import create_kwargs
 from pyceph.cli.rbd_progress import ProgressContext
 
@@ -72,7 +72,7 @@ def do_prepare(ctx: Ctx) -> int:
             dst_ioctx = ctx.open_ioctx(dst.pool or src.pool, dst.namespace)
             rbd.migration_prepare(ioctx, src.image, dst_ioctx, dst.image or src.image, **kw)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: preparing migration failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("preparing migration failed", e)
     return 0
 
 
@@ -84,7 +84,7 @@ def _run(ctx: Ctx, what: str, label: str, method: str, **extra: object) -> int:
         getattr(ctx.rbd.RBD(), method)(ioctx, spec.image, on_progress=pc, **extra)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: {what} migration failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed(f"{what} migration failed", e)
     pc.finish()
     return 0
 

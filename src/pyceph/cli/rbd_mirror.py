@@ -18,7 +18,7 @@ from pyceph.cli.rbd_args import (
     get_names,
     get_pool_and_namespace,
 )
-from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
+from pyceph.cli.rbd_context import Ctx
 from pyceph.cli.rbd_format import ctime_str, get_formatter
 
 __all__ = ["MIRROR_MODES"]
@@ -58,7 +58,7 @@ def do_pool_enable(ctx: Ctx) -> int:
             rbd.mirror_site_name_set(ctx.connect(), ctx.args.get("site-name"))
         rbd.mirror_mode_set(ioctx, 1 if mode == "image" else 2)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to enable mirroring: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to enable mirroring", e)
     return 0
 
 
@@ -72,7 +72,7 @@ def do_pool_disable(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().mirror_mode_set(ioctx, 0)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to disable mirroring: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to disable mirroring", e)
     return 0
 
 
@@ -91,7 +91,7 @@ def do_pool_info(ctx: Ctx) -> int:
         site = rbd.mirror_site_name_get(ctx.connect())
         peers = list(rbd.mirror_peer_list(ioctx)) if mode != "disabled" else []
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to retrieve mirror info: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to retrieve mirror info", e)
     if f is not None:
         f.open_object_section("mirror")
         f.dump_string("mode", mode)
@@ -147,9 +147,7 @@ def do_pool_status(ctx: Ctx) -> int:
     try:
         summary = ctx.rbd.RBD().mirror_image_status_summary(ioctx)
     except ctx.errors as e:
-        raise ctx.fail(
-            f"rbd: failed to get status summary for mirrored images: {cpp_strerror(errno_of(e))}", e
-        )
+        raise ctx.failed("failed to get status summary for mirrored images", e)
     total = sum(summary.values()) if isinstance(summary, dict) else sum(n for _, n in summary)
     # no rbd-mirror daemon reports here: its health (and so the pool's) is unknown
     daemon_health = "UNKNOWN"
@@ -198,7 +196,7 @@ def do_peer_add(ctx: Ctx) -> int:
     try:
         uuid = ctx.rbd.RBD().mirror_peer_add(ioctx, cluster, client, direction)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error adding mirror peer: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error adding mirror peer", e)
     ctx.out.write(f"{uuid}\n")
     return 0
 
@@ -216,7 +214,7 @@ def do_peer_remove(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().mirror_peer_remove(ioctx, uuid)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error removing mirror peer: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error removing mirror peer", e)
     return 0
 
 
@@ -235,7 +233,7 @@ def do_bootstrap_create(ctx: Ctx) -> int:
             rbd.mirror_site_name_set(ctx.connect(), ctx.args.get("site-name"))
         token = rbd.mirror_peer_bootstrap_create(ioctx)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: mirror peer bootstrap create failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("mirror peer bootstrap create failed", e)
     ctx.out.write(f"{token}\n")
     return 0
 
@@ -262,7 +260,7 @@ def do_bootstrap_import(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().mirror_peer_bootstrap_import(ioctx, direction, token.strip())
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: mirror peer bootstrap import failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("mirror peer bootstrap import failed", e)
     return 0
 
 
@@ -281,7 +279,7 @@ def do_image_enable(ctx: Ctx) -> int:
     try:
         image.mirror_image_enable(IMAGE_MODES[mode])
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to enable mirroring: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to enable mirroring", e)
     ctx.out.write("Mirroring enabled\n")
     return 0
 
@@ -297,7 +295,7 @@ def do_image_disable(ctx: Ctx) -> int:
     try:
         image.mirror_image_disable(ctx.args.flag("force"))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to disable mirroring: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to disable mirroring", e)
     ctx.out.write("Mirroring disabled\n")
     return 0
 
@@ -313,7 +311,7 @@ def do_image_promote(ctx: Ctx) -> int:
     try:
         image.mirror_image_promote(ctx.args.flag("force"))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error promoting image to primary: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error promoting image to primary", e)
     ctx.out.write("Image promoted to primary\n")
     return 0
 
@@ -328,7 +326,7 @@ def do_image_demote(ctx: Ctx) -> int:
     try:
         image.mirror_image_demote()
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error demoting image to non-primary: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error demoting image to non-primary", e)
     ctx.out.write("Image demoted to non-primary\n")
     return 0
 
@@ -343,7 +341,7 @@ def do_image_resync(ctx: Ctx) -> int:
     try:
         image.mirror_image_resync()
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error flagging image resync: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error flagging image resync", e)
     ctx.out.write("Flagged image for resync from primary\n")
     return 0
 
@@ -359,7 +357,7 @@ def do_image_snapshot(ctx: Ctx) -> int:
     try:
         snap_id = image.mirror_image_create_snapshot()
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: error creating snapshot: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("error creating snapshot", e)
     ctx.out.write(f"Snapshot ID: {snap_id}\n")
     return 0
 
@@ -379,9 +377,7 @@ def do_image_status(ctx: Ctx) -> int:
             raise CliError("rbd: mirroring not enabled on the image", 22)
         status = image.mirror_image_get_status()
     except ctx.errors as e:
-        raise ctx.fail(
-            f"rbd: failed to get status for image {spec.image}: {cpp_strerror(errno_of(e))}", e
-        )
+        raise ctx.failed(f"failed to get status for image {spec.image}", e)
     state = status.get("state", 0)
     desc = status.get("description", "status not found")
     up = status.get("up", False)

@@ -135,7 +135,7 @@ def do_du(ctx: Ctx) -> int:
             except ctx.errors as e:
                 if not spec.image and errno_of(e) == errno.ENOENT:
                     continue
-                raise ctx.fail(f"rbd: error opening {name}: {cpp_strerror(errno_of(e))}", e)
+                raise ctx.failed(f"error opening {name}", e)
             try:
                 if not image.features() & FEATURE_FAST_DIFF:
                     ctx.say(
@@ -155,7 +155,7 @@ def do_du(ctx: Ctx) -> int:
             rows += mine
             total_prov += max((r.size for r in mine), default=0)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: du failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("du failed", e)
     total_used = sum(r.used for r in rows)
     tbl = TextTable()
     tbl.define_column("NAME", "left", "left")
@@ -189,7 +189,7 @@ def do_status(ctx: Ctx) -> int:
     try:
         watchers = list(image.watchers_list())
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: show status failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("show status failed", e)
     if f is not None:
         f.open_object_section("status")
         f.open_array_section("watchers")
@@ -233,7 +233,7 @@ def do_watch(ctx: Ctx) -> int:
     try:
         watch = ioctx.watch(oid, on_notify)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: watch failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("watch failed", e)
     try:
         ctx.out.write("press enter to exit...\n")
         ctx.out.flush()
@@ -243,7 +243,7 @@ def do_watch(ctx: Ctx) -> int:
         try:
             watch.close()
         except ctx.errors as e:
-            raise ctx.fail(f"rbd: unwatch failed: {cpp_strerror(errno_of(e))}", e)
+            raise ctx.failed("unwatch failed", e)
     return 0
 
 
@@ -274,7 +274,7 @@ def do_pool_stats(ctx: Ctx) -> int:
     try:
         st = ctx.rbd.RBD().pool_stats_get(ioctx)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to query pool stats: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to query pool stats", e)
     if f is not None:
         f.open_object_section("stats")
         for section, prefix in (("images", "image"), ("trash", "trash")):
@@ -314,6 +314,6 @@ def do_object_map_rebuild(ctx: Ctx) -> int:
         image.rebuild_object_map()
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: rebuilding object map failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("rebuilding object map failed", e)
     pc.finish()
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyceph.cli.rbd_args import CliError, action, get_pool_and_namespace
-from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
+from pyceph.cli.rbd_context import Ctx
 from pyceph.cli.rbd_format import get_formatter
 from pyceph.common.output import TextTable
 
@@ -24,7 +24,7 @@ def do_namespace_create(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().namespace_create(ioctx, ns)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to created namespace: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to created namespace", e)
     return 0
 
 
@@ -40,7 +40,7 @@ def do_namespace_remove(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().namespace_remove(ioctx, ns)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to remove namespace: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to remove namespace", e)
     return 0
 
 
@@ -57,7 +57,7 @@ def do_namespace_list(ctx: Ctx) -> int:
     try:
         names = sorted(ctx.rbd.RBD().namespace_list(ioctx))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to list namespaces: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to list namespaces", e)
     if f is not None:
         f.open_array_section("namespaces")
         for n in names:

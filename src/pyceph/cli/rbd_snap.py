@@ -69,7 +69,7 @@ def do_snap_list(ctx: Ctx) -> int:
     try:
         snaps = list(image.list_snaps())
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: failed to list snapshots: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to list snapshots", e)
     if not show_all:
         snaps = [s for s in snaps if s.get("namespace", 0) == SNAP_NAMESPACE_USER]
     rows: list[SnapRow] = []
@@ -142,7 +142,7 @@ def do_snap_create(ctx: Ctx) -> int:
         image.create_snap(spec.snap, flags)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: failed to create snapshot: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("failed to create snapshot", e)
     pc.finish()
     return 0
 
@@ -209,7 +209,7 @@ def do_snap_purge(ctx: Ctx) -> int:
             pc.update_progress(i + 1, total)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: removing snaps failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("removing snaps failed", e)
     if protected:
         pc.fail()
     elif removable:
@@ -232,7 +232,7 @@ def do_snap_rollback(ctx: Ctx) -> int:
         image.rollback_to_snap(spec.snap)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: rollback failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("rollback failed", e)
     pc.finish()
     return 0
 
@@ -252,7 +252,7 @@ def do_snap_protect(ctx: Ctx) -> int:
             raise CliError("rbd: snap is already protected", errno.EBUSY)
         image.protect_snap(spec.snap)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: protecting snap failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("protecting snap failed", e)
     return 0
 
 
@@ -270,7 +270,7 @@ def do_snap_unprotect(ctx: Ctx) -> int:
             raise CliError("rbd: snap is already unprotected", errno.EINVAL)
         image.unprotect_snap(spec.snap)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: unprotecting snap failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("unprotecting snap failed", e)
     return 0
 
 
@@ -287,7 +287,7 @@ def do_snap_rename(ctx: Ctx) -> int:
     try:
         image.rename_snap(src.snap, dst.snap)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: renaming snap failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("renaming snap failed", e)
     return 0
 
 
@@ -306,7 +306,7 @@ def do_snap_limit_set(ctx: Ctx) -> int:
     try:
         image.set_snap_limit(ctx.args.get("limit"))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: setting snapshot limit failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("setting snapshot limit failed", e)
     return 0
 
 
@@ -317,5 +317,5 @@ def do_snap_limit_clear(ctx: Ctx) -> int:
     try:
         image.remove_snap_limit()
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: clearing snapshot limit failed: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("clearing snapshot limit failed", e)
     return 0

@@ -101,7 +101,7 @@ def do_trash_move(ctx: Ctx) -> int:
     try:
         ctx.rbd.RBD().trash_move(ioctx, spec.image, delay)
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: deferred delete error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("deferred delete error", e)
     return 0
 
 
@@ -119,7 +119,7 @@ def do_trash_list(ctx: Ctx) -> int:
     try:
         entries = list(ctx.rbd.RBD().trash_list(ioctx))
     except ctx.errors as e:
-        raise ctx.fail(f"rbd: trash list: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("trash list", e)
     show_all = ctx.args.flag("all")
     long = ctx.args.flag("long")
     entries = [e for e in entries if show_all or _source_name(e) in _USER_SOURCES]
@@ -256,6 +256,6 @@ def do_trash_purge(ctx: Ctx) -> int:
         ctx.rbd.RBD().trash_purge(ioctx, expire, threshold)
     except ctx.errors as e:
         pc.fail()
-        raise ctx.fail(f"rbd: purge error: {cpp_strerror(errno_of(e))}", e)
+        raise ctx.failed("purge error", e)
     pc.finish()
     return 0
