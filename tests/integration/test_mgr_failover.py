@@ -25,7 +25,10 @@ import pytest
 from tests.waiting import wait_until
 
 #: `mon_mgr_beacon_grace` of the test cluster (upstream's default is 30 s).
-BEACON_GRACE = 3
+BEACON_GRACE = 4
+#: `mgr_tick_period` (the beacon period) of the test cluster: a mgr is failed only after
+#: several beacons in a row went missing, not one late beacon on a loaded machine.
+BEACON_PERIOD = 1
 #: Bound on a failover: grace + a mon tick + the new active's beacon and module start.
 FAILOVER_WAIT = BEACON_GRACE + 20.0
 #: How long mgrs may take to join, load modules, start them.
@@ -109,6 +112,7 @@ def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
         num_osds=1,
         mgr_module_path=folder,
         mon_mgr_beacon_grace=str(BEACON_GRACE),
+        mgr_tick_period=str(BEACON_PERIOD),
     )
     try:
         cluster.add_mgrs(2)

@@ -49,10 +49,6 @@ log = logging.getLogger("pyceph.mgr")
 EACCES = 13
 ENOENT = 2
 EINVAL = 22
-#: How often the mgr logs its `pgmap vN: ...` debug line (upstream: every mgr tick).
-PGMAP_LOG_PERIOD = 2.0
-#: Beacon period; the monitor's view of the mgr is refreshed this often.
-MGR_BEACON_PERIOD = 2.0
 #: How long a module's command to an OSD (`send_command`) may take.
 OSD_COMMAND_TIMEOUT = 60.0
 
@@ -223,7 +219,9 @@ class MgrDaemon:
                 },
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._beacon_due.wait(), MGR_BEACON_PERIOD)
+                # upstream beacons once per `mgr_tick_period`
+                period = float(self.config.get("mgr_tick_period"))
+                await asyncio.wait_for(self._beacon_due.wait(), period)
             self._beacon_due.clear()
 
     def _metadata(self, addr: tuple[str, int]) -> dict[str, str]:
@@ -261,7 +259,7 @@ class MgrDaemon:
     def _log_pgmap(self, now: float) -> None:
         """The `pgmap vN: ...` debug line upstream's mgr logs to the cluster log each tick."""
         assert self.monc is not None
-        if now - self._last_pgmap_log < PGMAP_LOG_PERIOD:
+        if now - self._last_pgmap_log < float(self.config.get("mgr_tick_period")):
             return
         self._last_pgmap_log = now
         text = f"pgmap v{self.pgmap.version}: {self.pgmap.pg_stat_text().rstrip()}"
