@@ -796,6 +796,8 @@ class MgrModule(ceph_module.BaseMgrModule, MgrModuleLoggingMixin):
         )
         self._version = self._ceph_get_version()
         self._rados: Any = None
+        #: one first use of `rados` connects; concurrent first users wait for it
+        self._rados_lock = threading.Lock()
         self._perf_schema_cache = None
         self._mgr_ips: str | None = None
         self._db_lock = threading.Lock()
@@ -1204,10 +1206,12 @@ class MgrModule(ceph_module.BaseMgrModule, MgrModuleLoggingMixin):
             return self._rados
         import rados
 
-        ctx_capsule = self.get_context()
-        self._rados = rados.Rados(context=ctx_capsule)
-        self._rados.connect()
-        self._ceph_register_client(self._rados.get_addrs())
+        with self._rados_lock:
+            if not self._rados:
+                handle = rados.Rados(context=self.get_context())
+                handle.connect()
+                self._ceph_register_client(handle.get_addrs())
+                self._rados = handle  # published only once connected
         return self._rados
 
     @staticmethod

@@ -21,7 +21,7 @@ Debian's python3-rados/python3-rbd (the scenario was run against refceph that wa
 
 It runs on an embedded cluster (`mon_host = embedded:DIR`; no cephx there, so the
 user is only a name) and on the real daemons of the shared cluster (cephx: the
-glance user authenticates with its own key; caps are not enforced yet).
+glance user authenticates with its own key and its caps are enforced).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pyceph.sim import seeds
-from pyceph.sim.cluster import SimCluster
+from pyceph.sim.cluster import SIM_HOSTNAME, SimCluster
 
 SEEDS = seeds()
 
@@ -101,6 +101,11 @@ def test_cluster_boots_and_serves_objects(seed):
             st = await _wait_clean(c, rc)
             assert st["osdmap"]["num_up_osds"] == st["osdmap"]["num_in_osds"] == 3
             assert st["mgrmap"]["available"]
+            # host facts come from the simulated host, not the machine running the test
+            md = await c.command(rc, "osd metadata", id=1)
+            assert md["hostname"] == SIM_HOSTNAME, f"seed {seed}: {md['hostname']}"
+            mgr = (await c.command(rc, "mgr metadata"))[0]
+            assert mgr["kernel_version"].endswith("-sim") and mgr["hostname"] == SIM_HOSTNAME
             for i in range(30):
                 r = await rc.op(pool, f"o{i}", [("write_full", {}, b"data-%d" % i)])
                 assert r.r == 0, f"seed {seed}: write o{i} -> {r}"

@@ -240,3 +240,17 @@ def test_mgr_util_matches_upstream() -> None:
     assert cases
     for fn, n, w, c, theirs in cases:
         assert getattr(mgr_util, fn)(n, w, c) == theirs, (fn, n, w, c)
+
+
+def test_config_options_lists_the_option_table() -> None:
+    """`mgr.get('config_options')` answers every option's schema, as upstream's mgr."""
+    from pyceph.common.options import OPTIONS
+    from pyceph.mgr.modules.clusterstate import LOCAL_KEYS
+
+    got = {o["name"]: o for o in LOCAL_KEYS["config_options"](None)["options"]}
+    assert set(got) == set(OPTIONS)
+    size = got["osd_pool_default_size"]
+    assert (size["type"], size["default"], size["level"]) == ("uint", 3, "advanced")
+    assert (size["min"], size["max"], size["services"]) == (0, 10, ["mon"])
+    assert size["can_update_at_runtime"] is True and size["flags"] == ["runtime"]
+    json.dumps(got)  # as the mgr hands it over: plain JSON values only

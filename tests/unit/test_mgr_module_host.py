@@ -51,6 +51,28 @@ MODULE = textwrap.dedent(
             """The pools, through the module's own librados session"""
             return 0, " ".join(sorted(self.rados.list_pools())), ""
 
+        @CLIReadCommand("unit race")
+        def race(self) -> Tuple[int, str, str]:
+            """First uses of `self.rados` from many threads at once"""
+            barrier = threading.Barrier(8)
+            seen, errors = [], []
+
+            def use():
+                barrier.wait()
+                try:
+                    handle = self.rados
+                    handle.list_pools()
+                    seen.append(id(handle))
+                except Exception as e:
+                    errors.append(repr(e))
+
+            threads = [threading.Thread(target=use) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return 0, f"{len(seen)} {len(set(seen))} {errors}", ""
+
         @CLIWriteCommand("unit boom")
         def explode(self) -> Tuple[int, str, str]:
             self.boom = True
@@ -180,3 +202,13 @@ def test_module_rados_session_reaches_an_embedded_cluster(handle: rados.Rados) -
         "unit pools",
     )
     assert "seen-by-module" in out.decode().split(), (ret, out, outs)
+
+
+def test_module_rados_first_use_from_many_threads(handle: rados.Rados) -> None:
+    """Concurrent first uses of `self.rados` share one connected session (none sees a
+    handle still connecting: RadosStateError 'configuring')."""
+    r = handle
+    _wait(lambda: _cmd(r, prefix="mgr module enable", module="unitmod")[0] == 0, "enable")
+    _wait(lambda: _cmd(r, prefix="unit hi")[0] == 0, "the module to start")
+    ret, out, outs = _cmd(r, prefix="unit race")
+    assert (ret, out.decode()) == (0, "8 1 []"), outs

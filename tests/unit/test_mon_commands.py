@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ def sample(name: str) -> Any:
 def make_state(opts: dict[str, Any] | None = None, osds: int = 3) -> MonState:
     o = dict(opts or {})
     s = MonState.create(FSID, "a", "127.0.0.1:3300", T0, o.get, admin_key="AQBzaW1wbGVrZXk=")
+    s.rand_bytes = random.Random(7).randbytes  # the daemon gives its runtime's
     s.commit_pending(T0)
     for i in range(osds):
         s.osd_boot(i, f"00000000-0000-0000-0000-00000000000{i}", f"127.0.0.1:68{i}0/{i}",

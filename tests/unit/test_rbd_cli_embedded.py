@@ -521,3 +521,43 @@ def test_du_snapshots_and_merge(pool: str) -> None:
     assert [ln.split()[0] for ln in table] == ["NAME", "img@s1", "img", "<TOTAL>"]
     pool_wide = json.loads(ok("du", "--format", "json", "-p", pool).out)
     assert pool_wide["total_provisioned_size"] == 8 << 20
+
+
+def test_object_map_check_flags_a_wrong_map_and_rebuild_repairs_it(
+    cluster: rados.Rados, pool: str
+) -> None:
+    """`rbd object-map check` (librbd check_object_map): a map that misses an object is
+    flagged invalid (`rbd info` shows it); one that claims a removed object is only
+    inconsistent; `object-map rebuild` makes the check pass again."""
+    order, obj = 22, 4 << 20
+    with cluster.open_ioctx(pool) as ioctx:
+        rbd.RBD().create(ioctx, "img", 4 * obj, order=order,
+                         features=rbd.RBD_FEATURE_EXCLUSIVE_LOCK
+                         | rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)  # fmt: skip
+        with rbd.Image(ioctx, "img") as img:
+            img.write(b"a" * 4096, 0)
+            img.create_snap("s1")
+            img.write(b"b" * 4096, obj)  # written after the snapshot: EXISTS, others CLEAN
+            prefix = img.block_name_prefix()
+        check = rbd_cli("object-map", "check", f"{pool}/img", "--no-progress")
+        assert (check.code, check.err) == (0, ""), check
+        assert "flags: \n" in rbd_cli("info", f"{pool}/img").out
+        # an object behind the map's back: the map misses it -> invalid
+        ioctx.write_full(f"{prefix}.{2:016x}", b"c" * 4096)
+        assert rbd_cli("object-map", "check", f"{pool}/img", "--no-progress").code == 0
+        assert "flags: object map invalid" in rbd_cli("info", f"{pool}/img").out
+        assert rbd_cli("object-map", "rebuild", f"{pool}/img", "--no-progress").code == 0
+        assert "flags: \n" in rbd_cli("info", f"{pool}/img").out
+        # a removed object the map still claims: inconsistent, not invalid
+        ioctx.remove_object(f"{prefix}.{2:016x}")
+        assert rbd_cli("object-map", "check", f"{pool}/img", "--no-progress").code == 0
+        assert "flags: \n" in rbd_cli("info", f"{pool}/img").out
+        # the snapshot's map is checked too
+        assert rbd_cli("object-map", "check", f"{pool}/img@s1", "--no-progress").code == 0
+        assert "flags: \n" in rbd_cli("info", f"{pool}/img@s1").out
+    # without the feature: upstream's failure line
+    with cluster.open_ioctx(pool) as ioctx:
+        rbd.RBD().create(ioctx, "plain", obj, features=rbd.RBD_FEATURE_LAYERING)
+    r = rbd_cli("object-map", "check", f"{pool}/plain", "--no-progress")
+    assert r.code == 22 and r.err.endswith(
+        "rbd: checking object map failed: (22) Invalid argument\n"), r  # fmt: skip

@@ -370,3 +370,104 @@ def _is_ready(status: dict, want_osds: int) -> bool:
     total = pgmap.get("num_pgs", 0)
     active = sum(s["count"] for s in states if "active" in s["state_name"].split("+"))
     return active == total
+
+
+# -- the dashboard (`pyceph up`) -------------------------------------------------
+#: the dashboard's login of a `pyceph up` cluster, and the file (0600) with its password
+DASHBOARD_USER = "admin"
+DASHBOARD_PASSWORD_FILE = "dashboard.password"
+#: upstream's HTTPS port of the dashboard, used when it is free
+DASHBOARD_PORT = 8443
+#: how long `up` waits for the dashboard module to answer and serve
+DASHBOARD_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class DashboardAccess:
+    url: str
+    user: str
+    password: str
+    password_file: str
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def setup_dashboard(cluster: LocalCluster, timeout: float = DASHBOARD_TIMEOUT) -> DashboardAccess:
+    """Enable the dashboard on 127.0.0.1 with TLS (a self-signed certificate), with an
+    administrator `admin` whose generated password is kept 0600 in the cluster's
+    directory; idempotent (a started cluster keeps its port, certificate and
+    password). Returns when the dashboard accepts connections."""
+    import rados
+    from pyceph.mgr.builtin.dashboard.access import generate_password
+
+    r = rados.Rados(conffile=cluster.conf_path)
+    r.connect()
+    deadline = time.monotonic() + timeout
+
+    def mon(**cmd: Any) -> tuple[int, str, str]:
+        ret, out, err = r.mon_command(json.dumps(cmd), b"")
+        return ret, out.decode(), err
+
+    def mgr(inbuf: str = "", **cmd: Any) -> tuple[int, str, str]:
+        ret, out, err = r.mgr_command(json.dumps(cmd), inbuf.encode())
+        return ret, out.decode(), err
+
+    def until(pred: Any, what: str) -> Any:
+        while True:
+            v = pred()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise CephError(110, f"dashboard: timed out waiting for {what}")
+            time.sleep(POLL_INTERVAL)
+
+    try:
+        dump = json.loads(mon(prefix="config dump", format="json")[1] or "[]")
+        ports = [e.get("value") for e in dump if e.get("name") == "mgr/dashboard/ssl_server_port"]
+        if ports and str(ports[0]).isdigit():
+            port = int(ports[0])
+        else:
+            port = DASHBOARD_PORT if _port_free(DASHBOARD_PORT) else free_port()
+            for name, value in (("server_addr", "127.0.0.1"), ("ssl_server_port", str(port))):
+                mon(prefix="config set", who="mgr", name=f"mgr/dashboard/{name}", value=value)
+        until(lambda: mon(prefix="mgr module enable", module="dashboard")[0] == 0, "module enable")
+        until(lambda: mgr(prefix="dashboard ac-user-show")[0] == 0, "the dashboard module")
+        if mon(prefix="config-key exists", key="mgr/dashboard/crt")[0] != 0:
+            ret, _, err = mgr(prefix="dashboard create-self-signed-cert")
+            if ret != 0:
+                raise CephError(-ret or 5, f"dashboard: {err}")
+        path = os.path.join(cluster.path, DASHBOARD_PASSWORD_FILE)
+        users = json.loads(mgr(prefix="dashboard ac-user-show")[1] or "[]")
+        if os.path.exists(path) and DASHBOARD_USER in users:
+            with open(path) as f:
+                password = f.read().strip()
+        else:
+            password = generate_password(DASHBOARD_USER)
+            if DASHBOARD_USER in users:
+                ret, _, err = mgr(password, prefix="dashboard ac-user-set-password", username=DASHBOARD_USER)  # fmt: skip
+            else:
+                ret, _, err = mgr(password, prefix="dashboard ac-user-create", username=DASHBOARD_USER, rolename="administrator")  # fmt: skip
+            if ret != 0:
+                raise CephError(-ret or 5, f"dashboard: {err}")
+            tmp = path + ".tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(password + "\n")
+            os.replace(tmp, path)
+
+        def serving() -> bool:
+            with socket.socket() as s:
+                s.settimeout(1.0)
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        until(serving, f"the dashboard on port {port}")
+        return DashboardAccess(f"https://127.0.0.1:{port}/", DASHBOARD_USER, password, path)
+    finally:
+        r.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pyceph.cli.localcluster import READY_TIMEOUT, LocalCluster
+from pyceph.cli.localcluster import READY_TIMEOUT, LocalCluster, setup_dashboard
 from pyceph.common.errors import CephError
 
 DEFAULT_DIR = "./cluster"
@@ -37,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.add_mgrs(args.mgrs - have)
             cluster.wait_ready(args.timeout)
             print(f"cluster ready; export CEPH_CONF={cluster.conf_path}")
+            try:
+                dash = setup_dashboard(cluster)
+                print(
+                    f"dashboard: {dash.url} user {dash.user} password {dash.password}"
+                    f" (kept in {dash.password_file})"
+                )
+            except CephError as e:  # the cluster is up; say why the dashboard is not
+                print(f"pyceph: dashboard not available: {e}", file=sys.stderr)
             print(cluster.conf_path)
             return 0
         if not cluster.exists():

@@ -1,4 +1,4 @@
-"""`rbd du`, `status`, `watch`, `pool init|stats`, `object-map rebuild`.
+"""`rbd du`, `status`, `watch`, `pool init|stats`, `object-map rebuild|check`.
 
 Upstream: src/tools/rbd/action/{DiskUsage,Status,Watch,Pool,ObjectMap}.cc —
 ``NAME PROVISIONED USED`` with a ``<TOTAL>`` row, ``Watchers:`` lines,
@@ -315,5 +315,23 @@ def do_object_map_rebuild(ctx: Ctx) -> int:
     except ctx.errors as e:
         pc.fail()
         raise ctx.failed("rebuilding object map failed", e)
+    pc.finish()
+    return 0
+
+
+@action(
+    "object-map check",
+    groups=("snap", "progress"),
+    description="Verify the object map is correct.",
+)
+def do_object_map_check(ctx: Ctx) -> int:
+    spec: Spec = get_names(ctx.args, snap=SNAP_PERMITTED, validation=SPEC_NONE)
+    _, image = ctx.open_spec(spec, read_only=False)
+    pc = ProgressContext("Object Map Check", ctx.args.flag("no-progress"), ctx.err)
+    try:
+        image.check_object_map(on_progress=pc)
+    except ctx.errors as e:
+        pc.fail()
+        raise ctx.failed("checking object map failed", e)
     pc.finish()
     return 0

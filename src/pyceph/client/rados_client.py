@@ -17,7 +17,6 @@ from pyceph.client.objecter import SNAP_HEAD, Objecter, Op, OpResult
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
-from pyceph.common.sysinfo import collect_sys_info
 from pyceph.common.tasks import TaskSet
 from pyceph.monc.monclient import MonClient
 
@@ -506,7 +505,7 @@ class RadosClient:
             raise CephError(EEXIST, "already registered as a service daemon")
         if service in ("osd", "mds", "client", "mon", "mgr") or not service or not daemon:
             raise CephError(EINVAL, f"invalid service {service!r} daemon {daemon!r}")
-        md = collect_sys_info()
+        md = self.runtime.host.sys_info()
         md.update({str(k): str(v) for k, v in metadata.items()})
         self._service = {"service": service, "daemon": daemon, "metadata": md,
                          "status": self._service_status}  # fmt: skip

@@ -102,6 +102,30 @@ class Option:
             return self.daemon_default
         return self.default
 
+    def schema(self) -> dict[str, Any]:
+        """The option as upstream's mgr `get('config_options')` lists it (the keys of
+        `ceph config help -f json`)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "level": self.level,
+            "desc": self.description,
+            "long_desc": "",
+            "default": self.default if self.default is not None else "",
+            "daemon_default": self.daemon_default if self.daemon_default is not None else "",
+            "tags": [],
+            "services": list(self.services),
+            "see_also": [],
+        }
+        if self.enum_allowed:
+            out["enum_values"] = list(self.enum_allowed)
+        if self.min is not None or self.max is not None:
+            out["min"] = self.min if self.min is not None else ""
+            out["max"] = self.max if self.max is not None else ""
+        out["can_update_at_runtime"] = self.can_update_at_runtime
+        out["flags"] = list(self.flags)
+        return out
+
 
 def _o(
     name: str,
@@ -398,6 +422,8 @@ _UPSTREAM: tuple[Option, ...] = (
         flags=("no_mon_update", "startup"),
     ),
     _o("restapi_log_level", "str", "", "log level for the REST API"),
+    # empty: ceph-rest-api serves under its default, /api/v0.1 (ceph_rest_api.py)
+    _o("restapi_base_url", "str", "", "base URL of the REST API (empty: /api/v0.1)"),
     _o(
         "mon_data",
         "str",
@@ -2138,6 +2164,9 @@ _PYCEPH: tuple[Option, ...] = (
         min=1,
         max=64,
     ),
+    # gone from Pacific with ceph-rest-api (Luminous's was "0.0.0.0:5000"); pyceph keeps
+    # it for its ceph-rest-api, on loopback by default
+    _o("restapi_public_addr", "str", "127.0.0.1:5000", "address:port ceph-rest-api listens on"),
 )
 
 OPTIONS: dict[str, Option] = {o.name: o for o in (*_UPSTREAM, *_DEBUG, *_PYCEPH)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,14 @@ class Host(Protocol):
         """The 1-minute load average per CPU (what upstream compares with load limits)."""
         ...
 
+    def hostname(self) -> str:
+        """The machine's name, as daemons report it (`osd metadata`, `ceph osd tree`)."""
+        ...
+
+    def sys_info(self) -> dict[str, str]:
+        """Upstream's `collect_sys_info` keys (arch, kernel, os, memory, host name, version)."""
+        ...
+
 
 class RealHost:
     """This machine."""
@@ -83,12 +92,32 @@ class RealHost:
         except OSError:  # no load average on this OS
             return 0.0
 
+    def hostname(self) -> str:
+        return socket.gethostname()
 
+    def sys_info(self) -> dict[str, str]:
+        from pyceph.common.sysinfo import collect_sys_info
+
+        return collect_sys_info()
+
+
+@dataclass
 class IdleHost:
-    """A machine with nothing else to do (the simulator's: no outside load)."""
+    """A machine with nothing else to do (the simulator's): no outside load, and facts
+    that depend only on its name, so a seeded run reports the same metadata anywhere."""
+
+    name: str = "localhost"
 
     def loadavg(self) -> float:
         return 0.0
+
+    def hostname(self) -> str:
+        return self.name
+
+    def sys_info(self) -> dict[str, str]:
+        from pyceph.common.sysinfo import fixed_sys_info
+
+        return fixed_sys_info(self.name)
 
 
 class RealClock:

@@ -2,7 +2,8 @@
 `collect_sys_info`): architecture, kernel, OS, memory, host name and the Ceph version.
 
 The one place that reads the machine (`platform`, the host name, `/proc/meminfo`) for
-metadata, so the simulator has a single seam to replace.
+metadata. Daemons and clients reach it through their runtime's `Host`
+(`pyceph.common.runtime`), whose simulated kind answers `fixed_sys_info` instead.
 """
 
 from __future__ import annotations
@@ -37,3 +38,19 @@ def collect_sys_info() -> dict[str, str]:
     except OSError:
         pass
     return md
+
+
+def fixed_sys_info(hostname: str) -> dict[str, str]:
+    """`collect_sys_info`'s keys for a simulated machine: the same on every real one."""
+    return {
+        "arch": "x86_64",
+        "ceph_release": "pacific",
+        "ceph_version": VERSION_STRING,
+        "ceph_version_short": CEPH_VERSION,
+        "hostname": hostname,
+        "kernel_description": "#1 SMP simulated",
+        "kernel_version": "6.1.0-sim",
+        "os": "Linux",
+        "mem_total_kb": str(16 << 20),
+        "mem_swap_kb": "0",
+    }

@@ -33,7 +33,6 @@ from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
-from pyceph.common.sysinfo import collect_sys_info
 from pyceph.common.tasks import TaskSet
 from pyceph.mgr.commands import SCRUB_PREFIXES, handle_mgr_command, handle_scrub_command
 from pyceph.mgr.modules.host import ModuleHost
@@ -89,6 +88,8 @@ class MgrDaemon:
         self.modules = ModuleHost(self)
         #: whether the last MgrMap named this mgr active
         self.active = False
+        #: named active and still reloading the module store: modules start after it
+        self._activating = False
         self._md: dict[str, str] | None = None
         #: Requests served off the dispatch path (module and scrub commands, activation).
         self._tasks = TaskSet(f"mgr.{self.name}")
@@ -158,7 +159,10 @@ class MgrDaemon:
         """Follow the MgrMap: become active or standby, (re)start the right modules."""
         active = mgrmap.get("active_name") == self.name
         if active == self.active:
-            self.modules.apply_mgrmap(mgrmap)
+            if self._activating:
+                self.modules.mgrmap = mgrmap  # applied once the store is reloaded
+            else:
+                self.modules.apply_mgrmap(mgrmap)
             return
         self.active = active
         self._beacon_due.set()  # tell the monitor at once whether we are available
@@ -177,12 +181,16 @@ class MgrDaemon:
     async def _activate(self) -> None:
         """Named active: pick up the store and service map the old active left, then
         start the modules (on the newest MgrMap)."""
-        await self._seed_service_map()
-        if self.modules.loaded.is_set():
-            try:
-                await self.modules.reload_kv()
-            except CephError as e:
-                log.warning("mgr.%s: reloading the module store failed: %s", self.name, e)
+        self._activating = True
+        try:
+            await self._seed_service_map()
+            if self.modules.loaded.is_set():
+                try:
+                    await self.modules.reload_kv()
+                except CephError as e:
+                    log.warning("mgr.%s: reloading the module store failed: %s", self.name, e)
+        finally:
+            self._activating = False
         self._digest_due.set()
         if self.active:
             self.modules.apply_mgrmap(self.modules.mgrmap)
@@ -228,7 +236,7 @@ class MgrDaemon:
         """What `mgr metadata` shows of this mgr (upstream collect_sys_info + addrs)."""
         if self._md is None:
             where = f"{addr[0]}:{addr[1]}/0"
-            self._md = {"addr": where, "addrs": f"[v2:{where}]", **collect_sys_info()}
+            self._md = {"addr": where, "addrs": f"[v2:{where}]", **self.runtime.host.sys_info()}
         return self._md
 
     async def _digest_loop(self) -> None:

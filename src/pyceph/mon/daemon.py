@@ -12,10 +12,10 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
 from typing import Any
 
+from pyceph.auth import enforce
 from pyceph.common.addr import configured_addr, parse_addr, parse_mon_host
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
@@ -43,20 +43,6 @@ STATE_PREFIX = b"state/"
 MGR_COMMAND_TIMEOUT = 60.0
 #: Cluster log subscriptions (upstream LogMonitor `log-<level>`) and their minimum level.
 LOG_SUBS = {"log-debug": 0, "log-info": 1, "log-sec": 2, "log-warn": 3, "log-error": 4}
-
-
-def _pool_op_allowed(caps: dict[str, str], op: str) -> bool:
-    """Upstream `enforce_pool_op_caps`: mon `w`; self-managed snap ops also pass with osd
-    caps that may write (`allow rwx`, `profile rbd`)."""
-
-    def writes(cap: str) -> bool:
-        if re.search(r"allow\s+(\*|all)|profile\s+(admin|mgr|osd|rbd)\b", cap):
-            return True
-        return any("w" in g for g in re.findall(r"allow\s+([rwx]+)", cap))
-
-    if writes(caps.get("mon", "")):
-        return True
-    return op.endswith("unmanaged_snap") and writes(caps.get("osd", ""))
 
 
 class MonDaemon:
@@ -269,6 +255,12 @@ class MonDaemon:
                 subs[what] = self.state.log_seq + 1  # the first time: only new entries
         self._publish()
 
+    @staticmethod
+    def _capable(conn: Connection, service: str, perm: str) -> bool:
+        """MonSession::is_capable(service, perm): a PaxosService's guard of a message."""
+        assert conn.peer is not None
+        return enforce.mon_service_allowed(conn.peer.caps, conn.peer.entity, service, perm, conn.peer_addr)  # fmt: skip
+
     def _h_get_rotating(self, conn: Connection, msg: Message) -> None:
         assert self.auth is not None and conn.peer is not None
         entity = conn.peer.entity
@@ -329,6 +321,7 @@ class MonDaemon:
             self._source(conn),
         )
         if res.forward_to_mgr:
+            self._publish_log()  # its audit "dispatch" entry (checked before proxying)
             self._spawn(self._forward_to_mgr(conn, msg, cmd))
             return
         if res.changed:
@@ -350,7 +343,9 @@ class MonDaemon:
         assert self.state is not None and conn.peer is not None
         h = msg.head
         op = str(h.get("op", ""))
-        if not _pool_op_allowed(dict(conn.peer.caps), op):
+        pool = self.state.osdmap.pools.get(int(h.get("pool", -1)))
+        pool_name = pool.pool_name if pool is not None else None
+        if not enforce.pool_op_allowed(conn.peer.caps, conn.peer.entity, op, pool_name, conn.peer_addr):  # fmt: skip
             conn.reply(msg, {"r": -EPERM, "epoch": self.state.osdmap.epoch})
             return
         r, snapid = self.state.pool_op(
@@ -451,8 +446,8 @@ class MonDaemon:
 
     def _h_pg_temp(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None
-        if self._osd_id(conn) is None:
-            return
+        if self._osd_id(conn) is None or not self._capable(conn, "osd", "x"):
+            return  # upstream preprocess_pgtemp: dropped
         changed = False
         for pgid, osds in dict(msg.head.get("pgs", {})).items():
             changed |= self.state.request_pg_temp(pgid, list(osds))
@@ -461,6 +456,8 @@ class MonDaemon:
 
     def _h_mgr_beacon(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None and conn.peer is not None
+        if not self._capable(conn, "mgr", "x"):
+            return  # upstream MgrMonitor::preprocess_beacon: dropped
         h = msg.head
         if self.state.mgr_beacon(
             str(h["name"]),
@@ -477,6 +474,8 @@ class MonDaemon:
 
     def _h_mgr_digest(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None and conn.peer is not None
+        if not self._capable(conn, "mgr", "x"):
+            return  # upstream MgrStatMonitor::preprocess_report: dropped
         if self.state.mgrmap.get("active_gid") != conn.peer.global_id:
             return  # only the active mgr's statistics count (a failed one may still send)
         changed = self.state.set_mgr_digest(dict(msg.head.get("digest", {})))
@@ -489,6 +488,8 @@ class MonDaemon:
     def _h_log(self, conn: Connection, msg: Message) -> None:
         """MLog from a daemon or client: entries for the cluster log."""
         assert self.state is not None and conn.peer is not None
+        if not self._capable(conn, "log", "w"):
+            return  # upstream LogMonitor::preprocess_log: dropped
         src = self._source(conn)
         rank, _, addr = src.partition(" ")
         for e in msg.head.get("entries", []):

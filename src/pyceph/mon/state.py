@@ -31,13 +31,13 @@ import copy
 import errno
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 
+from pyceph.auth import enforce
 from pyceph.common.errors import CephError
 from pyceph.common.jsonfmt import dumps
 from pyceph.crush.map import CrushMap
@@ -119,22 +119,9 @@ class CommandResult:
     forward_to_mgr: bool = False
 
 
-def _caps_allow(caps: dict[str, str] | None, perm: str, module: str) -> bool:
-    """Minimal mon cap check: `allow *`, `allow r|rw|rwx`, `profile admin|...`."""
-    if caps is None:
-        return True
-    mon = caps.get("mon", "")
-    granted = set()
-    for m in re.finditer(r"allow\s+(\*|all|[rwx]+)(\s|$|,)", mon):
-        g = m.group(1)
-        granted |= {"r", "w", "x"} if g in ("*", "all") else set(g)
-    if re.search(r"profile\s+(admin|mgr)", mon):
-        granted |= {"r", "w", "x"}
-    elif re.search(r"profile\s+(osd|bootstrap-\w+|rbd|simple-rados-client|mds)", mon):
-        granted |= {"r"}
-        if module in ("osd", "auth", "config-key", "log") and "profile osd" in mon:
-            granted |= {"w", "x"}
-    return set(perm) <= granted
+def _no_entropy(n: int) -> bytes:
+    """MonState.rand_bytes until the daemon sets it: making a key then is a bug."""
+    raise RuntimeError(f"MonState.rand_bytes({n}) used before the daemon gave its runtime's")
 
 
 class MonState:
@@ -142,8 +129,9 @@ class MonState:
 
     def __init__(self, get_option: Callable[[str], Any]) -> None:
         self._get_option = get_option
-        #: where new keys' randomness comes from (the daemon passes its runtime's)
-        self.rand_bytes: Callable[[int], bytes] = os.urandom
+        #: where new keys' randomness comes from: the daemon gives its runtime's (a seeded
+        #: one in the simulator); until then, making a key is a bug, not a silent fallback
+        self.rand_bytes: Callable[[int], bytes] = _no_entropy
         self.monmap: dict[str, Any] = {}
         self.osdmap = OSDMap()
         self.pending_osdmap = OSDMap()
@@ -352,17 +340,19 @@ class MonState:
             if not outs and desc.module == "osd":  # the OSDMonitor fills in strerror
                 outs = _strerror(e.errno)
             return CommandResult(-e.errno, b"", outs)
-        if desc.daemon == "mgr" or (desc.flags & 8):
-            return CommandResult(0, b"", "", forward_to_mgr=True)
         is_rw = "w" in desc.perm or "x" in desc.perm
         who = f"from='{source or entity}' entity='{entity}' cmd={_audit_cmd(cmd)}"
         audit = desc.prefix not in ("config set", "config-key set")
-        if not _caps_allow(caps, desc.perm, desc.module):
+        # Monitor::_allowed_command, for mgr commands too (checked before proxying them)
+        addr = source.partition(" ")[2] or None  # `client.4123 10.0.0.1:0/0`
+        if not enforce.mon_command_allowed(caps, entity, desc.module, desc.perm, desc.prefix, args, addr):  # fmt: skip
             if audit:
                 self.clog(now, "audit", "INF" if is_rw else "DBG", f"{who}:  access denied")
-            return CommandResult(-errno.EACCES, b"", "access denied")
+            return CommandResult(-errno.EACCES, b"", enforce.MON_ACCESS_DENIED)
         if audit:
             self.clog(now, "audit", "INF" if is_rw else "DBG", f"{who}: dispatch")
+        if desc.daemon == "mgr" or (desc.flags & 8):
+            return CommandResult(0, b"", "", forward_to_mgr=True)
         fmt = args.get("format")
         if fmt is not None and fmt not in ("json", "json-pretty", "xml", "xml-pretty", "plain"):
             fmt = None

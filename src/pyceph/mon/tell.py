@@ -1,7 +1,7 @@
 """Commands sent to one named monitor (`rados_mon_command_target`, `ceph tell mon.X`).
 
 Upstream 16.2 sends these as MCommand straight to the chosen monitor, whose
-`Monitor::handle_tell_command` checks the mon `w` capability ("insufficient caps",
+`Monitor::handle_tell_command` checks mon rwx for the prefix ("insufficient caps",
 -EACCES) and hands the command to its admin socket. So a targeted command reaches the
 daemon's local commands (`version`, `mon_status`, `quorum_status`, ...), not the
 cluster command table: `fsid` or `status` there is -EINVAL "unknown command prefix X".
@@ -14,7 +14,8 @@ from errno import EACCES, EINVAL
 from typing import Any
 
 from pyceph import CEPH_RELEASE, CEPH_VERSION
-from pyceph.mon.state import CommandResult, MonState, _caps_allow
+from pyceph.auth import enforce
+from pyceph.mon.state import CommandResult, MonState
 
 #: Admin-socket commands of the monitor answered from the cluster command table.
 DELEGATED = frozenset({"mon_status", "quorum_status"})
@@ -36,9 +37,10 @@ def handle_tell(
     """One targeted (tell) command; never changes the cluster state."""
     if "prefix" not in cmd:
         return CommandResult(-EINVAL, b"", "no prefix")
-    if not _caps_allow(caps, "w", "mon"):
-        return CommandResult(-EACCES, b"", "insufficient caps")
     prefix = str(cmd["prefix"])
+    addr = source.partition(" ")[2] or None
+    if not enforce.mon_tell_allowed(caps, entity, prefix, cmd, addr):
+        return CommandResult(-EACCES, b"", enforce.MON_TELL_DENIED)
     if prefix == "get_command_descriptions":
         from pyceph.common.cmdargs import command_descriptions
 

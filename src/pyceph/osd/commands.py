@@ -21,6 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pyceph import CEPH_RELEASE, CEPH_VERSION
+from pyceph.auth import enforce
 from pyceph.common.errors import CephError
 from pyceph.osd.scrub import ScrubState
 from pyceph.osd.types import ver_str
@@ -60,18 +61,6 @@ def _format(cmd: dict[str, Any], value: Any) -> bytes:
     return (json.dumps(value, indent=4, default=str) + "\n").encode()
 
 
-def _allow_all(caps: dict[str, str] | None) -> bool:
-    if caps is None:  # a daemon peer
-        return True
-    from pyceph.auth.caps import parse_caps
-    from pyceph.common.errors import CephError
-
-    try:
-        return bool(parse_caps("osd", caps.get("osd", "")).is_allow_all)
-    except (CephError, ValueError):
-        return False
-
-
 def _parse_pgid(text: str) -> tuple[int, int] | None:
     """upstream pg_t::parse: `POOL.PS` with PS in hex."""
     pool_s, dot, ps_s = text.partition(".")
@@ -87,7 +76,7 @@ async def handle_command(
     osd: OSD, head: dict[str, Any], data: bytes | memoryview, caps: dict[str, str] | None
 ) -> Reply:
     """One `osd_command` message: reply head {"r", "outs"} and the output buffer."""
-    if not _allow_all(caps):
+    if not enforce.osd_admin_allowed(caps):
         return _reply(-errno.EACCES, "access denied")
     text = head.get("cmd", "")
     try:

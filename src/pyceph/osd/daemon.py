@@ -14,7 +14,6 @@ import asyncio
 import errno
 import logging
 import os
-import socket
 import sys
 from typing import Any
 
@@ -191,7 +190,7 @@ class OSDDaemon:
     async def _boot(self) -> int:
         assert self.addr is not None
         meta = {
-            "hostname": socket.gethostname(),
+            "hostname": self.runtime.host.hostname(),
             "osd_objectstore": "lmdb",
             "ceph_version": f"ceph version {PYCEPH_VERSION} pacific (stable)",
             "ceph_release": "pacific",

@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from pyceph import cls
+from pyceph.auth import enforce
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
 from pyceph.common.tasks import TaskSet
 from pyceph.msg.message import Message
+from pyceph.msg.osd_ops import PG_OPS
 from pyceph.osd.peering import PGMapView
 from pyceph.osd.perf import OSDPerf
 from pyceph.osd.pg import PG
@@ -76,16 +78,10 @@ def _blocklisted(blocklist: dict[str, float] | None, addr: Any) -> bool:
     return a in blocklist or f"{a.rsplit(':', 1)[0]}:0/0" in blocklist
 
 
-def _may(caps: dict[str, str] | None, write: bool) -> bool:
-    """A coarse check of the peer's osd caps (full grammar: pyceph.auth)."""
-    if caps is None:
-        return True
-    cap = caps.get("osd", "")
-    if not cap:
-        return False
-    if not write:
-        return True
-    return bool(re.search(r"\*|w|profile", cap))
+def _class_rw(cls_name: str, method_name: str) -> tuple[bool, bool]:
+    """A class method's CLS_METHOD_RD/WR flags as registered (unknown: neither)."""
+    flags = cls.method_flags(cls_name, method_name) or 0
+    return bool(flags & cls.RD), bool(flags & cls.WR)
 
 
 def _check_calls(ops: list[Any]) -> int:
@@ -297,8 +293,10 @@ class OSD:
         from pyceph.osd.ops import is_write, op_is_write
 
         ops = list(head.get("ops") or [])
-        if not _may(caps, is_write(ops)):
-            return {"r": -errno.EPERM, "epoch": self.map_epoch, "ops": []}, b""
+        r = _check_calls(ops) or self._op_caps(head, ops, caps, conn)
+        if r:
+            # upstream do_op: init_op_flags, then op_has_sufficient_caps (-EPERM)
+            return {"r": r, "epoch": self.map_epoch, "ops": []}, b""
         if _blocklisted(getattr(self.osdmap, "blocklist", None), head.get("addr")):
             # upstream: -EBLOCKLISTED (== ESHUTDOWN) to a blocklisted client
             return {"r": -errno.ESHUTDOWN, "epoch": self.map_epoch, "ops": []}, b""
@@ -322,6 +320,34 @@ class OSD:
         out_len = len(reply[1]) if reply is not None else 0
         self.perf.op_done(token, reads, writes, len(data), out_len, t_recv or t_start, t_start, clock.monotonic())  # fmt: skip
         return reply
+
+    def _op_caps(
+        self, head: dict[str, Any], ops: list[Any], caps: dict[str, str] | None, conn: Any
+    ) -> int:
+        """PrimaryLogPG::op_has_sufficient_caps: 0, or -EPERM (see pyceph.auth.enforce)."""
+        osdcap = enforce.osd_caps_of(caps, conn)
+        if osdcap is True:
+            return 0
+        pool = self.osdmap.pools.get(int(head.get("pool", -1))) if self.osdmap else None
+        if pool is None:
+            return 0  # no such pool here: the PG lookup answers (nothing runs)
+        nspace = str(head.get("nspace") or "")
+        if ops and ops[0][0] in PG_OPS:  # a listing: its namespace, or all of them
+            ns = (ops[0][1] or {}).get("nspace") if len(ops[0]) > 1 else None
+            nspace = enforce.ALL_NSPACES if ns is None else str(ns)
+        ok = enforce.osd_op_allowed(
+            osdcap,
+            pool.pool_name,
+            nspace,
+            pool.application_metadata,
+            str(head.get("oid") or ""),
+            str(head.get("key") or ""),
+            enforce.op_needs(ops, _class_rw),
+            getattr(conn, "peer_addr", None),
+        )
+        if not ok:
+            log.debug("op on %s/%r denied by osd caps %r", pool.pool_name, head.get("oid"), caps)
+        return 0 if ok else -errno.EPERM
 
     def _check_names(self, head: dict[str, Any]) -> int:
         """-ENAMETOOLONG when the object name, locator key or namespace is over its bound."""

@@ -984,6 +984,7 @@ class PG:
             watchers=self.watch.view(oid),
             snapid=int(head["snapid"]) if head.get("snapid") is not None else HEAD,
             snapc=snap_context(pool, head.get("snapc")),
+            random_bytes=self.svc.runtime.rand.randbytes,
         )
 
     def _apply_effects(

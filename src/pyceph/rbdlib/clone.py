@@ -87,7 +87,9 @@ async def clone(
     fmt = clone_format_of(c_ioctx, clone_format)
     if fmt == 1 and p_ioctx.nspace != c_ioctx.nspace:
         raise CephError(errno.EXDEV, "clone v2 required for cross-namespace clones")
-    parent = await open_image(p_ioctx, p_name, snapshot=p_snapname)
+    # CloneRequest opens the parent read-only: no header watch (a user with `allow rx`
+    # on the parent's pool may clone it)
+    parent = await open_image(p_ioctx, p_name, snapshot=p_snapname, read_only=True)
     try:
         pst = parent.state
         snap = pst.snaps[parent.snap_id]
@@ -246,9 +248,11 @@ def _replicated_pools(ioctx: IoCtx) -> list[int]:
     return sorted(pid for pid, p in pools.items() if p.type != 3)
 
 
-async def snap_children(img: Image, snap_id: int) -> list[dict[str, Any]]:
+async def snap_children(img: Image, snap_id: int, names: bool = True) -> list[dict[str, Any]]:
     """Children of one snapshot of `img`: clone v2 records and v1 rbd_children entries
-    in every pool, as {pool, pool_id, pool_namespace, image, id, trash}."""
+    in every pool, as {pool, pool_id, pool_namespace, image, id, trash}. Without `names`
+    only {pool_id, pool_namespace, id} of every entry (SnapshotUnprotectRequest: no read
+    of the children's pools, which a `profile rbd pool=X` user may not read)."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[int, str, str]] = set()
     v2 = await ignore_enoent(cls_client.children_list(img.ioctx, img.header_oid, snap_id)) or []
@@ -263,6 +267,8 @@ async def snap_children(img: Image, snap_id: int) -> list[dict[str, Any]]:
         ids = await ignore_enoent(cls_client.get_children(pctx, RBD_CHILDREN, pspec)) or set()
         for cid in ids:
             seen.add((pid, ns, cid))
+    if not names:
+        return [{"pool_id": pid, "pool_namespace": ns, "id": cid} for pid, ns, cid in sorted(seen)]
     for pid, ns, cid in sorted(seen):
         cctx = ioctx_for_pool(img.ioctx, pid, ns)
         name, trash = await _child_name(cctx, cid)

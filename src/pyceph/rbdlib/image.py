@@ -926,6 +926,17 @@ class Image:
             await object_map.rebuild(self, progress)
         await self.notify_update()
 
+    async def check_object_map(
+        self, progress: Progress | None = None
+    ) -> list[tuple[int, int, int]]:
+        """Verify the object map of the head or the open snapshot (flagged invalid if wrong)."""
+        await self._ready()
+        async with self.write_access():
+            wrong = await object_map.check(self, progress)
+        if wrong:
+            await self.notify_update()
+        return wrong
+
     # -- groups, mirroring, migration: the modules of the admin engineer ------------------
     async def group(self) -> dict[str, Any]:
         """{pool (id, -1 for none), name}: the group the image is in."""

@@ -8,11 +8,14 @@ goes out only when the cached state differs, as ObjectMap::aio_update), and
 NONEXISTENT after it is removed; a resize resizes the map; a snapshot saves the map as
 the snapshot's and marks the head's objects EXISTS_CLEAN (`object_map_snap_add`, what
 fast-diff reads); removing a snapshot folds its map back (`object_map_snap_remove`);
-a rollback copies the snapshot's map over the head's.
+a rollback copies the snapshot's map over the head's. `check` verifies a map against
+the objects that exist (librbd ObjectMapIterateRequest) and flags it invalid when it
+claims less than is there.
 """
 
 from __future__ import annotations
 
+import bisect
 import errno
 from typing import TYPE_CHECKING, Any
 
@@ -151,35 +154,102 @@ async def remove_all(img: Image) -> None:
 
 
 async def rebuild(img: Image, progress: Any = None) -> None:
-    """rebuild_object_map: the map of the head (or the open snapshot) from what exists,
-    and the invalid flags cleared (EINVAL without the feature)."""
-    from pyceph.rbdlib._util import bounded, management_ops, report
-
-    if not img.state.features & RBD_FEATURE_OBJECT_MAP:
-        raise CephError(errno.EINVAL, "image must support object-map")
+    """rebuild_object_map: the map of the head (or the open snapshot) from every
+    object's snapset (`expected_state`), and the invalid flags cleared (EINVAL without
+    the feature)."""
     snap_id = img.snap_id
-    size = img.state.size_at(snap_id)
-    count = img.layout.num_objects(size)
-    omap = BitVector2(count)
-    ioctx = img.data_ioctx.copy(snap_read=snap_id)
-    done = 0
-
-    async def one(objectno: int) -> None:
-        nonlocal done
-        try:
-            await ioctx.stat(img.data_oid(objectno))
-            omap[objectno] = OBJECT_EXISTS
-        except CephError as e:
-            if e.errno != errno.ENOENT:
-                raise
-        done += 1
-        report(progress, done, count)
-
-    await bounded(range(count), one, management_ops(img.ioctx))
+    states = await _object_states(img, progress)
+    omap = BitVector2(len(states))
+    for objectno, state in enumerate(states):
+        omap[objectno] = state
     await cls_client.object_map_save(img.ioctx, object_map_name(img.id, snap_id), omap)
     flags = RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID
     await cls_client.set_flags(img.ioctx, img.header_oid, snap_id, 0, flags)
     if snap_id == CEPH_NOSNAP and enabled(img):
         img.object_map = omap
+
+
+async def _object_states(img: Image, progress: Any) -> list[int]:
+    """What the map at the open snapshot should say of each object (librbd's
+    ObjectMapIterateRequest, `rbd_concurrent_management_ops` objects at a time)."""
+    from pyceph.rbdlib._util import bounded, management_ops, report
+    from pyceph.rbdlib.features import RBD_FEATURE_FAST_DIFF
+
+    if not img.state.features & RBD_FEATURE_OBJECT_MAP:
+        raise CephError(errno.EINVAL, "image must support object-map")
+    snap_id = img.snap_id
+    count = img.layout.num_objects(img.state.size_at(snap_id))
+    fast_diff = bool(img.state.features & RBD_FEATURE_FAST_DIFF)
+    snaps = sorted(img.state.snaps)
+    states = [OBJECT_NONEXISTENT] * count
+    done = 0
+
+    async def one(objectno: int) -> None:
+        nonlocal done
+        try:
+            snapset = await img.data_ioctx.list_snaps(img.data_oid(objectno))
+        except CephError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            snapset = {}
+        states[objectno] = expected_state(snapset, snap_id, snaps, fast_diff)
+        done += 1
+        report(progress, done, count)
+
+    await bounded(range(count), one, management_ops(img.ioctx))
     if count == 0:
         report(progress, 0, 0)
+    return states
+
+
+def expected_state(
+    snapset: dict[str, Any], snap_id: int, image_snaps: list[int], fast_diff: bool
+) -> int:
+    """The state an object map at `snap_id` should give an object whose `list_snaps`
+    is `snapset` (upstream C_VerifyObjectCallback::get_object_state): the version of
+    the object serving `snap_id` decides it; with fast-diff, a version written before
+    the snapshot (or, for the head, before the latest snapshot) is EXISTS_CLEAN."""
+
+    def next_valid(sid: int) -> int:
+        i = bisect.bisect_left(image_snaps, sid)
+        return image_snaps[i] if i < len(image_snaps) else CEPH_NOSNAP
+
+    for clone in snapset.get("clones", []):
+        if int(clone["cloneid"]) == CEPH_NOSNAP:
+            first, last = next_valid(int(snapset.get("seq", 0)) + 1), CEPH_NOSNAP
+        else:
+            snaps = [int(x) for x in clone["snaps"]]
+            first, last = next_valid(snaps[0]), snaps[-1]
+        if last < snap_id:
+            continue
+        if snap_id < first:
+            break
+        return OBJECT_EXISTS_CLEAN if fast_diff and first != snap_id else OBJECT_EXISTS
+    return OBJECT_NONEXISTENT
+
+
+def _worth_invalidating(current: int, expected: int) -> bool:
+    """librbd's check handler: a map that claims an object that is not there is only
+    inconsistent (I/O stays correct); one that misses or mislabels an object is wrong."""
+    claims = current in (OBJECT_EXISTS, OBJECT_EXISTS_CLEAN)
+    return not (claims and expected in (OBJECT_NONEXISTENT, OBJECT_PENDING))
+
+
+async def check(img: Image, progress: Any = None) -> list[tuple[int, int, int]]:
+    """check_object_map: compare the map of the head (or the open snapshot) with every
+    object's snapset; a wrong entry flags the map invalid (as `rbd info` then shows).
+    Returns the wrong entries as (object number, map state, expected state)."""
+    snap_id = img.snap_id
+    states = await _object_states(img, progress)
+    current = await cls_client.object_map_load(img.ioctx, object_map_name(img.id, snap_id))
+    wrong = []
+    for objectno, want in enumerate(states):
+        have = current[objectno] if objectno < len(current) else OBJECT_NONEXISTENT
+        if have != want and _worth_invalidating(have, want):
+            wrong.append((objectno, have, want))
+    if wrong:
+        await cls_client.set_flags(
+            img.ioctx, img.header_oid, snap_id, RBD_FLAG_OBJECT_MAP_INVALID,
+            RBD_FLAG_OBJECT_MAP_INVALID,
+        )  # fmt: skip
+    return wrong

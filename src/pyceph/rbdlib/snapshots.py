@@ -178,7 +178,7 @@ async def unprotect(img: Image, name: str) -> None:
     await cls_client.set_protection_status(img.ioctx, img.header_oid, snap.id,
                                            T.RBD_PROTECTION_STATUS_UNPROTECTING)  # fmt: skip
     try:
-        if await clone.snap_children(img, snap.id):
+        if await clone.snap_children(img, snap.id, names=False):
             raise CephError(errno.EBUSY, "snapshot has children")
     except CephError:
         await cls_client.set_protection_status(img.ioctx, img.header_oid, snap.id,

@@ -56,6 +56,9 @@ T = TypeVar("T")
 MON_IP = "10.0.0.1"
 MON_PORT = 6789
 MGR_IP = "10.0.0.2"
+#: The machine name every simulated daemon reports (one CRUSH host, as on a laptop
+#: cluster); the network still gives each daemon its own address.
+SIM_HOSTNAME = "simhost"
 #: Every OSD listens on its own host at this port (public_addr needs an explicit port).
 OSD_PORT = 6800
 #: How long (virtual seconds) a stopping or crashing daemon may take to unwind.
@@ -175,7 +178,7 @@ class SimCluster:
             rand=self.rand.fork(f"rand:{label}"),
             net=self.net.host(host),
             disk=disk,
-            host=IdleHost(),
+            host=IdleHost(SIM_HOSTNAME),
         )
 
     # -- running ----------------------------------------------------------------------

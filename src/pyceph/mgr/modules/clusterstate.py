@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from pyceph.common.options import OPTIONS
+
 __all__ = ["LOCAL_KEYS", "MON_KEYS", "ALL_KEYS", "mon_value"]
 
 #: names answered from the monitor: name -> the command (JSON answer) behind it
@@ -136,7 +138,7 @@ LOCAL_KEYS: dict[str, Callable[[Any], Any]] = {
         _osdmap(d).crush.encode().decode("latin-1") if hasattr(_osdmap(d).crush, "encode") else ""
     ),
     "config": _config,
-    "config_options": lambda d: {"options": []},
+    "config_options": lambda d: {"options": [o.schema() for o in OPTIONS.values()]},
     "service_map": lambda d: d.service_map.dump(),
     "mds_metadata": lambda d: {},
     "pg_summary": _pg_summary,

@@ -45,7 +45,6 @@ from pyceph.common.cmdargs import CommandDesc, match_command
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import TcpNetwork
-from pyceph.common.sysinfo import collect_sys_info
 from pyceph.common.tasks import TaskSet
 from pyceph.mgr.modules import clusterstate
 from pyceph.mgr.modules.options import parse_typed
@@ -98,15 +97,10 @@ _CLOG_PRIO = {0: "debug", 1: "info", 2: "sec", 3: "warn", 4: "error"}
 def _mgr_caps_allow(
     caps: dict[str, str], module: str, prefix: str, cmd: dict[str, Any], perm: str
 ) -> bool:
-    """MgrCap::is_capable(service 'py', module, prefix, args, r/w/x of the command)."""
-    from pyceph.auth.caps import command_arg_map, parse_caps
+    """DaemonServer::_allowed_command for a module command: MgrCap with service `py`."""
+    from pyceph.auth.enforce import mgr_command_allowed
 
-    try:
-        mgr_caps = parse_caps("mgr", str(caps.get("mgr", "")))
-    except (CephError, ValueError):
-        return False
-    args = command_arg_map({k: v for k, v in cmd.items() if k != "prefix"})
-    return bool(mgr_caps.allows_mgr("py", module, prefix, args, perm))
+    return mgr_command_allowed(caps, "", "py", module, prefix, cmd, perm)
 
 
 def _check(severity: str, summary: dict[str, Any], detail: list[str]) -> dict[str, Any]:
@@ -489,9 +483,7 @@ class ModuleHost:
         for osd, md in meta.items():
             hosts.setdefault(str(md.get("hostname", "")), []).append({"type": "osd", "id": str(osd)})  # fmt: skip
         mm = self.get("mgr_map") or {}
-        import socket
-
-        me = socket.gethostname()
+        me = self.daemon.runtime.host.hostname()
         if mm.get("active_name"):
             hosts.setdefault(me, []).append({"type": "mgr", "id": str(mm["active_name"])})
         mons = (self.get("mon_map") or {}).get("mons", [])
@@ -515,14 +507,14 @@ class ModuleHost:
         if svc_type == "osd":
             return (self.get("osd_metadata") or {}).get(str(svc_id))
         if svc_type == "mgr" and svc_id == self.mgr_id:
-            return {**collect_sys_info(), "id": self.mgr_id}
+            return {**self.daemon.runtime.host.sys_info(), "id": self.mgr_id}
         if svc_type == "mon":
             # every pyceph daemon runs on this host: upstream's collect_sys_info of it
             mons = (self.get("mon_map") or {}).get("mons", [])
             mon = next((m for m in mons if m.get("name") == svc_id), None)
             if mon is None:
                 return None
-            return {**collect_sys_info(), "addrs": str(mon.get("public_addrs", mon.get("addr", "")))}  # fmt: skip
+            return {**self.daemon.runtime.host.sys_info(), "addrs": str(mon.get("public_addrs", mon.get("addr", "")))}  # fmt: skip
         d = self.daemon.service_map.dump().get("services", {}).get(svc_type, {})
         dm = d.get("daemons", {}).get(svc_id)
         return dict(dm.get("metadata", {})) if isinstance(dm, dict) else None

@@ -1,0 +1,1 @@
+"""Dashboard services: logic the controllers share (auth, cluster queries)."""

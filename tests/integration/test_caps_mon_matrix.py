@@ -1,0 +1,139 @@
+"""Monitor caps matrix: each mon cap form × a command of each family, on real daemons.
+
+Expected cells were recorded on the reference cluster (refceph, Ceph 16.2.15 from
+Debian, python3-rados) by this file's `__main__` (see the bottom): a user per mon cap
+form sends each command with `rados.mon_command`. "ok" is any answer but -EACCES (the
+command ran, or failed for its own reason: `osd pool set size 1` is -EPERM without
+`mon_allow_pool_size_one`); "EACCES" is the monitor's "access denied". Some commands
+change the cluster (a pool, a blocklist entry, an OSD id, a config option), so the
+test runs on a cluster of its own.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import rados
+
+try:
+    import pytest
+except ImportError:  # the recorder below runs under Debian's python3, without pytest
+    pytest = None  # type: ignore[assignment]
+
+OK, EACCES = "ok", "EACCES"
+
+USERS = {
+    "ro": "allow r",
+    "rw": "allow rw",
+    "prbd": "profile rbd",
+    "pcrash": "profile crash",
+    "bosd": "profile bootstrap-osd",
+    "cmd": 'allow command "osd pool ls", allow command "config-key get" with key=foo',
+    "svcosd": "allow service osd rw",
+    "srados": "profile simple-rados-client",
+    "pmgr": "allow profile mgr",
+}
+COMMANDS: list[dict[str, Any]] = [
+    {"prefix": "osd pool ls"},
+    {"prefix": "osd pool create", "pool": "zzz"},
+    {"prefix": "config-key get", "key": "foo"},
+    {"prefix": "config-key get", "key": "bar"},
+    {"prefix": "osd blocklist", "blocklistop": "add", "addr": "1.2.3.4:0/123"},
+    {"prefix": "osd blocklist", "blocklistop": "rm", "addr": "1.2.3.4:0/123"},
+    {"prefix": "osd new", "uuid": "00000000-0000-0000-0000-000000000001"},
+    {"prefix": "status"},
+    {"prefix": "auth ls"},
+    {"prefix": "osd dump"},
+    {"prefix": "mon dump"},
+    {"prefix": "config set", "who": "osd", "name": "osd_max_backfills", "value": "2"},
+    {"prefix": "osd pool set", "pool": "images", "var": "size", "val": "1"},
+    {"prefix": "log", "logtext": ["hello"]},
+]
+_O, _A = OK, EACCES
+#: refceph: one row per user, one column per COMMANDS entry
+EXPECTED = {
+    "ro":     [_O, _A, _A, _A, _A, _A, _A, _O, _A, _O, _O, _A, _A, _A],
+    "rw":     [_O, _O, _A, _A, _O, _O, _O, _O, _A, _O, _O, _O, _O, _O],
+    "prbd":   [_O, _A, _A, _A, _O, _A, _A, _O, _A, _O, _O, _A, _A, _A],
+    "pcrash": [_A, _A, _A, _A, _A, _A, _A, _O, _A, _A, _O, _A, _A, _A],
+    "bosd":   [_O, _A, _A, _A, _A, _A, _O, _O, _A, _O, _O, _A, _A, _A],
+    "cmd":    [_O, _A, _O, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A],
+    "svcosd": [_O, _O, _A, _A, _O, _O, _O, _A, _A, _O, _A, _A, _O, _A],
+    "srados": [_O, _A, _A, _A, _A, _A, _A, _O, _A, _O, _O, _A, _A, _A],
+    "pmgr":   [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O],
+}  # fmt: skip
+
+
+@dataclass
+class Site:
+    conf: str
+    keyrings: dict[str, str]
+
+
+def _set_up(admin: rados.Rados, conf: str, tmp: str) -> Site:
+    admin.create_pool("images")
+    for key in ("foo", "bar"):
+        cmd = {"prefix": "config-key set", "key": key, "val": "v"}
+        assert admin.mon_command(json.dumps(cmd), b"")[0] == 0
+    keyrings = {}
+    for user, mon in USERS.items():
+        entity = f"client.m{user}"
+        cmd = {"prefix": "auth get-or-create", "entity": entity, "caps": ["mon", mon]}
+        ret, out, outs = admin.mon_command(json.dumps(cmd), b"")
+        assert ret == 0, outs
+        # the key only: a `caps mon = "allow command "x""` line (quotes in quotes, as
+        # Ceph writes it) does not load in pyceph's keyring parser (reported)
+        key = next(ln for ln in out.decode().splitlines() if ln.strip().startswith("key"))
+        keyrings[user] = os.path.join(tmp, f"{entity}.keyring")
+        with open(keyrings[user], "w") as f:
+            f.write(f"[{entity}]\n{key}\n")
+    return Site(conf, keyrings)
+
+
+def _run(site: Site, user: str) -> list[str]:
+    path = site.keyrings[user]
+    name = os.path.basename(path)[: -len(".keyring")]
+    out = []
+    with rados.Rados(conffile=site.conf, name=name, conf={"keyring": path}) as r:
+        for cmd in COMMANDS:
+            ret, _, outs = r.mon_command(json.dumps(cmd), b"", timeout=30)
+            if ret == -errno.EACCES:
+                assert outs == "access denied", (cmd, outs)
+            out.append(EACCES if ret == -errno.EACCES else OK)
+    return out
+
+
+def site(cluster_factory: Any, tmp_path: Any) -> Iterator[Site]:
+    cluster = cluster_factory(1)
+    with rados.Rados(conffile=cluster.conf_path) as admin:
+        yield _set_up(admin, cluster.conf_path, str(tmp_path))
+
+
+def test_mon_caps_matrix(site: Site) -> None:
+    got = {user: _run(site, user) for user in USERS}
+    for user, row in got.items():
+        labels = [" ".join(str(v) for v in c.values()) for c in COMMANDS]
+        assert dict(zip(labels, row, strict=True)) == dict(
+            zip(labels, EXPECTED[user], strict=True)
+        ), user
+
+
+if pytest is not None:
+    site = pytest.fixture(site)
+
+if __name__ == "__main__":
+    # Record EXPECTED on a fresh reference cluster with Debian's python3-rados:
+    #   PATH=/usr/bin:$PATH PYTHONPATH= /usr/bin/python3 \
+    #       tests/integration/test_caps_mon_matrix.py /tmp/refceph/ceph.conf
+    import sys
+    import tempfile
+
+    conf = sys.argv[1]
+    with rados.Rados(conffile=conf) as admin, tempfile.TemporaryDirectory() as tmp:
+        s = _set_up(admin, conf, tmp)
+        print(json.dumps({u: _run(s, u) for u in USERS}))
