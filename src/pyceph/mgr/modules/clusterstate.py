@@ -10,14 +10,16 @@ module's thread). Shapes are those of the matching `ceph ... -f json` commands.
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from pyceph.common.options import OPTIONS
 
-__all__ = ["LOCAL_KEYS", "MON_KEYS", "ALL_KEYS", "mon_value"]
+__all__ = ["LOCAL_KEYS", "MON_KEYS", "ALL_KEYS", "MonKeyCache", "mon_value"]
 
 #: names answered from the monitor: name -> the command (JSON answer) behind it
 MON_KEYS: dict[str, dict[str, Any]] = {
@@ -163,3 +165,39 @@ LOCAL_KEYS: dict[str, Callable[[Any], Any]] = {
 
 #: every name `get()` knows, plus the `device <id>` form
 ALL_KEYS = frozenset(LOCAL_KEYS) | frozenset(MON_KEYS)
+
+
+#: Seconds a MON_KEYS answer is reused. Upstream's mgr holds health and mon status from
+#: the monitor's digest (every `mon_mgr_digest_period`) and the maps from subscriptions,
+#: so modules read them without a round trip; a page polled by many clients costs one.
+MON_KEY_TTL = 1.0
+#: The MON_KEYS names answered from that cache; the others (the MgrMap, the config
+#: database) are read fresh, as a module changing them expects to see its change.
+CACHED_MON_KEYS = frozenset({"health", "mon_status", "df", "fs_map", "mon_map", "osd_metadata"})
+
+
+class MonKeyCache:
+    """`get()` of CACHED_MON_KEYS names for every module thread: at most one monitor
+    round trip per name in flight, its answer reused for MON_KEY_TTL seconds."""
+
+    def __init__(
+        self, fetch: Callable[[str], Any], monotonic: Callable[[], float], ttl: float = MON_KEY_TTL
+    ) -> None:
+        self._fetch = fetch
+        self._monotonic = monotonic
+        self._ttl = ttl
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._locks = {name: threading.Lock() for name in CACHED_MON_KEYS}
+
+    def get(self, name: str) -> Any:
+        if name not in CACHED_MON_KEYS:
+            return self._fetch(name)
+        with self._locks[name]:  # callers of one name share one fetch
+            hit = self._entries.get(name)
+            if hit is None or self._monotonic() - hit[0] >= self._ttl:
+                value = self._fetch(name)
+                if value is None:  # a failed command is not kept
+                    return None
+                hit = (self._monotonic(), value)
+                self._entries[name] = hit
+        return copy.deepcopy(hit[1])  # each caller may change its copy, as a fresh answer

@@ -151,6 +151,10 @@ class ModuleHost:
         self.loaded = asyncio.Event()
         self._tasks = TaskSet("mgr module host")
         self._lock = threading.Lock()
+        #: MON_KEYS answers shared by module threads (clusterstate.MonKeyCache)
+        self._mon_keys = clusterstate.MonKeyCache(
+            self._fetch_mon_key, daemon.runtime.clock.monotonic
+        )
         #: threads that load modules and run their commands (never the event loop)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             MODULE_COMMAND_THREADS, thread_name_prefix="mgr-modules"
@@ -464,12 +468,15 @@ class ModuleHost:
                 return None
             return self._on_loop(lambda: clusterstate.LOCAL_KEYS[name](d))
         if name in clusterstate.MON_KEYS:
-            r, out, _ = self._mon_command(dict(clusterstate.MON_KEYS[name]))
-            return clusterstate.mon_value(name, r, out)
+            return self._mon_keys.get(name)
         if name.startswith("device "):
             return {"device": {}}
         log.error("mgr module get(): unknown data name %r", name)
         return None
+
+    def _fetch_mon_key(self, name: str) -> Any:
+        r, out, _ = self._mon_command(dict(clusterstate.MON_KEYS[name]))
+        return clusterstate.mon_value(name, r, out)
 
     def get_osdmap(self) -> Any:
         import mgr_module
