@@ -869,24 +869,16 @@ class Ioctx:
         check_str(snap_name, "snap_name")
         self.require_ioctx_open()
         msg = f"Failed to create snap {snap_name}"
-        pool = self._pool(msg)
-        if any(n == snap_name for n, _ in _pool_snaps(pool).values()):
-            raise make_ex(-errno.EEXIST, msg)
-        self._pool_command(
-            {"prefix": "osd pool mksnap", "pool": pool.pool_name, "snap": snap_name}, msg
-        )
+        self._pool(msg)
+        self.rados._run(self._io.pool_snap_create(snap_name), msg)
 
     def remove_snap(self, snap_name: str) -> None:
         """Remove a pool snapshot."""
         check_str(snap_name, "snap_name")
         self.require_ioctx_open()
         msg = f"Failed to remove snap {snap_name}"
-        pool = self._pool(msg)
-        if not any(n == snap_name for n, _ in _pool_snaps(pool).values()):
-            raise make_ex(-_ENOENT, msg)
-        self._pool_command(
-            {"prefix": "osd pool rmsnap", "pool": pool.pool_name, "snap": snap_name}, msg
-        )
+        self._pool(msg)
+        self.rados._run(self._io.pool_snap_remove(snap_name), msg)
 
     def lookup_snap(self, snap_name: str) -> Snap:
         """The pool snapshot called `snap_name`."""

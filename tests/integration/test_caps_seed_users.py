@@ -115,6 +115,9 @@ def test_images_user(site: Site) -> None:
         # a pool snapshot needs mon `osd` w
         ret, _, outs = _mon(r, prefix="osd pool mksnap", pool=site.images, snap="pool-snap")
         assert (ret, outs) == (-errno.EACCES, "access denied")
+        # librados sends it as a pool op, refused with EPERM (as upstream), not EACCES
+        with r.open_ioctx(site.images) as io, pytest.raises(rados.PermissionError):
+            io.create_snap("pool-snap")
         with r.open_ioctx(site.volumes) as io, pytest.raises(rbd.PermissionError):
             rbd.RBD().create(io, "nope", MiB)
         _denied_everywhere_but_mine(r, site)

@@ -109,8 +109,10 @@ def _run(r: rados.Rados, port: int) -> None:
         names = {n for n, _ in samples}
         want = {"ceph_mon_num_sessions", "ceph_paxos_commit", "ceph_osd_op", "ceph_health_detail", "ceph_pool_objects_repaired"}  # fmt: skip
         writes = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("ceph_osd_op_w{"))  # fmt: skip
-        complete.last = (sorted(want - names), writes)  # type: ignore[attr-defined]
-        return text if want <= names and writes >= 5 else None
+        # health reaches the mgr with a delay (upstream: the mon's digest), so wait for noout
+        noout = 'name="OSDMAP_FLAGS"' in text
+        complete.last = (sorted(want - names), writes, noout)  # type: ignore[attr-defined]
+        return text if want <= names and writes >= 5 and noout else None
 
     try:
         text = _wait(complete, "a complete /metrics page")

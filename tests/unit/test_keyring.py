@@ -150,3 +150,20 @@ def test_find_keyring(tmp_path):
     present.write_text(UPSTREAM_SAMPLE)
     assert find_keyring(["", str(tmp_path / "k1"), str(present)]) == str(present)
     assert find_keyring([str(tmp_path / "none")]) is None
+
+
+def test_caps_with_quotes_and_backslashes_round_trip():
+    """A `command` grant quotes its prefix and a `regex` grant may hold backslashes: the
+    written keyring escapes both and reads back the same caps (it used not to load)."""
+    key = generate_secret(rand=random.Random(3).randbytes)
+    caps = {
+        "mon": 'allow command "auth get" with entity="client.x", allow r',
+        "mgr": 'allow command "config set" with name regex "osd_\\d+"',
+    }
+    ring = Keyring()
+    ring.add("client.x", key, caps)
+    text = ring.dumps()
+    assert (
+        '\tcaps mon = "allow command \\"auth get\\" with entity=\\"client.x\\", allow r"\n' in text
+    )
+    assert Keyring.loads(text).get_caps("client.x") == caps

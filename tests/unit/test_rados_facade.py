@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import rados
+from pyceph.common.errors import CephError
 from rados import _handle
 
 # -- an in-memory async core ------------------------------------------------------------
@@ -93,8 +94,6 @@ class FakeCore:
 
     async def connect(self, timeout: float = 0) -> None:
         if str(self.config.get("key") or "") == "bad":
-            from pyceph.common.errors import CephError
-
             raise CephError(errno.EACCES, "auth failed")
         self.gate = asyncio.Event()
         self.gate.set()
@@ -123,11 +122,20 @@ class FakeCore:
             pid = self.osdmap.lookup_pool(c["pool"])
             self.osdmap.pools.pop(pid, None)
             return 0, b"", f"pool '{c['pool']}' removed"
-        if p == "osd pool mksnap":
-            pool = self.osdmap.pools[self.osdmap.lookup_pool(c["pool"])]
-            pool.pool_snaps[len(pool.pool_snaps) + 1] = (c["snap"], time.time())
-            return 0, b"", ""
         return -errno.EINVAL, b"", f"unknown command {p}"
+
+    async def pool_snap_create(self, pool_id: int, name: str) -> None:
+        snaps = self.osdmap.pools[pool_id].pool_snaps
+        if any(n == name for n, _ in snaps.values()):
+            raise CephError(errno.EEXIST, f"snap {name} exists")
+        snaps[len(snaps) + 1] = (name, time.time())
+
+    async def pool_snap_remove(self, pool_id: int, name: str) -> None:
+        snaps = self.osdmap.pools[pool_id].pool_snaps
+        sid = next((i for i, (n, _) in snaps.items() if n == name), None)
+        if sid is None:
+            raise CephError(errno.ENOENT, f"snap {name} does not exist")
+        del snaps[sid]
 
     async def mgr_command(self, cmd: str, inbuf: bytes = b"", timeout: float = 0, target=None):
         return -errno.EINVAL, b"", "no mgr"
@@ -153,8 +161,6 @@ class FakeCore:
         assert self.gate is not None
         await self.gate.wait()
         if pool_id not in self.osdmap.pools:
-            from pyceph.common.errors import CephError
-
             raise CephError(errno.ENOENT, "no pool")
         k = (pool_id, nspace, oid)
         obj = self.objects.get(k)

@@ -199,6 +199,14 @@ class IoCtx:
         return dict((await self.copy(snap_read=SNAP_HEAD)._one(oid, lambda o: o.list_snaps()))
                     .fields)  # fmt: skip
 
+    async def pool_snap_create(self, name: str) -> None:
+        """A pool snapshot (POOL_OP_CREATE_SNAP)."""
+        await self.client.pool_snap_create(self.pool_id, name)
+
+    async def pool_snap_remove(self, name: str) -> None:
+        """Remove a pool snapshot (POOL_OP_DELETE_SNAP)."""
+        await self.client.pool_snap_remove(self.pool_id, name)
+
     async def selfmanaged_snap_create(self) -> int:
         return await self.client.selfmanaged_snap_create(self.pool_id)
 

@@ -182,7 +182,7 @@ class Keyring:
             out.append(f"[{name}]\n")
             out.append(f"\tkey = {entry.key}\n")
             for svc in sorted(entry.caps):
-                out.append(f'\tcaps {svc} = "{entry.caps[svc]}"\n')
+                out.append(caps_line(svc, entry.caps[svc]))
         return "".join(out)
 
     def save(self, path: str) -> None:
@@ -217,6 +217,14 @@ class Keyring:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def caps_line(service: str, caps: str) -> str:
+    """One `caps` line of a plaintext keyring. The reader (upstream's ConfFile grammar)
+    takes a backslash as an escape, so quotes and backslashes inside the caps are
+    escaped: `allow command "auth get"` reads back unchanged."""
+    escaped = caps.replace("\\", "\\\\").replace('"', '\\"')
+    return f'\tcaps {service} = "{escaped}"\n'
 
 
 def find_keyring(paths: Iterable[str]) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pyceph.auth.caps import validate_caps
 from pyceph.common.errors import CephError
-from pyceph.common.keyring import generate_secret
+from pyceph.common.keyring import caps_line, generate_secret
 
 from . import Ctx, Reply, command
 
@@ -42,7 +42,7 @@ def keyring_text(entries: list[tuple[str, dict[str, Any]]]) -> str:
     for ent, e in entries:
         out.append(f"[{ent}]\n\tkey = {e['key']}\n")
         for svc, cap in sorted(e["caps"].items()):
-            out.append(f'\tcaps {svc} = "{cap}"\n')
+            out.append(caps_line(svc, cap))
     return "".join(out)
 
 
