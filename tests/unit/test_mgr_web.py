@@ -41,10 +41,17 @@ def _get(port: int, path: str) -> str:
 
 def test_serves_and_stops() -> None:
     server = WebServer("t")
-    t = threading.Thread(target=server.run, args=(_app(server), "127.0.0.1", 0))
+    announced: list[tuple[int, str]] = []
+    ready = threading.Event()
+
+    def on_ready(port: int) -> None:  # a worker thread, once listening, with the real port
+        announced.append((port, _get(port, "/quick")))
+        ready.set()
+
+    t = threading.Thread(target=server.run, args=(_app(server), "127.0.0.1", 0, None, on_ready))
     t.start()
-    assert server.ready.wait(WAIT)
-    assert server.port
+    assert server.ready.wait(WAIT) and ready.wait(WAIT)
+    assert server.port and announced == [(server.port, "quick")]
     # a slow blocking call runs on a worker thread while the loop keeps answering
     results: list[str] = []
     slow = threading.Thread(target=lambda: results.append(_get(server.port, "/slow")))

@@ -18,8 +18,7 @@ import errno
 import logging
 import signal
 import sys
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import rados
@@ -45,8 +44,6 @@ LOG_LEVELS = {
     "debug": logging.DEBUG,
 }
 DEFAULT_LOG_LEVEL = "warning"
-#: how long the announcer waits for the listener between looks at shutdown
-ANNOUNCE_POLL = 0.5
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -68,12 +65,14 @@ def client_name(args: argparse.Namespace) -> str:
     return DEFAULT_CLIENT_NAME
 
 
-def _announce(server: WebServer, host: str, stop: threading.Event) -> None:
-    while not stop.is_set():
-        if server.ready.wait(ANNOUNCE_POLL):
-            shown = f"[{host}]" if ":" in host else host
-            print(f" * Running on http://{shown}:{server.port}/", flush=True)
-            return
+def _announcer(host: str) -> Callable[[int], None]:
+    """What the server prints once it listens (as upstream's werkzeug did)."""
+    shown = f"[{host}]" if ":" in host else host
+
+    def announce(port: int) -> None:
+        print(f" * Running on http://{shown}:{port}/", flush=True)
+
+    return announce
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,8 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ceph-rest-api: cannot connect to the cluster: {e}", file=sys.stderr)
         return 1
     server = WebServer("ceph-rest-api")
-    announcer: threading.Thread | None = None
-    stop = threading.Event()
     try:
         level = (cluster.conf_get("restapi_log_level") or DEFAULT_LOG_LEVEL).lower()
         if level not in LOG_LEVELS:
@@ -108,16 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        announcer = threading.Thread(target=_announce, args=(server, host, stop), daemon=True)
-        announcer.start()
-        server.run(app, host, port)
+        server.run(app, host, port, on_ready=_announcer(host))
     except (OSError, CephError) as e:
         print(f"ceph-rest-api: {e}", file=sys.stderr)
         return 1
     finally:
-        stop.set()
-        if announcer is not None:
-            announcer.join()
         server.close()
         cluster.shutdown()
     return 0

@@ -64,13 +64,16 @@ class WebServer:
         host: str,
         port: int,
         ssl_context: ssl.SSLContext | None = None,
+        on_ready: Callable[[int], None] | None = None,
     ) -> None:
-        """Serve `app` from the calling thread until `stop()`; raises if it cannot bind."""
+        """Serve `app` from the calling thread until `stop()`; raises if it cannot bind.
+        `on_ready(port)` runs (on a worker thread) once it listens: a module publishes
+        its URL there, with the port the system chose when `port` is 0."""
         if self._stopping.is_set():
             return
         loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(self._serve(app, host, port, ssl_context))
+            loop.run_until_complete(self._serve(app, host, port, ssl_context, on_ready))
         finally:
             self._loop = None
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -78,7 +81,12 @@ class WebServer:
             self.ready.clear()
 
     async def _serve(
-        self, app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        on_ready: Callable[[int], None] | None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -90,6 +98,8 @@ class WebServer:
             await self._bind(runner, host, port, ssl_context)
             self.port = int(runner.addresses[0][1])
             self.ready.set()
+            if on_ready is not None:
+                await self.blocking(on_ready, self.port)
             await self._stop.wait()
         finally:
             await runner.cleanup()

@@ -39,8 +39,6 @@ __all__ = ["Module", "StandbyModule"]
 DEFAULT_PORT = 5000
 #: seconds the module's own cluster session may take to connect
 CONNECT_TIMEOUT = 10
-#: how often the publisher looks whether the server listens yet
-PUBLISH_POLL = 0.2
 #: addresses that mean "every interface": the URI shows the mgr's own address instead
 WILDCARD_ADDRS = ("", "::", "0.0.0.0")
 
@@ -144,27 +142,17 @@ class _Serving:
                 if self.shutting_down.is_set():
                     break
                 self.server = server
-            done = threading.Event()
-            publisher = threading.Thread(target=self._publish, args=(server, addr, base, done), daemon=True)  # fmt: skip
-            if publish:
-                publisher.start()
-            try:
-                server.run(self.build(server, base), addr, port)
-            finally:
-                done.set()
-                server.stop()
-                if publish:
-                    publisher.join()
-                server.close()
 
-    def _publish(self, server: WebServer, addr: str, base: str, done: threading.Event) -> None:
-        """Publish the URL once the server listens (its port may have been 0)."""
-        while not done.is_set():
-            if server.ready.wait(PUBLISH_POLL):
-                link = uri(addr, int(server.port or 0), base, self.mod.get_mgr_ip())
+            def publish_url(bound: int, addr: str = addr, base: str = base) -> None:
+                link = uri(addr, bound, base, self.mod.get_mgr_ip())
                 self.mod.set_uri(link)
                 self.mod.log.info("restapi: serving on %s", link)
-                return
+
+            try:
+                server.run(self.build(server, base), addr, port, on_ready=publish_url if publish else None)  # fmt: skip
+            finally:
+                server.stop()
+                server.close()
 
     def restart(self) -> None:
         """Rebind with the current options."""
