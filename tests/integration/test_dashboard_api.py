@@ -489,6 +489,8 @@ def test_pyceph_up_enables_the_dashboard(tmp_path: Any, capsys: Any) -> None:
         r = rados.Rados(conffile=os.path.join(path, "ceph.conf"))
         r.connect()
         try:
+            # published by the time `up` returns
+            assert json.loads(cmd(r, prefix="mgr services", format="json")[1]) == {"dashboard": url}
             cert = cmd(r, prefix="config-key get", key="mgr/dashboard/crt")[1]
             port = int(url.rsplit(":", 1)[1].rstrip("/"))
             dash = Dashboard(port, ssl.create_default_context(cadata=cert), r)

@@ -468,6 +468,13 @@ def setup_dashboard(cluster: LocalCluster, timeout: float = DASHBOARD_TIMEOUT) -
                 return s.connect_ex(("127.0.0.1", port)) == 0
 
         until(serving, f"the dashboard on port {port}")
-        return DashboardAccess(f"https://127.0.0.1:{port}/", DASHBOARD_USER, password, path)
+        url = f"https://127.0.0.1:{port}/"
+
+        def published() -> bool:
+            ret, out, _ = mon(prefix="mgr services", format="json")
+            return ret == 0 and json.loads(out or "{}").get("dashboard") == url
+
+        until(published, "the dashboard in `ceph mgr services`")
+        return DashboardAccess(url, DASHBOARD_USER, password, path)
     finally:
         r.shutdown()

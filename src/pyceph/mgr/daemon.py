@@ -204,6 +204,11 @@ class MgrDaemon:
         self.config.apply_mon_config(values)
         self.modules.on_config(dict(values))
 
+    def services_changed(self) -> None:
+        """A module published or changed its URI: beacon now, so `ceph mgr services`
+        shows it without waiting a tick."""
+        self._beacon_due.set()
+
     def health_changed(self) -> None:
         """A module's health checks changed: tell the monitor with the next digest, now."""
         self._digest_due.set()

@@ -754,8 +754,9 @@ class ModuleHost:
 
     def set_uri(self, module: str, uri: str) -> None:
         h = self.running.get(module)
-        if h is not None and not h.standby:
+        if h is not None and not h.standby and h.uri != uri:
             h.uri = uri
+            self._to_loop(self.daemon.services_changed)
 
     def get_active_uri(self, module: str) -> str:
         return str(self.mgrmap.get("services", {}).get(module, ""))
