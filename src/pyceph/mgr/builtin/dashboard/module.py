@@ -35,6 +35,7 @@ from mgr_module import (
     MgrStandbyModule,
     Option,
 )
+from mgr_util import build_url
 from pyceph.mgr.web import WebServer
 
 from . import tls
@@ -75,9 +76,7 @@ OPTIONS = [
 def server_uri(ssl: bool, addr: str, port: int, own_ip: str) -> str:
     """The dashboard's URL as `ceph mgr services` shows it."""
     host = own_ip if addr in WILDCARD_ADDRS else addr
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{'https' if ssl else 'http'}://{host}:{port}/"
+    return build_url(host, "https" if ssl else "http", port, "/")
 
 
 def _bind_addr(addr: str) -> str:

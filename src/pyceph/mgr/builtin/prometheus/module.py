@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mgr_module import CLIReadCommand, HandleCommandResult, MgrModule, MgrStandbyModule, Option
+from mgr_util import build_url
 
 from . import collect
 from .exposition import CONTENT_TYPE, render
@@ -81,10 +82,7 @@ OPTIONS = [
 
 
 def _uri(addr: str, port: int, own_ip: Callable[[], str]) -> str:
-    host = own_ip() if addr in WILDCARD_ADDRS else addr
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}/"
+    return build_url(own_ip() if addr in WILDCARD_ADDRS else addr, "http", port, "/")
 
 
 class _Unavailable(Exception):

@@ -28,6 +28,7 @@ from aiohttp import web
 
 import rados
 from mgr_module import MgrModule, MgrStandbyModule, Option
+from mgr_util import build_url
 from pyceph.mgr.web import WebServer
 from pyceph.restapi import DEFAULT_CLIENT_NAME, make_app
 from pyceph.restapi.client import runner
@@ -69,10 +70,7 @@ _SESSION_KEYS = ("client_name", "client_keyring", "client_key")
 
 def uri(addr: str, port: int, base_url: str, own_ip: str) -> str:
     """The URL published in `ceph mgr services`."""
-    host = own_ip if addr in WILDCARD_ADDRS else addr
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}{base_url}/"
+    return build_url(own_ip if addr in WILDCARD_ADDRS else addr, "http", port, f"{base_url}/")
 
 
 def _settings(mod: Any, keys: tuple[str, ...]) -> tuple[Any, ...]:
