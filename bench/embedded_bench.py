@@ -3,9 +3,13 @@
 Start-up: how long `Rados.connect()` takes to start mon, mgr and the OSDs in-process and
 connect (each measured in a fresh subprocess, imports timed separately), for a memory
 cluster, a new directory and an existing one. Throughput: 4 KiB writes and reads through
-`rados.Rados`, one at a time (synchronous calls) and with `--inflight` aio ops in flight.
+`rados.Rados`, one at a time (synchronous calls) and with `--inflight` aio ops in flight,
+and one at a time through the async core on the cluster's loop (`core`: what an op costs
+without the hop from the caller's thread to the loop thread). A warm-up of `--warmup`
+writes runs first (the mgr loads its modules in the first second after start-up).
 
-    python bench/embedded_bench.py [--dir DIR] [--ops N] [--inflight N]
+    python bench/embedded_bench.py [--dir DIR] [--ops N] [--inflight N] [--warmup N]
+        [--memory-only] [--no-startup]
 """
 
 from __future__ import annotations
@@ -81,16 +85,44 @@ def aio_ops(io: object, n: int, data: bytes, inflight: int) -> tuple[float, floa
     return w, r
 
 
-def throughput(mon_host: str, n: int, inflight: int) -> dict[str, float]:
+def core_ops(io: object, n: int, data: bytes) -> tuple[float, float]:
+    """Writes/s and reads/s of sequential ops on the loop, through the async IoCtx."""
+    from rados._core import core_ioctx, run
+
+    aio = core_ioctx(io)  # type: ignore[arg-type]
+
+    async def ops() -> tuple[float, float]:
+        t0 = time.perf_counter()
+        for i in range(n):
+            await aio.write_full(f"c{i}", data)
+        t1 = time.perf_counter()
+        for i in range(n):
+            await aio.read(f"c{i}", len(data))
+        return n / (t1 - t0), n / (time.perf_counter() - t1)
+
+    return run(io, ops())  # type: ignore[arg-type]
+
+
+def throughput(mon_host: str, n: int, inflight: int, warmup: int) -> dict[str, float]:
     import rados
 
     data = os.urandom(4096)
     with rados.Rados(conf={"mon_host": mon_host}) as r:
         r.create_pool("bench")
         with r.open_ioctx("bench") as io:
+            for i in range(warmup):
+                io.write_full(f"w{i}", data)
             sw, sr = sync_ops(io, n, data)
             aw, ar = aio_ops(io, n, data, inflight)
-    return {"sync_write": sw, "sync_read": sr, "aio_write": aw, "aio_read": ar}
+            cw, cr = core_ops(io, n, data)
+    return {
+        "sync_write": sw,
+        "sync_read": sr,
+        "aio_write": aw,
+        "aio_read": ar,
+        "core_write": cw,
+        "core_read": cr,
+    }
 
 
 def main() -> int:
@@ -98,25 +130,33 @@ def main() -> int:
     p.add_argument("--dir", help="where to put the directory clusters (default: a temp dir)")
     p.add_argument("--ops", type=int, default=2000, help="ops per measurement")
     p.add_argument("--inflight", type=int, default=16, help="aio ops in flight")
+    p.add_argument("--warmup", type=int, default=500, help="writes before measuring")
+    p.add_argument("--memory-only", action="store_true", help="skip the DIR (LMDB) cluster")
+    p.add_argument("--no-startup", action="store_true", help="skip the start-up timings")
     args = p.parse_args()
     base = tempfile.mkdtemp(prefix="pyceph-ebench-", dir=args.dir)
     try:
         d = os.path.join(base, "c")
-        rows = [
-            ("memory (embedded:)", startup("embedded:")),
-            ("new DIR", startup(f"embedded:{d}")),
-            ("existing DIR", startup(f"embedded:{d}")),
-        ]
-        print("start-up (s)          imports  cluster  connect (cluster + client)")
-        for name, s in rows:
-            print(f"  {name:<20} {s['imports']:7.3f}  {s['cluster']:7.3f}  {s['connect']:7.3f}")
+        if not args.no_startup:
+            rows = [
+                ("memory (embedded:)", startup("embedded:")),
+                ("new DIR", startup(f"embedded:{d}")),
+                ("existing DIR", startup(f"embedded:{d}")),
+            ]
+            print("start-up (s)          imports  cluster  connect (cluster + client)")
+            for name, s in rows:
+                print(f"  {name:<20} {s['imports']:7.3f}  {s['cluster']:7.3f}  {s['connect']:7.3f}")
         print(f"4 KiB ops/s ({args.ops} ops; aio with {args.inflight} in flight)")
-        print("                       write     read  aio write  aio read")
-        for name, host in (("memory", "embedded:"), ("DIR (LMDB)", f"embedded:{d}")):
-            t = throughput(host, args.ops, args.inflight)
+        print("                       write     read  aio write  aio read  core write  core read")
+        hosts = [("memory", "embedded:")]
+        if not args.memory_only:
+            hosts.append(("DIR (LMDB)", f"embedded:{d}"))
+        for name, host in hosts:
+            t = throughput(host, args.ops, args.inflight, args.warmup)
             print(
                 f"  {name:<18} {t['sync_write']:8.0f} {t['sync_read']:8.0f}"
                 f" {t['aio_write']:10.0f} {t['aio_read']:9.0f}"
+                f" {t['core_write']:11.0f} {t['core_read']:10.0f}"
             )
     finally:
         shutil.rmtree(base, ignore_errors=True)

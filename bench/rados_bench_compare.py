@@ -6,6 +6,10 @@ with shared/tools/refceph/start.sh), one cluster at a time, parses both tools' o
 and prints each figure with the ratio pyceph/reference.
 
     python bench/rados_bench_compare.py [--seconds 20] [--osds 3] [--only pyceph|refceph]
+
+`bench/compare.py` supersedes it (every row, medians of several runs, JSON results); this
+script stays for the benchmarks built on its classes (`secure_bench.py`) and takes its
+paths, parser and command runner from `bench/harness.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -21,12 +24,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402  (a sibling module of this script, not a package)
 
 #: The reference cluster's scripts, in shared/ beside the repository.
-REFCEPH = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tools", "refceph"
-)
-SYS_PATH = "/usr/bin:/usr/sbin:/bin:/sbin"  # Debian's ceph/rados ahead of pyceph's scripts
+REFCEPH = str(harness.REFCEPH_DIR)
+SYS_PATH = harness.SYS_PATH  # Debian's ceph/rados ahead of pyceph's scripts
 
 #: (label, rados bench arguments after the pool, cleanup afterwards)
 WORKLOADS: list[tuple[str, list[str], bool]] = [
@@ -35,13 +41,6 @@ WORKLOADS: list[tuple[str, list[str], bool]] = [
     ("4K write", ["write", "-t", "16", "-b", "4096", "--no-cleanup"], False),
     ("4K seq", ["seq", "-t", "16"], True),
 ]
-
-_FIELDS = {
-    "mbps": r"Bandwidth \(MB/sec\):\s+([0-9.e+-]+)",
-    "iops": r"Average IOPS:?\s+([0-9]+)",
-    "lat": r"Average Latency\(s\):\s+([0-9.e+-]+)",
-    "ops": r"Total (?:writes|reads) made:\s+([0-9]+)",
-}
 
 
 @dataclass
@@ -53,21 +52,13 @@ class Result:
 
 
 def parse_bench(text: str) -> Result:
-    """The summary figures of one `rados bench` output."""
-    vals: dict[str, float] = {}
-    for key, pat in _FIELDS.items():
-        m = re.search(pat, text)
-        if not m:
-            raise ValueError(f"no {key!r} in rados bench output:\n{text[-2000:]}")
-        vals[key] = float(m.group(1))
-    return Result(vals["mbps"], vals["iops"], vals["lat"], int(vals["ops"]))
+    """The summary figures of one `rados bench` output (`harness.parse_rados_bench`)."""
+    r = harness.parse_rados_bench(text)
+    return Result(r.mbps, r.iops, r.lat or 0.0, r.ops)
 
 
 def _run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> str:
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return r.stdout
+    return harness.run(cmd, env, timeout)
 
 
 class Cluster:

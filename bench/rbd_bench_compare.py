@@ -18,6 +18,9 @@ Prints one markdown table with both clusters' figures and the ratio pyceph/refer
 
     python bench/rbd_bench_compare.py [--osds 3] [--only pyceph|refceph]
         [--io-total-4k 64M] [--io-total-4m 1G] [--glance-size 100M] [--glance-mode glance|rbd]
+
+`bench/compare.py` runs the `rbd bench` rows with the others (medians, JSON results);
+this script remains for the Glance add/get figures.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import argparse
 import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +42,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import harness  # noqa: E402  (a sibling module of this script, not a package)
 from rados_bench_compare import (  # noqa: E402  (a sibling script, not a package)
     SYS_PATH,
     Cluster,
@@ -49,13 +52,10 @@ from rados_bench_compare import (  # noqa: E402  (a sibling script, not a packag
     _run,
 )
 
-#: refceph's scripts, found from the repository root (the work tree sits beside shared/).
-REFCEPH_DIR = BENCH_DIR.parent.parent / "shared" / "tools" / "refceph"
-#: Debian's compiled bindings (python3-rados, python3-rbd) for CPython 3.11.
-DEBIAN_DIST_PACKAGES = "/usr/lib/python3/dist-packages"
-#: Monitor ports of the reference cluster: not the defaults, so a refceph another
-#: engineer runs on 3300/6789 does not collide with ours.
-REF_MON_PORT, REF_MON_V1_PORT = "3311", "6799"
+#: refceph's scripts, Debian's bindings and the reference monitor's ports: harness's.
+REFCEPH_DIR = harness.REFCEPH_DIR
+DEBIAN_DIST_PACKAGES = harness.DEBIAN_DIST_PACKAGES
+REF_MON_PORT, REF_MON_V1_PORT = harness.REF_MON_PORT, harness.REF_MON_V1_PORT
 IMAGE = "bench-img"
 IMAGE_SIZE = "1G"
 POOL, GLANCE_POOL = "rbd", "images"
@@ -76,11 +76,6 @@ WORKLOADS: list[tuple[str, str, str, str, str]] = [
 #: glance_bench phases reported (their figures are MB/s and seconds per image)
 GLANCE_PHASES = ("add", "get")
 
-_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
-_SUMMARY = re.compile(
-    r"elapsed:\s+([0-9.]+)\s+ops:\s+(\d+)\s+ops/sec:\s+([0-9.]+)\s+bytes/sec:\s+([0-9.]+)\s*(\w+)/s"
-)
-
 
 @dataclass
 class Figure:
@@ -93,12 +88,9 @@ class Figure:
 
 
 def parse_rbd_bench(text: str) -> Figure:
-    """The closing `elapsed: .. ops: .. ops/sec: .. bytes/sec: ..` line of `rbd bench`."""
-    m = _SUMMARY.search(text)
-    if not m:
-        raise ValueError(f"no summary line in rbd bench output:\n{text[-2000:]}")
-    bw = float(m.group(4)) * _UNITS.get(m.group(5), 1)
-    return Figure(mbps=bw / 1e6, iops=float(m.group(3)))
+    """The closing `elapsed: .. ops: .. ops/sec: ..` line of `rbd bench` (harness's parser)."""
+    r = harness.parse_rbd_bench(text)
+    return Figure(mbps=r.mbps, iops=r.iops)
 
 
 def _wait_pool_active(cluster: Cluster, deadline_s: float = POOL_READY_TIMEOUT) -> None:

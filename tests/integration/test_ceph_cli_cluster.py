@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -183,3 +184,18 @@ def test_tell_mon_and_osd_version(cluster_conf):
         r = ceph(cluster_conf, "tell", target, "version", "-f", "json")
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["release"] == "pacific"
+
+
+def test_pg_query_goes_to_the_primary(cluster_conf, pool):
+    """`ceph pg <pgid> query` and `ceph tell <pgid> query` (upstream ceph.in routes both
+    to the PG's primary OSD) answer with the PG's state; an unknown PG is ENOENT."""
+    pool_id = json.loads(ceph(cluster_conf, "osd", "pool", "ls", "detail", "-f", "json").stdout)
+    pgid = f"{next(p['pool_id'] for p in pool_id if p['pool_name'] == pool)}.0"
+    acting = json.loads(ceph(cluster_conf, "pg", "map", pgid, "-f", "json").stdout)["acting"]
+    for args in (["pg", pgid, "query"], ["tell", pgid, "query"]):
+        r = ceph(cluster_conf, *args, "-f", "json")
+        assert r.returncode == 0, r.stderr
+        q = json.loads(r.stdout)
+        assert q["info"]["pgid"] == pgid and q["acting"] == acting, q
+    r = ceph(cluster_conf, "pg", f"{pgid.split('.')[0]}.999", "query")
+    assert r.returncode == errno.ENOENT, r.stderr

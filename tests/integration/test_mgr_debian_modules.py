@@ -201,6 +201,32 @@ def test_progress(ready: str) -> None:
     assert _ceph(ready, "progress").returncode == 0
 
 
+def test_progress_events_show_in_status(ready: str) -> None:
+    """An OSD marked out starts the progress module's events; the one it adds to
+    `ceph -s` shows there (JSON and plain), and all end once the OSD is back in."""
+
+    def events() -> dict[str, Any]:
+        return _json(ready, "status")["progress_events"]
+
+    _wait(lambda: "device_health_metrics" in _ok(ready, "osd", "pool", "ls"), "a pool")
+    _ok(ready, "osd", "out", "0")
+    try:
+        shown = _wait(
+            lambda: [e for e in events().values() if e["add_to_ceph_s"]], "an event in status"
+        )
+        assert 0.0 <= shown[0]["progress"] <= 1.0
+        first = shown[0]["message"].splitlines()[0]
+        assert first.startswith("Global Recovery Event")
+        plain = _ok(ready, "status")  # the OSD is still out: the event is still there
+        assert f"\n  progress:\n    {first.split(' (')[0]}" in plain
+        tracked = _json(ready, "progress", "json")["events"]
+        assert any(e["message"] == "Rebalancing after osd.0 marked out" for e in tracked)
+    finally:
+        _ok(ready, "osd", "in", "0")
+    _wait(lambda: not events(), "the events to complete", timeout=2 * MODULE_WAIT)
+    assert "progress:" not in _ok(ready, "status")
+
+
 def test_balancer(ready: str) -> None:
     st = _json(ready, "balancer", "status")
     assert st["active"] is True and st["mode"] == "upmap"

@@ -100,6 +100,17 @@ def test_builders_and_weights() -> None:
         m.add_osd(9, 1.0, {"shelf": "x"})
 
 
+@pytest.mark.parametrize("host", ["osd.4", "osd.0", "default"])
+def test_add_osd_refuses_a_location_that_is_not_a_bucket_and_changes_nothing(host) -> None:
+    """A host named like a device (its own or another's) or like a bucket of another type
+    is refused before anything changes (a half-added device once hung the simulator)."""
+    m = _cluster()
+    before = m.encode()
+    with pytest.raises(CrushError, match="is not a bucket of type host"):
+        m.add_osd(4, 1.0, {"host": host, "root": "default"})
+    assert m.encode() == before and 4 not in m.devices
+
+
 def test_do_rule_on_built_map() -> None:
     m = _cluster()
     seen = set()

@@ -169,6 +169,8 @@ ERRORS = [
      errno.EINVAL, "pool min_size must be between 1 and size, which is set to 3"),
     ({"prefix": "osd pool set", "pool": "samples_rbd", "var": "pg_num", "val": "0"}, errno.EINVAL,
      "specified pg_num 0 <= 0"),
+    ({"prefix": "osd pool set", "pool": "samples_rbd", "var": "pg_num", "val": "4"},
+     errno.EOPNOTSUPP, "specified pg_num 4 < current pg_num 8: PG merging is not supported yet"),
     ({"prefix": "osd pool set", "pool": "samples_rbd", "var": "pgp_num", "val": "9"},
      errno.EINVAL, "specified pgp_num 9 > pg_num 8"),
     ({"prefix": "osd pool set", "pool": "samples_rbd", "var": "crush_rule", "val": "zz"},

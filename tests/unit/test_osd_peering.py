@@ -153,3 +153,23 @@ def test_returning_osd_behind_trimmed_log_is_planned_for_backfill():
     act = kinds(fx, Activate)[0]
     plan2 = [pl for pl in act.replicas if pl.osd == 2][0]
     assert plan2.backfill and len(plan2.entries) == 5
+
+
+def test_primary_holding_an_object_the_auth_lacks_is_not_missing_it():
+    """osd.1 wrote 2'2 locally and died before osd.0 got it (osd.0 learnt the entry at
+    activation, missing the object); osd.0 then went active with a newer
+    last_epoch_started. When osd.1 returns as primary the auth is osd.0, but osd.1 still
+    holds 2'2: it is the only copy, so marking it missing on osd.1 too left the object
+    unfound for good (a hang seen in test_rbd_durability)."""
+    entries = [E(1, 1, "a"), E(2, 2, "a", prior=(1, 1))]
+    p = peer(1, entries, les=2)
+    p.advance_map(view(9, [1, 0, 2], up_thru={1: 9}))
+    lacks_a = {("", "a", ""): (2, 2)}
+    p.on_info(0, PGInfo("1.0", last_update=(2, 2), last_epoch_started=7), entries, lacks_a)
+    fx = p.on_info(2, PGInfo("1.0", last_update=(2, 2), last_epoch_started=2), entries, lacks_a)
+    act = kinds(fx, Activate)[0]
+    assert act.auth == 0
+    assert act.own.missing == {}
+    p.activation_applied(act)
+    assert {pl.osd: pl.missing for pl in act.replicas} == {0: lacks_a, 2: lacks_a}
+    assert not p.missing and p.is_degraded(("", "a", ""))  # recovered from our own copy

@@ -183,7 +183,7 @@ def test_tell_an_osd_or_a_pg() -> None:
     drive(host, body)
     assert [c for c, _ in host.sent] == [
         {"prefix": "version", "format": "plain", "target": ["osd", 1]},
-        {"prefix": "version", "format": "json", "target": ["pg", "1.7"]},
+        {"prefix": "version", "pgid": "1.7", "format": "json", "target": ["pg", "1.7"]},
         {"prefix": "query", "pgid": "1.7", "format": "plain", "target": ["pg", "1.7"]},
     ]
 

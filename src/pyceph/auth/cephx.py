@@ -8,6 +8,7 @@ client's secret. Pure functions; randomness is passed in.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import struct
@@ -18,9 +19,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pyceph.common.errors import CephError
 
-EACCES = 13
 PROOF_LABEL = b"pyceph-cephx-proof"
 SERVER_LABEL = b"pyceph-cephx-server"
+CONNECTION_LABEL = b"pyceph-cephx-connection"
 NONCE_LEN = 16
 GCM_NONCE_LEN = 12
 _KEY_ID = struct.Struct("<Q")
@@ -36,9 +37,18 @@ def client_proof(secret: bytes, client_nonce: bytes, server_nonce: bytes) -> byt
     return hmac.digest(secret, PROOF_LABEL + client_nonce + server_nonce, "sha256")
 
 
-def server_proof(secret: bytes, client_nonce: bytes, server_nonce: bytes) -> bytes:
-    """What the accepting side returns to prove it knows `secret` too."""
-    return hmac.digest(secret, SERVER_LABEL + server_nonce + client_nonce, "sha256")
+def server_proof(
+    secret: bytes, client_nonce: bytes, server_nonce: bytes, binding: bytes = b""
+) -> bytes:
+    """What the accepting side returns to prove it knows `secret` too; `binding` is
+    whatever else both sides must agree on (the negotiated connection mode)."""
+    return hmac.digest(secret, SERVER_LABEL + server_nonce + client_nonce + binding, "sha256")
+
+
+def connection_key(secret: bytes, client_nonce: bytes, server_nonce: bytes) -> bytes:
+    """The per-connection secret both sides derive after a successful handshake (what
+    secure mode's frame keys come from; upstream's `connection_secret`)."""
+    return hmac.digest(secret, CONNECTION_LABEL + client_nonce + server_nonce, "sha256")
 
 
 def proofs_equal(a: bytes, b: bytes) -> bool:
@@ -57,7 +67,7 @@ def unseal(secret: bytes, blob: bytes) -> object:
     try:
         body = AESGCM(_aes_key(secret)).decrypt(blob[:GCM_NONCE_LEN], blob[GCM_NONCE_LEN:], None)
     except (InvalidTag, ValueError) as e:
-        raise CephError(EACCES, "bad authenticator or ticket") from e
+        raise CephError(errno.EACCES, "bad authenticator or ticket") from e
     return msgpack.unpackb(body, raw=False, strict_map_key=False)
 
 
@@ -68,12 +78,12 @@ def seal_ticket(key_id: int, service_secret: bytes, info: dict, gcm_nonce: bytes
 
 def ticket_key_id(ticket: bytes) -> int:
     if len(ticket) < _KEY_ID.size + GCM_NONCE_LEN:
-        raise CephError(EACCES, "malformed ticket")
+        raise CephError(errno.EACCES, "malformed ticket")
     return _KEY_ID.unpack_from(ticket)[0]
 
 
 def open_ticket(service_secret: bytes, ticket: bytes) -> dict:
     info = unseal(service_secret, ticket[_KEY_ID.size :])
     if not isinstance(info, dict):
-        raise CephError(EACCES, "malformed ticket")
+        raise CephError(errno.EACCES, "malformed ticket")
     return info

@@ -11,6 +11,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -22,6 +23,8 @@ from pyceph.common.cmdargs import CommandNotValid, argv_to_command, descs_from_j
 __all__ = ["VERSION_LINE", "main"]
 
 VERSION_LINE = VERSION_STRING
+#: A PG id as a command target (upstream CephPgid): `ceph tell 1.2f query`, `ceph pg 1.2f query`
+_PGID = re.compile(r"^\d+\.[0-9a-fA-F]+$")
 
 # the `rados` module; tests replace this with a fake
 rados_module: Any = None
@@ -200,6 +203,9 @@ def _command(cluster: Any, parsed: argparse.Namespace, childargs: list[str]) -> 
                  'Try "ceph tell <name> <command> [options...]" instead.')  # fmt: skip
             return errno.EINVAL
         ret, outbuf, outs = _tell(cluster, parsed, childargs[1], childargs[2:], inbuf)
+    elif len(childargs) > 2 and childargs[0] == "pg" and _PGID.match(childargs[1]):
+        # upstream find_cmd_target: `ceph pg <pgid> ...` goes to the PG's primary OSD
+        ret, outbuf, outs = _tell(cluster, parsed, childargs[1], childargs, inbuf)
     else:
         ret, outbuf, outs = _mon_or_mgr(cluster, parsed, childargs, inbuf)
     return _finish(parsed, ret, outbuf, outs)
@@ -236,7 +242,14 @@ def _tell(
 ) -> tuple[int, bytes, str]:
     """`ceph tell TYPE.ID ...` (upstream ceph.in): the target's own command table."""
     kind, _, ident = target.partition(".")
-    if kind == "osd" and ident.isdigit():
+    if _PGID.match(target):
+
+        def send(cmd: dict[str, Any], buf: bytes) -> tuple[int, bytes, str]:
+            # `pg <pgid> ...` carries the pgid already; `tell <pgid> ...` needs it added
+            cmd = {**cmd, "pgid": target} if cmd["prefix"] != "get_command_descriptions" else cmd
+            return _run(cluster.pg_command, target, json.dumps(cmd), buf, timeout=None)
+
+    elif kind == "osd" and ident.isdigit():
         osd = int(ident)
 
         def send(cmd: dict[str, Any], buf: bytes) -> tuple[int, bytes, str]:
@@ -300,7 +313,10 @@ def _finish(parsed: argparse.Namespace, ret: int, outbuf: bytes, outs: str) -> i
         if parsed.output_file == "-":
             sys.stdout.buffer.write(outbuf)
         else:
-            with open(parsed.output_file, "wb") as f:
+            # 0600: what -o writes is often a keyring (a secret)
+            with open(
+                os.open(parsed.output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+            ) as f:
                 f.write(outbuf)
     else:
         if parsed.output_format and parsed.output_format.startswith("json"):

@@ -196,6 +196,10 @@ class Objecter:
         self._tasks = TaskSet("objecter")
         self._kick_at = math.inf
         self._kick_task: asyncio.Task[Any] | None = None
+        #: acting primary by (pool, pg) under `_primaries_map` (the client never edits a
+        #: map it received; a new epoch is a new OSDMap object, which empties the cache)
+        self._primaries: dict[tuple[int, int], int] = {}
+        self._primaries_map: Any = None
 
     def on_osdmap(self, _osdmap: Any) -> None:
         """MonClient callback: rescan the ops under the new map, wake every map waiter."""
@@ -329,7 +333,12 @@ class Objecter:
             _, ps = m.object_locator_to_pg(o.pool_id, o.oid, o.nspace, o.key)
         else:
             ps = o.fixed_ps
-        primary = m.pg_to_up_acting_osds(o.pool_id, ps)[3]
+        if m is not self._primaries_map:
+            self._primaries = {}
+            self._primaries_map = m
+        primary = self._primaries.get((o.pool_id, ps))
+        if primary is None:  # CRUSH once per PG and map, not once per op
+            primary = self._primaries[(o.pool_id, ps)] = m.pg_to_up_acting_osds(o.pool_id, ps)[3]
         if primary < 0:
             return None
         return primary, ps

@@ -87,6 +87,7 @@ class RadosClient:
             secret,
             on_osdmap=self._on_osdmap,
             on_config=self.config.apply_mon_config,
+            config=self.config,
         )
         self.objecter = Objecter(self.monc, nonce)
         self.monc.handlers["watch_notify"] = self.objecter.handle_message

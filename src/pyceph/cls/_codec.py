@@ -1,5 +1,10 @@
 """msgpack argument decoding for class methods: malformed input is -EINVAL, as upstream's
-decode failures are."""
+decode failures are.
+
+Nothing the input announces is built before it is checked: strings, binaries, arrays and
+maps are bounded by the input's own length (a count or length larger than the bytes left
+is refused before allocation) and extension types are refused outright.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,19 @@ from pyceph.cls.context import ClsError
 
 def decode_map(indata: bytes) -> dict[str, Any]:
     """The msgpack map in `indata`; EINVAL when it is not one."""
+    n = len(indata)
     try:
-        v = msgpack.unpackb(indata, raw=False, strict_map_key=False)
-    except Exception:
+        v = msgpack.unpackb(
+            indata,
+            raw=False,
+            strict_map_key=False,
+            max_str_len=n,
+            max_bin_len=n,
+            max_array_len=n,
+            max_map_len=n,
+            max_ext_len=0,
+        )
+    except Exception:  # msgpack raises ValueError, ExtraData, StackError, ...
         raise ClsError(errno.EINVAL, "cannot decode input")
     if not isinstance(v, dict):
         raise ClsError(errno.EINVAL, "input is not a map")

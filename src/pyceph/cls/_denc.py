@@ -5,6 +5,9 @@ ENCODE_START/ENCODE_FINISH (struct_v u8, compat_v u8, u32 body length).
 
 Decoding is strict as upstream's is: a short buffer, an unsupported compat version or a
 struct body overrunning its length raise `DencError` (a class method answers -EINVAL).
+Every length and count is checked against the bytes left before anything is built from
+it (a u32 count of items larger than the remaining input fails at once), so input can
+never make a decoder allocate more than its own size.
 """
 
 from __future__ import annotations

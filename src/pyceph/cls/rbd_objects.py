@@ -206,7 +206,7 @@ def sparsify(ctx: MethodContext, indata: bytes) -> MethodResult:
         return None
     write_off = write_len = off = 0
     replace = True
-    zeros = bytes(sparse_size)
+    zeros = bytes(min(sparse_size, length))  # a chunk never exceeds the object
     while off < length:
         size = min(sparse_size, length - off)
         is_zero = data[off : off + size] == zeros[:size]

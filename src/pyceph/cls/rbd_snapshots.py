@@ -86,7 +86,10 @@ def _snap_ids(ctx: MethodContext) -> list[int]:
             if not k.startswith(RBD_SNAP_KEY_PREFIX):
                 more = False
                 break
-            ids.append(int(k[len(RBD_SNAP_KEY_PREFIX) :], 16))
+            try:
+                ids.append(int(k[len(RBD_SNAP_KEY_PREFIX) :], 16))
+            except ValueError:  # a stored key that is not ours: corrupt metadata
+                raise ClsError(errno.EIO, f"bad snapshot key {k!r}") from None
         if not keys:
             break
         last = keys[-1]

@@ -374,7 +374,15 @@ OSD_COMMANDS: tuple[tuple[str, str, str, str, int], ...] = (
         "rw",
         0,
     ),
-    ("query name=pgid,type=CephPgid", "show details of a specific pg", "osd", "r", 0),
+    # `ceph tell <pgid> query` (the CLI adds the pgid) and `ceph pg <pgid> query`
+    ("query", "show details of a specific pg", "osd", "r", 0),
+    (
+        "pg name=pgid,type=CephPgid name=cmd,type=CephChoices,strings=query",
+        "show details of a specific pg",
+        "osd",
+        "r",
+        0,
+    ),
 )
 
 # The commands one monitor answers to `ceph tell mon.X ...` (pyceph.mon.tell).

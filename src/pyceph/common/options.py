@@ -1243,6 +1243,20 @@ _UPSTREAM: tuple[Option, ...] = (
     ),
     _o("mon_osd_cache_size", "int", 500, "OSDMaps cached by a monitor", services=("mon",)),
     _o(
+        "mon_min_osdmap_epochs",
+        "int",
+        500,
+        "OSDMap epochs a monitor keeps at least (older ones are trimmed)",
+        services=("mon",),
+    ),
+    _o(
+        "mon_osdmap_full_prune_interval",
+        "uint",
+        10,
+        "every how many epochs a monitor keeps a full OSDMap (incrementals between)",
+        services=("mon",),
+    ),
+    _o(
         "mon_config_key_max_entry_size",
         "size",
         65536,
@@ -1250,6 +1264,13 @@ _UPSTREAM: tuple[Option, ...] = (
         services=("mon",),
     ),
     _o("mgr_tick_period", "secs", 2, "seconds between manager ticks", services=("mgr",)),
+    _o(
+        "mgr_connect_retry_interval",
+        "float",
+        1.0,
+        "seconds before a daemon retries a failed report to the manager",
+        services=("common",),
+    ),
     _o(
         "mgr_stats_period",
         "int",
@@ -2163,6 +2184,29 @@ _PYCEPH: tuple[Option, ...] = (
         "OSDs started by an embedded (mon_host = embedded:...) cluster",
         min=1,
         max=64,
+    ),
+    _o(
+        "pyceph_ms_max_head_len",
+        "size",
+        16 * _MiB,
+        "largest message head (msgpack) a connection accepts; larger is a protocol error",
+        min=64 * 1024,
+        flags=("startup",),
+    ),
+    _o(
+        "pyceph_ms_max_preauth_frame",
+        "size",
+        64 * 1024,
+        "largest frame a peer may send before it has authenticated",
+        min=4096,
+        flags=("startup",),
+    ),
+    _o(
+        "pyceph_ms_max_unauthenticated",
+        "uint",
+        1024,
+        "accepted connections a daemon holds that have not authenticated yet",
+        min=1,
     ),
     # gone from Pacific with ceph-rest-api (Luminous's was "0.0.0.0:5000"); pyceph keeps
     # it for its ceph-rest-api, on loopback by default

@@ -383,6 +383,19 @@ class CrushMap:
         unknown = [t for t in location if t not in self.types.values()]
         if unknown:
             raise CrushError(f"unknown type '{unknown[0]}' in location")
+        # Check the whole location before changing anything (upstream insert_item refuses
+        # with EINVAL a location naming something that is not a bucket of that type).
+        for tid in sorted(self.types):
+            bname = location.get(self.types[tid]) if tid else None
+            if bname is None:
+                continue
+            if bname == name:
+                raise CrushError(f"item '{bname}' is not a bucket of type {self.types[tid]}")
+            if self.name_exists(bname):
+                bid = self.get_item_id(bname)
+                if bid >= 0 or self.buckets[bid].type_id != tid:
+                    raise CrushError(f"item '{bname}' is not a bucket of type {self.types[tid]}")
+                break
         self.devices[osd_id] = name
         self.max_devices = max(self.max_devices, osd_id + 1)
         cur = osd_id

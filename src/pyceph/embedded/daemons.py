@@ -139,6 +139,6 @@ async def serve_daemon(
     elif kind == "osd":
         from pyceph.osd.daemon import run_osd
 
-        await run_osd(runtime, config, stop)
+        await run_osd(runtime, config, stop, on_daemon)
     else:
         raise CephError(22, f"unknown daemon kind {kind!r}")

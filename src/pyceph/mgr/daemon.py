@@ -104,6 +104,7 @@ class MgrDaemon:
             on_osdmap=self._on_osdmap,
             on_mgrmap=self._on_mgrmap,
             on_config=self._on_config,
+            config=self.config,
         )
         await self.monc.start()
         auth = ServiceAuthServer(self.monc, "mgr")
@@ -114,6 +115,7 @@ class MgrDaemon:
             self._dispatch,
             auth_server=auth,
             credentials=self.monc.credentials_for,
+            config=self.config,
         )
         pub = configured_addr(self.config.get("public_addr"))
         addr = await self.msgr.bind(pub[0] if pub else self.monc.local_host(), pub[1] if pub else 0)
@@ -257,6 +259,7 @@ class MgrDaemon:
             self.pgmap.tick(now)
             digest = self.pgmap.digest(self.monc.osdmap)
             digest["health_checks"] = self.modules.health_checks()
+            digest["progress_events"] = self.modules.progress_events()
             head: dict[str, Any] = {"digest": digest}
             self.service_map.expire(now)
             smap = self.service_map.commit(now)

@@ -96,10 +96,11 @@ class MonDaemon:
         assert self.state is not None
         snap = self.state.snapshot(keys)
         puts = {STATE_PREFIX + k.encode(): v for k, v in snap.items()}
+        deletes = tuple(STATE_PREFIX + k.encode() for k in self.state.take_store_deletes())
         if initial:
             puts[STATE_PREFIX + b"exists"] = b"1"
-        if puts:
-            self.kv.commit(puts)
+        if puts or deletes:
+            self.kv.commit(puts, deletes)
         return sum(len(v) for v in puts.values())
 
     # -- serving ------------------------------------------------------------
@@ -109,7 +110,9 @@ class MonDaemon:
         st = self.state
         st.start_time = self.runtime.clock.now()  # quorum (of one) forms as we start
         st.rand_bytes = self.runtime.rand.randbytes
-        self.auth = MonAuthServer(self.runtime, self.kv, st.get_auth, st.monmap["fsid"])
+        self.auth = MonAuthServer(
+            self.runtime, self.kv, st.get_auth, st.monmap["fsid"], opt=self.config.get
+        )
         self.msgr = Messenger(
             self.runtime,
             f"mon.{self.name}",
@@ -117,6 +120,7 @@ class MonDaemon:
             auth_server=self.auth,
             credentials=self._credentials,
             on_reset=self._on_reset,
+            config=self.config,
         )
         host, port = self._my_addr()
         await self.msgr.bind(host, port)
@@ -141,8 +145,7 @@ class MonDaemon:
 
     def _credentials(self, peer_type: str) -> Credentials:
         assert self.auth is not None
-        ticket, session = self.auth.self_ticket(f"mon.{self.name}", peer_type)
-        return Credentials(f"mon.{self.name}", ticket=ticket, session_key=session)
+        return self.auth.self_credentials(f"mon.{self.name}", peer_type)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -172,7 +175,7 @@ class MonDaemon:
         """Push maps newer than what each subscriber has."""
         assert self.state is not None and self.msgr is not None
         osdmap = self.state.osdmap
-        encoded: bytes | None = None
+        built: dict[int, list[tuple[dict[str, Any], bytes]]] = {}
         for conn in self.msgr.connections():
             subs = conn.user.get("subs")
             if not subs:
@@ -183,15 +186,33 @@ class MonDaemon:
                 subs["config"] = self._config_version
             want = subs.get("osdmap")
             if want is not None and want <= osdmap.epoch:
-                if encoded is None:
-                    encoded = osdmap.encode()
-                self._send(conn, "osd_map", {"epoch": osdmap.epoch}, encoded)
+                if want not in built:
+                    built[want] = self._osdmap_messages(int(want))
+                for head, data in built[want]:
+                    self._send(conn, "osd_map", head, data)
                 subs["osdmap"] = osdmap.epoch + 1
             mgr_epoch = self.state.mgrmap.get("epoch", 0)
             if "mgrmap" in subs and subs["mgrmap"] <= mgr_epoch:
                 self._send(conn, "mgr_map", {"map": self.state.mgrmap})
                 subs["mgrmap"] = mgr_epoch + 1
         self._publish_log()
+
+    def _osdmap_messages(self, want: int) -> list[tuple[dict[str, Any], bytes]]:
+        """`osd_map` messages for a subscriber wanting epochs from `want` on (upstream
+        MOSDMap): the head lists each map's epoch, kind (full or inc) and length, in
+        the order their bytes follow in the data."""
+        assert self.state is not None
+        hist = self.state.osdmap_history
+        out = []
+        for entries in hist.plan(want, int(self.config.get("osd_map_message_max"))):
+            head = {
+                "epoch": entries[-1].epoch,
+                "maps": [[e.epoch, e.kind, len(e.data)] for e in entries],
+                "oldest": hist.first,
+                "newest": hist.last,
+            }
+            out.append((head, b"".join(bytes(e.data) for e in entries)))
+        return out
 
     def _publish_log(self) -> None:
         """Push new cluster log entries to `log-<level>` subscribers (upstream MLog)."""

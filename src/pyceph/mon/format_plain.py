@@ -272,6 +272,11 @@ def status(state: MonState, data: dict[str, Any], checks: dict, now: float) -> s
             f"{pg.get('write_op_per_sec', 0)} op/s wr"
         )
         lines.append(" ")
+    events = data.get("progress_events") or {}
+    if events:  # upstream prints the header for any event, the lines for add_to_ceph_s ones
+        lines.append("  progress:")
+        lines.extend(f"    {ev['message']}" for ev in events.values() if ev.get("add_to_ceph_s"))
+        lines.append(" ")
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import errno
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ import msgpack
 from pyceph.auth import enforce
 from pyceph.common.errors import CephError
 from pyceph.common.jsonfmt import dumps
-from pyceph.crush.map import CrushMap
+from pyceph.crush.map import CrushError, CrushMap
+from pyceph.osdmap import incremental
 from pyceph.osdmap import pool as P
 from pyceph.osdmap.osdmap import (
     FLAG_NODOWN,
@@ -56,6 +58,9 @@ from pyceph.osdmap.osdmap import (
 
 from . import mgrmon
 from .handlers import Ctx, Reply, load_all
+from .osdmap_history import OSDMapHistory
+
+log = logging.getLogger(__name__)
 
 MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus",
                 "pacific", "elector-pinging"]  # fmt: skip
@@ -90,6 +95,8 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "mon_osd_nearfull_ratio": 0.85,
     "mon_warn_on_pool_no_redundancy": True,
     "mon_min_osdmap_epochs": 500,
+    "mon_osdmap_full_prune_interval": 10,
+    "mon_osd_cache_size": 500,
     "mon_osd_blocklist_default_expire": 3600.0,
     "mon_mgr_beacon_grace": 30.0,
     "mon_mgr_mkfs_grace": 120.0,
@@ -135,7 +142,8 @@ class MonState:
         self.monmap: dict[str, Any] = {}
         self.osdmap = OSDMap()
         self.pending_osdmap = OSDMap()
-        self.osdmap_history: dict[int, bytes] = {}
+        #: committed epochs: an incremental each, full maps pinned at intervals
+        self.osdmap_history = OSDMapHistory()
         self.auth: dict[str, dict[str, Any]] = {}
         self.config_db: dict[str, dict[str, str]] = {}
         self.config_key: dict[str, bytes] = {}
@@ -194,7 +202,7 @@ class MonState:
         m.backfillfull_ratio = f32(float(s.opt("mon_osd_backfillfull_ratio")))
         m.nearfull_ratio = f32(float(s.opt("mon_osd_nearfull_ratio")))
         s.osdmap = m.freeze()
-        s.osdmap_history[1] = m.encode()
+        s.osdmap_history.start(1, m.encode())
         s._new_pending()
         if admin_key:
             s.auth["client.admin"] = {
@@ -244,27 +252,44 @@ class MonState:
             sync_tier_snaps(p)  # tiers follow their base pool's snap state
             if now is not None:
                 p.modified = now
-            self.osdmap = p.freeze()
-            self.osdmap_history[p.epoch] = p.encode()
-            keep = int(self.opt("mon_min_osdmap_epochs"))
-            for e in [e for e in self.osdmap_history if e <= p.epoch - keep]:
-                del self.osdmap_history[e]
+            self._commit_osdmap(p)
             self._new_pending()
         self.dirty = set()
         return changed
+
+    def _commit_osdmap(self, p: OSDMap) -> None:
+        """Make `p` the committed map and record its incremental (upstream
+        OSDMonitor::encode_pending: the incremental and `full_N`, with the full map's
+        crc in the incremental). The incremental is checked to rebuild `p` exactly; if
+        it ever did not, it carries the whole map instead (`Incremental::fullmap`)."""
+        old = self.osdmap
+        full = p.encode()
+        inc = incremental.diff(old, p, full)
+        if incremental.apply(old, inc).encode() != full:
+            log.error("osdmap e%s: incremental does not rebuild the map; sending it whole", p.epoch)
+            inc.fullmap = full
+        self.osdmap = p.freeze()
+        self.osdmap_history.commit(
+            p.epoch,
+            inc.encode(),
+            full,
+            int(self.opt("mon_osdmap_full_prune_interval")),
+            int(self.opt("mon_min_osdmap_epochs")),
+        )
+
+    def take_store_deletes(self) -> list[str]:
+        """State keys to delete from the store with the next write (trimmed epochs)."""
+        return self.osdmap_history.take_deletes()
 
     def snapshot(self, keys: list[str] | set[str] | None = None) -> dict[str, bytes]:
         """Encoded state per key (all keys by default) for the shell's store."""
         full = keys is None
         keys = STATE_KEYS if keys is None else keys
         out: dict[str, bytes] = {}
-        if full:
-            for e, b in self.osdmap_history.items():
-                out[f"osdmap/{e}"] = b
         for k in keys:
             if k == "osdmap":
-                out["osdmap"] = self.osdmap.encode()
-                out[f"osdmap/{self.osdmap.epoch}"] = out["osdmap"]
+                out["osdmap"] = self.osdmap_history.fulls[self.osdmap.epoch]
+                out.update(self.osdmap_history.puts(everything=full))
             elif k == "monmap":
                 out[k] = _pack(self.monmap)
             elif k == "auth":
@@ -282,14 +307,13 @@ class MonState:
 
     @classmethod
     def restore(cls, data: dict[str, bytes], get_option: Callable[[str], Any]) -> MonState:
-        """Rebuild from `snapshot()` output (plus any `osdmap/<epoch>` history keys)."""
+        """Rebuild from `snapshot()` output (with the OSDMap history keys)."""
         s = cls(get_option)
         s.monmap = _unpack(data["monmap"])
         s.osdmap = OSDMap.decode(data["osdmap"]).freeze()
-        for k, v in data.items():
-            if k.startswith("osdmap/"):
-                s.osdmap_history[int(k.split("/", 1)[1])] = v
-        s.osdmap_history[s.osdmap.epoch] = data["osdmap"]
+        s.osdmap_history = OSDMapHistory.restore(
+            data, data["osdmap"], s.osdmap.epoch, int(s.opt("mon_osd_cache_size"))
+        )
         s.auth = _unpack(data.get("auth", _pack({})))
         s.config_db = _unpack(data.get("config", _pack({})))
         s.config_key = _unpack(data.get("config-key", _pack({})))
@@ -303,10 +327,10 @@ class MonState:
         return s
 
     def get_osdmap(self, epoch: int) -> OSDMap | None:
-        """A committed OSDMap epoch from history (None if pruned or in the future)."""
+        """A committed OSDMap epoch from history (None if trimmed or in the future)."""
         if epoch == self.osdmap.epoch:
             return self.osdmap
-        b = self.osdmap_history.get(epoch)
+        b = self.osdmap_history.full(epoch)
         return OSDMap.decode(b).freeze() if b else None
 
     # ------------------------------------------------------------ commands
@@ -542,8 +566,8 @@ class MonState:
                 loc = {"root": "default"}
             try:
                 crush.add_osd(osd_id, w, loc)
-            except Exception:
-                pass
+            except CrushError as e:  # upstream's OSD logs its failed create-or-move too
+                log.error("osd.%d: crush location %s refused: %s", osd_id, loc, e)
         if (
             not o.is_in
             and not m.test_flag(FLAG_NOIN)

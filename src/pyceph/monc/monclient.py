@@ -3,6 +3,14 @@
 It hunts for a reachable monitor from `mon_host`, authenticates with the entity's
 secret, keeps the service tickets it receives (and renews them), holds subscriptions
 (osdmap, mgrmap, config) and re-establishes all of it when the session drops.
+
+Renewal follows upstream's cephx client (`CephXTicketHandler::verify_service_ticket_reply`:
+`renew_after = expires - validity / 4`): at three quarters of a ticket's life the client
+re-authenticates its monitor session in place (a fresh proof of its secret: fresh caps,
+fresh tickets, and a deleted or re-keyed entity is refused) and then every connection to
+a service it holds; connections of other messengers renew by themselves when they next
+send (`Credentials.refresh`). A reconnecting session reclaims its global id with the
+monitor's auth ticket (Pacific's secure global_id reclaim).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from pyceph.msg.connection import Connection
 from pyceph.msg.handshake import Credentials
 from pyceph.msg.message import Message
 from pyceph.msg.messenger import Messenger
+from pyceph.msg.secure import parse_modes
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,14 @@ EACCES = 13
 MON_HUNT_INTERVAL = 3.0
 #: Pause between rounds of hunting when no monitor answers.
 MON_RETRY_DELAY = 0.2
+#: A ticket is renewed once this fraction of its life is left (upstream: validity / 4).
+RENEW_FRACTION = 0.25
+#: Never renew more often than this, whatever the ttl.
+MIN_RENEW_INTERVAL = 0.25
+#: Pause before hunting again after the monitors refused our key.
+AUTH_RETRY_DELAY = 1.0
+#: How long one renewal (the in-place re-authentication) may take.
+RENEW_TIMEOUT = 30.0
 
 MapCallback = Callable[[Any], None]
 
@@ -51,8 +68,11 @@ class MonClient:
         on_config: MapCallback | None = None,
         on_message: Callable[[Connection, Message], None] | None = None,
         messenger: Messenger | None = None,
+        config: Any = None,
     ) -> None:
         self.runtime = runtime
+        #: The owner's CephConfig: the connection modes (`ms_*_mode`) come from it.
+        self.config = config
         self.mon_addrs = parse_mon_host(mon_host)
         self.entity = entity
         self._secret = secret
@@ -69,7 +89,12 @@ class MonClient:
         )
         self._own_msgr = messenger is None
         self._conn: Connection | None = None
-        self._tickets: dict[str, dict[str, bytes]] = {}
+        self._tickets: dict[str, dict[str, Any]] = {}
+        self._auth_ticket: bytes | None = None
+        #: Local clock time at which the tickets are due for renewal (0: none held).
+        self._renew_after = 0.0
+        #: Set when the monitors refused our key (deleted or re-keyed entity).
+        self._auth_error: CephError | None = None
         self._subs: dict[str, int] = {}
         self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._reconnect: asyncio.Task[None] | None = None
@@ -81,6 +106,10 @@ class MonClient:
         self.caps: dict[str, str] = {}
         self.fsid = ""
         self.osdmap: Any = None
+        #: a full OSDMap has been asked for after a gap or a crc mismatch
+        self._full_map_wanted = False
+        #: how many times that happened (tests and perf read it)
+        self.full_map_requests = 0
         self.mgrmap: dict[str, Any] = {}
         self.ticket_ttl = 3600.0
         #: Extra message handlers by type (e.g. "log" for cluster log subscribers).
@@ -90,17 +119,65 @@ class MonClient:
     def credentials_for(self, peer_type: str) -> Credentials:
         """Key mode towards monitors, ticket mode towards OSDs and the mgr."""
         if peer_type == "mon":
-            return Credentials(self.entity, secret=self._secret)
+            return Credentials(
+                self.entity,
+                secret=self._secret,
+                global_id=self.global_id,
+                old_ticket=self._auth_ticket,
+                modes=self.modes_for(peer_type),
+            )
         t = self._tickets.get(peer_type)
         if t is None:
             raise CephError(EACCES, f"no ticket for service {peer_type}")
-        return Credentials(self.entity, ticket=t["ticket"], session_key=t["session_key"])
+        return Credentials(
+            self.entity,
+            ticket=t["ticket"],
+            session_key=t["session_key"],
+            expires=t["expires"],
+            renew_after=t["renew_after"],
+            refresh=lambda: self.credentials_for(peer_type),
+            now=self.runtime.clock.now,
+            modes=self.modes_for(peer_type),
+        )
+
+    def modes_for(self, peer_type: str) -> tuple[str, ...]:
+        """The connection modes to ask `peer_type` for, most preferred first (upstream:
+        ms_mon_client_mode / ms_client_mode for clients, ms_mon_cluster_mode /
+        ms_cluster_mode for daemons); none without a config (`crc`)."""
+        if self.config is None:
+            return ()
+        daemon = self.entity.split(".", 1)[0] != "client"
+        if peer_type == "mon":
+            name = "ms_mon_cluster_mode" if daemon else "ms_mon_client_mode"
+        else:
+            name = "ms_cluster_mode" if daemon else "ms_client_mode"
+        return parse_modes(str(self.config.get(name)))
 
     def _take_tickets(self, tickets: dict[str, Any]) -> None:
+        now = self.runtime.clock.now()
+        ttl = self.ticket_ttl
+        renew_after = now + max(ttl * (1 - RENEW_FRACTION), MIN_RENEW_INTERVAL)
         for svc, t in tickets.items():
             key = cephx.unseal(self._secret, bytes(t["session_key_sealed"]))
             assert isinstance(key, bytes)
-            self._tickets[svc] = {"ticket": bytes(t["ticket"]), "session_key": key}
+            self._tickets[svc] = {
+                "ticket": bytes(t["ticket"]),
+                "session_key": key,
+                "expires": now + ttl,
+                "renew_after": renew_after,
+            }
+        if tickets:
+            self._renew_after = renew_after
+
+    def _apply_extras(self, extras: dict[str, Any]) -> None:
+        """What the monitor hands out with a session: ids, caps, ttls, tickets."""
+        self.global_id = int(extras.get("global_id", self.global_id))
+        self.caps = dict(extras.get("caps", {}))
+        self.fsid = str(extras.get("fsid", self.fsid))
+        self.ticket_ttl = float(extras.get("ticket_ttl", self.ticket_ttl))
+        if extras.get("auth_ticket"):
+            self._auth_ticket = bytes(extras["auth_ticket"])
+        self._take_tickets(extras.get("tickets", {}))
 
     # -- session ------------------------------------------------------------
     async def start(self, timeout: float = 0) -> None:
@@ -122,6 +199,7 @@ class MonClient:
                     conn = await self.msgr.connect(addr, "mon", timeout=MON_HUNT_INTERVAL)
                 except CephError as e:
                     if e.errno == EACCES:
+                        self._auth_error = e
                         raise
                     last_err = e
                     continue
@@ -132,12 +210,8 @@ class MonClient:
 
     def _session_opened(self, conn: Connection) -> None:
         assert conn.peer is not None
-        extras = conn.peer.extras
-        self.global_id = int(extras.get("global_id", 0))
-        self.caps = dict(extras.get("caps", {}))
-        self.fsid = str(extras.get("fsid", ""))
-        self.ticket_ttl = float(extras.get("ticket_ttl", self.ticket_ttl))
-        self._take_tickets(extras.get("tickets", {}))
+        self._auth_error = None
+        self._apply_extras(conn.peer.extras)
         self._conn = conn
         if self._subs:
             conn.send("mon_subscribe", {"what": dict(self._subs)})
@@ -153,15 +227,44 @@ class MonClient:
             await self._hunt()
         except CephError as e:
             log.warning("monclient: reconnect failed: %s", e)
+            if e.errno == EACCES:
+                # refused (removed or re-keyed): callers wait this long before retrying
+                await self.runtime.clock.sleep(AUTH_RETRY_DELAY)
 
     async def _renew_loop(self) -> None:
         while not self._stopped:
-            await self.runtime.clock.sleep(max(self.ticket_ttl / 4, 1.0))
+            if not self._renew_after:  # no tickets held: nothing to renew yet
+                await self.runtime.clock.sleep(self.ticket_ttl * (1 - RENEW_FRACTION))
+                continue
+            wait = self._renew_after - self.runtime.clock.now()
+            await self.runtime.clock.sleep(max(wait, MIN_RENEW_INTERVAL))
+            if self.runtime.clock.now() < self._renew_after:
+                continue  # a new session brought fresh tickets meanwhile
             try:
-                reply = await self.call("get_rotating", {"tickets": True}, timeout=30)
-                self._take_tickets(reply.head.get("tickets", {}))
+                await self.renew_tickets()
             except CephError as e:
                 log.info("monclient: ticket renewal failed: %s", e)
+                # retry soon; the tickets expire if the monitors keep refusing
+                self._renew_after = self.runtime.clock.now() + MIN_RENEW_INTERVAL * 4
+
+    async def renew_tickets(self) -> None:
+        """Re-authenticate the monitor session in place and take its fresh tickets, then
+        present them on every connection to a service this client's messenger holds."""
+        conn = await self._session()
+        fut = conn.reauthenticate(self.credentials_for("mon"))
+        try:
+            peer = await asyncio.wait_for(asyncio.shield(fut), RENEW_TIMEOUT)
+        except TimeoutError:
+            raise CephError(ETIMEDOUT, "ticket renewal timed out") from None
+        self._apply_extras(peer.extras)
+        waits = []
+        for c in self.msgr.connections():
+            svc = c.peer.entity.split(".", 1)[0] if c.peer is not None else ""
+            if c is not conn and svc in self._tickets:
+                waits.append(c.reauthenticate(self.credentials_for(svc)))
+        for r in await asyncio.gather(*waits, return_exceptions=True):
+            if isinstance(r, BaseException):
+                log.info("monclient: a service connection refused renewed tickets: %s", r)
 
     async def _session(self) -> Connection:
         while self._conn is None or self._conn.closed:
@@ -170,6 +273,8 @@ class MonClient:
             if self._reconnect is None or self._reconnect.done():
                 self._reconnect = self._tasks.spawn(self._hunt_quietly(), "monclient hunt")
             await asyncio.shield(self._reconnect)
+            if self._auth_error is not None and (self._conn is None or self._conn.closed):
+                raise self._auth_error
         return self._conn
 
     @property
@@ -207,7 +312,7 @@ class MonClient:
                 try:
                     return await conn.call(mtype, dict(head), data)
                 except CephError as e:
-                    if e.errno == ETIMEDOUT or self._stopped:
+                    if e.errno in (ETIMEDOUT, EACCES) or self._stopped:
                         raise
                     # The session dropped: hunt again and resend.
 
@@ -291,20 +396,65 @@ class MonClient:
             self._on_message(conn, msg)
 
     def _got_osdmap(self, msg: Message) -> None:
-        from pyceph.osdmap.osdmap import OSDMap
+        """MOSDMap: full maps and incrementals in epoch order (`pyceph.osdmap.incremental`).
 
-        epoch = int(msg.head["epoch"])
-        if self.osdmap is not None and epoch <= self.osdmap.epoch:
+        Each incremental's result is checked against the crc it carries; on a gap or a
+        mismatch we ask for a full map (resubscribe from 0) and ignore the incrementals
+        that arrive until it does, as upstream's Objecter/OSD request a full map.
+        """
+        from pyceph.osdmap.incremental import KIND_FULL, advance
+
+        entries = _map_entries(msg)
+        if entries is None:
+            log.warning("monclient: malformed osd_map message from %s", msg.head)
+            self._want_full_map()
             return
-        self.osdmap = OSDMap.decode(bytes(msg.data))
-        self._subs["osdmap"] = epoch + 1
-        if self._on_osdmap is not None:
-            self._on_osdmap(self.osdmap)
-        keep = []
-        for want, fut in self._map_waiters:
-            if want <= epoch:
-                if not fut.done():
-                    fut.set_result(None)
-            else:
-                keep.append((want, fut))
-        self._map_waiters = keep
+        if not any(e.kind == KIND_FULL for e in entries):
+            if self._full_map_wanted:
+                return  # a full map is on its way; these incrementals were sent before
+        else:
+            self._full_map_wanted = False  # the answer (even if we hold its epoch already)
+        res = advance(self.osdmap, entries)
+        if res.osdmap is not None:
+            self.osdmap = res.osdmap
+            epoch = self.osdmap.epoch
+            self._subs["osdmap"] = epoch + 1
+            if self._on_osdmap is not None:
+                self._on_osdmap(self.osdmap)
+            keep = []
+            for want, fut in self._map_waiters:
+                if want <= epoch:
+                    if not fut.done():
+                        fut.set_result(None)
+                else:
+                    keep.append((want, fut))
+            self._map_waiters = keep
+        if res.need_full is not None:
+            log.info("monclient: %s; requesting a full osdmap", res.reason)
+            self.full_map_requests += 1
+            self._want_full_map()
+
+    def _want_full_map(self) -> None:
+        """Ask the monitor for its newest full map (subscribe from 0); the incrementals
+        that arrive until it does are ignored, so it is asked once."""
+        self._full_map_wanted = True
+        self._subs["osdmap"] = 0
+        self.send("mon_subscribe", {"what": {"osdmap": 0}})
+
+
+def _map_entries(msg: Message) -> list[Any] | None:
+    """The maps of an `osd_map` message (head `maps`: [epoch, kind, length]...)."""
+    from pyceph.osdmap.incremental import MapEntry
+
+    data = memoryview(bytes(msg.data))
+    out = []
+    off = 0
+    try:
+        for epoch, kind, length in msg.head["maps"]:
+            if not isinstance(length, int) or length < 0 or off + length > len(data):
+                return None
+            out.append(MapEntry(int(epoch), str(kind), data[off : off + length]))
+            off += length
+    except (KeyError, TypeError, ValueError):
+        return None
+    return out if off == len(data) else None

@@ -5,16 +5,27 @@ followed by a 4-byte crc32c epilogue over head and data. The preamble carries it
 crc so a corrupt length can never make the decoder wait for or allocate garbage.
 The decoder exposes `get_buffer`/`buffer_updated` so an asyncio BufferedProtocol lets the
 kernel write large data segments straight into their final buffer (no copy).
+
+Nothing a peer announces is allocated before it is checked: the preamble's own crc, then
+the head length against `max_head_len` (`pyceph_ms_max_head_len`), the data length against
+`max_data_len` (`pyceph_max_message_size`, as upstream bounds a message by its segment
+lengths) and, until the peer has authenticated, the whole frame against
+`max_preauth_frame` (`pyceph_ms_max_preauth_frame`): an anonymous peer can make a daemon
+hold one handshake-sized frame, no more. Any violation is a `FrameError` and the
+connection is dropped (upstream ProtocolV2 fails the connection the same way).
 """
 
 from __future__ import annotations
 
+import errno
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import crc32c as _crc
 
 from pyceph.common.errors import CephError
+from pyceph.common.options import OPTIONS
 
 MAGIC = 0xCE9F
 PREAMBLE = struct.Struct("<HHHHQII")  # magic, flags, type, reserved, seq, head_len, data_len
@@ -23,9 +34,11 @@ PREAMBLE_SIZE = PREAMBLE.size + PREAMBLE_CRC.size
 EPILOGUE = struct.Struct("<I")
 FLAG_NO_DATA_CRC = 0x1
 
-#: Bounds on what a peer may make us allocate.
-MAX_HEAD_LEN = 16 << 20
-DEFAULT_MAX_DATA_LEN = 256 << 20
+#: Bounds on what a peer may make us allocate: the defaults of `pyceph_ms_max_head_len`
+#: and `pyceph_max_message_size` (a messenger passes its configured values).
+MAX_HEAD_LEN = OPTIONS["pyceph_ms_max_head_len"].default
+DEFAULT_MAX_DATA_LEN = OPTIONS["pyceph_max_message_size"].default
+#: The receive buffer small frames are parsed in; larger frames get a buffer of their own.
 SCRATCH_SIZE = 256 << 10
 
 crc32c = _crc.crc32c
@@ -65,8 +78,20 @@ def encode_frame(
 class FrameDecoder:
     """Incremental decoder fed by `get_buffer`/`buffer_updated` or `feed`."""
 
-    def __init__(self, max_data_len: int = DEFAULT_MAX_DATA_LEN) -> None:
+    def __init__(
+        self,
+        max_data_len: int = DEFAULT_MAX_DATA_LEN,
+        max_head_len: int = MAX_HEAD_LEN,
+        max_preauth_frame: int | None = None,
+        authenticated: Callable[[], bool] | None = None,
+    ) -> None:
         self._max_data = max_data_len
+        self._max_head = max_head_len
+        # Until `authenticated()` says so, frames are bounded by `max_preauth_frame`.
+        self._max_preauth = max_preauth_frame
+        self._authenticated = authenticated
+        #: Bytes received so far: the messenger's stall detector watches it move.
+        self.received = 0
         self._scratch = bytearray(SCRATCH_SIZE)
         self._start = 0
         self._end = 0
@@ -83,8 +108,18 @@ class FrameDecoder:
             self._compact()
         return memoryview(self._scratch)[self._end :]
 
+    def bind_authenticated(self, authenticated: Callable[[], bool]) -> None:
+        """Tell the decoder how to ask whether its peer has authenticated yet."""
+        self._authenticated = authenticated
+
+    @property
+    def mid_frame(self) -> bool:
+        """Whether part of a frame has arrived and the rest has not."""
+        return self._big is not None or self._end > self._start
+
     def buffer_updated(self, nbytes: int) -> list[Frame]:
         """Account for `nbytes` written into the last buffer; return completed frames."""
+        self.received += nbytes
         if self._big is not None:
             self._big_fill += nbytes
             if self._big_fill < len(self._big):
@@ -126,9 +161,8 @@ class FrameDecoder:
             magic, flags, ftype, _r, seq, hlen, dlen = PREAMBLE.unpack_from(buf, s)
             (pcrc,) = PREAMBLE_CRC.unpack_from(buf, s + PREAMBLE.size)
             if magic != MAGIC or pcrc != crc32c(bytes(buf[s : s + PREAMBLE.size])):
-                raise FrameError(71, "bad frame preamble")  # EPROTO
-            if hlen > MAX_HEAD_LEN or dlen > self._max_data:
-                raise FrameError(90, f"frame too large: head {hlen} data {dlen}")  # EMSGSIZE
+                raise FrameError(errno.EPROTO, "bad frame preamble")
+            self._check_lengths(hlen, dlen)
             total = PREAMBLE_SIZE + hlen + dlen + EPILOGUE.size
             if avail >= total:
                 h0 = s + PREAMBLE_SIZE
@@ -150,6 +184,14 @@ class FrameDecoder:
         if self._start == self._end:
             self._start = self._end = 0
 
+    def _check_lengths(self, hlen: int, dlen: int) -> None:
+        if hlen > self._max_head or dlen > self._max_data:
+            raise FrameError(errno.EMSGSIZE, f"frame too large: head {hlen} data {dlen}")
+        if self._max_preauth is None or hlen + dlen <= self._max_preauth:
+            return
+        if not (self._authenticated and self._authenticated()):
+            raise FrameError(errno.EMSGSIZE, f"frame of {hlen + dlen} bytes before authentication")
+
     def _finish_big(self) -> Frame:
         assert self._big is not None and self._big_pre is not None
         ftype, seq, flags, hlen, dlen = self._big_pre
@@ -167,5 +209,5 @@ class FrameDecoder:
         if data and not flags & FLAG_NO_DATA_CRC:
             want = crc32c(data, want)
         if want != crc:
-            raise FrameError(74, "frame crc mismatch")  # EBADMSG
+            raise FrameError(errno.EBADMSG, "frame crc mismatch")
         return Frame(ftype, seq, head, data, flags)

@@ -3,18 +3,29 @@
 Every connection is authenticated before a message reaches the dispatcher. Outgoing
 connections are cached per address and made again on demand after they drop; callers
 that need delivery across drops (the objecter, the monclient) resend on their own.
+
+The messenger enforces `MsgrLimits` (see `pyceph.msg.limits`): each connection's frame
+decoder is bounded (handshake-sized frames only until the peer has authenticated), at
+most `max_unauthenticated` accepted peers may be mid-handshake (more are refused at once),
+and a sweeper drops peers that have not authenticated within `ready_timeout` or that
+stall in the middle of a frame for `stall_timeout`. None of it touches other connections.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Listener, Runtime
 from pyceph.msg.connection import Connection, Dispatcher
+from pyceph.msg.frame import FrameDecoder
 from pyceph.msg.handshake import AuthServer, ClientHandshake, Credentials, ServerHandshake
+from pyceph.msg.limits import MsgrLimits
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +39,31 @@ Addr = tuple[str, int]
 CredentialSource = Callable[[str], Credentials]
 
 
+@dataclass
+class _Watch:
+    """What the sweeper knows of one connection."""
+
+    decoder: FrameDecoder
+    since: float  #: when accepted, then when its decoder last made progress
+    received: int = 0
+    accepted: bool = False
+
+
+class _Refused(asyncio.BufferedProtocol):
+    """Answers a connection over the unauthenticated cap: closed at once, nothing read."""
+
+    _sink = bytearray(64)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.abort()  # type: ignore[attr-defined]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self._sink)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        pass
+
+
 class Messenger:
     """Listens for authenticated peers and opens authenticated connections."""
 
@@ -39,6 +75,8 @@ class Messenger:
         auth_server: AuthServer | None = None,
         credentials: CredentialSource | None = None,
         on_reset: Callable[[Connection], None] | None = None,
+        limits: MsgrLimits | None = None,
+        config: Any = None,
     ) -> None:
         self.runtime = runtime
         self.entity = entity
@@ -52,23 +90,88 @@ class Messenger:
         self._accepted: set[Connection] = set()
         self.addr: Addr | None = None
         self._stopped = False
+        #: `limits`, else those the daemon's `config` sets, else the options' defaults
+        self.limits = limits or (
+            MsgrLimits.from_config(config) if config is not None else MsgrLimits()
+        )
+        self._watch: dict[Connection, _Watch] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        #: Connections refused (unauthenticated cap) and dropped (timeouts) so far.
+        self.refused = 0
+        self.dropped = 0
 
     async def bind(self, host: str, port: int = 0) -> Addr:
         """Start accepting peers; returns the bound address."""
         assert self._auth_server is not None, "a listening messenger needs an AuthServer"
         self._listener = await self.runtime.net.listen(host, port, self._accept_factory)
         self.addr = self._listener.addr
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep_loop())
         return self.addr
 
-    def _accept_factory(self) -> Connection:
+    def _decoder(self, accepted: bool) -> FrameDecoder:
+        lim = self.limits
+        return FrameDecoder(
+            max_data_len=lim.max_data_len,
+            max_head_len=lim.max_head_len,
+            max_preauth_frame=lim.max_preauth_frame if accepted else None,
+        )
+
+    def _track(self, conn: Connection, decoder: FrameDecoder, accepted: bool) -> None:
+        decoder.bind_authenticated(lambda: conn.peer is not None)
+        self._watch[conn] = _Watch(decoder, self.runtime.clock.monotonic(), accepted=accepted)
+
+    def unauthenticated(self) -> int:
+        """Accepted connections whose peer has not authenticated yet."""
+        return sum(1 for c in self._accepted if c.peer is None and not c.closed)
+
+    def _accept_factory(self) -> asyncio.BufferedProtocol:
         assert self._auth_server is not None
+        if self.unauthenticated() >= self.limits.max_unauthenticated:
+            self.refused += 1
+            log.warning("%s: refusing a connection: too many unauthenticated", self.entity)
+            return _Refused()
         hs = ServerHandshake(self._auth_server, self.entity, self.runtime.rand.randbytes(NONCE_LEN))
-        conn = Connection(hs, self._dispatch, self._closed)
+        dec = self._decoder(accepted=True)
+        conn = Connection(hs, self._dispatch, self._closed, decoder=dec)
+        self._track(conn, dec, accepted=True)
         self._accepted.add(conn)
         return conn
 
+    async def _sweep_loop(self) -> None:
+        period = self.limits.sweep_period()
+        while not self._stopped:
+            await self.runtime.clock.sleep(period)
+            self.sweep(self.runtime.clock.monotonic())
+
+    def sweep(self, now: float) -> list[Connection]:
+        """Drop connections that did not authenticate in time or stalled mid-frame."""
+        lim = self.limits
+        dropped: list[Connection] = []
+        for conn, w in list(self._watch.items()):
+            if conn.closed:
+                self._watch.pop(conn, None)
+                continue
+            if w.accepted and conn.peer is None and now - w.since >= lim.ready_timeout:
+                why = "not authenticated within ms_connection_ready_timeout"
+            elif conn.peer is None:
+                continue
+            elif not w.decoder.mid_frame or w.decoder.received != w.received:
+                w.received, w.since = w.decoder.received, now
+                continue
+            elif now - w.since >= lim.stall_timeout:
+                why = "stalled mid-frame for ms_connection_idle_timeout"
+            else:
+                continue
+            log.warning("%s: dropping %s: %s", self.entity, conn.peer_addr, why)
+            self.dropped += 1
+            dropped.append(conn)
+            conn.close(CephError(errno.ETIMEDOUT, why))
+        return dropped
+
     def _closed(self, conn: Connection) -> None:
         self._accepted.discard(conn)
+        self._watch.pop(conn, None)
         for addr, c in list(self._out.items()):
             if c is conn:
                 del self._out[addr]
@@ -108,9 +211,7 @@ class Messenger:
         hs = ClientHandshake(creds, self.runtime.rand.randbytes(NONCE_LEN))
         try:
             _t, proto = await asyncio.wait_for(
-                self.runtime.net.connect(
-                    addr[0], addr[1], lambda: Connection(hs, self._dispatch, self._closed)
-                ),
+                self.runtime.net.connect(addr[0], addr[1], lambda: self._outgoing(hs)),
                 timeout,
             )
         except TimeoutError:
@@ -125,15 +226,29 @@ class Messenger:
             raise CephError(ETIMEDOUT, f"handshake with {addr} timed out") from None
         return proto
 
+    def _outgoing(self, hs: ClientHandshake) -> Connection:
+        dec = self._decoder(accepted=False)
+        conn = Connection(hs, self._dispatch, self._closed, decoder=dec)
+        self._track(conn, dec, accepted=False)
+        return conn
+
     def connections(self) -> list[Connection]:
         return [c for c in list(self._accepted) + list(self._out.values()) if not c.closed]
 
     async def shutdown(self) -> None:
         """Stop listening and close every connection."""
         self._stopped = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            try:
+                await self._sweeper
+            except asyncio.CancelledError:
+                pass
+            self._sweeper = None
         if self._listener is not None:
             self._listener.close()
         for conn in list(self._accepted) + list(self._out.values()):
             conn.close()
         self._out.clear()
         self._accepted.clear()
+        self._watch.clear()

@@ -15,6 +15,7 @@ import errno
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from pyceph.auth.keys import load_secret
@@ -29,19 +30,16 @@ from pyceph.msg.messenger import Messenger
 from pyceph.osd.osd import OSD
 from pyceph.osd.scrub import ScrubOptions
 from pyceph.osd.service import PEER_CALL_TIMEOUT, OSDOptions
+from pyceph.osd.types import META_CID
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
 
 log = logging.getLogger("pyceph.osd")
 
-#: The store collection holding the OSD's own identity.
-META_CID = "meta"
 #: How long a clean shutdown waits for the monitor to mark us down.
 MARK_DOWN_TIMEOUT = 5.0
 #: How long start-up waits for the monitors.
 MON_START_TIMEOUT = 60.0
-#: How often the report loop looks for a new active mgr between reports.
-MGR_REPORT_POLL = 0.1
 PYCEPH_VERSION = "16.2.15-pyceph"
 #: Seconds between passes of the scrub scheduler (upstream: every OSD tick).
 SCRUB_SCHED_INTERVAL = 1.0
@@ -94,6 +92,8 @@ class OSDDaemon:
         self._rebooting = False
         self.entity = f"osd.{self.whoami}"
         self.tasks = TaskSet(self.entity)
+        #: set by the MonClient on every mgr map: the report loop goes to a new mgr at once
+        self._mgrmap_changed = asyncio.Event()
         self.monc: Any = None
         self.auth: Any = None
         self.msgr: Messenger | None = None
@@ -222,7 +222,13 @@ class OSDDaemon:
         cfg = self.config
         secret = load_secret(cfg)
         self.monc = MonClient(
-            self.runtime, str(cfg.get("mon_host")), self.entity, secret, on_osdmap=self._on_osdmap
+            self.runtime,
+            str(cfg.get("mon_host")),
+            self.entity,
+            secret,
+            on_osdmap=self._on_osdmap,
+            on_mgrmap=lambda _m: self._mgrmap_changed.set(),
+            config=cfg,
         )
         self.osd = OSD(
             self.whoami,
@@ -242,6 +248,7 @@ class OSDDaemon:
                 self._dispatch,
                 auth_server=self.auth,
                 credentials=self.monc.credentials_for,
+                config=cfg,
             )
             host = "127.0.0.1"
             pub = str(cfg.get("public_addr") or "").strip()
@@ -366,26 +373,43 @@ class OSDDaemon:
         reported_to: Any = None
         last = float("-inf")
         while True:
+            self._mgrmap_changed.clear()
             period = float(self.config.get("mgr_stats_period"))
             addr = self._mgr_addr()
-            due = addr != reported_to or clock.monotonic() - last >= period
-            if addr is not None and due and self.msgr is not None and self.osd is not None:
-                try:
-                    conn = await self.msgr.connect(addr, "mgr")
-                    report = self.osd.report()  # sets the gauges the perf part carries
-                    head = {"osd_id": self.whoami, "report": report, "perf": self._perf_report(report)}  # fmt: skip
-                    conn.send("mgr_report", head)
-                    reported_to, last = addr, clock.monotonic()
-                except CephError as e:
-                    log.debug("%s: mgr report failed: %s", self.entity, e)
-            await clock.sleep(min(period, MGR_REPORT_POLL))
+            wait = period  # no active mgr: until the map names one (or a period passes)
+            if addr is not None and self.msgr is not None and self.osd is not None:
+                wait = last + period - clock.monotonic()
+                if addr != reported_to or wait <= 0:
+                    try:
+                        conn = await self.msgr.connect(addr, "mgr")
+                        report = self.osd.report()  # sets the gauges the perf part carries
+                        head = {"osd_id": self.whoami, "report": report, "perf": self._perf_report(report)}  # fmt: skip
+                        conn.send("mgr_report", head)
+                        reported_to, last, wait = addr, clock.monotonic(), period
+                    except CephError as e:
+                        log.debug("%s: mgr report failed: %s", self.entity, e)
+                        wait = float(self.config.get("mgr_connect_retry_interval"))
+            # until the next report is due, or at once when the mgr map changes
+            try:
+                await asyncio.wait_for(self._mgrmap_changed.wait(), wait)
+            except TimeoutError:
+                pass
 
 
-async def run_osd(runtime: Runtime, config: Any, stop: asyncio.Event) -> None:
-    """Run one OSD in this event loop until `stop` is set (embedded clusters, tests)."""
+async def run_osd(
+    runtime: Runtime,
+    config: Any,
+    stop: asyncio.Event,
+    on_daemon: Callable[[OSDDaemon], None] | None = None,
+) -> None:
+    """Run one OSD in this event loop until `stop` is set (embedded clusters, tests);
+    `on_daemon` receives the OSDDaemon first."""
     store = open_store(runtime, config, mkfs=False)
     try:
-        await OSDDaemon(runtime, config, store).serve(stop)
+        osd = OSDDaemon(runtime, config, store)
+        if on_daemon is not None:
+            on_daemon(osd)
+        await osd.serve(stop)
     finally:
         store.umount()
 

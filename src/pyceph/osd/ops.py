@@ -292,6 +292,7 @@ class _Exec:
         if length:
             if not b or length % len(b):
                 raise _Fail(errno.EINVAL)
+            self.check_extent(off, length)  # EFBIG before the pattern is expanded
             self._write(off, b * (length // len(b)))
         self.out()
 

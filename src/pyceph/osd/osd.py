@@ -19,23 +19,28 @@ from pyceph.auth import enforce
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Runtime
 from pyceph.common.tasks import TaskSet
+from pyceph.msg.limits import ClientThrottle
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import PG_OPS
+from pyceph.osd import split
 from pyceph.osd.peering import PGMapView
 from pyceph.osd.perf import OSDPerf
 from pyceph.osd.pg import PG
 from pyceph.osd.scrub import ScrubOptions, scrub_due
 from pyceph.osd.service import OSDOptions
-from pyceph.osd.types import PGInfo, parse_pgid, pgid_str
+from pyceph.osd.types import META_CID, PGInfo, parse_pgid, pgid_str
 from pyceph.osdmap.osdmap import FLAG_NODEEP_SCRUB, FLAG_NOSCRUB
 from pyceph.osdmap.pool import FLAG_NODEEP_SCRUB as POOL_NODEEP_SCRUB
 from pyceph.osdmap.pool import FLAG_NOSCRUB as POOL_NOSCRUB
 from pyceph.store.objectstore import ObjectStore
+from pyceph.store.transaction import Transaction
 
 log = logging.getLogger(__name__)
 
 #: How long an op or peer message waits for a newer map it refers to.
 MAP_WAIT_TIMEOUT = 30.0
+#: META_CID keys: b"pg_num/<pool>" -> the pg_num our PGs of that pool are split for
+PG_NUM_PREFIX = b"pg_num/"
 _CID = re.compile(r"^(\d+)\.([0-9a-f]+)(?:s(\d+))?_head$")
 _POOL_FULL = (1 << 1) | (1 << 10)  # pg_pool_t FLAG_FULL | FLAG_FULL_QUOTA
 _MAP_FULL = 1 << 1  # CEPH_OSDMAP_FULL
@@ -121,11 +126,17 @@ class OSD:
         self.pgs: dict[tuple[int, int], PG] = {}
         self.tasks = TaskSet(f"osd.{whoami}")
         self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        #: per pool: the pg_num our PGs are split for (persisted in META_CID), and the
+        #: epoch of the last change (clients with older maps may aim at a parent)
+        self._pg_nums: dict[int, int] = {}
+        self._pg_num_epoch: dict[int, int] = {}
         self._up_thru_wanted = 0
         #: scrub scheduling options (the daemon sets them from its config)
         self.scrub_opts = ScrubOptions()
         #: perf counters (upstream's `osd` and `objecter` loggers), sent with each report
         self.perf = OSDPerf()
+        #: osd_client_message_size_cap / osd_client_message_cap (pyceph.msg.limits)
+        self.client_throttle = ClientThrottle.from_config(getattr(mon, "config", None))
         cls.load_classes()  # object classes are loaded once, at start (upstream ClassHandler)
 
     # -- PGService -------------------------------------------------------------------
@@ -175,6 +186,9 @@ class OSD:
     # -- lifecycle ---------------------------------------------------------------------
     async def load_pgs(self) -> None:
         """Instantiate every PG found in the store (we may be a stray for some)."""
+        if self.store.collection_exists(META_CID):
+            for k, v in self.store.meta_list(META_CID, PG_NUM_PREFIX):
+                self._pg_nums[int(k[len(PG_NUM_PREFIX) :])] = int(v)
         for cid in self.store.list_collections():
             m = _CID.match(cid)
             if m:
@@ -196,6 +210,7 @@ class OSD:
         if self.osdmap is not None and m.epoch <= self.osdmap.epoch:
             return
         self.osdmap = m
+        self._split_pgs(m)
         wanted: dict[tuple[int, int], PGMapView] = {}
         for pool_id, pool in m.pools.items():
             for ps in range(int(pool.pg_num)):
@@ -204,8 +219,6 @@ class OSD:
                     wanted[(pool_id, ps)] = PGMapView.from_osdmap(m, pool_id, ps)
         create = [k for k in wanted if k not in self.pgs]
         if create:
-            from pyceph.store.transaction import Transaction
-
             t = Transaction()
             shards = {k: self._ec_shard(m, *k) for k in create}
             for pool_id, ps in create:
@@ -229,6 +242,51 @@ class OSD:
             else:
                 keep.append((e, fut))
         self._map_waiters = keep
+
+    def _split_pgs(self, m: Any) -> None:
+        """Split our PGs of every pool whose pg_num grew since we last looked (upstream
+        OSD::split_pgs): the children exist in memory at once, in the store once the
+        split transaction commits (queued after everything queued for the parents)."""
+        t = Transaction()
+        if not self.store.collection_exists(META_CID):
+            t.create_collection(META_CID)
+        held: list[Callable[[], None]] = []
+        for pool_id, pool in m.pools.items():
+            new, old = int(pool.pg_num), self._pg_nums.get(pool_id)
+            if old == new:
+                continue
+            # a pool we see for the first time (or after a restart): older clients may aim
+            # at PGs the map has since split
+            self._pg_num_epoch[pool_id] = m.epoch
+            self._pg_nums[pool_id] = new
+            t.meta_set(META_CID, PG_NUM_PREFIX + str(pool_id).encode(), str(new).encode())
+            if old is None or new < old:
+                continue
+            for (p, ps), pg in sorted(self.pgs.items()):
+                kids = split.split_children(ps, old, new) if p == pool_id else []
+                if not kids or pg.removed:
+                    continue
+                log.info("osd.%s: pg %s splits into %s", self.whoami, pg.pgid,
+                         [pgid_str(p, c) for c in kids])  # fmt: skip
+                st, children = pg.split_into(kids, new)
+                t.append(st)
+                held.append(pg.hold_commit())
+                for child in children:
+                    self.pgs[(p, child.ps)] = child
+                    held.append(child.hold_commit())
+        for gone in [p for p in self._pg_nums if p not in m.pools]:
+            del self._pg_nums[gone]
+            self._pg_num_epoch.pop(gone, None)
+            t.meta_rm(META_CID, PG_NUM_PREFIX + str(gone).encode())
+        if len(t):
+            self.tasks.spawn(self._commit_split(t, held), f"split at epoch {m.epoch}")
+
+    async def _commit_split(self, t: Transaction, held: list[Callable[[], None]]) -> None:
+        try:
+            await self.store.queue_transaction(t)
+        finally:
+            for release in held:
+                release()
 
     def _ec_shard(self, m: Any, pool_id: int, ps: int) -> int | None:
         """Our shard of an erasure-coded PG (position in acting, else in up)."""
@@ -268,7 +326,8 @@ class OSD:
             except CephError:
                 return {"r": -errno.EAGAIN, "retry": epoch, "epoch": self.map_epoch}, b""
         if mtype == "osd_op":
-            return await self._client_op(head, data, caps, conn, t_recv)
+            with self.client_throttle.held(len(data), conn):  # back-pressure on clients
+                return await self._client_op(head, data, caps, conn, t_recv)
         if mtype == "osd_ping":
             return {"r": 0, "epoch": self.map_epoch, "stamp": head.get("stamp")}, b""
         if mtype in PEER_TYPES:
@@ -304,8 +363,13 @@ class OSD:
         if r:
             # upstream PrimaryLogPG::do_op: checked before the op reaches the PG
             return {"r": r, "epoch": self.map_epoch, "ops": []}, b""
-        pg = self.pgs.get((int(head["pool"]), int(head["ps"])))
-        if pg is None or not pg.is_primary:
+        pool_id, epoch = int(head["pool"]), int(head.get("epoch") or 0)
+        pg = self.pgs.get((pool_id, int(head["ps"])))
+        if (
+            pg is None
+            or not pg.is_primary
+            or (epoch < self._pg_num_epoch.get(pool_id, 0) and pg.misdirected(head))
+        ):
             return {"r": -errno.EAGAIN, "retry": self.map_epoch, "epoch": self.map_epoch}, b""
         writes = is_write(ops)
         reads = any(not op_is_write(str(op[0]), op[1] if len(op) > 1 else None) for op in ops)
@@ -394,6 +458,7 @@ class OSD:
             # a scrub map request (upstream MOSDRepScrub): a listing with scrub details
             return pg.handle_scrub_map(head, sender), b""
         if mtype == "pg_list":
+            await pg.settled()  # a child lists nothing until its split is in the store
             return pg.handle_list(head), b""
         if mtype == "pg_remove":
             v = pg.peering.view

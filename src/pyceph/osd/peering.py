@@ -51,6 +51,8 @@ class PGMapView:
     #: erasure-coded pools: the acting set by position (shard i on shards[i], -1 for
     #: CRUSH_ITEM_NONE); () for replicated pools
     shards: tuple[int, ...] = ()
+    #: the pool's pg_num: a change (a split) starts a new interval
+    pg_num: int = 0
 
     @classmethod
     def from_osdmap(cls, m: Any, pool: int, ps: int) -> PGMapView:
@@ -75,6 +77,7 @@ class PGMapView:
             up_osds,
             up_thru,
             shards=shards,
+            pg_num=int(p.pg_num),
         )
 
     def shard_of(self, osd: int) -> int | None:
@@ -89,7 +92,8 @@ class PGMapView:
 
 
 def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
-    """Upstream PastIntervals::is_new_interval, for replicated pools."""
+    """Upstream PastIntervals::is_new_interval (a pg_num change counts for every PG of the
+    pool, upstream only for the PGs it splits: re-peering the others costs a moment)."""
     return (
         old.acting != new.acting
         or old.up != new.up
@@ -99,6 +103,7 @@ def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
         or old.min_size != new.min_size
         or old.pool_exists != new.pool_exists
         or old.shards != new.shards
+        or old.pg_num != new.pg_num
     )
 
 
@@ -334,11 +339,9 @@ class Peering:
             auth_log = PGLog(rep.info.log_tail, list(rep.entries))
             auth_luv = rep.info.last_user_version
             d = diff_against_auth(auth_log, self.info.last_update, self.log.entries, self.missing)
+            # The auth's own missing set says what *its* store lacks, not ours: we lack
+            # what our log and missing set say, plus the auth entries after the common point.
             own = ActivatePlan(self.whoami, d.backfill, d.common, d.entries, d.missing, d.deletes)
-            # Whatever the auth itself lacks, we lack too.
-            for oid, v in rep.missing.items():
-                if oid not in own.deletes:
-                    own.missing.setdefault(oid, v)
         self.info.last_user_version = max(self.info.last_user_version, auth_luv)
         plans: list[ActivatePlan] = []
         self.strays = set()

@@ -9,6 +9,7 @@ logs holding the same version hold the same operation.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +151,17 @@ class PGLog:
         for e in gone:
             if e.reqid is not None:
                 self._reqids.pop(e.reqid, None)
+        return gone
+
+    def split_out(self, moves: Callable[[LogEntry], bool]) -> list[LogEntry]:
+        """Remove the entries `moves` selects (a PG split hands them to a child); returns
+        them, oldest first. The dup index stays: a child gets a copy of it."""
+        gone = [e for e in self.entries if moves(e)]
+        if gone:
+            self.entries = [e for e in self.entries if not moves(e)]
+            for e in gone:
+                if e.reqid is not None:
+                    self._reqids.pop(e.reqid, None)
         return gone
 
     def reset(self, tail: Version, entries: list[LogEntry]) -> None:

@@ -65,6 +65,15 @@ def write_trim(
         t.meta_rm(cid, _vkey(DUP_PREFIX, d.version))
 
 
+def remove_entry(t: Transaction, cid: str, v: Version) -> None:
+    t.meta_rm(cid, _vkey(LOG_PREFIX, v))
+
+
+def write_dups(t: Transaction, cid: str, dups: list[DupEntry]) -> None:
+    for d in dups:
+        t.meta_set(cid, _vkey(DUP_PREFIX, d.version), _pack(d.to_wire()))
+
+
 def write_missing(t: Transaction, cid: str, oid: Oid, need: Version | None) -> None:
     """Record (or, with None, clear) that this OSD lacks `oid` at version `need`."""
     if need is None:

@@ -54,6 +54,10 @@ def parse_pgid(s: str) -> tuple[int, int]:
     return int(pool), int(ps, 16)
 
 
+#: The OSD's own collection: whoami, uuid, and per pool the pg_num its PGs are split for.
+META_CID = "meta"
+
+
 def pg_cid(pool: int, ps: int, shard: int | None = None) -> str:
     """The store collection holding a PG's objects, PG log and info.
 

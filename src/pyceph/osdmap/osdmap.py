@@ -579,7 +579,7 @@ class OSDMap:
             "pg_temp": [[p, s, v] for (p, s), v in sorted(self.pg_temp.items())],
             "primary_temp": [[p, s, v] for (p, s), v in sorted(self.primary_temp.items())],
             "blocklist": dict(sorted(self.blocklist.items())),
-            "ec_profiles": self.erasure_code_profiles,
+            "ec_profiles": dict(sorted(self.erasure_code_profiles.items())),
             "require_osd_release": self.require_osd_release,
             "require_min_compat_client": self.require_min_compat_client,
             "crush": self.crush.encode(),

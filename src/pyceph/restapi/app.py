@@ -182,6 +182,8 @@ def command_for(
             reasons.append(str(e))
             continue
         cmd: dict[str, Any] = {"prefix": v.desc.prefix, **dict(v.fixed), **args}
+        if target is not None and target[0] == "pg":
+            cmd.setdefault("pgid", str(target[1]))  # as ceph.in does for `tell <pgid>`
         cmd["format"] = cluster_format(fmt)
         if target is not None:
             cmd["target"] = list(target)

@@ -3,7 +3,10 @@
 `memnet` is an in-memory implementation of the runtime's `Network` (used by the embedded
 cluster too); `loop`, `clock`, `rand`, `disk` and `faults` supply virtual time, seeded
 randomness, crashable disks and network faults; `cluster.SimCluster` runs a whole cluster
-on them, reproducibly from one seed.
+on them, reproducibly from one seed. `model` (what acknowledged ops must leave behind),
+`workload` (a `ceph_test_rados`-style op mix checked against it) and `thrasher` (kills,
+restarts, partitions, out/in) make the model checker that runs in the simulator and
+against real daemons.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import os
 DEFAULT_SEEDS = (1, 2, 3)
 
 
-def seeds(default: tuple[int, ...] = DEFAULT_SEEDS) -> list[int]:
-    """The seeds to run: `$PYCEPH_SIM_SEEDS` (comma or space separated) or `default`."""
+def seeds(default: tuple[int, ...] = DEFAULT_SEEDS, *, count: int = 0) -> list[int]:
+    """The seeds to run: `$PYCEPH_SIM_SEEDS` (comma or space separated), else seeds
+    1..`count` when `count` is given, else `default`."""
     env = os.environ.get("PYCEPH_SIM_SEEDS", "").replace(",", " ").split()
-    return [int(s) for s in env] if env else list(default)
+    if env:
+        return [int(s) for s in env]
+    return list(range(1, count + 1)) if count else list(default)

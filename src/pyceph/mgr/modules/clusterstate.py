@@ -131,6 +131,21 @@ def _active_clean(d: Any) -> dict[str, Any]:
     return {"pg_stats": sel, "total_num_pgs": len(pgs)}
 
 
+def _pg_progress(d: Any) -> dict[str, Any]:
+    """Upstream PGMap::dump_pg_progress + DaemonServer::dump_pg_ready (the progress module
+    follows its recovery events' PGs through these)."""
+    pgs = {
+        p: {
+            "num_bytes_recovered": int(s.get("num_bytes_recovered", 0)),
+            "num_bytes": int(s.get("num_bytes", 0)),
+            "reported_epoch": int(s.get("reported_epoch", 0)),
+            "state": s["state"],
+        }
+        for p, s in d.pgmap.pgs()
+    }
+    return {"pgs": pgs, "pg_ready": True}
+
+
 #: names answered from the mgr's own state; each takes the MgrDaemon
 LOCAL_KEYS: dict[str, Callable[[Any], Any]] = {
     "osd_map": lambda d: _osdmap(d).dump(),
@@ -151,7 +166,7 @@ LOCAL_KEYS: dict[str, Callable[[Any], Any]] = {
     "pg_stats": lambda d: {"pg_stats": d.pgmap.pg_dump("pgs")["pg_stats"]},
     "pool_stats": lambda d: {"pool_stats": d.pgmap.pg_dump("pools")["pool_stats"]},
     "pg_ready": lambda d: {"pg_ready": True},
-    "pg_progress": lambda d: {"pgs": {}, "pg_ready": True},
+    "pg_progress": _pg_progress,
     "osd_stats": lambda d: {
         "osd_stats": d.pgmap.pg_dump("osds")["osd_stats"],
         "osd_stats_sum": d.pgmap.pg_dump("summary")["pg_map"]["osd_stats_sum"],

@@ -764,6 +764,11 @@ class ModuleHost:
     def update_progress_event(self, evid: str, desc: str, progress: float, add_to_ceph_s: bool) -> None:  # fmt: skip
         self.progress[evid] = {"message": desc, "progress": float(progress), "add_to_ceph_s": bool(add_to_ceph_s)}  # fmt: skip
 
+    def progress_events(self) -> dict[str, dict[str, Any]]:
+        """The modules' progress events as upstream's ProgressEvent dumps (a copy: module
+        threads keep updating them)."""
+        return dict(self.progress)
+
     def complete_progress_event(self, evid: str) -> None:
         self.progress.pop(evid, None)
 

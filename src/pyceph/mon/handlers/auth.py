@@ -1,4 +1,10 @@
-"""`auth *` handlers: the cephx key/caps database, keyring text as upstream prints it."""
+"""`auth *` handlers: the cephx key/caps database, keyring text as upstream prints it.
+
+Errors and messages follow upstream's `src/mon/AuthMonitor.cc` (`preprocess_command`,
+`prepare_command`, `exists_and_matches_entity`, `import_keyring`). A removed or re-keyed
+entity is refused at once by new sessions and loses live ones within a ticket period
+(`pyceph.mon.auth_server`, `pyceph.monc.monclient`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from pyceph.common.keyring import caps_line, generate_secret
 from . import Ctx, Reply, command
 
 ENTITY_TYPES = ("client", "osd", "mon", "mds", "mgr")
+#: How upstream prints an EntityAuth with no key (`CryptoKey` of nothing, base64).
+EMPTY_KEY = "AAAAAAAAAAAAAAAA"
 
 
 def new_secret(ctx: Ctx) -> str:
@@ -96,8 +104,10 @@ def auth_export(ctx: Ctx) -> Reply:
         return _reply_keyring(ctx, sorted(a.items()), outs="exported master keyring")
     check_entity(ent)
     if ent not in a:
-        raise CephError(errno.ENOENT, f"failed to find {ent} in keyring")
-    return _reply_keyring(ctx, [(ent, a[ent])], outs=f"export {ent}")
+        # upstream prints the (empty) EntityAuth it failed to fill
+        raise CephError(errno.ENOENT, f"no key for auth(key={EMPTY_KEY})")
+    # ...and the one it found, key included, as Ceph 16.2.15 does
+    return _reply_keyring(ctx, [(ent, a[ent])], outs=f"export auth(key={a[ent]['key']})")
 
 
 @command("auth get-key", "auth print-key", "auth print_key")
@@ -151,26 +161,44 @@ def auth_add(ctx: Ctx) -> Reply:
     caps = parse_caps(ctx.get("caps", []))
     key = None
     if ctx.inbuf:
-        kr = parse_keyring(ctx.inbuf.decode())
+        try:
+            kr = parse_keyring(ctx.inbuf.decode())
+        except (CephError, UnicodeDecodeError):
+            raise CephError(errno.EINVAL, "error decoding keyring") from None
         if ent not in kr:
             raise CephError(errno.EINVAL, f"key for {ent} not found in provided keyring")
         key = kr[ent]["key"]
+        if caps and kr[ent]["caps"]:
+            raise CephError(errno.EINVAL, "caps cannot be specified both in keyring and in command")
         caps = caps or kr[ent]["caps"]
     a = ctx.state.auth
     e = a.get(ent)
     if e is not None:
-        if (key is None or key == e["key"]) and (not caps or caps == e["caps"]):
-            return Reply(outs=f"entity {ent} exists and matches")
-        raise CephError(errno.EINVAL, f"entity {ent} exists but key does not match")
+        # upstream AuthMonitor::exists_and_matches_entity
+        if key is not None and key != e["key"]:
+            raise CephError(errno.EEXIST, f"entity {ent} exists but key does not match")
+        if len(caps) != len(e["caps"]):
+            raise CephError(errno.EINVAL, f"entity {ent} exists but caps do not match")
+        for svc, cap in caps.items():
+            if e["caps"].get(svc) != cap:
+                raise CephError(errno.EINVAL, f"entity {ent} exists but cap {svc} does not match")
+        return Reply(outs="")
     a[ent] = {"key": key or new_secret(ctx), "caps": caps}
     return Reply(outs=f"added key for {ent}", changed={"auth"})
 
 
 @command("auth import")
 def auth_import(ctx: Ctx) -> Reply:
-    kr = parse_keyring(ctx.inbuf.decode())
-    for ent in kr:
+    if not ctx.inbuf:
+        raise CephError(errno.EINVAL, "auth import: no data supplied")
+    try:
+        kr = parse_keyring(ctx.inbuf.decode())
+    except (CephError, UnicodeDecodeError) as e:
+        raise CephError(errno.EINVAL, f"error decoding keyring {e}") from None
+    for ent, e in kr.items():
         check_entity(ent)
+        if not e["caps"]:  # upstream import_keyring: every entity needs caps
+            raise CephError(errno.EINVAL, "auth import: no caps supplied")
     for ent, e in kr.items():
         ctx.state.auth[ent] = {"key": e["key"], "caps": dict(e["caps"])}
     return Reply(outs="imported keyring", changed={"auth"} if kr else set())

@@ -1,8 +1,8 @@
 """`osd pool *` and `osd erasure-code-profile *`: pool lifecycle, settings, snaps, apps.
 
-Messages and errnos follow upstream OSDMonitor.cc. Changing pg_num takes effect
-at once (pg_num, pgp_num and their targets move together; there is no gradual
-split/merge driven by the mgr).
+Messages and errnos follow upstream OSDMonitor.cc. Growing pg_num takes effect at
+once: the OSDs split their PGs, and pg_num, pgp_num and their targets move together
+(upstream's mgr steps pgp_num gradually). Shrinking it (PG merging) is refused for now.
 """
 
 from __future__ import annotations
@@ -467,6 +467,11 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
             return
         if v > int(s.opt("mon_max_pool_pg_num")):
             raise CephError(errno.ERANGE, _max_pg_msg(s))
+        if v < p.pg_num:
+            # Upstream merges PGs (pg_num_pending, OSDs' ready-to-merge); pyceph's OSDs
+            # only split so far: refuse rather than strand the objects of merged PGs.
+            raise CephError(errno.EOPNOTSUPP, f"specified pg_num {v} < current pg_num "
+                            f"{p.pg_num}: PG merging is not supported yet")  # fmt: skip
         if v > p.pg_num_target:
             check_pg_num(s, p.pool_id, v, p.size)
         follow = p.pgp_num == p.pg_num

@@ -138,7 +138,8 @@ def status_data(ctx: Ctx) -> dict[str, Any]:
             "modified": utime_str(s.service_map.get("modified", 0.0)),
             "services": dict(s.service_map.get("services", {})),
         },
-        "progress_events": {},
+        # upstream MgrStatMonitor: the events the mgr's modules reported with the digest
+        "progress_events": dict((s.mgr_digest or {}).get("progress_events", {})),
     }
 
 

@@ -1,0 +1,112 @@
+"""PG split on real daemons (issue 9 item 3): `ceph osd pool set P pg_num N` under a writer
+loses nothing and the pool serves throughout; an OSD that was down when the pool split
+splits its own copies when it returns (its store remembers the pg_num it split for)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from tests.waiting import wait_until
+
+import rados
+
+POOL = "split"
+#: Objects the writer cycles through: enough to land in every PG of the grown pool.
+OBJECTS = 64
+#: Bound on the cluster's healing after a change, and on any awaited condition.
+HEAL_TIMEOUT = 90.0
+
+
+def _mon(r: rados.Rados, **cmd: object) -> dict:
+    ret, out, outs = r.mon_command(json.dumps({**cmd, "format": "json"}), b"")
+    assert ret == 0, outs
+    return json.loads(out) if out else {}
+
+
+def _clean(r: rados.Rados, pg_num: int) -> bool:
+    """Every OSD up, every PG active+clean, and the pool has `pg_num` of them."""
+    st = _mon(r, prefix="status")
+    pgs, om = st["pgmap"], st["osdmap"]
+    states = {s["state_name"]: s["count"] for s in pgs["pgs_by_state"]}
+    mine = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
+    return (
+        om["num_up_osds"] == om["num_osds"]
+        and states.get("active+clean") == pgs["num_pgs"]
+        and len(mine) == pg_num
+    )
+
+
+class Appender(threading.Thread):
+    """Appends a counter record to object (n % OBJECTS); keeps what was acknowledged."""
+
+    def __init__(self, ioctx: rados.Ioctx) -> None:
+        super().__init__(daemon=True)
+        self.ioctx = ioctx
+        self.model: dict[str, bytes] = {}
+        self.acked = 0
+        self.error: BaseException | None = None
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        n = 0
+        try:
+            while not self.halt.is_set():
+                name, rec = f"obj-{n % OBJECTS}", b"%08d;" % n
+                self.ioctx.append(name, rec)
+                self.model[name] = self.model.get(name, b"") + rec
+                self.acked += 1
+                n += 1
+        except BaseException as e:  # the test reports it
+            self.error = e
+
+    def progress(self, records: int) -> None:
+        target = self.acked + records
+        wait_until(lambda: self.acked >= target or self.error is not None, "appends", HEAL_TIMEOUT)
+        assert self.error is None, self.error
+
+    def finish(self) -> dict[str, bytes]:
+        self.halt.set()
+        self.join(HEAL_TIMEOUT)
+        assert self.error is None, self.error
+        return self.model
+
+
+def test_split_under_a_writer_and_an_osd_that_missed_it(cluster_factory) -> None:
+    cluster = cluster_factory(3)
+    r = rados.Rados(conffile=cluster.conf_path)
+    r.connect(timeout=30)
+    try:
+        _mon(r, prefix="osd pool create", pool=POOL, pg_num=8)
+        wait_until(lambda: _clean(r, 8), "pool active+clean", HEAL_TIMEOUT)
+        with r.open_ioctx(POOL) as ioctx:
+            writer = Appender(ioctx)
+            writer.start()
+            try:
+                writer.progress(100)
+                _mon(r, prefix="osd pool set", pool=POOL, var="pg_num", val="12")
+                writer.progress(100)
+                cluster.kill("osd.2")  # it misses the next split ...
+                writer.progress(50)
+                _mon(r, prefix="osd pool set", pool=POOL, var="pg_num", val="32")
+                writer.progress(100)
+                cluster.start(["osd.2"])  # ... and makes it when it returns
+                writer.progress(100)
+            finally:
+                model = writer.finish()
+            wait_until(lambda: _clean(r, 32), "32 PGs active+clean", HEAL_TIMEOUT)
+            assert _mon(r, prefix="osd pool get", pool=POOL, var="pg_num")["pg_num"] == 32
+            for name, data in model.items():
+                assert ioctx.read(name, len(data) + 1) == data, name
+            assert {o.key for o in ioctx.list_objects()} == set(model)
+        # every object is counted in the PG it folds into
+        pgs = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
+        assert sum(p["stat_sum"]["num_objects"] for p in pgs) == len(model)
+        # a later kill of a split OSD still heals (the children persisted)
+        cluster.kill("osd.0")
+        cluster.start(["osd.0"])
+        deadline = time.monotonic() + HEAL_TIMEOUT
+        wait_until(lambda: _clean(r, 32), "clean after a restart", deadline - time.monotonic())
+    finally:
+        r.shutdown()
