@@ -12,9 +12,9 @@ shut-down handle RadosStateError.  Also `Ioctx.get_stats` on a fresh pool and af
 from __future__ import annotations
 
 import errno
-import time
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 from rados import ReadOpCtx, WriteOpCtx
@@ -328,13 +328,12 @@ def test_get_stats_after_writes(ioctx):
     for i in range(3):
         io.write_full(f"o{i}", b"x" * 1000)
     io.read("o0")
-    deadline = time.monotonic() + 30
-    while True:
+
+    def stats() -> dict | None:
         s = io.get_stats()
-        if s["num_objects"] == 3 and s["num_bytes"] == 3000 and s["num_wr"] >= 3:
-            break
-        assert time.monotonic() < deadline, s
-        time.sleep(0.5)
+        return s if s["num_objects"] == 3 and s["num_bytes"] == 3000 and s["num_wr"] >= 3 else None
+
+    s = wait_until(stats, "the three writes in the pool stats", 30)
     assert set(s) == set(FRESH_STATS)
     assert s["num_kb"] >= 2
     assert s["num_object_copies"] >= 3

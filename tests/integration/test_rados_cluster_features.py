@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 
@@ -153,14 +154,12 @@ def test_service_daemon_register_shows_in_status(cluster_conf, cluster):
             svc.service_daemon_register("osd", "x", {})
         svc.service_daemon_register("rgw", "gw1", {"zone_id": "z1", "foo": "bar"})
         svc.service_daemon_update({"current_sync": "[]"})
-        deadline = time.monotonic() + 30
-        plain = ""
-        while time.monotonic() < deadline:
+
+        def status_with_rgw() -> str:
             ret, out, _ = cluster.mon_command(json.dumps({"prefix": "status"}), b"")
-            plain = out.decode()
-            if "rgw:" in plain:
-                break
-            time.sleep(0.5)
+            return out.decode() if "rgw:" in out.decode() else ""
+
+        plain = wait_until(status_with_rgw, "rgw in status", 30)
         assert "    rgw: 1 daemon active (1 hosts, 1 zones)" in plain
         st = json.loads(_cmd(cluster, prefix="status", format="json"))
         d = st["servicemap"]["services"]["rgw"]["daemons"]["gw1"]
@@ -169,14 +168,13 @@ def test_service_daemon_register_shows_in_status(cluster_conf, cluster):
         ret, out, outs = cluster.mgr_command(json.dumps({"prefix": "service dump"}), b"")
         assert ret == 0, outs
         assert "gw1" in json.loads(out)["services"]["rgw"]["daemons"]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def gw1_status() -> dict:
             ret, out, outs = cluster.mgr_command(json.dumps({"prefix": "service status"}), b"")
             assert ret == 0, outs
-            if json.loads(out)["rgw"]["gw1"]["status"] == {"current_sync": "[]"}:
-                break
-            time.sleep(0.5)
-        assert json.loads(out)["rgw"]["gw1"]["status"] == {"current_sync": "[]"}
+            return json.loads(out)["rgw"]["gw1"]["status"]
+
+        wait_until(lambda: gw1_status() == {"current_sync": "[]"}, "gw1's status", 20)
     finally:
         svc.shutdown()
 

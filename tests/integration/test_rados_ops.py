@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 from rados import (
@@ -492,13 +493,16 @@ def test_notify_between_clients_and_timeouts(cluster_conf, cluster, ioctx, pool)
             assert acks == [(other.get_instance_id(), w.get_id(), b"pong:ping")]
 
             # a watcher that never answers in time: the notify reports it as timed out
+            answer = threading.Event()
+
             def slow(notify_id, notifier_id, watch_id, data):
-                time.sleep(2.5)
+                answer.wait(10)  # held until the notify has timed out
 
             w_slow = io2.watch("wn2", slow)
             t0 = time.monotonic()
             with pytest.raises(rados.TimedOut):
                 ioctx.notify("wn2", "hurry", timeout_ms=1000)
+            answer.set()
             assert time.monotonic() - t0 < 10
             w_slow.close()
             w.close()
@@ -555,18 +559,16 @@ def test_watch_survives_primary_change(cluster, ioctx, pool):
         ret, _out, outs = cluster.mon_command(json.dumps(cmd), b"")
         assert ret == 0, outs
         try:
-            deadline = time.monotonic() + 30
-            while acting_primary() == primary:
-                assert time.monotonic() < deadline, "the primary did not move"
-                time.sleep(0.2)
-            for i in itertools.count():
-                msg = f"after-{i}"
+            wait_until(lambda: acting_primary() != primary, "the primary to move", 30)
+            sent = itertools.count()
+
+            def notify_reaches_watch() -> bool:
+                msg = f"after-{next(sent)}"
                 assert ioctx.notify("moving", msg, timeout_ms=5000)
                 with rec.lock:
-                    if rec.notify_data.get(w.get_id()) == msg.encode():
-                        break
-                assert time.monotonic() < deadline, "the watch was not re-established"
-                time.sleep(0.2)
+                    return rec.notify_data.get(w.get_id()) == msg.encode()
+
+            wait_until(notify_reaches_watch, "the watch to be re-established", 30)
             assert w.check() >= timedelta()
             with rec.lock:
                 assert w.get_id() not in rec.notify_error

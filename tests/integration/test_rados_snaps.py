@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from tests.waiting import wait_until
 
 import rados
 from rados import LIBRADOS_SNAP_HEAD
@@ -15,12 +16,13 @@ STATS_WAIT = 30.0
 
 
 def wait_clones(io, want: int, timeout: float = STATS_WAIT) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The pool's stats once they count `want` clones (bounded)."""
+
+    def stats() -> dict | None:
         st = io.get_stats()
-        if st["num_object_clones"] == want or time.monotonic() > deadline:
-            return st
-        time.sleep(0.5)
+        return st if st["num_object_clones"] == want else None
+
+    return wait_until(stats, f"{want} clones in the pool stats", timeout)
 
 
 # ------------------------------------------------------------------ pool snaps

@@ -28,6 +28,8 @@ OSD_MAP = TYPE_CODES["osd_map"]
 EPOCHS = 200
 #: An incremental delivery may cost at most this fraction of a full map, on average.
 MAX_INC_FRACTION = 0.1
+#: The tests read map frames off the wire: monitor sessions in clear (crc) mode.
+CLEAR_MON = {f"ms_mon_{k}_mode": "crc" for k in ("cluster", "service", "client")}
 
 
 @dataclass
@@ -105,7 +107,7 @@ async def _io_works(c: SimCluster, rc, pool: int, tag: str) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS[:1])
 def test_map_traffic_stays_small_as_epochs_pile_up(seed: int) -> None:
-    with SimCluster(seed) as c:
+    with SimCluster(seed, options=CLEAR_MON) as c:
         tap = MapTap()
         c.net.taps.append(tap)
         figures: dict[str, float] = {}
@@ -156,7 +158,7 @@ def test_map_traffic_stays_small_as_epochs_pile_up(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS[:1])
 def test_lagging_subscriber_gets_incrementals_then_full_map(seed: int) -> None:
     opts = {"mon_min_osdmap_epochs": "20", "mon_osdmap_full_prune_interval": "5",
-            "osd_map_message_max": "4"}  # fmt: skip
+            "osd_map_message_max": "4", **CLEAR_MON}  # fmt: skip
     with SimCluster(seed, options=opts) as c:
         tap = MapTap()
         c.net.taps.append(tap)
@@ -201,7 +203,7 @@ def test_lagging_subscriber_gets_incrementals_then_full_map(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS[:1])
 def test_corrupted_incremental_is_caught_by_crc(seed: int) -> None:
-    with SimCluster(seed) as c:
+    with SimCluster(seed, options=CLEAR_MON) as c:
         tap = MapTap()
         c.net.taps.append(tap)
 

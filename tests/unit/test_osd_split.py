@@ -8,8 +8,9 @@ import pytest
 
 from pyceph.crush.hash import ceph_stable_mod
 from pyceph.osd.pglog import MODIFY, LogEntry, PGLog
-from pyceph.osd.split import partition, pg_num_mask, pg_of, split_bits, split_children
+from pyceph.osd.split import partition, pg_of, split_bits, split_children
 from pyceph.osd.types import object_hash
+from pyceph.osdmap.pool import calc_mask
 from pyceph.store.memstore import MemStore
 from pyceph.store.transaction import Transaction
 from pyceph.store.types import ObjectKey
@@ -31,8 +32,8 @@ def test_every_object_moves_to_the_pg_it_folds_into(old: int, new: int) -> None:
     rng = random.Random(old * 1000 + new)
     for _ in range(2000):
         h = rng.getrandbits(32)
-        parent = ceph_stable_mod(h, old, pg_num_mask(old))
-        now = ceph_stable_mod(h, new, pg_num_mask(new))
+        parent = ceph_stable_mod(h, old, calc_mask(old))
+        now = ceph_stable_mod(h, new, calc_mask(new))
         kids = split_children(parent, old, new)
         moved = [c for c in kids if h & ((1 << split_bits(c, new)) - 1) == c]
         assert moved == ([now] if now != parent else []), (h, parent, now, kids)

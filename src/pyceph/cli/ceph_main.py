@@ -11,20 +11,35 @@ import argparse
 import errno
 import json
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyceph import VERSION_STRING
-from pyceph.common.cmdargs import CommandNotValid, argv_to_command, descs_from_json
+from pyceph.common.cmdargs import (
+    ArgDesc,
+    ArgumentError,
+    CommandNotValid,
+    argv_to_command,
+    descs_from_json,
+)
 
 __all__ = ["VERSION_LINE", "main"]
 
 VERSION_LINE = VERSION_STRING
-#: A PG id as a command target (upstream CephPgid): `ceph tell 1.2f query`, `ceph pg 1.2f query`
-_PGID = re.compile(r"^\d+\.[0-9a-fA-F]+$")
+#: A PG id as a command target: `ceph tell 1.2f query`, `ceph pg 1.2f query`
+_PGID = ArgDesc("target", "CephPgid")
+
+
+def _is_pgid(word: str) -> bool:
+    """Upstream find_cmd_target: does `word` validate as a CephPgid?"""
+    try:
+        _PGID.validate_word(word)
+    except ArgumentError:
+        return False
+    return True
+
 
 # the `rados` module; tests replace this with a fake
 rados_module: Any = None
@@ -203,7 +218,7 @@ def _command(cluster: Any, parsed: argparse.Namespace, childargs: list[str]) -> 
                  'Try "ceph tell <name> <command> [options...]" instead.')  # fmt: skip
             return errno.EINVAL
         ret, outbuf, outs = _tell(cluster, parsed, childargs[1], childargs[2:], inbuf)
-    elif len(childargs) > 2 and childargs[0] == "pg" and _PGID.match(childargs[1]):
+    elif len(childargs) > 2 and childargs[0] == "pg" and _is_pgid(childargs[1]):
         # upstream find_cmd_target: `ceph pg <pgid> ...` goes to the PG's primary OSD
         ret, outbuf, outs = _tell(cluster, parsed, childargs[1], childargs, inbuf)
     else:
@@ -242,7 +257,7 @@ def _tell(
 ) -> tuple[int, bytes, str]:
     """`ceph tell TYPE.ID ...` (upstream ceph.in): the target's own command table."""
     kind, _, ident = target.partition(".")
-    if _PGID.match(target):
+    if _is_pgid(target):
 
         def send(cmd: dict[str, Any], buf: bytes) -> tuple[int, bytes, str]:
             # `pg <pgid> ...` carries the pgid already; `tell <pgid> ...` needs it added

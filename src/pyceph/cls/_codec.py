@@ -14,22 +14,13 @@ from typing import Any
 import msgpack
 
 from pyceph.cls.context import ClsError
+from pyceph.common.packing import unpack_bounded
 
 
 def decode_map(indata: bytes) -> dict[str, Any]:
     """The msgpack map in `indata`; EINVAL when it is not one."""
-    n = len(indata)
     try:
-        v = msgpack.unpackb(
-            indata,
-            raw=False,
-            strict_map_key=False,
-            max_str_len=n,
-            max_bin_len=n,
-            max_array_len=n,
-            max_map_len=n,
-            max_ext_len=0,
-        )
+        v = unpack_bounded(indata, max_items=len(indata))
     except Exception:  # msgpack raises ValueError, ExtraData, StackError, ...
         raise ClsError(errno.EINVAL, "cannot decode input")
     if not isinstance(v, dict):

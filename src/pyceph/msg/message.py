@@ -22,6 +22,7 @@ from typing import Any
 import msgpack
 
 from pyceph.common.errors import CephError
+from pyceph.common.packing import unpack_bounded
 from pyceph.msg.osd_ops import validate_ops
 
 #: Handshake frames come first and are handled by the connection itself.
@@ -96,18 +97,7 @@ def pack_head(head: Any) -> bytes:
 def unpack_head(raw: bytes | memoryview) -> Any:
     """Unpack a head; containers and strings are bounded by the head's own length and by
     `MAX_HEAD_ITEMS` (msgpack raises ValueError beyond them, before building them)."""
-    n = len(raw)
-    return msgpack.unpackb(
-        raw,
-        raw=False,
-        strict_map_key=False,
-        unicode_errors="surrogateescape",
-        max_str_len=n,
-        max_bin_len=n,
-        max_array_len=min(n, MAX_HEAD_ITEMS),
-        max_map_len=min(n, MAX_HEAD_ITEMS),
-        max_ext_len=0,
-    )
+    return unpack_bounded(raw, max_items=MAX_HEAD_ITEMS, surrogates=True)
 
 
 #: Most items one container of a head may hold (a count above it is refused before the

@@ -22,6 +22,7 @@ from typing import Any
 
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import Listener, Runtime
+from pyceph.common.tasks import TaskSet
 from pyceph.msg.connection import Connection, Dispatcher
 from pyceph.msg.frame import FrameDecoder
 from pyceph.msg.handshake import AuthServer, ClientHandshake, Credentials, ServerHandshake
@@ -95,7 +96,8 @@ class Messenger:
             MsgrLimits.from_config(config) if config is not None else MsgrLimits()
         )
         self._watch: dict[Connection, _Watch] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        #: the sweeper of stalled and unauthenticated peers, once listening
+        self._tasks = TaskSet("messenger")
         #: Connections refused (unauthenticated cap) and dropped (timeouts) so far.
         self.refused = 0
         self.dropped = 0
@@ -105,8 +107,8 @@ class Messenger:
         assert self._auth_server is not None, "a listening messenger needs an AuthServer"
         self._listener = await self.runtime.net.listen(host, port, self._accept_factory)
         self.addr = self._listener.addr
-        if self._sweeper is None:
-            self._sweeper = asyncio.ensure_future(self._sweep_loop())
+        if not self._tasks:
+            self._tasks.spawn(self._sweep_loop(), "sweeper")
         return self.addr
 
     def _decoder(self, accepted: bool) -> FrameDecoder:
@@ -198,6 +200,12 @@ class Messenger:
             self._out[addr] = conn
             fut.set_result(conn)
             return conn
+        except asyncio.CancelledError:
+            # Only the caller that opened the connection is cancelled: the others sharing
+            # it see a failed connect (and retry), never a cancellation of their own.
+            fut.set_exception(CephError(errno.ECONNABORTED, f"connect to {addr} abandoned"))
+            fut.exception()
+            raise
         except BaseException as e:
             fut.set_exception(e)
             fut.exception()
@@ -238,13 +246,7 @@ class Messenger:
     async def shutdown(self) -> None:
         """Stop listening and close every connection."""
         self._stopped = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            try:
-                await self._sweeper
-            except asyncio.CancelledError:
-                pass
-            self._sweeper = None
+        await self._tasks.close()
         if self._listener is not None:
             self._listener.close()
         for conn in list(self._accepted) + list(self._out.values()):

@@ -136,7 +136,7 @@ class OSD:
         #: perf counters (upstream's `osd` and `objecter` loggers), sent with each report
         self.perf = OSDPerf()
         #: osd_client_message_size_cap / osd_client_message_cap (pyceph.msg.limits)
-        self.client_throttle = ClientThrottle.from_config(getattr(mon, "config", None))
+        self.client_throttle = ClientThrottle(opts.client_message_size_cap, opts.client_message_cap)
         cls.load_classes()  # object classes are loaded once, at start (upstream ClassHandler)
 
     # -- PGService -------------------------------------------------------------------
@@ -270,10 +270,10 @@ class OSD:
                          [pgid_str(p, c) for c in kids])  # fmt: skip
                 st, children = pg.split_into(kids, new)
                 t.append(st)
-                held.append(pg.hold_commit())
+                held.append(pg.split_pending())
                 for child in children:
                     self.pgs[(p, child.ps)] = child
-                    held.append(child.hold_commit())
+                    held.append(child.split_pending())
         for gone in [p for p in self._pg_nums if p not in m.pools]:
             del self._pg_nums[gone]
             self._pg_num_epoch.pop(gone, None)
@@ -458,7 +458,7 @@ class OSD:
             # a scrub map request (upstream MOSDRepScrub): a listing with scrub details
             return pg.handle_scrub_map(head, sender), b""
         if mtype == "pg_list":
-            await pg.settled()  # a child lists nothing until its split is in the store
+            await pg.in_store()  # a split child lists nothing until its split commits
             return pg.handle_list(head), b""
         if mtype == "pg_remove":
             v = pg.peering.view

@@ -135,6 +135,8 @@ class PG:
         self._local_inflight = 0
         self._local_idle = asyncio.Event()
         self._local_idle.set()
+        self._split_done = asyncio.Event()
+        self._split_done.set()
         self._log_changed = asyncio.Event()
         self._parked = 0
         self._activated_gen = -1
@@ -294,9 +296,22 @@ class PG:
 
         return release
 
-    async def settled(self) -> None:
-        """Until every commit of ours queued so far is durable."""
-        await self._local_idle.wait()
+    def split_pending(self) -> Callable[[], None]:
+        """The OSD queued a split touching us: until the returned function is called our
+        collection is not what our log says (`in_store` waits), and the split counts as
+        a commit of ours in flight."""
+        release = self.hold_commit()
+        self._split_done.clear()
+
+        def done() -> None:
+            self._split_done.set()
+            release()
+
+        return done
+
+    async def in_store(self) -> None:
+        """Until no split touching us is pending (listings read the store)."""
+        await self._split_done.wait()
 
     def split_into(self, children: list[int], pg_num: int) -> tuple[Transaction, list[PG]]:
         """Upstream PG::split_into: hand `children` (new PGs of our grown pool) the objects,
@@ -304,7 +319,8 @@ class PG:
         doing it in the store (the caller queues it after everything already queued for
         us) and the children, which start from our view so that the map making them closes
         our current interval into their past intervals (their prior set holds our OSDs)."""
-        owner = functools.partial(split.pg_of, pg_num=pg_num)
+        # one hash per object, though split_out and partition both ask
+        owner = functools.cache(functools.partial(split.pg_of, pg_num=pg_num))
         mine = set(children)
         moved = self.log.split_out(lambda e: owner(e.oid) in mine)
         by_pg, miss = split.partition(moved, dict(self.peering.missing), owner)
@@ -372,16 +388,6 @@ class PG:
                 return await self._race(self.svc.call_osd(osd, mtype, dict(head), data), gen)
             except CephError as e:
                 log.debug("pg %s: %s to osd.%s failed: %s", self.pgid, mtype, osd, e)
-            except asyncio.CancelledError:
-                # Messenger.connect shares one connect between its callers: when the caller
-                # that opened it is cancelled (its own interval changed), every other one
-                # gets its CancelledError. Only our own cancellation ends this call; the
-                # rest is a failed attempt (sim seed 68 of tests/sim/test_sim_thrash.py:
-                # queries lost that way left PGs peering for ever).
-                task = asyncio.current_task()
-                if task is None or task.cancelling():
-                    raise
-                log.debug("pg %s: %s to osd.%s: connect abandoned", self.pgid, mtype, osd)
             await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
 
     def _head(self, **kw: Any) -> dict[str, Any]:
@@ -444,7 +450,7 @@ class PG:
 
     async def _activate(self, act: Activate, gen: int) -> None:
         try:
-            await self._race(self._local_idle.wait(), gen)  # a split child: in the store
+            await self._race(self.in_store(), gen)  # backfill listings read the store
             backfills = [p for p in [act.own, *act.replicas] if p.backfill]
             if backfills:
                 ref = await self._list_objects(act.auth, gen)

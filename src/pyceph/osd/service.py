@@ -49,6 +49,8 @@ class OSDOptions:
     bench_large_size_max_throughput: int = 100 << 20  #: osd_bench_large_size_max_throughput
     bench_max_block_size: int = 64 << 20  #: osd_bench_max_block_size
     bench_duration: int = 30  #: osd_bench_duration
+    client_message_size_cap: int = 500 << 20  #: osd_client_message_size_cap
+    client_message_cap: int = 256  #: osd_client_message_cap
 
     @classmethod
     def from_config(cls, cfg: Any) -> OSDOptions:
@@ -81,6 +83,8 @@ class OSDOptions:
             ),
             bench_max_block_size=int(g("osd_bench_max_block_size", 64 << 20)),
             bench_duration=int(g("osd_bench_duration", 30)),
+            client_message_size_cap=int(g("osd_client_message_size_cap", 500 << 20)),
+            client_message_cap=int(g("osd_client_message_cap", 256)),
         )
 
 

@@ -15,18 +15,14 @@ from collections.abc import Callable
 from pyceph.crush.hash import ceph_stable_mod
 from pyceph.osd.pglog import LogEntry
 from pyceph.osd.types import Oid, Version, object_hash
-
-
-def pg_num_mask(pg_num: int) -> int:
-    """The smallest all-ones mask covering pg_num - 1 (upstream pg_pool_t::calc_pg_masks)."""
-    return (1 << max(pg_num - 1, 0).bit_length()) - 1
+from pyceph.osdmap.pool import calc_mask
 
 
 def split_children(ps: int, old_pg_num: int, new_pg_num: int) -> list[int]:
     """The PGs `ps` splits into when pg_num grows from old to new (upstream is_split)."""
     if new_pg_num <= old_pg_num or ps >= old_pg_num:
         return []
-    mask = pg_num_mask(old_pg_num)
+    mask = calc_mask(old_pg_num)
     return [c for c in range(old_pg_num, new_pg_num) if ceph_stable_mod(c, old_pg_num, mask) == ps]
 
 
@@ -42,7 +38,7 @@ def split_bits(ps: int, pg_num: int) -> int:
 
 def pg_of(oid: Oid, pg_num: int) -> int:
     """The PG seed an object folds into under `pg_num`."""
-    return ceph_stable_mod(object_hash(oid), pg_num, pg_num_mask(pg_num))
+    return ceph_stable_mod(object_hash(oid), pg_num, calc_mask(pg_num))
 
 
 def partition(
@@ -59,4 +55,4 @@ def partition(
     return by_pg, miss
 
 
-__all__ = ["partition", "pg_num_mask", "pg_of", "split_bits", "split_children"]
+__all__ = ["partition", "pg_of", "split_bits", "split_children"]

@@ -27,6 +27,7 @@ from typing import Any
 import crc32c as _crc
 import msgpack
 
+from pyceph.common.packing import unpack_bounded
 from pyceph.crush.map import CrushMap
 from pyceph.osdmap.osdmap import OsdInfo, OSDMap
 from pyceph.osdmap.pool import Pool
@@ -153,16 +154,7 @@ class Incremental:
         if len(data) > MAX_MAP_BYTES:
             raise IncrementalError(f"incremental of {len(data)} bytes exceeds {MAX_MAP_BYTES}")
         try:
-            d = msgpack.unpackb(
-                data,
-                raw=False,
-                strict_map_key=False,
-                max_bin_len=MAX_MAP_BYTES,
-                max_str_len=MAX_STR,
-                max_array_len=MAX_ENTRIES,
-                max_map_len=MAX_ENTRIES,
-                max_ext_len=0,
-            )
+            d = unpack_bounded(data, max_items=MAX_ENTRIES, max_str=MAX_STR)
         except (ValueError, msgpack.UnpackException) as e:
             raise IncrementalError(f"malformed incremental: {e}") from None
         try:
