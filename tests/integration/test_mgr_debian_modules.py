@@ -71,6 +71,11 @@ def _wait(pred: Callable[[], Any], what: str, timeout: float = MODULE_WAIT) -> A
     return wait_until(pred, what, timeout)
 
 
+def _all_clean(conf: str) -> bool:
+    states = _json(conf, "pg", "stat")["pg_summary"]["num_pg_by_state"]
+    return [s["name"] for s in states] == ["active+clean"]
+
+
 def _checks(conf: str) -> dict[str, Any]:
     return _json(conf, "health", "detail")["checks"]
 
@@ -137,6 +142,9 @@ def test_selftest(ready: str) -> None:
     # a background workload runs and stops
     assert "Running `command_spam`" in _outs(ready, "mgr", "self-test", "background", "start", "command_spam")  # fmt: skip
     assert "Stopping background workload" in _outs(ready, "mgr", "self-test", "background", "stop")
+    # upstream's command_spam reweights OSDs at random: put them back, for the tests after
+    for osd in ("0", "1", "2"):
+        _ok(ready, "osd", "reweight", osd, "1")
     # remote() to a module that is not running: upstream's ImportError, as on the
     # reference cluster, where influx cannot run either
     p = _ceph(ready, "mgr", "self-test", "remote")
@@ -209,6 +217,7 @@ def test_progress_events_show_in_status(ready: str) -> None:
         return _json(ready, "status")["progress_events"]
 
     _wait(lambda: "device_health_metrics" in _ok(ready, "osd", "pool", "ls"), "a pool")
+    _wait(lambda: _all_clean(ready), "every PG active+clean before the change")
     _ok(ready, "osd", "out", "0")
     try:
         shown = _wait(
