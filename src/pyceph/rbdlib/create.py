@@ -112,8 +112,12 @@ async def create(
         raise CephError(errno.EINVAL, "negative size")
     if features is None:
         features = default_features(config)
+    # fast-diff is implicitly enabled: it follows object-map, whether asked for or not
+    # (librbd 16.2.15 creates and clones FAST_DIFF|LAYERING as LAYERING, no EINVAL)
     if features & RBD_FEATURE_OBJECT_MAP:
         features |= RBD_FEATURE_FAST_DIFF
+    else:
+        features &= ~RBD_FEATURE_FAST_DIFF
     su = stripe_unit or int(config.get("rbd_default_stripe_unit") or 0)
     sc = stripe_count or int(config.get("rbd_default_stripe_count") or 0)
     order = order or int(config.get("rbd_default_order") or 22)

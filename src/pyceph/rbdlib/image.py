@@ -662,7 +662,7 @@ class Image:
         self._check_open()
         if self.read_only:
             raise CephError(errno.EROFS, "image is read-only")
-        validate_metadata(key, value)
+        validate_metadata(key, value, image=True)
         await cls_client.metadata_set(self.ioctx, self.header_oid, {key: value})
         await header.notify_header_update(self.ioctx, self.header_oid)
 
