@@ -58,10 +58,13 @@ class OnDiskHeader:
 
 
 def parse_header(raw: bytes) -> OnDiskHeader:
-    """Decode `rbd_obj_header_ondisk`; ENXIO when the text is not RBD_HEADER_TEXT or the
-    object is shorter than a header (RefreshRequest::handle_v1_read_header)."""
-    if len(raw) < HEADER_STRUCT.size or not raw.startswith(RBD_HEADER_TEXT):
-        raise CephError(errno.ENXIO, "unrecognized header format")
+    """Decode `rbd_obj_header_ondisk` (RefreshRequest::handle_v1_read_header): EIO when
+    the object is shorter than a header, ENXIO when it does not start with
+    RBD_HEADER_TEXT."""
+    if len(raw) < HEADER_STRUCT.size:
+        raise CephError(errno.EIO, "v1 header too small")
+    if not raw.startswith(RBD_HEADER_TEXT):
+        raise CephError(errno.ENXIO, "unrecognized v1 header")
     f = HEADER_STRUCT.unpack_from(raw)
     block = f[1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
     return OnDiskHeader(
