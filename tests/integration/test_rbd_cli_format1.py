@@ -38,9 +38,10 @@ def v1_header(size: int, order: int = 22) -> bytes:
     )
 
 
-def rbd_cli(conf: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "CEPH_ARGS"}
+def rbd_cli(conf: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CEPH_ARGS", "RBD_FORCE_ALLOW_V1")}
     env["CEPH_CONF"] = conf
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "pyceph.cli.rbd_main", *args],
         capture_output=True,
@@ -126,3 +127,19 @@ def test_rm_refuses_snapshots_then_removes_everything(env: tuple[str, str]) -> N
     assert b"Removing image: 100% complete...done." in p.stderr
     assert ok(conf, "ls", pool) == "v2img\n"
     assert rbd_cli(conf, "info", f"{pool}/v1img").returncode == 2
+
+
+def test_create_format_1_needs_rbd_force_allow_v1(env: tuple[str, str]) -> None:
+    conf, pool = env
+    p = rbd_cli(conf, "create", "--image-format", "1", "-s", "8M", f"{pool}/made")
+    assert p.returncode == 22
+    assert p.stderr.startswith(
+        b"rbd: image format 1 is deprecated\nrbd: create error: (22) Invalid argument"
+    )
+    p = rbd_cli(conf, "create", "--image-format", "1", "-s", "8M", f"{pool}/made",
+                RBD_FORCE_ALLOW_V1="1")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    info = json.loads(ok(conf, "info", f"{pool}/made", "--format", "json"))
+    assert (info["format"], info["id"], info["size"]) == (1, "", 8 * MiB)
+    assert info["block_name_prefix"].startswith("rb.0.")
+    assert ok(conf, "ls", pool) == "made\nv1img\nv2img\n"

@@ -185,3 +185,31 @@ def test_a_bad_header_is_not_an_image(ioctx: rados.Ioctx) -> None:
     with pytest.raises(rbd.OSError) as ei:
         rbd.Image(ioctx, "zeros")
     assert ei.value.errno == errno.ENXIO
+
+
+def test_create_only_when_forced(ioctx: rados.Ioctx, monkeypatch: pytest.MonkeyPatch) -> None:
+    """librbd 16.2 creates a format-1 image only with RBD_FORCE_ALLOW_V1 set (and the
+    legacy create takes the format from rbd_default_format)."""
+    R = rbd.RBD()
+    with pytest.raises(rbd.InvalidArgument):
+        rbd.RBD().create(ioctx, "forced", 8 * MiB, old_format=True, features=1)
+    ioctx.rados.conf_set("rbd_default_format", "1")
+    try:
+        with pytest.raises(rbd.InvalidArgument):
+            R.create(ioctx, "forced", 8 * MiB, old_format=True)
+        monkeypatch.setenv("RBD_FORCE_ALLOW_V1", "1")
+        R.create(ioctx, "forced", 8 * MiB, old_format=True)
+        with pytest.raises(rbd.ImageExists):
+            R.create(ioctx, "forced", MiB, old_format=True)
+    finally:
+        ioctx.rados.conf_set("rbd_default_format", "2")
+    assert R.list(ioctx) == ["forced"]
+    raw = ioctx.read("forced.rbd", 200)
+    assert raw.startswith(HEADER_TEXT) and len(raw) == 112
+    with rbd.Image(ioctx, "forced") as img:
+        assert img.old_format() and img.size() == 8 * MiB
+        assert img.block_name_prefix().startswith("rb.0.")
+        assert img.stat()["order"] == ORDER
+        img.write(b"v1", 0)
+    R.remove(ioctx, "forced")
+    assert objects(ioctx) == ["rbd_directory"]

@@ -90,7 +90,7 @@ def do_create(ctx: Ctx) -> int:
     ioctx = ctx.open_ioctx(spec.pool, spec.namespace)
     kw = create_kwargs(ctx, opts)
     if opts.format == 1:
-        kw["old_format"] = True
+        kw.update(format_1_kwargs(ctx))
     try:
         ctx.rbd.RBD().create(ioctx, spec.image, size, **kw)
     except ctx.errors as e:
@@ -104,6 +104,14 @@ def do_create(ctx: Ctx) -> int:
     if ctx.args.flag("thick-provision"):
         _thick_provision(ctx, ioctx, spec.image, size)
     return 0
+
+
+def format_1_kwargs(ctx: Ctx) -> dict[str, Any]:
+    """An explicit `--image-format 1`: like upstream's utils::get_image_options, set
+    rbd_default_format so the create asks for format 1 (which librbd 16.2 refuses,
+    EINVAL, unless RBD_FORCE_ALLOW_V1 is set)."""
+    ctx.connect().conf_set("rbd_default_format", "1")
+    return {"old_format": True}
 
 
 #: bytes written per request while thick-provisioning (Create.cc chunk)

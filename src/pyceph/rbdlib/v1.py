@@ -17,12 +17,15 @@ format-1 image `<name>` is:
 
 A format-1 image has no id, no features, no striping beyond its object size, no data
 pool, no parent and no timestamps; advisory locks and image metadata live on its header
-as on a format-2 one.
+as on a format-2 one. librbd 16.2 creates one only when the environment variable
+RBD_FORCE_ALLOW_V1 is set (internal.cc create_v1); `create` does the same.
 """
 
 from __future__ import annotations
 
 import errno
+import os
+import random
 import struct
 from dataclasses import dataclass
 
@@ -44,6 +47,11 @@ HEADER_STRUCT = struct.Struct("<40s24s4s8s4BQQIIQ")
 #: offsetof(rbd_obj_header_ondisk, image_size): where ResizeRequest rewrites the size.
 IMAGE_SIZE_OFFSET = 40 + 24 + 4 + 8 + 4
 _U64 = struct.Struct("<Q")
+#: The environment variable that lets librbd 16.2 create format-1 images.
+FORCE_ALLOW_V1_ENV = "RBD_FORCE_ALLOW_V1"
+#: rbd_obj_header_ondisk's signature and version fields as librbd writes them.
+HEADER_SIGNATURE = b"RBD"
+HEADER_VERSION = b"001.005"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,45 @@ def parse_header(raw: bytes) -> OnDiskHeader:
         snap_seq=int(f[9]),
         snap_count=int(f[10]),
     )
+
+
+def creation_allowed() -> bool:
+    """Whether format-1 creation is forced on (RBD_FORCE_ALLOW_V1 set, to anything)."""
+    return os.environ.get(FORCE_ALLOW_V1_ENV) is not None
+
+
+def block_name(instance_id: int, rng: random.Random | None = None) -> str:
+    """init_rbd_header's block name: `rb.<hi>.<lo>.<random>` in hex, from the creating
+    client's global id (high and low 32 bits) and a random u32."""
+    extra = (rng or random).randrange(0xFFFFFFFF)
+    return f"rb.{instance_id >> 32:x}.{instance_id & 0xFFFFFFFF:x}.{extra:x}"
+
+
+def encode_header(block: str, size: int, order: int) -> bytes:
+    """A new image's `rbd_obj_header_ondisk` (no snapshots)."""
+    return HEADER_STRUCT.pack(
+        RBD_HEADER_TEXT,
+        block.encode(),
+        HEADER_SIGNATURE,
+        HEADER_VERSION,
+        order,
+        0,
+        0,
+        0,
+        size,
+        0,
+        0,
+        0,
+        0,
+    )
+
+
+async def create(ioctx: IoCtx, name: str, size: int, order: int) -> None:
+    """internal.cc create_v1: list `name` in rbd_directory's tmap, then write its
+    header (the caller has checked the name is free and the order valid)."""
+    await tmap_set(ioctx, name)
+    block = block_name(ioctx.client.instance_id)
+    await ioctx.write(old_header_name(name), encode_header(block, size, order))
 
 
 async def detect(ioctx: IoCtx, name: str) -> bool:
