@@ -213,3 +213,19 @@ def test_create_only_when_forced(ioctx: rados.Ioctx, monkeypatch: pytest.MonkeyP
         img.write(b"v1", 0)
     R.remove(ioctx, "forced")
     assert objects(ioctx) == ["rbd_directory"]
+
+
+def test_rename_moves_the_header_and_the_directory_entry(ioctx: rados.Ioctx) -> None:
+    block = make_v1(ioctx, "old", 8 * MiB, listed=True)
+    make_v1(ioctx, "other", MiB, listed=True)
+    with rbd.Image(ioctx, "old") as img:
+        img.write(b"kept", 0)
+    with pytest.raises(rbd.ImageExists):
+        rbd.RBD().rename(ioctx, "old", "other")
+    rbd.RBD().rename(ioctx, "old", "new")
+    assert rbd.RBD().list(ioctx) == ["new", "other"]
+    assert "old.rbd" not in objects(ioctx)
+    with rbd.Image(ioctx, "new") as img:
+        assert img.read(0, 4) == b"kept" and img.block_name_prefix() == block
+    with pytest.raises(rbd.ImageNotFound):
+        rbd.Image(ioctx, "old")

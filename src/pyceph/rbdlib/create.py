@@ -161,7 +161,7 @@ async def create(
 async def _create_v1(ioctx: IoCtx, name: str, size: int, order: int | None) -> str:
     """librbd::create's forced format-1 path: EEXIST when an image of either format has
     the name, EDOM for a bad order; the image has no id ("")."""
-    if await v1.detect(ioctx, name) or await _exists_v2(ioctx, name):
+    if await v1.detect(ioctx, name) or await exists_v2(ioctx, name):
         raise CephError(errno.EEXIST, f"rbd image {name} already exists")
     order = order or int(ioctx.client.config.get("rbd_default_order") or DEFAULT_ORDER)
     validate_order(order)
@@ -169,7 +169,8 @@ async def _create_v1(ioctx: IoCtx, name: str, size: int, order: int | None) -> s
     return ""
 
 
-async def _exists_v2(ioctx: IoCtx, name: str) -> bool:
+async def exists_v2(ioctx: IoCtx, name: str) -> bool:
+    """Whether a format-2 image is called `name` (its id object exists)."""
     try:
         await ioctx.stat(id_obj_name(name))
     except CephError as e:

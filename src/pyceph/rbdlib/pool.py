@@ -20,13 +20,14 @@ from pyceph.cls import rbd_types as T
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import cls_client, object_map, v1
 from pyceph.rbdlib._util import Progress, bounded, ignore_enoent, management_ops, pool_name, report
-from pyceph.rbdlib.create import validate_pool
+from pyceph.rbdlib.create import exists_v2, validate_pool
 from pyceph.rbdlib.image import Image, open_image
 from pyceph.rbdlib.layout import (
     CEPH_NOSNAP,
     RBD_DIRECTORY,
     RBD_INFO,
     id_obj_name,
+    old_header_name,
 )
 
 #: rbd_directory entries read per dir_list call.
@@ -243,8 +244,14 @@ async def rename(ioctx: IoCtx, src: str, dst: str) -> None:
     empty name, from cls dir_rename_image) leaves the new id object behind: the real
     16.2.15 then resolves the bad name through it (the compat recording of
     rbd_bad_input: removing "" afterwards reports the image's snapshots)."""
-    image_id = await cls_client.get_id(ioctx, id_obj_name(src))
-    if src == dst:
+    try:
+        image_id = await cls_client.get_id(ioctx, id_obj_name(src))
+    except CephError as e:
+        if e.errno != errno.ENOENT or not await v1.detect(ioctx, src):
+            raise
+        await _rename_v1(ioctx, src, dst)
+        return
+    if src == dst or await v1.detect(ioctx, dst):
         raise CephError(errno.EEXIST, f"image {dst} exists")
     op = ObjectOp()
     op.create(True)
@@ -255,6 +262,17 @@ async def rename(ioctx: IoCtx, src: str, dst: str) -> None:
     from pyceph.rbdlib import header
 
     await header.notify_header_update(ioctx, f"rbd_header.{image_id}")
+
+
+async def _rename_v1(ioctx: IoCtx, src: str, dst: str) -> None:
+    """Operations::rename of a format-1 image: EEXIST when an image of either format is
+    called `dst`; the opens of the image are told (its header object is gone)."""
+    from pyceph.rbdlib import header
+
+    if src == dst or await v1.detect(ioctx, dst) or await exists_v2(ioctx, dst):
+        raise CephError(errno.EEXIST, f"image {dst} exists")
+    await header.notify_header_update(ioctx, old_header_name(src))
+    await v1.rename(ioctx, src, dst)
 
 
 async def pool_init(ioctx: IoCtx, force: bool = False) -> None:

@@ -123,6 +123,24 @@ async def create(ioctx: IoCtx, name: str, size: int, order: int) -> None:
     await ioctx.write(old_header_name(name), encode_header(block, size, order))
 
 
+async def rename(ioctx: IoCtx, src: str, dst: str) -> None:
+    """operation::RenameRequest on a format-1 image (the caller checked that `dst` is
+    free): copy the header object's data to `<dst>.rbd` (EEXIST if it appeared), move
+    the tmap entry in one update, then drop the old header."""
+    src_oid = old_header_name(src)
+    op = ObjectOp()
+    i = op.read(0, 0)
+    raw = bytes((await ioctx.operate(src_oid, op)).outs[i].data)
+    op = ObjectOp()
+    op.create(True)
+    op.write_full(raw)
+    await ioctx.operate(old_header_name(dst), op)
+    op = ObjectOp()
+    op.tmap_update(tmap.set_command(dst) + tmap.rm_command(src))
+    await ioctx.operate(RBD_DIRECTORY, op)
+    await ioctx.remove(src_oid)
+
+
 async def detect(ioctx: IoCtx, name: str) -> bool:
     """OpenRequest::send_v1_detect_header: whether `<name>.rbd` exists."""
     try:
