@@ -229,3 +229,23 @@ def test_rename_moves_the_header_and_the_directory_entry(ioctx: rados.Ioctx) -> 
         assert img.read(0, 4) == b"kept" and img.block_name_prefix() == block
     with pytest.raises(rbd.ImageNotFound):
         rbd.Image(ioctx, "old")
+
+
+def test_rollback_copy_and_what_format_1_cannot_do(ioctx: rados.Ioctx) -> None:
+    make_v1(ioctx, "src", 8 * MiB, listed=True)
+    with rbd.Image(ioctx, "src") as img:
+        img.write(b"one", 0)
+        img.create_snap("s")
+        img.write(b"two", 0)
+        img.resize(12 * MiB)
+        img.rollback_to_snap("s")  # data and size as at the snapshot
+        assert (img.read(0, 3), img.size()) == (b"one", 8 * MiB)
+        img.copy(ioctx, "copied")  # a format-2 image with the source's features (none)
+        with pytest.raises(rbd.FunctionNotSupported):
+            img.protect_snap("s")  # no layering
+    with rbd.Image(ioctx, "copied") as cp:
+        assert (cp.old_format(), cp.features(), cp.read(0, 3)) == (False, 0, b"one")
+    with pytest.raises(rbd.FunctionNotSupported):
+        rbd.RBD().clone(ioctx, "src", "s", ioctx, "kid")
+    with pytest.raises(rbd.OperationNotSupported):
+        rbd.RBD().trash_move(ioctx, "src")
