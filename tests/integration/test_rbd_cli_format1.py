@@ -111,6 +111,15 @@ def test_info_ls_snap_ls_as_the_reference_prints_them(env: tuple[str, str]) -> N
     [snap] = json.loads(ok(conf, "snap", "ls", f"{pool}/v1img", "--format", "json"))
     assert (snap["name"], snap["protected"], snap["timestamp"]) == ("s1", "false", "")
     assert ok(conf, "info", f"{pool}/v1img@s1").endswith("\tformat: 1\n\tprotected: False\n")
+    p = rbd_cli(conf, "du", f"{pool}/v1img")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == b"warning: fast-diff map is not enabled for v1img. operation may be slow.\n"
+    assert p.stdout.decode().splitlines() == [
+        "NAME      PROVISIONED  USED",
+        "v1img@s1        8 MiB   0 B",
+        "v1img           8 MiB   0 B",
+        "<TOTAL>         8 MiB   0 B",
+    ]
 
 
 def test_rm_refuses_snapshots_then_removes_everything(env: tuple[str, str]) -> None:
