@@ -24,12 +24,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import pyceph
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("compat_runner", os.path.join(HERE, "runner.py"))
 runner = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(runner)
 
 SCENARIOS = runner.scenario_names()
+
+#: The source tree of the pyceph under test: scenario children import its `rados` and
+#: `rbd` (runner clears PYTHONPATH, and an editable install may point at another tree).
+PYCEPH_SRC = os.path.dirname(os.path.dirname(os.path.abspath(pyceph.__file__)))
 
 with open(os.path.join(HERE, "known_gaps.json")) as _f:
     KNOWN_GAPS: dict[str, dict[str, str]] = {
@@ -57,7 +63,11 @@ class _Outcomes:
             with ThreadPoolExecutor(min(MAX_CONCURRENT, len(names))) as ex:
                 results = ex.map(
                     lambda name: runner.run_scenario(
-                        sys.executable, name, self.conf, timeout=SCENARIO_TIMEOUT
+                        sys.executable,
+                        name,
+                        self.conf,
+                        env={"PYTHONPATH": PYCEPH_SRC},
+                        timeout=SCENARIO_TIMEOUT,
                     ),
                     names,
                 )

@@ -20,7 +20,10 @@ def _by_name(entries: list[dict]) -> dict[str, tuple[str, int]]:
 def test_pool_and_image_overrides(env: Env) -> None:
     io = env.ioctx
     base = _by_name(env.run(config.config_list_pool(io)))
-    assert "rbd_cache" in base and not any(n.startswith("rbd_mirror_") for n in base)
+    assert "rbd_cache" in base
+    # a pool lists the rbd-mirror daemon's options too (16.2.15), an image does not
+    assert base["rbd_mirror_journal_poll_age"] == ("5.000000", config.RBD_CONFIG_SOURCE_CONFIG)
+    assert "rbd_mirror_pool_replayers_refresh_interval" not in base
     names = [e["name"] for e in env.run(config.config_list_pool(io))]
     assert names == sorted(names)
     assert base["rbd_cache"] == ("true", config.RBD_CONFIG_SOURCE_CONFIG)
@@ -33,6 +36,7 @@ def test_pool_and_image_overrides(env: Env) -> None:
     env.run(config.image_config_set(img, "rbd_cache", "true"))
     env.run(img.metadata_set("other", "x"))  # plain metadata is not an override
     image_view = _by_name(env.run(config.config_list_image(img)))
+    assert not any(n.startswith("rbd_mirror_") for n in image_view)
     assert image_view["rbd_cache"] == ("true", config.RBD_CONFIG_SOURCE_IMAGE)
     assert env.run(config.image_config_get(img, "rbd_cache")) == "true"
     assert env.omap(img.header_oid)["metadata_conf_rbd_cache"] == b"true"

@@ -90,7 +90,7 @@ def do_create(ctx: Ctx) -> int:
     ioctx = ctx.open_ioctx(spec.pool, spec.namespace)
     kw = create_kwargs(ctx, opts)
     if opts.format == 1:
-        kw["old_format"] = True
+        kw.update(format_1_kwargs(ctx))
     try:
         ctx.rbd.RBD().create(ioctx, spec.image, size, **kw)
     except ctx.errors as e:
@@ -104,6 +104,14 @@ def do_create(ctx: Ctx) -> int:
     if ctx.args.flag("thick-provision"):
         _thick_provision(ctx, ioctx, spec.image, size)
     return 0
+
+
+def format_1_kwargs(ctx: Ctx) -> dict[str, Any]:
+    """An explicit `--image-format 1`: like upstream's utils::get_image_options, set
+    rbd_default_format so the create asks for format 1 (which librbd 16.2 refuses,
+    EINVAL, unless RBD_FORCE_ALLOW_V1 is set)."""
+    ctx.connect().conf_set("rbd_default_format", "1")
+    return {"old_format": True}
 
 
 #: bytes written per request while thick-provisioning (Create.cc chunk)
@@ -165,7 +173,7 @@ def do_list(ctx: Ctx) -> int:
     ioctx = ctx.open_ioctx(pool, ns)
     rbd = ctx.rbd.RBD()
     try:
-        images = sorted(rbd.list2(ioctx), key=lambda i: i["name"])
+        images = list(rbd.list2(ioctx))  # format-1 images first, as librbd lists them
     except ctx.errors as e:
         raise ctx.failed("listing images failed", e)
     if not ctx.args.flag("long"):
@@ -182,7 +190,9 @@ def do_list(ctx: Ctx) -> int:
     rows: list[LsRow] = []
     for entry in images:
         try:
-            image = ctx.rbd.Image(ioctx, image_id=entry["id"], read_only=True)
+            # a format-1 image has no id: it opens by name
+            by = {"image_id": entry["id"]} if entry["id"] else {"name": entry["name"]}
+            image = ctx.rbd.Image(ioctx, read_only=True, **by)
         except ctx.errors as e:
             if errno_of(e) == errno.ENOENT:
                 continue
@@ -267,7 +277,9 @@ def gather_info(ctx: Ctx, ioctx: Any, image: Any, name: str, snap: str) -> Image
         block_name_prefix=image.block_name_prefix(),
         format=1 if old else 2,
     )
-    if old:
+    if old:  # Info.cc: a format-1 image has no features, group, timestamps nor parent
+        if snap:
+            info.protected = bool(image.is_protected_snap(snap))
         return info
     pool_id = image.data_pool_id()
     if pool_id != ioctx.get_pool_id() and pool_id >= 0:

@@ -34,7 +34,7 @@ from pyceph.cli.rbd_args import (
 )
 from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
 from pyceph.cli.rbd_format import get_formatter
-from pyceph.cli.rbd_image import create_kwargs
+from pyceph.cli.rbd_image import create_kwargs, format_1_kwargs
 from pyceph.cli.rbd_progress import ProgressContext
 from pyceph.cli.rbd_snap import user_snaps
 from pyceph.common.output import TextTable
@@ -465,7 +465,7 @@ def _import(
                     kw[key] = value
             metadata = header.metadata or {}
         elif opts.format == 1:
-            kw["old_format"] = True
+            kw.update(format_1_kwargs(ctx))
         try:
             ctx.rbd.RBD().create(ioctx, name, size, **kw)
         except ctx.errors as e:

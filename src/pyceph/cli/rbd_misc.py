@@ -70,7 +70,7 @@ def _du_image(
 
     With ``--merge-snapshots`` the snapshots' usage is added to the HEAD row instead.
     """
-    image_id = image.id()
+    image_id = "" if image.old_format() else image.id()  # a format-1 image has no id
     rows: list[DuRow] = []
     last: str | None = from_snap
     found_from = from_snap is None

@@ -22,7 +22,7 @@ from pyceph.cli.rbd_args import (
     get_names,
 )
 from pyceph.cli.rbd_context import Ctx, cpp_strerror, errno_of
-from pyceph.cli.rbd_format import ctime_str, get_formatter
+from pyceph.cli.rbd_format import ctime_str, epoch_of, get_formatter
 from pyceph.cli.rbd_progress import ProgressContext
 from pyceph.cli.rbd_render import SnapRow, render_snap_list
 
@@ -89,7 +89,7 @@ def do_snap_list(ctx: Ctx) -> int:
                 s["name"],
                 s["size"],
                 protected,
-                ctime_str(ts) if ts else "",
+                ctime_str(ts) if ts and epoch_of(ts) != 0 else "",  # none on format 1
                 SNAP_NAMESPACE_NAMES.get(ns_type, "unknown"),
                 text,
                 detail,

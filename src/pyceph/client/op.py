@@ -155,3 +155,16 @@ class ObjectOp:
 
     def notify(self, data: bytes, timeout_ms: int) -> int:
         return self._add("notify", {"timeout_ms": timeout_ms}, data)
+
+    # -- tmap (format-1 rbd_directory; pyceph.common.tmap) -------------------------------
+    def tmap_get(self) -> int:
+        """The object's data, a tmap encoding (CEPH_OSD_OP_TMAPGET)."""
+        return self._add("tmapget")
+
+    def tmap_put(self, data: bytes) -> int:
+        """Replace the data with the tmap encoding `data` (CEPH_OSD_OP_TMAPPUT)."""
+        return self._add("tmapput", {}, data)
+
+    def tmap_update(self, commands: bytes) -> int:
+        """Apply tmap update commands (CEPH_OSD_OP_TMAPUP; librados tmap_update)."""
+        return self._add("tmapup", {}, commands)

@@ -33,6 +33,8 @@ WRITE_OPS = frozenset(
         "omap_clear",
         "omap_rm_range",
         "rollback",
+        "tmapup",
+        "tmapput",
     }
 )
 READ_OPS = frozenset(
@@ -51,6 +53,7 @@ READ_OPS = frozenset(
         "omap_cmp",
         "list_watchers",
         "list_snaps",
+        "tmapget",
     }
 )
 #: Ops on the object's watchers: answered by the primary, never logged (no data change).

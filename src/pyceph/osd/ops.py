@@ -31,6 +31,7 @@ import msgpack
 
 from pyceph import cls
 from pyceph.cls.context import CallEnv, ObjectOverlay, Origin, StoreReader, TransactionWriter
+from pyceph.common import tmap
 from pyceph.msg.osd_ops import WRITE_OPS
 from pyceph.osd.snaps import (
     SS_ATTR,
@@ -631,6 +632,44 @@ class _Exec:
         for w in ws:
             w.pop("connected", None)
         self.out({"watchers": ws})
+
+    # tmap (upstream do_tmapup / TMAPPUT / TMAPGET; codec in pyceph.common.tmap) --------
+    def _tmap_data(self) -> bytes:
+        return self.ov.read(0, self.size) if self.exists and self.size else b""
+
+    def op_tmapget(self, a: dict[str, Any]) -> None:
+        """The object's whole data (its tmap encoding)."""
+        self.need_exists()
+        self.out(payload=self._tmap_data())
+
+    def op_tmapput(self, a: dict[str, Any]) -> None:
+        """Replace the data with a tmap encoding (EINVAL when it does not decode)."""
+        b = self.take(a)
+        if not self.env.supports_omap:
+            raise _Fail(errno.EOPNOTSUPP)
+        try:
+            new = tmap.validate_put(b)
+        except tmap.TmapError as e:
+            raise _Fail(e.errno) from None
+        self.check_extent(0, len(new))
+        self.ov.write_full(new)
+        self.out()
+
+    def op_tmapup(self, a: dict[str, Any]) -> None:
+        """Apply tmap update commands to the data (an empty list is a no-op)."""
+        b = self.take(a)
+        if not self.env.supports_omap:
+            raise _Fail(errno.EOPNOTSUPP)
+        if not b:
+            self.out()
+            return
+        try:
+            new = tmap.apply_update(self._tmap_data(), b)
+        except tmap.TmapError as e:
+            raise _Fail(e.errno) from None
+        self.check_extent(0, len(new))
+        self.ov.write_full(new)
+        self.out()
 
 
 _HANDLERS: dict[str, Callable[[_Exec, dict[str, Any]], None]] = {

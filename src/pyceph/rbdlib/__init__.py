@@ -2,7 +2,9 @@
 
 Images use upstream's format-2 layout (see `layout`) with their metadata kept by the
 `rbd` object class (`cls_client`), on the async `pyceph.client.ioctx.IoCtx`, used on the
-event loop directly. The synchronous drop-in `rbd` module (`src/rbd/`) is a thin
+event loop directly. Format-1 images (`v1`: header `<name>.rbd`, `rb.0.*` data objects,
+`rbd_directory` tmap entries) open, read, write, resize, snapshot, rename and remove as
+in librbd 16.2, and are created only when RBD_FORCE_ALLOW_V1 is set. The synchronous drop-in `rbd` module (`src/rbd/`) is a thin
 adapter over this package. Every failure raises
 `pyceph.common.errors.CephError(errno, message)` with upstream's errno; the facade maps
 the errno onto `rbd`'s exception classes. A progress callback is a plain callable
@@ -47,7 +49,8 @@ Public API (names are stable; "async" means a coroutine function)
       async size() / features() / op_features() / flags() / overlap() /
             stripe_unit() / stripe_count() / data_pool_id() / create_timestamp() /
             access_timestamp() / modify_timestamp() (datetime-free floats, seconds)
-      old_format() -> bool (sync)
+      old_format() -> bool (sync); a format-1 image has id "" and header_oid
+            `<name>.rbd`
       async read(offset, length, fadvise_flags=0) -> bytes
       async write(data, offset, fadvise_flags=0) -> int (bytes written)
       async discard(offset, length) -> int
@@ -107,7 +110,8 @@ Public API (names are stable; "async" means a coroutine function)
             lock_get_owners() -> [{mode, owner (address)}]; lock_break(lock_mode, owner)
 
 `pool`
-    async list_images(ioctx) -> [name]; list_images2(ioctx) -> [{id, name}]
+    async list_images(ioctx) -> [name]; list_images2(ioctx) -> [{id, name}] (format-1
+          images first, id "")
     async remove(ioctx, name, progress=None) (ENOENT; then, in upstream's order,
           ENOTEMPTY with user snapshots, EBUSY while other clients watch it, EMLINK in
           a group; mirroring is disabled and trash/mirror snapshots pruned first)

@@ -14,9 +14,16 @@ from pyceph.common.options import OPTIONS, find_option, parse_value
 CONF_PREFIX = "conf_"
 
 
+#: The services whose `rbd_*` options librbd's config schema holds (the rbd-mirror
+#: daemon's options are in the client's schema too: a pool may override them).
+RBD_SERVICES = frozenset({"rbd", "rbd-mirror"})
+
+
 def rbd_option_names() -> list[str]:
-    """Every librbd option of the option table, sorted."""
-    return sorted(n for n, o in OPTIONS.items() if n.startswith("rbd_") and "rbd" in o.services)
+    """Every `rbd_*` option of the option table (librbd's and rbd-mirror's), sorted."""
+    return sorted(
+        n for n, o in OPTIONS.items() if n.startswith("rbd_") and RBD_SERVICES & set(o.services)
+    )
 
 
 def overrides_of(metadata: list[tuple[str, str]]) -> dict[str, str]:

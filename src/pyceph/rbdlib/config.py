@@ -59,24 +59,24 @@ EXCLUDED_IMAGE_OPTIONS = frozenset(
 
 
 def listed_names(image: bool = True) -> list[str]:
-    """The options an image's (or, with image=False, a pool's) config_list reports."""
+    """The options an image's (or, with image=False, a pool's) config_list reports: a
+    pool's includes the rbd-mirror daemon's options, an image's does not."""
     return [
         n
         for n in rbd_option_names()
-        if not n.startswith(MIRROR_PREFIX)
-        and n not in EXCLUDED_OPTIONS
-        and not (image and n in EXCLUDED_IMAGE_OPTIONS)
+        if n not in EXCLUDED_OPTIONS
+        and not (image and (n.startswith(MIRROR_PREFIX) or n in EXCLUDED_IMAGE_OPTIONS))
     ]
 
 
-def validate_metadata(key: str, value: str) -> None:
+def validate_metadata(key: str, value: str, image: bool = False) -> None:
     """api::Config::is_option_name + value check for a `conf_` metadata key (other keys
     are plain metadata, not checked): EINVAL for an option librbd does not take as an
-    override or a value the option rejects."""
+    override (on an image: no rbd-mirror daemon option) or a value the option rejects."""
     if not key.startswith(CONF_PREFIX):
         return
     name = key[len(CONF_PREFIX) :]
-    if name not in listed_names(image=False):
+    if name not in listed_names(image=False) or (image and name.startswith(MIRROR_PREFIX)):
         raise CephError(errno.EINVAL, f"{name} is not an rbd option")
     try:
         typed(name, value)
@@ -129,7 +129,7 @@ async def pool_config_remove(ioctx: IoCtx, name: str) -> None:
 
 
 async def image_config_set(img: Image, name: str, value: str) -> None:
-    validate_metadata(CONF_PREFIX + name, value)
+    validate_metadata(CONF_PREFIX + name, value, image=True)
     await img.metadata_set(CONF_PREFIX + name, value)
 
 

@@ -18,7 +18,7 @@ from pyceph.client.op import ObjectOp
 from pyceph.cls.rbd_types import OBJECT_NONEXISTENT
 from pyceph.common.errors import CephError
 from pyceph.osdmap.pool import FLAG_EC_OVERWRITES, TYPE_ERASURE
-from pyceph.rbdlib import cls_client
+from pyceph.rbdlib import cls_client, v1
 from pyceph.rbdlib._util import ioctx_for_pool, pool_id, pool_name
 from pyceph.rbdlib.features import (
     RBD_FEATURE_DATA_POOL,
@@ -32,6 +32,7 @@ from pyceph.rbdlib.features import (
     default_features,
 )
 from pyceph.rbdlib.layout import (
+    DEFAULT_ORDER,
     MAX_ORDER,
     MIN_ORDER,
     RBD_DIRECTORY,
@@ -106,14 +107,20 @@ async def create(
     (CloneRequest::enable_mirror)."""
     config = ioctx.client.config
     validate_name(name)
-    if old_format:
-        raise CephError(errno.EINVAL, "format 1 images can no longer be created")
+    if old_format and not v1.creation_allowed():
+        raise CephError(errno.EINVAL, "format 1 image creation unsupported")
     if size < 0:
         raise CephError(errno.EINVAL, "negative size")
+    if old_format:
+        return await _create_v1(ioctx, name, size, order)
     if features is None:
         features = default_features(config)
+    # fast-diff is implicitly enabled: it follows object-map, whether asked for or not
+    # (librbd 16.2.15 creates and clones FAST_DIFF|LAYERING as LAYERING, no EINVAL)
     if features & RBD_FEATURE_OBJECT_MAP:
         features |= RBD_FEATURE_FAST_DIFF
+    else:
+        features &= ~RBD_FEATURE_FAST_DIFF
     su = stripe_unit or int(config.get("rbd_default_stripe_unit") or 0)
     sc = stripe_count or int(config.get("rbd_default_stripe_count") or 0)
     order = order or int(config.get("rbd_default_order") or 22)
@@ -149,6 +156,28 @@ async def create(
     if not skip_mirror_enable:
         await enable_mirroring_or_remove(ioctx, name, image_id)
     return image_id
+
+
+async def _create_v1(ioctx: IoCtx, name: str, size: int, order: int | None) -> str:
+    """librbd::create's forced format-1 path: EEXIST when an image of either format has
+    the name, EDOM for a bad order; the image has no id ("")."""
+    if await v1.detect(ioctx, name) or await exists_v2(ioctx, name):
+        raise CephError(errno.EEXIST, f"rbd image {name} already exists")
+    order = order or int(ioctx.client.config.get("rbd_default_order") or DEFAULT_ORDER)
+    validate_order(order)
+    await v1.create(ioctx, name, size, order)
+    return ""
+
+
+async def exists_v2(ioctx: IoCtx, name: str) -> bool:
+    """Whether a format-2 image is called `name` (its id object exists)."""
+    try:
+        await ioctx.stat(id_obj_name(name))
+    except CephError as e:
+        if e.errno == errno.ENOENT:
+            return False
+        raise
+    return True
 
 
 async def enable_mirroring_or_remove(ioctx: IoCtx, name: str, image_id: str) -> None:

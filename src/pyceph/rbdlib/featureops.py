@@ -39,6 +39,8 @@ async def update_features(img: Image, features: int, enabled: bool) -> None:
     await img.refresh_if_required()
     if img.read_only or img.snap_id != CEPH_NOSNAP:
         raise CephError(errno.EROFS, "image is read-only")
+    if img.old_format():  # Operations::update_features
+        raise CephError(errno.EINVAL, "old-format images do not support features")
     if features & ~RBD_FEATURES_ALL:
         raise CephError(errno.EINVAL, "unknown features")
     allowed = RBD_FEATURES_MUTABLE | (0 if enabled else RBD_FEATURES_DISABLE_ONLY)

@@ -25,7 +25,7 @@ from typing import Any
 
 from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
-from pyceph.rbdlib import _conf, _util, cls_client, exclusive_lock, header, io, object_map
+from pyceph.rbdlib import _conf, _util, cls_client, exclusive_lock, header, io, object_map, v1
 from pyceph.rbdlib._util import (
     Progress,
     bounded,
@@ -47,6 +47,7 @@ from pyceph.rbdlib.layout import (
     data_object_name,
     header_name,
     id_obj_name,
+    old_header_name,
 )
 
 log = logging.getLogger("pyceph.rbdlib.image")
@@ -67,7 +68,15 @@ async def open_image(
     if name is None and not image_id:
         raise CephError(errno.EINVAL, "an image name or id is required")
     if name is not None and not image_id:
-        image_id = await cls_client.get_id(ioctx, id_obj_name(name))
+        try:
+            image_id = await cls_client.get_id(ioctx, id_obj_name(name))
+        except CephError as e:
+            # OpenRequest: no id object -> a format-1 image if `<name>.rbd` exists
+            if e.errno != errno.ENOENT or not await v1.detect(ioctx, name):
+                raise
+            img = Image(ioctx, name, "", read_only=read_only, old_format=True)
+            await img._open(snapshot, snap_id)
+            return img
     elif image_id and not name:
         try:
             name = await cls_client.dir_get_name(ioctx, RBD_DIRECTORY, image_id)
@@ -97,11 +106,15 @@ async def _trashed_name(ioctx: IoCtx, image_id: str) -> str:
 class Image:
     """One open image. Attributes are the state of the last refresh (no I/O)."""
 
-    def __init__(self, ioctx: IoCtx, name: str, image_id: str, *, read_only: bool) -> None:
+    def __init__(
+        self, ioctx: IoCtx, name: str, image_id: str, *, read_only: bool, old_format: bool = False
+    ) -> None:
         self.ioctx = ioctx.copy(snap_read=CEPH_NOSNAP, snapc=None)
         self.name = name
         self.id = image_id
-        self.header_oid = header_name(image_id)
+        #: A format-1 image (`v1`): header `<name>.rbd`, no id, no features.
+        self.is_old_format = old_format
+        self.header_oid = old_header_name(name) if old_format else header_name(image_id)
         self.read_only = read_only
         self.snap_id = CEPH_NOSNAP
         self.snap_name: str | None = None
@@ -207,7 +220,10 @@ class Image:
             raise
 
     async def _read_header(self) -> None:
-        self.state = await header.load_state(self.ioctx, self.header_oid, self.read_only)
+        if self.is_old_format:
+            self.state = await v1.load_state(self.ioctx, self.header_oid)
+        else:
+            self.state = await header.load_state(self.ioctx, self.header_oid, self.read_only)
         st = self.state
         if st.features & RBD_FEATURE_DATA_POOL and st.data_pool_id >= 0:
             base = ioctx_for_pool(self.ioctx, st.data_pool_id)
@@ -310,7 +326,7 @@ class Image:
         return self.state.object_prefix
 
     def data_oid(self, objectno: int) -> str:
-        return data_object_name(self.state.object_prefix, objectno)
+        return data_object_name(self.state.object_prefix, objectno, self.is_old_format)
 
     async def parent_image(self, snap_id: int) -> Image:
         """The parent image (read-only at the parent snapshot) of the head or a snapshot."""
@@ -328,7 +344,7 @@ class Image:
 
     # -- information ----------------------------------------------------------------
     def old_format(self) -> bool:
-        return False
+        return self.is_old_format
 
     async def size(self) -> int:
         await self._ready()
@@ -582,7 +598,10 @@ class Image:
             if size < old:
                 await self._trim(size, old, progress)
             await object_map.resize(self, size)
-            await cls_client.set_size(self.ioctx, self.header_oid, size)
+            if self.is_old_format:
+                await v1.set_size(self.ioctx, self.header_oid, size)
+            else:
+                await cls_client.set_size(self.ioctx, self.header_oid, size)
             if size >= old:
                 report(progress, 1, 1)
             await self.notify_update()
@@ -643,7 +662,7 @@ class Image:
         self._check_open()
         if self.read_only:
             raise CephError(errno.EROFS, "image is read-only")
-        validate_metadata(key, value)
+        validate_metadata(key, value, image=True)
         await cls_client.metadata_set(self.ioctx, self.header_oid, {key: value})
         await header.notify_header_update(self.ioctx, self.header_oid)
 

@@ -34,7 +34,7 @@ from pyceph.common.errors import CephError
 from pyceph.rbdlib import cls_client, object_map
 from pyceph.rbdlib._util import IO_OBJECTS_IN_FLIGHT, bounded
 from pyceph.rbdlib.features import RBD_FEATURE_DEEP_FLATTEN
-from pyceph.rbdlib.layout import CEPH_NOSNAP, ObjectExtent, data_object_name
+from pyceph.rbdlib.layout import CEPH_NOSNAP, ObjectExtent
 
 if TYPE_CHECKING:
     from pyceph.rbdlib.image import Image
@@ -169,7 +169,7 @@ async def read_extents(
             if data:
                 _scatter(buf, ext, data)
             return
-        oid = data_object_name(img.state.object_prefix, ext.objectno)
+        oid = img.data_oid(ext.objectno)
         op = ObjectOp()
         op.read(ext.offset, ext.length)
         if op_flags:
@@ -248,7 +248,7 @@ async def write_object(img: Image, objectno: int, build: ObjectOp) -> None:
 async def _write_object(
     img: Image, objectno: int, build: ObjectOp, mine: asyncio.Future[None] | None
 ) -> None:
-    oid = data_object_name(img.state.object_prefix, objectno)
+    oid = img.data_oid(objectno)
     ioctx = img.data_ioctx
     await object_map.before_write(img, objectno)
     if objectno in img.known_objects or not needs_copyup(img, objectno):
@@ -357,7 +357,7 @@ async def discard(img: Image, offset: int, length: int, zero: bool = False) -> i
 
 
 async def _discard_object(img: Image, ext: ObjectExtent, mine: asyncio.Future[None] | None) -> None:
-    oid = data_object_name(img.state.object_prefix, ext.objectno)
+    oid = img.data_oid(ext.objectno)
     object_size = img.layout.object_size
     full = ext.offset == 0 and ext.length == object_size
     tail = ext.offset + ext.length >= object_size

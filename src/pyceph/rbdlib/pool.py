@@ -18,15 +18,16 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.client.op import ObjectOp
 from pyceph.cls import rbd_types as T
 from pyceph.common.errors import CephError
-from pyceph.rbdlib import cls_client, object_map
+from pyceph.rbdlib import cls_client, object_map, v1
 from pyceph.rbdlib._util import Progress, bounded, ignore_enoent, management_ops, pool_name, report
-from pyceph.rbdlib.create import validate_pool
+from pyceph.rbdlib.create import exists_v2, validate_pool
 from pyceph.rbdlib.image import Image, open_image
 from pyceph.rbdlib.layout import (
     CEPH_NOSNAP,
     RBD_DIRECTORY,
     RBD_INFO,
     id_obj_name,
+    old_header_name,
 )
 
 #: rbd_directory entries read per dir_list call.
@@ -36,8 +37,9 @@ METADATA_PAGE = 64
 
 
 async def list_images2(ioctx: IoCtx) -> list[dict[str, str]]:
-    """Every image of the pool's namespace: [{id, name}] sorted by name."""
-    out: list[dict[str, str]] = []
+    """Every image of the pool's namespace: the format-1 images of `rbd_directory`'s
+    tmap first (id ""), then the format-2 ones, [{id, name}] sorted by name."""
+    out: list[dict[str, str]] = [{"id": "", "name": n} for n in await v1.directory_names(ioctx)]
     start = ""
     while True:
         try:
@@ -49,7 +51,7 @@ async def list_images2(ioctx: IoCtx) -> list[dict[str, str]]:
         out.extend({"id": i, "name": n} for n, i in page.items())
         if len(page) < DIR_LIST_PAGE:
             return out
-        start = out[-1]["name"]
+        start = next(reversed(page))
 
 
 async def list_images(ioctx: IoCtx) -> list[str]:
@@ -79,7 +81,14 @@ async def remove(ioctx: IoCtx, name: str, progress: Progress | None = None) -> N
 
 
 async def _remove_stale_entry(ioctx: IoCtx, name: str) -> None:
-    """A directory entry left without an id object (a crashed create/remove)."""
+    """A directory entry left without an image (a crashed create/remove): the format-1
+    tmap entry first, then the format-2 one (RemoveRequest of an unknown format)."""
+    try:
+        await v1.tmap_rm(ioctx, name)
+        return
+    except CephError as e:
+        if e.errno not in (errno.ENOENT, errno.EOPNOTSUPP):
+            raise
     try:
         image_id = await cls_client.dir_get_id(ioctx, RBD_DIRECTORY, name)
     except CephError as e:
@@ -100,6 +109,9 @@ async def remove_open_image(img: Image, progress: Progress | None = None) -> Non
     membership (EMLINK); then mirroring is disabled and trash- and mirror-namespace
     snapshots are pruned (one still holding a clone is skipped and the removal fails
     with ECHILD)."""
+    if img.old_format():
+        await _remove_v1(img, progress)
+        return
     ioctx = img.ioctx
     auto_delete = []
     for snap in img.state.snaps.values():
@@ -110,20 +122,15 @@ async def remove_open_image(img: Image, progress: Progress | None = None) -> Non
             auto_delete.append(snap.id)
         else:
             raise CephError(errno.ENOTEMPTY, "image has snapshots - not removing")
-    me = ioctx.client.instance_id
-    watchers = [w for w in await ioctx.list_watchers(img.header_oid)
-                if not (_watcher_gid(w) == me and int(w.get("cookie", 0)) == _cookie(img))]  # fmt: skip
-    if watchers:
-        raise CephError(errno.EBUSY, "image has watchers - not removing")
-    if not img.old_format():
-        try:
-            group = await ignore_enoent(cls_client.image_group_get(ioctx, img.header_oid))
-        except CephError as e:
-            if e.errno not in (errno.EOPNOTSUPP, errno.ENOEXEC):
-                raise
-            group = None  # an OSD class without groups
-        if group is not None and group.is_valid():
-            raise CephError(errno.EMLINK, "image is in a group - not removing")
+    await _check_no_other_watchers(img)
+    try:
+        group = await ignore_enoent(cls_client.image_group_get(ioctx, img.header_oid))
+    except CephError as e:
+        if e.errno not in (errno.EOPNOTSUPP, errno.ENOEXEC):
+            raise
+        group = None  # an OSD class without groups
+    if group is not None and group.is_valid():
+        raise CephError(errno.EMLINK, "image is in a group - not removing")
     await _disable_mirroring(img)
     await _prune_snapshots(img, auto_delete)
     await trim_objects(img, 0, progress)
@@ -134,6 +141,28 @@ async def remove_open_image(img: Image, progress: Progress | None = None) -> Non
     if img.name:
         await ignore_enoent(ioctx.remove(id_obj_name(img.name)))
         await ignore_enoent(cls_client.dir_remove_image(ioctx, RBD_DIRECTORY, img.name, img.id))
+
+
+async def _remove_v1(img: Image, progress: Progress | None) -> None:
+    """RemoveRequest of a format-1 image: refuse with snapshots (ENOTEMPTY) or other
+    watchers (EBUSY); remove the data objects and the header, then the `rbd_directory`
+    tmap entry, whose failure (ENOENT for an unlisted image) is the removal's result."""
+    if img.state.snaps:
+        raise CephError(errno.ENOTEMPTY, "image has snapshots - not removing")
+    await _check_no_other_watchers(img)
+    await trim_objects(img, 0, progress)
+    await img.close()
+    await ignore_enoent(img.ioctx.remove(img.header_oid))
+    await v1.tmap_rm(img.ioctx, img.name)
+
+
+async def _check_no_other_watchers(img: Image) -> None:
+    """PreRemoveRequest::check_image_watchers: EBUSY while another client watches."""
+    me = img.ioctx.client.instance_id
+    watchers = [w for w in await img.ioctx.list_watchers(img.header_oid)
+                if not (_watcher_gid(w) == me and int(w.get("cookie", 0)) == _cookie(img))]  # fmt: skip
+    if watchers:
+        raise CephError(errno.EBUSY, "image has watchers - not removing")
 
 
 async def _disable_mirroring(img: Image) -> None:
@@ -215,8 +244,14 @@ async def rename(ioctx: IoCtx, src: str, dst: str) -> None:
     empty name, from cls dir_rename_image) leaves the new id object behind: the real
     16.2.15 then resolves the bad name through it (the compat recording of
     rbd_bad_input: removing "" afterwards reports the image's snapshots)."""
-    image_id = await cls_client.get_id(ioctx, id_obj_name(src))
-    if src == dst:
+    try:
+        image_id = await cls_client.get_id(ioctx, id_obj_name(src))
+    except CephError as e:
+        if e.errno != errno.ENOENT or not await v1.detect(ioctx, src):
+            raise
+        await _rename_v1(ioctx, src, dst)
+        return
+    if src == dst or await v1.detect(ioctx, dst):
         raise CephError(errno.EEXIST, f"image {dst} exists")
     op = ObjectOp()
     op.create(True)
@@ -227,6 +262,17 @@ async def rename(ioctx: IoCtx, src: str, dst: str) -> None:
     from pyceph.rbdlib import header
 
     await header.notify_header_update(ioctx, f"rbd_header.{image_id}")
+
+
+async def _rename_v1(ioctx: IoCtx, src: str, dst: str) -> None:
+    """Operations::rename of a format-1 image: EEXIST when an image of either format is
+    called `dst`; the opens of the image are told (its header object is gone)."""
+    from pyceph.rbdlib import header
+
+    if src == dst or await v1.detect(ioctx, dst) or await exists_v2(ioctx, dst):
+        raise CephError(errno.EEXIST, f"image {dst} exists")
+    await header.notify_header_update(ioctx, old_header_name(src))
+    await v1.rename(ioctx, src, dst)
 
 
 async def pool_init(ioctx: IoCtx, force: bool = False) -> None:

@@ -79,8 +79,11 @@ async def create(img: Image, name: str, flags: int = 0) -> int:
             raise CephError(errno.EEXIST, f"snapshot {name} exists")
     snap_id = await img.data_ioctx.selfmanaged_snap_create()
     try:
-        await cls_client.snapshot_add(img.ioctx, img.header_oid, snap_id, name,
-                                      T.UserSnapshotNamespace())  # fmt: skip
+        if img.old_format():  # SnapshotCreateRequest: the v1 header's snapshot table
+            await cls_client.old_snapshot_add(img.ioctx, img.header_oid, snap_id, name)
+        else:
+            await cls_client.snapshot_add(img.ioctx, img.header_oid, snap_id, name,
+                                          T.UserSnapshotNamespace())  # fmt: skip
     except CephError:
         await img.data_ioctx.selfmanaged_snap_remove(snap_id)
         raise
@@ -126,6 +129,10 @@ async def remove_by_id(img: Image, snap_id: int) -> None:
         raise CephError(errno.ENOENT, f"snapshot {snap_id} does not exist")
     if snap.protection != T.RBD_PROTECTION_STATUS_UNPROTECTED:
         raise CephError(errno.EBUSY, "snapshot is protected")
+    if img.old_format():  # SnapshotRemoveRequest: no clones, no object map
+        await cls_client.old_snapshot_remove(img.ioctx, img.header_oid, snap.name)
+        await _release_snap_id(img, snap_id)
+        return
     children = await ignore_enoent(cls_client.children_list(img.ioctx, img.header_oid, snap_id))
     if children:
         if getattr(snap.namespace, "type", 0) != T.SNAPSHOT_NAMESPACE_TYPE_TRASH:
@@ -134,6 +141,12 @@ async def remove_by_id(img: Image, snap_id: int) -> None:
         return
     await cls_client.snapshot_remove(img.ioctx, img.header_oid, snap_id)
     await object_map.snapshot_remove(img, snap_id)
+    await _release_snap_id(img, snap_id)
+
+
+async def _release_snap_id(img: Image, snap_id: int) -> None:
+    """Give the pool back a removed snapshot's id (its clones get trimmed) and tell the
+    other opens."""
     try:
         await img.data_ioctx.selfmanaged_snap_remove(snap_id)
     except CephError as e:
@@ -148,7 +161,10 @@ async def rename(img: Image, src: str, dst: str) -> None:
     snap = img.state.snap_by_name(src)
     if any(s.name == dst for s in img.state.snaps.values()):
         raise CephError(errno.EEXIST, f"snapshot {dst} exists")
-    await cls_client.snapshot_rename(img.ioctx, img.header_oid, snap.id, dst)
+    if img.old_format():
+        await cls_client.old_snapshot_rename(img.ioctx, img.header_oid, snap.id, dst)
+    else:
+        await cls_client.snapshot_rename(img.ioctx, img.header_oid, snap.id, dst)
     await img.notify_update()
 
 
