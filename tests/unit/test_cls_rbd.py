@@ -15,7 +15,6 @@ from dataclasses import replace
 import pytest
 
 from pyceph.cls import method_flags
-from pyceph.cls._denc import Decoder, Encoder
 from pyceph.cls.context import PROMOTE, RD, WR
 from pyceph.cls.rbd_bitvector import BitVector2, ceph_crc32c
 from pyceph.cls.rbd_types import (
@@ -60,6 +59,7 @@ from pyceph.cls.rbd_types import (
     encode_snapshot_namespace,
 )
 from pyceph.cls.testing import MemObject, make_env, osd_exec
+from pyceph.common.denc import Decoder, Encoder
 
 ENV = make_env(now=1_700_000_000.5)
 NOSNAP = struct.pack("<Q", CEPH_NOSNAP)

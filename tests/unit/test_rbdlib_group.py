@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import errno
 
-from pyceph.cls._denc import Decoder
 from pyceph.cls.rbd_types import (
     SNAPSHOT_NAMESPACE_TYPE_GROUP,
     GroupSnapshot,
     GroupSpec,
 )
+from pyceph.common.denc import Decoder
 from pyceph.rbdlib import group, pool
 from pyceph.rbdlib.layout import RBD_GROUP_DIRECTORY
 

@@ -10,7 +10,6 @@ import errno
 import json
 from pathlib import Path
 
-from pyceph.cls._denc import Decoder
 from pyceph.cls.rbd_types import (
     MIGRATION_HEADER_TYPE_DST,
     MIGRATION_HEADER_TYPE_SRC,
@@ -19,6 +18,7 @@ from pyceph.cls.rbd_types import (
     TRASH_IMAGE_SOURCE_MIGRATION,
     MigrationSpec,
 )
+from pyceph.common.denc import Decoder
 from pyceph.rbdlib import migration, pool, trash
 from pyceph.rbdlib.features import RBD_FEATURE_MIGRATING, RBD_FEATURE_STRIPINGV2
 

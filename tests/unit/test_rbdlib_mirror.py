@@ -11,8 +11,8 @@ import errno
 import json
 
 from pyceph.cls import rbd_mirror_types as M
-from pyceph.cls._denc import Decoder
 from pyceph.cls.rbd_types import SNAPSHOT_NAMESPACE_TYPE_MIRROR
+from pyceph.common.denc import Decoder
 from pyceph.rbdlib import mirror
 from pyceph.rbdlib.features import RBD_FEATURE_JOURNALING
 from pyceph.rbdlib.layout import RBD_MIRRORING

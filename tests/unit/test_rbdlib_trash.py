@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import time
 
-from pyceph.cls._denc import Decoder
 from pyceph.cls.rbd_types import (
     SNAPSHOT_NAMESPACE_TYPE_TRASH,
     TRASH_IMAGE_SOURCE_USER,
@@ -16,6 +15,7 @@ from pyceph.cls.rbd_types import (
     TRASH_IMAGE_STATE_NORMAL,
     TrashImageSpec,
 )
+from pyceph.common.denc import Decoder
 from pyceph.rbdlib import cls_client, pool, trash
 from pyceph.rbdlib.image import open_image
 from pyceph.rbdlib.layout import RBD_TRASH

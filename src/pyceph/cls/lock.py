@@ -36,7 +36,9 @@ from typing import Any
 
 import msgpack
 
-from pyceph.cls._denc import (
+from pyceph.cls.context import PROMOTE, RD, WR, ClsError, MethodContext
+from pyceph.cls.registry import MethodResult, register
+from pyceph.common.denc import (
     ZERO_UTIME,
     Decoder,
     DencError,
@@ -47,8 +49,6 @@ from pyceph.cls._denc import (
     utime_float,
     utime_of,
 )
-from pyceph.cls.context import PROMOTE, RD, WR, ClsError, MethodContext
-from pyceph.cls.registry import MethodResult, register
 
 log = logging.getLogger("pyceph.cls.lock")
 

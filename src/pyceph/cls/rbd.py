@@ -20,7 +20,6 @@ import errno
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from pyceph.cls._denc import Decoder, DencError, Encoder, Utime, utime_of
 from pyceph.cls.context import RD, WR, ClsError, MethodContext
 from pyceph.cls.rbd_types import (
     CEPH_NOSNAP,
@@ -46,6 +45,7 @@ from pyceph.cls.rbd_types import (
     snap_key,
 )
 from pyceph.cls.registry import MethodResult, register
+from pyceph.common.denc import Decoder, DencError, Encoder, Utime, utime_of
 
 T = TypeVar("T")
 

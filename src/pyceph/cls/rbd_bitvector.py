@@ -10,7 +10,7 @@ import struct
 
 import crc32c as _crc
 
-from pyceph.cls._denc import Decoder, DencError, Encoder
+from pyceph.common.denc import Decoder, DencError, Encoder
 
 
 def ceph_crc32c(seed: int, data: bytes | memoryview) -> int:

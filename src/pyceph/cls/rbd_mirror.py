@@ -19,7 +19,6 @@ import errno
 import uuid
 from dataclasses import replace
 
-from pyceph.cls._denc import ADDR_TYPE_ANY, Decoder, DencError, Encoder
 from pyceph.cls.context import PROMOTE, RD, WR, ClsError, MethodContext
 from pyceph.cls.rbd import (
     CLASS,
@@ -60,6 +59,7 @@ from pyceph.cls.rbd_types import (
     enc_map,
 )
 from pyceph.cls.registry import MethodResult, register
+from pyceph.common.denc import ADDR_TYPE_ANY, Decoder, DencError, Encoder
 
 UUID_KEY = "mirror_uuid"
 MODE_KEY = "mirror_mode"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyceph.cls._denc import ZERO_UTIME, Decoder, Encoder, Utime
+from pyceph.common.denc import ZERO_UTIME, Decoder, Encoder, Utime
 
 MIRROR_MODE_DISABLED = 0
 MIRROR_MODE_IMAGE = 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 
-from pyceph.cls._denc import Decoder, DencError
 from pyceph.cls.context import RD, WR, ClsError, MethodContext
 from pyceph.cls.rbd import CLASS, check_exists, decode_input
 from pyceph.cls.rbd_bitvector import BitVector2
@@ -24,6 +23,7 @@ from pyceph.cls.rbd_types import (
     dec_map,
 )
 from pyceph.cls.registry import MethodResult, register
+from pyceph.common.denc import Decoder, DencError
 
 
 # -- object maps ----------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import errno
 import struct
 from dataclasses import dataclass, field
 
-from pyceph.cls._denc import Decoder, DencError
 from pyceph.cls.context import RD, WR, ClsError, MethodContext
 from pyceph.cls.rbd import (
     CLASS,
@@ -52,6 +51,7 @@ from pyceph.cls.rbd_types import (
     enc_map,
 )
 from pyceph.cls.registry import MethodResult, register
+from pyceph.common.denc import Decoder, DencError
 
 TRASH_IMAGE_KEY_PREFIX = "id_"
 NAMESPACE_KEY_PREFIX = "name_"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import uuid
 
-from pyceph.cls._denc import Decoder, Encoder
 from pyceph.cls.context import RD, WR, ClsError, MethodContext
 from pyceph.cls.rbd import (
     CLASS,
@@ -69,6 +68,7 @@ from pyceph.cls.rbd_types import (
     snap_key,
 )
 from pyceph.cls.registry import MethodResult, register
+from pyceph.common.denc import Decoder, Encoder
 
 #: sizeof(struct rbd_obj_header_ondisk): the fixed part of a v1 header.
 V1_HEADER_SIZE = 112

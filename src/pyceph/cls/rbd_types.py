@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pyceph.cls._denc import ZERO_UTIME, Decoder, DencError, Encoder, Utime
-
 # Re-exported (object maps and mirroring records have modules of their own):
 from pyceph.cls.rbd_bitvector import BitVector2, ceph_crc32c  # noqa: F401
 from pyceph.cls.rbd_mirror_types import (  # noqa: F401
@@ -50,6 +48,7 @@ from pyceph.cls.rbd_mirror_types import (  # noqa: F401
     MirrorImageStatus,
     MirrorPeer,
 )
+from pyceph.common.denc import ZERO_UTIME, Decoder, DencError, Encoder, Utime
 
 T = TypeVar("T")
 K = TypeVar("K")

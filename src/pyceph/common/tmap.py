@@ -17,7 +17,8 @@ Both the OSD (`pyceph.osd.ops`) and the client (`pyceph.rbdlib.v1`) use this mod
 from __future__ import annotations
 
 import errno
-import struct
+
+from pyceph.common.denc import Decoder, DencError, Encoder
 
 #: include/rados.h CEPH_OSD_TMAP_*: the update command codes.
 TMAP_HDR = ord("h")
@@ -25,8 +26,6 @@ TMAP_SET = ord("s")
 TMAP_CREATE = ord("c")
 TMAP_RM = ord("r")
 TMAP_RMSLOPPY = ord("R")
-
-_U32 = struct.Struct("<I")
 
 
 class TmapError(Exception):
@@ -37,40 +36,12 @@ class TmapError(Exception):
         self.errno = err
 
 
-class _Reader:
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self.pos = 0
-
-    def at_end(self) -> bool:
-        return self.pos >= len(self.raw)
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.raw):
-            raise TmapError(errno.EINVAL, "tmap: truncated")
-        b = self.raw[self.pos : self.pos + n]
-        self.pos += n
-        return b
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u32(self) -> int:
-        return int(_U32.unpack(self.take(4))[0])
-
-    def blob(self) -> bytes:
-        return self.take(self.u32())
-
-    def string(self) -> str:
-        return self.blob().decode("utf-8", "surrogateescape")
+def _key(d: Decoder) -> str:
+    return d.raw_string().decode("utf-8", "surrogateescape")
 
 
-def _blob(b: bytes) -> bytes:
-    return _U32.pack(len(b)) + b
-
-
-def _key(k: str) -> bytes:
-    return _blob(k.encode("utf-8", "surrogateescape"))
+def _encode_key(enc: Encoder, key: str) -> None:
+    enc.string(key.encode("utf-8", "surrogateescape"))
 
 
 def decode(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
@@ -78,51 +49,53 @@ def decode(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     does not decode)."""
     if not raw:
         return b"", {}
-    r = _Reader(bytes(raw))
-    header = r.blob()
-    count = r.u32()
-    if count > len(raw):  # every entry takes at least 8 bytes: a forged count
-        raise TmapError(errno.EINVAL, "tmap: bad key count")
-    keys: dict[str, bytes] = {}
-    for _ in range(count):
-        k = r.string()
-        keys[k] = r.blob()
-    return header, keys
+    d = Decoder(raw)
+    try:
+        header = d.raw_string()
+        entries = d.seq(lambda: (_key(d), d.raw_string()))
+    except DencError as e:
+        raise TmapError(errno.EINVAL, f"tmap: {e}") from None
+    return header, dict(entries)
 
 
 def encode(header: bytes, keys: dict[str, bytes]) -> bytes:
     """The data encoding of a map, keys in sorted (byte) order as upstream's std::map."""
-    parts = [_blob(header), _U32.pack(len(keys))]
+    enc = Encoder()
+    enc.string(header)
+    enc.u32(len(keys))
     for k in sorted(keys, key=lambda s: s.encode("utf-8", "surrogateescape")):
-        parts.append(_key(k))
-        parts.append(_blob(keys[k]))
-    return b"".join(parts)
+        _encode_key(enc, k)
+        enc.string(keys[k])
+    return bytes(enc)
 
 
 def apply_update(current: bytes, commands: bytes) -> bytes:
     """TMAPUP: the object's new data after `commands` (TmapError on failure)."""
     header, keys = decode(current)
-    r = _Reader(bytes(commands))
-    while not r.at_end():
-        op = r.u8()
-        if op == TMAP_HDR:
-            header = r.blob()
-            continue
-        key = r.string()
-        if op == TMAP_SET:
-            keys[key] = r.blob()
-        elif op == TMAP_CREATE:
-            if key in keys:
-                raise TmapError(errno.EEXIST, f"tmap: {key!r} exists")
-            keys[key] = r.blob()
-        elif op == TMAP_RM:
-            if key not in keys:
-                raise TmapError(errno.ENOENT, f"tmap: no {key!r}")
-            del keys[key]
-        elif op == TMAP_RMSLOPPY:
-            keys.pop(key, None)
-        else:
-            raise TmapError(errno.EINVAL, f"tmap: unknown command {op}")
+    d = Decoder(commands)
+    try:
+        while d.pos < len(d.buf):
+            op = d.u8()
+            if op == TMAP_HDR:
+                header = d.raw_string()
+                continue
+            key = _key(d)
+            if op == TMAP_SET:
+                keys[key] = d.raw_string()
+            elif op == TMAP_CREATE:
+                if key in keys:
+                    raise TmapError(errno.EEXIST, f"tmap: {key!r} exists")
+                keys[key] = d.raw_string()
+            elif op == TMAP_RM:
+                if key not in keys:
+                    raise TmapError(errno.ENOENT, f"tmap: no {key!r}")
+                del keys[key]
+            elif op == TMAP_RMSLOPPY:
+                keys.pop(key, None)
+            else:
+                raise TmapError(errno.EINVAL, f"tmap: unknown command {op}")
+    except DencError as e:
+        raise TmapError(errno.EINVAL, f"tmap: {e}") from None
     return encode(header, keys)
 
 
@@ -135,9 +108,16 @@ def validate_put(data: bytes) -> bytes:
 
 def set_command(key: str, value: bytes = b"") -> bytes:
     """A TMAPUP command list that sets `key` (librbd's tmap_set)."""
-    return bytes([TMAP_SET]) + _key(key) + _blob(value)
+    enc = Encoder()
+    enc.u8(TMAP_SET)
+    _encode_key(enc, key)
+    enc.string(value)
+    return bytes(enc)
 
 
 def rm_command(key: str) -> bytes:
     """A TMAPUP command list that removes `key`, ENOENT when absent (librbd's tmap_rm)."""
-    return bytes([TMAP_RM]) + _key(key)
+    enc = Encoder()
+    enc.u8(TMAP_RM)
+    _encode_key(enc, key)
+    return bytes(enc)

@@ -31,7 +31,6 @@ from typing import TypeVar
 
 from pyceph.client.ioctx import IoCtx, SnapContext
 from pyceph.client.op import ObjectOp
-from pyceph.cls._denc import Decoder, DencError, Encoder, Utime
 from pyceph.cls.rbd_bitvector import BitVector2
 from pyceph.cls.rbd_mirror_types import (
     MirrorImage,
@@ -62,6 +61,7 @@ from pyceph.cls.rbd_types import (
     enc_bool,
     encode_snapshot_namespace,
 )
+from pyceph.common.denc import Decoder, DencError, Encoder, Utime
 from pyceph.common.errors import CephError
 
 CLASS = "rbd"

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from pyceph.cls import lock as cls_lock
-from pyceph.cls._denc import Encoder
+from pyceph.common.denc import Encoder
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import locks
 from pyceph.rbdlib.layout import RBD_LOCK_NAME

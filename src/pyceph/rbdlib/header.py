@@ -16,7 +16,7 @@ from typing import Any
 
 from pyceph.client.ioctx import IoCtx, SnapContext
 from pyceph.cls import rbd_types as T
-from pyceph.cls._denc import Encoder
+from pyceph.common.denc import Encoder
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import cls_client
 from pyceph.rbdlib.features import RBD_FEATURE_OPERATIONS, RBD_FEATURE_STRIPINGV2

@@ -23,7 +23,6 @@ from typing import Any
 
 from pyceph.client.ioctx import IoCtx
 from pyceph.client.op import ObjectOp
-from pyceph.cls._denc import utime_of
 from pyceph.cls.rbd_types import (
     TRASH_IMAGE_SOURCE_MIRRORING,
     TRASH_IMAGE_SOURCE_REMOVING,
@@ -35,6 +34,7 @@ from pyceph.cls.rbd_types import (
     TRASH_IMAGE_STATE_RESTORING,
     TrashImageSpec,
 )
+from pyceph.common.denc import utime_of
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import _util, cls_client
 from pyceph.rbdlib._util import Progress, ignore_enoent, pool_name, report

@@ -1,7 +1,8 @@
-"""Ceph's binary encoding (upstream `include/encoding.h`, `denc.h`) for object-class
-arguments and results: little-endian integers, strings and buffers as a u32 length and
-the bytes, containers as a u32 count and the items, and versioned structs framed by
-ENCODE_START/ENCODE_FINISH (struct_v u8, compat_v u8, u32 body length).
+"""Ceph's binary encoding (upstream `include/encoding.h`, `denc.h`), shared by the object
+classes, the rbd client and the OSD's TMAP ops: little-endian integers, strings and
+buffers as a u32 length and the bytes, containers as a u32 count and the items, and
+versioned structs framed by ENCODE_START/ENCODE_FINISH (struct_v u8, compat_v u8, u32 body
+length).
 
 Decoding is strict as upstream's is: a short buffer, an unsupported compat version or a
 struct body overrunning its length raise `DencError` (a class method answers -EINVAL).
