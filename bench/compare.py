@@ -9,6 +9,10 @@ cluster's median with its min–max and the ratio pyceph/reference:
   and size 1 (rows `rados-4M-write-s3`, ..., `rados-4K-rand-s1`);
 * `rbd bench` on a 1 GiB image in a size-3 pool, 16 in flight: 4 MiB sequential write,
   4 KiB random write, 4 KiB random read, 4 MiB sequential read (`rbd-...`);
+* `qemu-img bench` 4 KiB write and read, 16 in flight, over pyceph's NBD export of an
+  image in that pool (`nbd-4K-write`, `nbd-4K-read`, by `bench/nbd_bench.py`); the
+  reference has no NBD server here (rbd-nbd needs the kernel's nbd), so its column holds
+  its own `rbd bench` 4 KiB random write and read;
 * the single-client `pybench.py` of refceph (`py-sync-write`, `py-sync-read`,
   `py-aio-write`, `py-aio-read`): the same script with pyceph's `rados` on pyceph and
   Debian's python3-rados on refceph;
@@ -77,6 +81,10 @@ RBD_WORKLOADS = (
     ("4M-seqread", "read", "4M", "seq"),
 )
 PY_PHASES = ("sync_write", "sync_read", "aio_write", "aio_read")
+#: NBD rows and the reference's `rbd bench` row each is set beside.
+NBD_ROWS = {"nbd-4K-write": "rbd-4K-randwrite", "nbd-4K-read": "rbd-4K-randread"}
+#: qemu-img bench requests per NBD row.
+NBD_COUNT = "20000"
 #: pybench's object size and aio depth (its own defaults).
 PY_SIZE, PY_INFLIGHT = "4096", "64"
 DAEMON_KINDS = ("osd", "mon", "mgr")
@@ -110,6 +118,9 @@ def all_rows() -> list[Row]:
     for suffix, _t, size, _p in RBD_WORKLOADS:
         unit = "MB/s" if size == "4M" else "IOPS"
         rows.append(Row(f"rbd-{suffix}", f"rbd bench {suffix.replace('-', ' ')}", unit, HIGHER))
+    for nbd, ref in NBD_ROWS.items():
+        rows.append(Row(nbd, f"qemu-img bench over NBD 4K {nbd.rsplit('-', 1)[1]} (ref: {ref})",
+                        "IOPS", HIGHER))  # fmt: skip
     for phase in PY_PHASES:
         rows.append(Row(f"py-{phase.replace('_', '-')}", f"pybench 4K {phase}", "ops/s", HIGHER))
     for kind in DAEMON_KINDS:
@@ -161,7 +172,7 @@ class Workloads:
         if self.needs("py-"):
             c.make_pool(PY_POOL, 3, PG_NUM, "rados")
             self.pybench(PY_POOL)
-        if self.needs("rbd-"):
+        if self.needs("rbd-") or self.needs("nbd-"):
             self.rbd_group()
 
     def _rados_group_needed(self, bs: str, size: int) -> bool:
@@ -264,11 +275,14 @@ class Workloads:
         c.rbd("create", "--size", RBD_IMAGE_SIZE, f"{RBD_POOL}/{RBD_IMAGE}")
         totals = {"4K": self.a.rbd_4k_total, "4M": self.a.rbd_4m_total}
         # a read row needs the write of its size before it (the data it reads)
+        want = set(self.want)
+        if self.c.name != "pyceph":  # the reference's figures for the NBD rows
+            want |= {ref for nbd, ref in NBD_ROWS.items() if nbd in self.want}
         sizes_read = {size for s, t, size, _p in RBD_WORKLOADS if t == "read" and f"rbd-{s}"
-                      in self.want}  # fmt: skip
+                      in want}  # fmt: skip
         for suffix, io_type, io_size, pattern in RBD_WORKLOADS:
             row = f"rbd-{suffix}"
-            if row not in self.want and not (io_type == "write" and io_size in sizes_read):
+            if row not in want and not (io_type == "write" and io_size in sizes_read):
                 continue
             cmd = [*c.rbd_cmd(), "-c", c.conf, "bench", "--io-type", io_type, "--io-size",
                    io_size, "--io-threads", IN_FLIGHT, "--io-total", totals[io_size],
@@ -278,6 +292,24 @@ class Workloads:
             self.raw[row] = asdict(res)
             self.out[row] = res.mbps if io_size == "4M" else res.iops
             self.raw[f"{row}:daemons"] = {k: asdict(v) for k, v in usage.items()}
+        if self.needs("nbd-"):
+            self.nbd_rows()
+
+    def nbd_rows(self) -> None:
+        """qemu-img bench over pyceph's NBD export; on the reference, its rbd bench rows."""
+        if self.c.name != "pyceph":
+            for nbd, ref in NBD_ROWS.items():
+                if ref in self.out:
+                    self.out[nbd] = self.out[ref]
+            return
+        py, env = self.c.python_cmd()
+        cmd = [*py, str(BENCH_DIR / "nbd_bench.py"), "--conf", self.c.conf, "--pool", RBD_POOL,
+               "--count", NBD_COUNT, "--no-memory", "--json"]  # fmt: skip
+        self.log(f"[{self.c.name}] nbd: {' '.join(cmd)}")
+        figures = json.loads(run(cmd, env).strip().splitlines()[-1])["rbd"]
+        self.raw["nbd"] = figures
+        self.out["nbd-4K-write"] = float(figures["write"])
+        self.out["nbd-4K-read"] = float(figures["read"])
 
     def pybench(self, pool: str) -> None:
         py, env = self.c.python_cmd()

@@ -17,7 +17,7 @@ over objects like a random workload. Compare the rbd figures with `rbd bench
 Usage::
 
     python bench/nbd_bench.py [--count 100000] [--uvloop]
-        [--conf CEPH_CONF --pool rbd [--image-size 1G]] [--json]
+        [--conf CEPH_CONF --pool rbd [--image-size 1G]] [--json] [--no-memory]
 """
 
 from __future__ import annotations
@@ -116,11 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pool", default="rbd", help="pool for the rbd image")
     ap.add_argument("--image-size", default="1G", help="size of the rbd image")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--no-memory", action="store_true", help="skip the in-memory device")
     a = ap.parse_args(argv)
     if not shutil.which("qemu-img"):
         print("qemu-img not found: bash scripts/install_test_deps.sh", file=sys.stderr)
         return 1
-    results = {"memory": bench_memory(a.count, a.step, a.uvloop)}
+    results = {} if a.no_memory else {"memory": bench_memory(a.count, a.step, a.uvloop)}
     if a.conf:
         results["rbd"] = bench_rbd(a.conf, a.pool, _size(a.image_size), a.count, a.step)
     if a.json:
