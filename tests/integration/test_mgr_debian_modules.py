@@ -204,6 +204,27 @@ def test_pg_autoscaler(ready: str) -> None:
     assert "AUTOSCALE" in _ok(ready, "osd", "pool", "autoscale-status")
 
 
+def test_pg_autoscaler_changes_pg_num(ready: str) -> None:
+    """Mode `on`: upstream's autoscaler moves a bulk pool's pg_num to the target it shows in
+    autoscale-status, and the PGs split and settle active+clean."""
+    _ok(ready, "config", "set", "mgr", "mgr/pg_autoscaler/sleep_interval", "1")
+    _ok(ready, "osd", "pool", "create", "scaled", "1")
+    try:
+        _ok(ready, "osd", "pool", "set", "scaled", "bulk", "true")
+
+        def target() -> int:
+            rows = _json(ready, "osd", "pool", "autoscale-status")
+            return int(next(r for r in rows if r["pool_name"] == "scaled")["pg_num_final"])
+
+        want = _wait(lambda: target() > 1 and target(), "a bigger pg_num in autoscale-status")
+        _wait(lambda: _json(ready, "osd", "pool", "get", "scaled", "pg_num")["pg_num"] == want,
+              f"the autoscaler to set pg_num {want}", timeout=2 * MODULE_WAIT)  # fmt: skip
+        _wait(lambda: _all_clean(ready), "the split PGs active+clean")
+    finally:
+        _ok(ready, "osd", "pool", "delete", "scaled", "scaled", "--yes-i-really-really-mean-it")
+        _ok(ready, "config", "rm", "mgr", "mgr/pg_autoscaler/sleep_interval")
+
+
 def test_progress(ready: str) -> None:
     assert set(_json(ready, "progress", "json")) == {"events", "completed"}
     assert _ceph(ready, "progress").returncode == 0
