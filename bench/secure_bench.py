@@ -88,13 +88,30 @@ class PycephModeCluster(Cluster):
         return _run([sys.executable, "-m", "pyceph.cli.rados_main", "-c", self.conf, *args])
 
 
+#: Monitor ports of the reference cluster the bench makes (override with --ref-mon-port):
+#: off the defaults, so an engineer's own reference cluster on 3300/6789 is left alone.
+REF_MON_PORT = 3320
+#: The msgr1 port beside it (the start script takes both).
+REF_MON_V1_PORT = 6788
+
+
 class RefModeCluster(RefCluster):
     """The reference cluster, restarted with its modes written into [global]."""
+
+    mon_port = REF_MON_PORT
+    mon_v1_port = REF_MON_V1_PORT
 
     def __init__(self, workdir: str, osds: int, mode: str) -> None:
         super().__init__(workdir, osds)
         self.dir = os.path.join(workdir, f"refceph-{mode}")
         self.mode = mode
+
+    def _env(self) -> dict[str, str]:
+        # Debian's ceph/rados are python: pyceph's rados on PYTHONPATH would shadow theirs
+        env = {k: v for k, v in super()._env().items() if k != "PYTHONPATH"}
+        env["REFCEPH_MON_PORT"] = str(self.mon_port)
+        env["REFCEPH_MON_V1_PORT"] = str(self.mon_v1_port)
+        return env
 
     def start(self) -> None:
         super().start()
@@ -167,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["pyceph", "refceph"])
     ap.add_argument("--workdir", help="where the clusters live (default: a temp dir)")
     ap.add_argument("--json", default="bench/results/secure_bench.json")
+    ap.add_argument("--ref-mon-port", type=int, default=REF_MON_PORT)
+    ap.add_argument("--ref-mon-v1-port", type=int, default=REF_MON_V1_PORT)
     a = ap.parse_args(argv)
+    RefModeCluster.mon_port, RefModeCluster.mon_v1_port = a.ref_mon_port, a.ref_mon_v1_port
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
