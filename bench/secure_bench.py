@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from rados_bench_compare import (  # noqa: E402  (a script beside this one)
-    REFCEPH,
+import rados_bench_compare  # noqa: E402  (a script beside this one)
+from rados_bench_compare import (  # noqa: E402
     Cluster,
     RefCluster,
     Result,
@@ -122,8 +122,9 @@ class RefModeCluster(RefCluster):
         with open(self.conf, "w") as f:
             f.write(text)
         env = {k: v for k, v in self._env().items() if k != "REFCEPH_FRESH"}
-        _run([f"{REFCEPH}/stop.sh", self.dir], env=env, timeout=300)
-        out = _run([f"{REFCEPH}/start.sh", self.dir, str(self.osds)], env=env, timeout=600)
+        ref = rados_bench_compare.REFCEPH
+        _run([f"{ref}/stop.sh", self.dir], env=env, timeout=300)
+        out = _run([f"{ref}/start.sh", self.dir, str(self.osds)], env=env, timeout=600)
         self.conf = out.strip().splitlines()[-1]
 
 
@@ -184,10 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["pyceph", "refceph"])
     ap.add_argument("--workdir", help="where the clusters live (default: a temp dir)")
     ap.add_argument("--json", default="bench/results/secure_bench.json")
+    ap.add_argument(
+        "--refceph",
+        default=rados_bench_compare.REFCEPH,
+        help="refceph's scripts (default: shared/tools/refceph beside the repository; "
+        "from a git worktree pass the main checkout's)",
+    )
     ap.add_argument("--ref-mon-port", type=int, default=REF_MON_PORT)
     ap.add_argument("--ref-mon-v1-port", type=int, default=REF_MON_V1_PORT)
     a = ap.parse_args(argv)
     RefModeCluster.mon_port, RefModeCluster.mon_v1_port = a.ref_mon_port, a.ref_mon_v1_port
+    rados_bench_compare.REFCEPH = a.refceph
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
