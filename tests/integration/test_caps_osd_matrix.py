@@ -5,6 +5,14 @@ Debian, python3-rados): a user per cap form (`mon 'allow r'` plus the osd caps b
 ran each op on an object of pool `images` and of pool `other`. "ok" is any outcome but
 EPERM (`version.inc` with no input is -EINVAL from the class once the caps let it run);
 "EPERM" is the OSD's refusal (`rados.PermissionError`).
+
+The ops: data, xattr and omap reads and writes, object removal, class methods by their
+flags (`version.read`/`inc`, `rbd.get_all_features`/`set_size`, `lock`), watch and
+notify, self-managed and pool snapshots (the latter a monitor pool op, EPERM for a
+`mon 'allow r'` user), and I/O in namespaces `n1`/`m1`. The cap forms: r, w, rw, rwx, *,
+x, class-read, class-write, `class <name> [read]`, `object_prefix`, `namespace=` glob,
+`tag <app> <key>=<value>` (pool `images` is tagged `rbd owner=glance`, `other`
+`owner=cinder`), `profile rbd [pool=]`, `profile rbd-read-only`.
 """
 
 from __future__ import annotations
@@ -74,22 +82,36 @@ USERS = {
 _O, _P = OK, EPERM
 #: refceph: user -> pool -> outcome per TRIALS entry (in order)
 EXPECTED = {
-    "rw": {"images": [_O, _O, _O, _O, _O, _P, _P, _O, _O, _O, _O],
-           "other": [_O, _O, _O, _O, _O, _P, _P, _O, _O, _O, _O]},
-    "rwclsr": {"images": [_O, _O, _O, _O, _O, _O, _P, _O, _O, _O, _O],
-               "other": [_O, _O, _O, _O, _O, _O, _P, _O, _O, _O, _O]},
-    "x": {"images": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P],
-          "other": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P]},
-    "clsver": {"images": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P],
-               "other": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P]},
-    "clsverread": {"images": [_P, _P, _P, _P, _P, _O, _P, _P, _P, _P, _P],
-                   "other": [_P, _P, _P, _P, _P, _O, _P, _P, _P, _P, _P]},
-    "prbd": {"images": [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O],
-             "other": [_P, _P, _P, _P, _P, _P, _P, _O, _P, _P, _P]},
-    "prbdro": {"images": [_O, _P, _O, _P, _P, _O, _P, _O, _O, _P, _P],
-               "other": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
-    "prefix": {"images": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _O, _P],
-               "other": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "rw": {"images": [_O, _O, _O, _O, _O, _P, _P, _O, _O, _O, _O, _O, _O, _P, _P, _P, _O, _O, _O, _P, _O, _O, _O],
+         "other": [_O, _O, _O, _O, _O, _P, _P, _O, _O, _O, _O, _O, _O, _P, _P, _P, _O, _O, _O, _P, _O, _O, _O]},
+    "rwclsr": {"images": [_O, _O, _O, _O, _O, _O, _P, _O, _O, _O, _O, _O, _O, _P, _O, _P, _O, _O, _O, _P, _O, _O, _O],
+             "other": [_O, _O, _O, _O, _O, _O, _P, _O, _O, _O, _O, _O, _O, _P, _O, _P, _O, _O, _O, _P, _O, _O, _O]},
+    "x": {"images": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P, _P, _P, _O, _O, _O, _P, _P, _P, _P, _P, _P, _P],
+        "other": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P, _P, _P, _O, _O, _O, _P, _P, _P, _P, _P, _P, _P]},
+    "clsver": {"images": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P],
+             "other": [_P, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "clsverread": {"images": [_P, _P, _P, _P, _P, _O, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P],
+                 "other": [_P, _P, _P, _P, _P, _O, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "prbd": {"images": [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _P, _O, _O, _O],
+           "other": [_P, _P, _P, _P, _P, _P, _P, _O, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "prbdro": {"images": [_O, _P, _O, _P, _P, _O, _P, _O, _O, _P, _P, _O, _O, _P, _O, _P, _P, _O, _P, _P, _P, _O, _P],
+             "other": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "prefix": {"images": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _O, _P, _P, _P, _P, _P, _P, _P, _P, _O, _P, _P, _P, _P],
+             "other": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "r": {"images": [_O, _P, _O, _P, _P, _P, _P, _O, _O, _P, _P, _O, _O, _P, _P, _P, _P, _O, _P, _P, _P, _O, _P],
+        "other": [_O, _P, _O, _P, _P, _P, _P, _O, _O, _P, _P, _O, _O, _P, _P, _P, _P, _O, _P, _P, _P, _O, _P]},
+    "w": {"images": [_P, _O, _P, _O, _O, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P, _P, _P, _P, _O, _P, _O, _P, _O],
+        "other": [_P, _O, _P, _O, _O, _P, _P, _P, _P, _O, _O, _P, _P, _P, _P, _P, _P, _P, _O, _P, _O, _P, _O]},
+    "rwx": {"images": [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _P, _O, _O, _O],
+          "other": [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _P, _O, _O, _O]},
+    "star": {"images": [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _P, _O, _O, _O],
+           "other": [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _P, _O, _O, _O]},
+    "clswrite": {"images": [_O, _P, _O, _P, _P, _P, _P, _O, _O, _P, _P, _O, _O, _P, _P, _P, _P, _O, _P, _P, _P, _O, _P],
+               "other": [_O, _P, _O, _P, _P, _P, _P, _O, _O, _P, _P, _O, _O, _P, _P, _P, _P, _O, _P, _P, _P, _O, _P]},
+    "ns": {"images": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _O, _P, _O, _P, _P],
+         "other": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
+    "tag": {"images": [_O, _O, _O, _O, _O, _P, _P, _O, _O, _O, _O, _O, _O, _P, _P, _P, _O, _O, _P, _P, _O, _O, _O],
+          "other": [_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P]},
 }  # fmt: skip
 
 
