@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from rados_bench_compare import (  # noqa: E402  (a script beside this one)
-    REFCEPH,
+import rados_bench_compare  # noqa: E402  (a script beside this one)
+from rados_bench_compare import (  # noqa: E402
     Cluster,
     RefCluster,
     Result,
@@ -88,13 +88,30 @@ class PycephModeCluster(Cluster):
         return _run([sys.executable, "-m", "pyceph.cli.rados_main", "-c", self.conf, *args])
 
 
+#: Monitor ports of the reference cluster the bench makes (override with --ref-mon-port):
+#: off the defaults, so an engineer's own reference cluster on 3300/6789 is left alone.
+REF_MON_PORT = 3320
+#: The msgr1 port beside it (the start script takes both).
+REF_MON_V1_PORT = 6788
+
+
 class RefModeCluster(RefCluster):
     """The reference cluster, restarted with its modes written into [global]."""
+
+    mon_port = REF_MON_PORT
+    mon_v1_port = REF_MON_V1_PORT
 
     def __init__(self, workdir: str, osds: int, mode: str) -> None:
         super().__init__(workdir, osds)
         self.dir = os.path.join(workdir, f"refceph-{mode}")
         self.mode = mode
+
+    def _env(self) -> dict[str, str]:
+        # Debian's ceph/rados are python: pyceph's rados on PYTHONPATH would shadow theirs
+        env = {k: v for k, v in super()._env().items() if k != "PYTHONPATH"}
+        env["REFCEPH_MON_PORT"] = str(self.mon_port)
+        env["REFCEPH_MON_V1_PORT"] = str(self.mon_v1_port)
+        return env
 
     def start(self) -> None:
         super().start()
@@ -105,8 +122,9 @@ class RefModeCluster(RefCluster):
         with open(self.conf, "w") as f:
             f.write(text)
         env = {k: v for k, v in self._env().items() if k != "REFCEPH_FRESH"}
-        _run([f"{REFCEPH}/stop.sh", self.dir], env=env, timeout=300)
-        out = _run([f"{REFCEPH}/start.sh", self.dir, str(self.osds)], env=env, timeout=600)
+        ref = rados_bench_compare.REFCEPH
+        _run([f"{ref}/stop.sh", self.dir], env=env, timeout=300)
+        out = _run([f"{ref}/start.sh", self.dir, str(self.osds)], env=env, timeout=600)
         self.conf = out.strip().splitlines()[-1]
 
 
@@ -167,7 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["pyceph", "refceph"])
     ap.add_argument("--workdir", help="where the clusters live (default: a temp dir)")
     ap.add_argument("--json", default="bench/results/secure_bench.json")
+    ap.add_argument(
+        "--refceph",
+        default=rados_bench_compare.REFCEPH,
+        help="refceph's scripts (default: shared/tools/refceph beside the repository; "
+        "from a git worktree pass the main checkout's)",
+    )
+    ap.add_argument("--ref-mon-port", type=int, default=REF_MON_PORT)
+    ap.add_argument("--ref-mon-v1-port", type=int, default=REF_MON_V1_PORT)
     a = ap.parse_args(argv)
+    RefModeCluster.mon_port, RefModeCluster.mon_v1_port = a.ref_mon_port, a.ref_mon_v1_port
+    rados_bench_compare.REFCEPH = a.refceph
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

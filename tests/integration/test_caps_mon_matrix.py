@@ -5,8 +5,10 @@ Debian, python3-rados) by this file's `__main__` (see the bottom): a user per mo
 form sends each command with `rados.mon_command`. "ok" is any answer but -EACCES (the
 command ran, or failed for its own reason: `osd pool set size 1` is -EPERM without
 `mon_allow_pool_size_one`); "EACCES" is the monitor's "access denied". Some commands
-change the cluster (a pool, a blocklist entry, an OSD id, a config option), so the
-test runs on a cluster of its own.
+change the cluster (a pool, a blocklist entry, an OSD id, a config option, a crush
+bucket, a pool snapshot, a flag set and unset), so the test runs on a cluster of its own.
+Families: osd (pool create/rm/set/mksnap/ls, blocklist, new, dump, crush, set/unset),
+config-key, config, auth, mon, mgr (the monitor's), log, status, health, fs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ USERS = {
     "svcosd": "allow service osd rw",
     "srados": "profile simple-rados-client",
     "pmgr": "allow profile mgr",
+    "x": "allow x",
+    "rwx": "allow rwx",
+    "star": "allow *",
+    "svcmon": "allow service mon r, allow service config rw",
 }
 COMMANDS: list[dict[str, Any]] = [
     {"prefix": "osd pool ls"},
@@ -53,19 +59,36 @@ COMMANDS: list[dict[str, Any]] = [
     {"prefix": "config set", "who": "osd", "name": "osd_max_backfills", "value": "2"},
     {"prefix": "osd pool set", "pool": "images", "var": "size", "val": "1"},
     {"prefix": "log", "logtext": ["hello"]},
+    {"prefix": "osd pool rm", "pool": "zzz", "pool2": "zzz", "yes_i_really_really_mean_it": True},
+    {"prefix": "osd crush tree"},
+    {"prefix": "osd crush add-bucket", "name": "zb", "type": "host"},
+    {"prefix": "osd set", "key": "noscrub"},
+    {"prefix": "osd unset", "key": "noscrub"},
+    {"prefix": "osd pool mksnap", "pool": "images", "snap": "s1"},
+    {"prefix": "mon stat"},
+    {"prefix": "mgr dump"},
+    {"prefix": "auth get", "entity": "client.admin"},
+    {"prefix": "config get", "who": "osd.0", "key": "osd_max_backfills"},
+    {"prefix": "config dump"},
+    {"prefix": "fs ls"},
+    {"prefix": "health"},
 ]
 _O, _A = OK, EACCES
 #: refceph: one row per user, one column per COMMANDS entry
 EXPECTED = {
-    "ro":     [_O, _A, _A, _A, _A, _A, _A, _O, _A, _O, _O, _A, _A, _A],
-    "rw":     [_O, _O, _A, _A, _O, _O, _O, _O, _A, _O, _O, _O, _O, _O],
-    "prbd":   [_O, _A, _A, _A, _O, _A, _A, _O, _A, _O, _O, _A, _A, _A],
-    "pcrash": [_A, _A, _A, _A, _A, _A, _A, _O, _A, _A, _O, _A, _A, _A],
-    "bosd":   [_O, _A, _A, _A, _A, _A, _O, _O, _A, _O, _O, _A, _A, _A],
-    "cmd":    [_O, _A, _O, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A],
-    "svcosd": [_O, _O, _A, _A, _O, _O, _O, _A, _A, _O, _A, _A, _O, _A],
-    "srados": [_O, _A, _A, _A, _A, _A, _A, _O, _A, _O, _O, _A, _A, _A],
-    "pmgr":   [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O],
+    "ro":     [_O, _A, _A, _A, _A, _A, _A, _O, _A, _O, _O, _A, _A, _A, _A, _O, _A, _A, _A, _A, _O, _O, _A, _O, _O, _O, _O],
+    "rw":     [_O, _O, _A, _A, _O, _O, _O, _O, _A, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _A, _O, _O, _O, _O],
+    "prbd":   [_O, _A, _A, _A, _O, _A, _A, _O, _A, _O, _O, _A, _A, _A, _A, _O, _A, _A, _A, _A, _O, _A, _A, _A, _O, _A, _O],
+    "pcrash": [_A, _A, _A, _A, _A, _A, _A, _O, _A, _A, _O, _A, _A, _A, _A, _A, _A, _A, _A, _A, _O, _A, _A, _A, _O, _A, _O],
+    "bosd":   [_O, _A, _A, _A, _A, _A, _O, _O, _A, _O, _O, _A, _A, _A, _A, _O, _A, _A, _A, _A, _O, _A, _A, _A, _O, _A, _O],
+    "cmd":    [_O, _A, _O, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A],
+    "svcosd": [_O, _O, _A, _A, _O, _O, _O, _A, _A, _O, _A, _A, _O, _A, _O, _O, _O, _O, _O, _O, _A, _A, _A, _A, _A, _A, _A],
+    "srados": [_O, _A, _A, _A, _A, _A, _A, _O, _A, _O, _O, _A, _A, _A, _A, _O, _A, _A, _A, _A, _O, _A, _A, _A, _O, _A, _O],
+    "pmgr":   [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O],
+    "x":      [_A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A],
+    "rwx":    [_O, _O, _A, _A, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O],
+    "star":   [_O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O, _O],
+    "svcmon": [_A, _A, _A, _A, _A, _A, _A, _O, _A, _A, _O, _O, _A, _A, _A, _A, _A, _A, _A, _A, _O, _A, _A, _O, _O, _A, _O],
 }  # fmt: skip
 
 

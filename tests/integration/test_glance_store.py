@@ -3,9 +3,9 @@
 `glance_store` (pinned in the `test` extra) is imported as Glance imports it; its
 `_drivers/rbd.py` does `import rados, rbd` and so gets pyceph's drop-in modules. The
 site is set up the way an operator sets up Glance on Ceph (upstream's "Block Devices
-and OpenStack" guide, seed 004): a pool `images-*`, a cephx user `client.glance` with
-`mon 'profile rbd' osd 'profile rbd pool=...'` caps whose keyring a `[client.glance]`
-section of Glance's ceph.conf names, and `glance-api.conf`'s `[glance_store]` section
+and OpenStack" guide, seed 004): a pool `images-*`, the seed's cephx user `client.images`
+with `mon 'allow r' osd 'allow class-read object_prefix rbd_children, allow rwx
+pool=...'` caps whose keyring a `[client.images]` section of Glance's ceph.conf names, and `glance-api.conf`'s `[glance_store]` section
 (`stores = rbd`, `default_store = rbd`, `rbd_store_pool`, `rbd_store_user`,
 `rbd_store_ceph_conf`, `rbd_store_chunk_size`, `rados_connect_timeout`) parsed by
 oslo.config.
@@ -21,7 +21,7 @@ Debian's python3-rados/python3-rbd (the scenario was run against refceph that wa
 
 It runs on an embedded cluster (`mon_host = embedded:DIR`; no cephx there, so the
 user is only a name) and on the real daemons of the shared cluster (cephx: the
-glance user authenticates with its own key and its caps are enforced).
+images user authenticates with its own key and its caps are enforced).
 """
 
 from __future__ import annotations
@@ -54,8 +54,17 @@ IMAGE_BYTES = 5 * MiB + 12345
 #: What a Nova/Cinder guest writes into the cloned volume (copy-up of one object).
 VOLUME_WRITE_OFFSET = 2 * MiB + 512
 VOLUME_WRITE = b"cinder volume data " * 200
-GLANCE_USER = "glance"
-GLANCE_CAPS = ["mon", "profile rbd", "osd", "profile rbd pool={pool}"]
+#: Seed 004's Glance user, made with the seed's exact command (issue 10: the Glance
+#: store test runs as `client.images`):
+#:   ceph auth get-or-create client.images mon 'allow r' \
+#:       osd 'allow class-read object_prefix rbd_children, allow rwx pool=images'
+GLANCE_USER = "images"
+GLANCE_CAPS = [
+    "mon",
+    "allow r",
+    "osd",
+    "allow class-read object_prefix rbd_children, allow rwx pool={pool}",
+]
 SNAP = "snap"  # glance_store's DEFAULT_SNAPNAME
 #: glance's `rados_connect_timeout` (seconds): it then sets the rados mon/osd op and
 #: mount timeouts on every connection, so a stuck cluster fails the test instead of
@@ -70,7 +79,7 @@ class Site:
     admin: rados.Rados
     images_pool: str
     volumes_pool: str
-    ceph_conf: str  # Glance's ceph.conf (with the [client.glance] keyring)
+    ceph_conf: str  # Glance's ceph.conf (with the [client.images] keyring)
     glance_conf: str  # glance-api.conf
 
 
@@ -92,7 +101,7 @@ def _new_site(admin: rados.Rados, tmp: str) -> Site:
 
 
 def _set_up_site(site: Site, cluster_conf_text: str) -> None:
-    """What the operator does: pools, the glance user, its keyring, Glance's confs."""
+    """What the operator does: pools, the images user, its keyring, Glance's confs."""
     admin = site.admin
     for pool in (site.images_pool, site.volumes_pool):
         admin.create_pool(pool)

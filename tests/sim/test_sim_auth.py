@@ -94,3 +94,53 @@ def test_removed_user_loses_osd_access_within_a_ticket_period(seed: int) -> None
 
         lost_after = c.run(main())
         assert lost_after <= TTL + 15, f"seed {seed}: access lasted {lost_after:.0f}s"
+
+
+#: A short ticket life for the stalled-service test: tickets expire well before the
+#: simulated network resets a stalled connection (`pyceph.sim.faults.STALL_TIMEOUT`).
+SHORT_TTL = 20.0
+#: How long one write to the healthy OSD may take before it counts as hung.
+WRITE_BOUND = 10.0
+
+
+def _object_on(rc, pool: int, osd: int) -> str:
+    m = rc.osdmap
+    for i in range(1000):
+        _, ps = m.object_locator_to_pg(pool, f"o{i}")
+        if m.pg_to_up_acting_osds(pool, ps)[3] == osd:
+            return f"o{i}"
+    raise AssertionError(f"no object maps to osd.{osd}")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_stalled_osd_does_not_stop_ticket_renewal(seed: int) -> None:
+    """The hang reported around renewal: a service connection that neither answers nor
+    resets (osd.1 cut off from the client) kept the client's renewal waiting for its
+    re-authentication, so no ticket was renewed again, the healthy osd.0 dropped the
+    client's connection as expired and every later op hung. Renewal must go on."""
+    opts = {
+        "auth_service_ticket_ttl": str(SHORT_TTL),
+        "auth_mon_ticket_ttl": str(4 * SHORT_TTL),
+        "osd_pool_default_size": "1",
+    }
+    with SimCluster(seed, num_osds=2, options=opts) as c:
+
+        async def main() -> None:
+            await c.start()
+            await c.wait_osds_up()
+            rc = await c.client()
+            pool = await _pool(c, rc)
+            healthy, stalled = _object_on(rc, pool, 0), _object_on(rc, pool, 1)
+            for oid in (healthy, stalled):  # the client holds a connection to each OSD
+                assert (await rc.op(pool, oid, [("write_full", {}, b"x")])).r == 0
+            c.partition(rc.sim_host, "osd.1")
+            for i in range(int(6 * SHORT_TTL / 2)):
+                await asyncio.sleep(2.0)
+                op = rc.op(pool, healthy, [("write_full", {}, b"%d" % i)])
+                try:
+                    r = await asyncio.wait_for(op, WRITE_BOUND)
+                except TimeoutError:
+                    raise AssertionError(f"seed {seed}: write {i} to osd.0 hung") from None
+                assert r.r == 0, f"seed {seed}: write {i} to osd.0 failed: {r.r}"
+
+        c.run(main())

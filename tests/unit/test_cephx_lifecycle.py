@@ -419,3 +419,23 @@ def test_auth_export_messages_as_the_reference():
     assert r.outbuf.decode() == f'[client.a]\n\tkey = {key}\n\tcaps mon = "allow r"\n'
     r = _run(s, prefix="auth export", entity="client.nope")
     assert (r.ret, r.outs) == (-errno.ENOENT, "no key for auth(key=AAAAAAAAAAAAAAAA)")
+
+
+def test_a_closed_insecure_session_leaves_health():
+    w = World(auth_allow_insecure_global_id_reclaim=True)
+    secret = w.add("client.a")
+    ex, _ = _session(w, secret)
+    _, peer = _session(w, secret, global_id=ex["global_id"])
+    assert len(w.mon.insecure_sessions()) == 1
+    w.mon.session_closed(peer)  # the peer is still referenced: only the close removes it
+    assert w.mon.insecure_sessions() == []
+    assert "AUTH_INSECURE_GLOBAL_ID_RECLAIM" not in w.mon.health_checks(["a"])
+
+
+def test_insecure_detail_stops_at_the_max_with_an_ellipsis():
+    from pyceph.mon.auth_server import MAX_HEALTH_DETAIL
+
+    many = [f"client.{i} at x" for i in range(MAX_HEALTH_DETAIL)]
+    c = global_id_health(many, True, True, True, ["a"])["AUTH_INSECURE_GLOBAL_ID_RECLAIM"]
+    assert len(c["detail"]) == MAX_HEALTH_DETAIL + 1 and c["detail"][-1] == {"message": "..."}
+    assert c["summary"]["count"] == MAX_HEALTH_DETAIL + 1  # upstream counts the detail lines

@@ -328,10 +328,8 @@ def test_auth_keyring_output(st: MonState) -> None:
                  "caps": ["mon", "allow r", "osd", "allow rw pool=x"]})  # fmt: skip
     text = r.outbuf.decode()
     key = st.auth["client.foo"]["key"]
-    assert (
-        text
-        == f'[client.foo]\n\tkey = {key}\n\tcaps mon = "allow r"\n\tcaps osd = "allow rw pool=x"\n'
-    )
+    # Ceph 16.2.15 prints the key alone in plain (caps only in JSON)
+    assert text == f"[client.foo]\n\tkey = {key}\n"
     again = run(st, {"prefix": "auth get-or-create", "entity": "client.foo"})
     assert again.outbuf == r.outbuf and again.changed == set()
     bad = run(
@@ -342,9 +340,7 @@ def test_auth_keyring_output(st: MonState) -> None:
         "key for client.foo exists but cap mon does not match",
     )
     assert js(st, {"prefix": "auth get", "entity": "client.foo"})[0]["caps"]["mon"] == "allow r"
-    assert (
-        run(st, {"prefix": "auth get-key", "entity": "client.foo"}).outbuf == (key + "\n").encode()
-    )
+    assert run(st, {"prefix": "auth get-key", "entity": "client.foo"}).outbuf == key.encode()
     assert run(st, {"prefix": "auth rm", "entity": "client.foo"}).ret == 0
     assert st.get_auth("client.foo") is None
 

@@ -138,6 +138,9 @@ class LocalCluster:
         admin.save(os.path.join(self.path, "keyring"))
         everything.save(os.path.join(self.path, "mon.a", "keyring"))
         settings = {
+            # as the reference's start script: every pyceph client reclaims its global_id
+            # securely, so a new cluster need not warn AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED
+            "auth_allow_insecure_global_id_reclaim": "false",
             "mon_allow_pool_delete": "true",
             "osd_crush_chooseleaf_type": "0",
             "osd_pool_default_size": "3",

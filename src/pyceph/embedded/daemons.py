@@ -25,6 +25,7 @@ MON_CAPS = {"mon": "allow *"}
 
 #: Settings every in-process cluster starts with (as `LocalCluster`), before its own.
 BASE_OPTIONS = {
+    "auth_allow_insecure_global_id_reclaim": "false",  # as LocalCluster (secure reclaim only)
     "mon_allow_pool_delete": "true",
     "osd_crush_chooseleaf_type": "0",
     "osd_pool_default_size": "3",

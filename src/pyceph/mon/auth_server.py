@@ -312,6 +312,11 @@ class MonAuthServer:
         self._next_gid += 1
         return gid
 
+    def session_closed(self, peer: PeerInfo) -> None:
+        """A monitor session ended: it no longer counts for AUTH_INSECURE_GLOBAL_ID_RECLAIM
+        (upstream walks the live session map)."""
+        self._insecure.discard(peer)
+
     # -- health ---------------------------------------------------------------
     def insecure_sessions(self) -> list[str]:
         """`entity at addr` of every live session that reclaimed its id without proof."""
@@ -349,7 +354,7 @@ def global_id_health(
     checks: dict[str, dict[str, Any]] = {}
     if warn_insecure and allowed and insecure:
         detail = [f"{s} is using insecure global_id reclaim" for s in insecure]
-        if len(detail) > MAX_HEALTH_DETAIL:
+        if len(detail) >= MAX_HEALTH_DETAIL:  # upstream stops at the max-th line and adds "..."
             detail = detail[:MAX_HEALTH_DETAIL] + ["..."]
         n = len(insecure)
         msg = f"client{'s' if n > 1 else ''} {'are' if n > 1 else 'is'} using insecure global_id reclaim"

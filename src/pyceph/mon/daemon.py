@@ -113,6 +113,7 @@ class MonDaemon:
         self.auth = MonAuthServer(
             self.runtime, self.kv, st.get_auth, st.monmap["fsid"], opt=self.config.get
         )
+        st.auth_health = lambda: self.auth.health_checks([self.name])
         self.msgr = Messenger(
             self.runtime,
             f"mon.{self.name}",
@@ -250,6 +251,8 @@ class MonDaemon:
     def _on_reset(self, conn: Connection) -> None:
         if conn.user.pop("perf_session", False):
             self.perf.session_rm()
+        if conn.peer is not None and self.auth is not None:
+            self.auth.session_closed(conn.peer)
 
     # -- dispatch -----------------------------------------------------------
     def _dispatch(self, conn: Connection, msg: Message) -> None:

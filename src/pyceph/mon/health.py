@@ -138,6 +138,10 @@ def compute_checks(state: MonState, now: float) -> dict[str, dict[str, Any]]:
                  f"{len(nr)} pool(s) have no replicas configured", len(nr),
                  [f"pool '{p.pool_name}' has no replicas configured" for p in nr])  # fmt: skip
 
+    # AUTH_INSECURE_GLOBAL_ID_RECLAIM[_ALLOWED]: from the monitor's sessions and options
+    if state.auth_health is not None:
+        checks.update(state.auth_health())
+
     # what the active mgr's modules report (set_health_checks, MGR_MODULE_ERROR)
     if mm.get("available"):
         for code, c in dict(digest.get("health_checks") or {}).items():

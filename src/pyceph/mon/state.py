@@ -159,6 +159,9 @@ class MonState:
         #: last beacon time of each mgr, by gid (MgrMonitor::last_beacon)
         self.mgr_last_beacon: dict[int, float] = {}
         self.config_show: Callable[[str], dict[str, Any] | None] | None = None
+        #: the auth server's health checks (AUTH_INSECURE_GLOBAL_ID_RECLAIM[_ALLOWED]),
+        #: set by the daemon that owns the sessions; None in a bare state
+        self.auth_health: Callable[[], dict[str, dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------ options
     def opt(self, name: str) -> Any:

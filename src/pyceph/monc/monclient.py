@@ -54,6 +54,12 @@ RENEW_TIMEOUT = 30.0
 MapCallback = Callable[[Any], None]
 
 
+def _log_refusal(fut: asyncio.Future[Any]) -> None:
+    """Done callback of a service connection's re-authentication: note a refusal."""
+    if not fut.cancelled() and fut.exception() is not None:
+        log.info("monclient: a service connection refused renewed tickets: %s", fut.exception())
+
+
 class MonClient:
     """An authenticated, self-healing session with the monitor cluster."""
 
@@ -257,14 +263,15 @@ class MonClient:
         except TimeoutError:
             raise CephError(ETIMEDOUT, "ticket renewal timed out") from None
         self._apply_extras(peer.extras)
-        waits = []
+        # Present them without waiting for the services' answers: a service that stalls
+        # (stopped, partitioned: its connection neither answers nor resets) must not hold
+        # up the next renewal, or every other service's ticket expires meanwhile and the
+        # client hangs on healthy OSDs too. Each re-authentication ends by itself (done,
+        # refused: the connection drops; or with the connection).
         for c in self.msgr.connections():
             svc = c.peer.entity.split(".", 1)[0] if c.peer is not None else ""
             if c is not conn and svc in self._tickets:
-                waits.append(c.reauthenticate(self.credentials_for(svc)))
-        for r in await asyncio.gather(*waits, return_exceptions=True):
-            if isinstance(r, BaseException):
-                log.info("monclient: a service connection refused renewed tickets: %s", r)
+                c.reauthenticate(self.credentials_for(svc)).add_done_callback(_log_refusal)
 
     async def _session(self) -> Connection:
         while self._conn is None or self._conn.closed:

@@ -28,12 +28,17 @@ def new_secret(ctx: Ctx) -> str:
     return generate_secret(rand=ctx.state.rand_bytes, now=lambda: ctx.now)
 
 
-def check_entity(name: str) -> None:
+def check_entity(name: str, reading: bool = False) -> None:
+    """EINVAL unless `name` is TYPE.ID. Upstream words it by where it is checked: the
+    read-only verbs (`preprocess_command`: get, get-key, print-key, export) say
+    "invalid entity_auth NAME", the changing ones (`prepare_command`) "bad entity name"."""
     t, dot, _ = name.partition(".")
     if name == "mon.":
         return
     if not dot or t not in ENTITY_TYPES or not name[len(t) + 1 :]:
-        raise CephError(errno.EINVAL, f"failed to identify entity name from {name}")
+        raise CephError(
+            errno.EINVAL, f"invalid entity_auth {name}" if reading else "bad entity name"
+        )
 
 
 def parse_caps(caps: list[str]) -> dict[str, str]:
@@ -89,7 +94,7 @@ def _reply_keyring(ctx: Ctx, entries: list[tuple[str, dict[str, Any]]], **kw: An
 @command("auth get")
 def auth_get(ctx: Ctx) -> Reply:
     ent = ctx.args["entity"]
-    check_entity(ent)
+    check_entity(ent, reading=True)
     e = ctx.state.auth.get(ent)
     if e is None:
         raise CephError(errno.ENOENT, f"failed to find {ent} in keyring")
@@ -102,7 +107,7 @@ def auth_export(ctx: Ctx) -> Reply:
     a = ctx.state.auth
     if ent is None:
         return _reply_keyring(ctx, sorted(a.items()), outs="exported master keyring")
-    check_entity(ent)
+    check_entity(ent, reading=True)
     if ent not in a:
         # upstream prints the (empty) EntityAuth it failed to fill
         raise CephError(errno.ENOENT, f"no key for auth(key={EMPTY_KEY})")
@@ -113,11 +118,12 @@ def auth_export(ctx: Ctx) -> Reply:
 @command("auth get-key", "auth print-key", "auth print_key")
 def auth_get_key(ctx: Ctx) -> Reply:
     ent = ctx.args["entity"]
-    check_entity(ent)
+    check_entity(ent, reading=True)
     e = ctx.state.auth.get(ent)
     if e is None:
         raise CephError(errno.ENOENT, f"don't have {ent}")
-    return Reply(data={"key": e["key"]}, plain=e["key"] + "\n")
+    # the bare key, no newline after it (upstream writes the secret's base64 alone)
+    return Reply(data={"key": e["key"]}, plain=e["key"])
 
 
 @command("auth ls", "auth list")
@@ -128,8 +134,9 @@ def auth_ls(ctx: Ctx) -> Reply:
         lines.append(f"{ent}\n\tkey: {e['key']}\n")
         for svc, cap in sorted(e["caps"].items()):
             lines.append(f"\tcaps: [{svc}] {cap}\n")
-    return Reply(data={"auth_dump": keyring_json(items)}, plain="".join(lines),
-                 outs="installed auth entries:\n")  # fmt: skip
+    # the header goes with the plain listing only (upstream: not when a format is asked)
+    outs = "" if ctx.is_json else "installed auth entries:\n"
+    return Reply(data={"auth_dump": keyring_json(items)}, plain="".join(lines), outs=outs)
 
 
 @command("auth get-or-create", "auth get-or-create-key")
@@ -151,7 +158,12 @@ def auth_get_or_create(ctx: Ctx) -> Reply:
         changed = {"auth"}
     if keyonly:
         return Reply(data={"key": e["key"]}, plain=e["key"] + "\n", changed=changed)
-    return _reply_keyring(ctx, [(ent, e)], changed=changed)
+    # upstream's plain answer is a keyring of the key alone (the caps go with JSON only)
+    return Reply(
+        data=keyring_json([(ent, e)]),
+        plain=keyring_text([(ent, {"key": e["key"], "caps": {}})]),
+        changed=changed,
+    )
 
 
 @command("auth add")
