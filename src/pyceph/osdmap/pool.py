@@ -109,6 +109,12 @@ class Pool:
     pgp_num: int = 32
     pg_num_target: int = 32
     pgp_num_target: int = 32
+    #: a shrink under way: the pg_num the monitor is about to step down to (upstream
+    #: pg_num_pending; -1 in a pool made before it existed: pg_num)
+    pg_num_pending: int = -1
+    #: the last merge step (upstream pg_merge_meta_t): what the source's primary reported
+    #: ready with, so an OSD merging can tell whether its copies were current
+    last_pg_merge_meta: dict[str, Any] = field(default_factory=dict)
     pg_num_min: int = 0
     pg_num_max: int = 0
     pg_autoscale_mode: int = 2
@@ -149,6 +155,26 @@ class Pool:
     hit_set_grade_decay_rate: int = 0
     hit_set_search_last_n: int = 0
     grade_table: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.pg_num_pending < 0:
+            self.pg_num_pending = self.pg_num
+
+    def set_pg_num(self, n: int) -> None:
+        """Upstream pg_pool_t::set_pg_num: pg_num and pg_num_pending move together."""
+        self.pg_num = self.pg_num_pending = n
+
+    def dec_pg_num(self, source_pgid: str, epoch: int, meta: dict[str, Any]) -> None:
+        """Upstream pg_pool_t::dec_pg_num: one merge step done, remember its metadata."""
+        self.pg_num -= 1
+        self.last_pg_merge_meta = {
+            "source_pgid": source_pgid,
+            "ready_epoch": epoch,
+            "last_epoch_started": int(meta.get("last_epoch_started", 0)),
+            "last_epoch_clean": int(meta.get("last_epoch_clean", 0)),
+            "source_version": _ev(meta.get("source_version")),
+            "target_version": _ev(meta.get("target_version")),
+        }
 
     # ---- placement helpers (hot path) ----
     @property
@@ -264,15 +290,8 @@ class Pool:
             "pg_placement_num": self.pgp_num,
             "pg_placement_num_target": self.pgp_num_target,
             "pg_num_target": self.pg_num_target,
-            "pg_num_pending": self.pg_num,
-            "last_pg_merge_meta": {
-                "source_pgid": "0.0",
-                "ready_epoch": 0,
-                "last_epoch_started": 0,
-                "last_epoch_clean": 0,
-                "source_version": "0'0",
-                "target_version": "0'0",
-            },
+            "pg_num_pending": self.pg_num_pending,
+            "last_pg_merge_meta": {**_NO_MERGE_META, **self.last_pg_merge_meta},
             "last_change": str(self.last_change),
             "last_force_op_resend": str(self.last_force_op_resend),
             "last_force_op_resend_prenautilus": str(self.last_force_op_resend),
@@ -330,6 +349,8 @@ class Pool:
             out += f" pg_num_target {self.pg_num_target}"
         if self.pgp_num_target != self.pgp_num:
             out += f" pgp_num_target {self.pgp_num_target}"
+        if self.pg_num_pending != self.pg_num:
+            out += f" pg_num_pending {self.pg_num_pending}"
         out += f" autoscale_mode {self.autoscale_mode_name()}"
         out += f" last_change {self.last_change}"
         if self.last_force_op_resend:
@@ -397,6 +418,24 @@ class Pool:
 
     def copy(self) -> Pool:
         return Pool.from_plain(self.to_plain())
+
+
+#: `last_pg_merge_meta` of a pool that never merged (upstream pg_merge_meta_t defaults)
+_NO_MERGE_META: dict[str, Any] = {
+    "source_pgid": "0.0",
+    "ready_epoch": 0,
+    "last_epoch_started": 0,
+    "last_epoch_clean": 0,
+    "source_version": "0'0",
+    "target_version": "0'0",
+}
+
+
+def _ev(v: Any) -> str:
+    """An eversion as upstream dumps it (`epoch'version`)."""
+    if isinstance(v, list | tuple) and len(v) == 2:
+        return f"{int(v[0])}'{int(v[1])}"
+    return str(v) if v else "0'0"
 
 
 def _plain_num(v: Any) -> str:
