@@ -1669,10 +1669,17 @@ def _discard(aw: Any) -> None:
         aw.close()
     elif isinstance(aw, asyncio.Future):
         if aw.done():
-            if not aw.cancelled():
-                aw.exception()
+            _collect(aw)
         else:
+            # a gather cancelled while a child fails still ends with that child's error
+            aw.add_done_callback(_collect)
             aw.cancel()
+
+
+def _collect(fut: asyncio.Future[Any]) -> None:
+    """Mark a finished future's outcome as retrieved."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 async def _reap(futs: list[asyncio.Future[Any]]) -> None:
