@@ -13,6 +13,18 @@ from pyceph.osd.split import pg_of
 from pyceph.osd.types import key_oid, pg_cid
 from pyceph.sim import seeds
 from pyceph.sim.cluster import SimCluster
+from pyceph.sim.thrasher import (
+    SIM_OPTIONS,
+    SIM_THINK,
+    SIM_THRASH_INTERVAL,
+    SimBackend,
+    ThrashConfig,
+    Thrasher,
+    mon_command,
+    setup_pools,
+    sim_replica_describer,
+)
+from pyceph.sim.workload import POOL_SNAPS, SELF_SNAPS, Workload, WorkloadConfig
 
 SEEDS = seeds()
 #: Objects the writers cycle through (enough to land in every PG of the grown pool).
@@ -142,3 +154,72 @@ def test_merge_under_writers_loses_nothing(seed):
         seen = c.run(_merge_scenario(c, seed))
     # one PG at a time, never back up
     assert seen == list(range(MERGE_PG_NUMS[0], MERGE_PG_NUMS[-1] - 1, -1)), seen
+
+
+#: The model-checking workload's pools grow to MODEL_PG_NUMS[0] (a split, at once), then
+#: shrink to MODEL_PG_NUMS[1] under the workload: 13 merges each.
+MODEL_PG_NUMS = (16, 3)
+#: Upper bound on the workload's ops (it stops when the shrink is done).
+MODEL_MAX_OPS = 100_000
+
+
+async def _model_merge_scenario(c: SimCluster, thrash: bool) -> dict[str, int]:
+    """The model-checking workload (pool and self-managed snapshots, xattrs, omap,
+    watches) on two pools while both shrink (MODEL_PG_NUMS), optionally with the thrasher
+    killing, cutting off and marking out OSDs; then heal and check every object at every
+    snapshot. Returns what the thrasher did while the pools shrank."""
+    await c.start()
+    await c.wait_osds_up()
+    rc = await c.client()
+
+    async def command(prefix: str, **args):
+        return await mon_command(rc, prefix, **args)
+
+    ids = await setup_pools(command, rc, [POOL_SNAPS, SELF_SNAPS])
+    for name in ids:
+        await command("osd pool set", pool=name, var="pg_num", val=str(MODEL_PG_NUMS[0]))
+    tcfg = ThrashConfig(min_interval=SIM_THRASH_INTERVAL[0],
+                        max_interval=SIM_THRASH_INTERVAL[1], max_down=1, max_out=1)  # fmt: skip
+    th = Thrasher(SimBackend(c, rc), c.rand.fork("thrasher"), tcfg)
+    await th.wait_healthy()
+    cfg = WorkloadConfig(think=SIM_THINK, op_timeout=90.0, check_notify_watchers=False)
+    wl = Workload(rc, ids, c.rand.fork("workload"), cfg, describe_replicas=sim_replica_describer(c))
+    await wl.setup()
+    stop = asyncio.Event()
+    run = asyncio.ensure_future(wl.run(MODEL_MAX_OPS, stop))
+    if thrash:
+        th.start()
+    try:
+        await asyncio.sleep(5)  # the workload (and the thrasher) under way
+        target = MODEL_PG_NUMS[1]
+        for name in ids:
+            await command("osd pool set", pool=name, var="pg_num", val=str(target))
+
+        def shrunk() -> bool:
+            return all(c.osdmap().pools[i].pg_num == target for i in ids.values())
+
+        await c.wait_until(shrunk, SHRINK_TIMEOUT, what=f"pg_num {target}")
+        acted = dict(th.counts)
+    finally:
+        stop.set()
+        st = await run
+        if thrash:
+            await th.stop_and_heal()
+    await th.wait_healthy()
+    await wl.verify_all()
+    await wl.close()
+    assert st.total() > 0 and st.reads_checked > 0, st
+    return acted
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_merge_under_the_model_checker(seed):
+    with SimCluster(seed, num_osds=4, options={**SIM_OPTIONS, **MERGE_OPTIONS}) as c:
+        c.run(_model_merge_scenario(c, thrash=False))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_merge_under_the_model_checker_and_the_thrasher(seed):
+    with SimCluster(seed, num_osds=4, options={**SIM_OPTIONS, **MERGE_OPTIONS}) as c:
+        acted = c.run(_model_merge_scenario(c, thrash=True))
+    assert acted.get("kill", 0) + acted.get("isolate", 0) > 0, f"seed {seed}: {acted}"
