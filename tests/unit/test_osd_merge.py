@@ -59,8 +59,8 @@ def test_every_object_follows_its_pg(old: int, new: int) -> None:
         assert (merge_target(ps, new) if ps >= new else ps) == want
 
 
-def _peer(primary=True, clean=True, acting=(0, 1, 2), lu=(5, 9)) -> MergePeer:
-    return MergePeer(primary, clean, acting, lu, 4, 3)
+def _peer(primary=True, clean=True, acting=(0, 1, 2), lu=(5, 9), quiet=True) -> MergePeer:
+    return MergePeer(primary, clean, quiet, acting, lu, 4, 3)
 
 
 def test_ready_to_merge_needs_both_clean_on_one_acting_set() -> None:
@@ -83,6 +83,12 @@ def test_ready_to_merge_needs_both_clean_on_one_acting_set() -> None:
     ):
         h = ready_to_merge(1, 12, 11, bad)
         assert h is not None and h["ready"] is False, bad
+    # ops still running on either: nothing to say until they end (then the versions
+    # are final); a PG not clean is "not ready" whether quiet or not
+    assert ready_to_merge(1, 12, 11, {11: _peer(quiet=False), 3: _peer()}) is None
+    assert ready_to_merge(1, 12, 11, {11: _peer(), 3: _peer(quiet=False)}) is None
+    h = ready_to_merge(1, 12, 11, {11: _peer(quiet=False), 3: _peer(clean=False)})
+    assert h is not None and h["ready"] is False
     # only the source's primary speaks, and only for a pending single step
     assert ready_to_merge(1, 12, 11, {11: _peer(primary=False), 3: _peer()}) is None
     assert ready_to_merge(1, 12, 12, both) is None

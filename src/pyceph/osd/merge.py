@@ -2,13 +2,14 @@
 is_merge_source, is_merge_target; OSDService::send_ready_to_merge; PeeringState::merge_from).
 
 A pool's pg_num shrinks one PG at a time: the monitor first lowers `pg_num_pending` to
-pg_num - 1, the primary of the merge source (the last PG, seed pg_num - 1) and of its
-target (the source's parent: its seed with the top bit cleared) tells the monitor both are
-active+clean on the same acting set, and the monitor then lowers pg_num. Every OSD holding
-the source folds it into the target at the map epoch that lowered pg_num: objects move
-with the store's collection merge, and the merged log starts empty at the newer of the two
-heads (both were clean, so nothing is missing and no entry needs replaying; requests the
-logs named are kept as dups so a resent write is still answered once).
+pg_num - 1; the source (the last PG, seed pg_num - 1) and its target (the source's
+parent: its seed with the top bit cleared) hold client ops ("premerge"); their primary
+tells the monitor both are active+clean on the same acting set with no op running, and
+the monitor then lowers pg_num. Every OSD holding the source folds it into the target at
+the map epoch that lowered pg_num: objects move with the store's collection merge, and
+the merged log starts empty at the newer of the two heads (both were clean and quiet, so
+every member holds the same objects; the requests the logs named are kept as dups so a
+resent write is still answered once).
 
 An OSD that was down while the pool shrank may see pg_num drop by several steps at once:
 every PG it holds at or above the new pg_num folds into the PG its seed folds into. Its
@@ -63,6 +64,8 @@ class MergePeer:
 
     primary: bool
     active_clean: bool
+    #: premerge, with no client op or local commit running: the log stays put
+    quiesced: bool
     acting: tuple[int, ...]
     last_update: Version
     last_epoch_started: int
@@ -77,8 +80,11 @@ def ready_to_merge(
     Only a pending single-step shrink asks anything, and only of the source's primary.
     Ready when the source and its target are both here, both primary here, both
     active+clean, with the same acting set (upstream also requires the latter of the
-    mgr before it lowers pg_num_pending); otherwise "not ready", which makes the monitor
-    back off (pg_num_pending returns to pg_num) until the mgr tries again."""
+    mgr before it lowers pg_num_pending), and both quiesced: client ops wait while a
+    merge is pending (upstream's premerge PGs are peered, not active), so the versions
+    reported are every member's last. Not quiesced yet: nothing to say (None) until the
+    running ops end. Otherwise "not ready", which makes the monitor back off
+    (pg_num_pending returns to pg_num) until the mgr tries again."""
     if pg_num_pending != pg_num - 1 or pg_num < 2:
         return None
     src_ps = pg_num - 1
@@ -94,6 +100,8 @@ def ready_to_merge(
         and tgt.active_clean
         and src.acting == tgt.acting
     )
+    if ready and not (src.quiesced and tgt is not None and tgt.quiesced):
+        return None
     return {
         "pgid": f"{pool}.{src_ps:x}",
         "source_version": list(src.last_update),

@@ -246,6 +246,7 @@ class OSD:
             else:
                 keep.append((e, fut))
         self._map_waiters = keep
+        self._mark_premerge(m)
         self.send_ready_to_merge()
 
     def _split_pgs(self, m: Any) -> None:
@@ -321,6 +322,20 @@ class OSD:
                 src.merged_away()
                 self.pgs.pop((pool_id, src.ps), None)
                 self.tasks.spawn(src.close(), f"close merged {src.pgid}")
+
+    def _mark_premerge(self, m: Any) -> None:
+        """Hold client ops of the PGs a pending shrink merges next (upstream premerge);
+        release every other PG."""
+        pending: dict[int, tuple[int, int]] = {}
+        for pool_id, pool in m.pools.items():
+            pg_num = int(pool.pg_num)
+            if int(getattr(pool, "pg_num_pending", pg_num)) < pg_num and pg_num >= 2:
+                pending[pool_id] = (pg_num - 1, merge.parent(pg_num - 1))
+        for (pool_id, ps), pg in self.pgs.items():
+            pg.set_premerge(ps in pending.get(pool_id, ()))
+
+    def merge_quiesced(self) -> None:
+        self.send_ready_to_merge()
 
     def send_ready_to_merge(self) -> None:
         """Tell the monitor whether the PGs of a pending shrink are ready to merge, for

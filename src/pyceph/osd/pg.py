@@ -131,6 +131,10 @@ class PG:
         self._interval_fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._wake = asyncio.Event()
         self._waiting = 0
+        #: a pending shrink merges us (upstream PG_STATE_PREMERGE): client ops wait, and
+        #: once those running are done our log stays put until the merge
+        self.premerge = False
+        self._ops_running = 0
         self._locks: dict[Oid, list[Any]] = {}
         self._local_inflight = 0
         self._local_idle = asyncio.Event()
@@ -395,6 +399,13 @@ class PG:
         pgmeta.write_info(t, self.cid, info)
         return t
 
+    def set_premerge(self, on: bool) -> None:
+        """A pending shrink merges us (or no longer does): hold client ops meanwhile."""
+        if on != self.premerge:
+            self.premerge = on
+            if not on:
+                self._kick()
+
     def merge_peer(self) -> merge.MergePeer:
         """What the ready-to-merge decision needs of us (pyceph.osd.merge)."""
         v = self.peering.view
@@ -402,6 +413,7 @@ class PG:
         return merge.MergePeer(
             self.is_primary,
             clean,
+            self.premerge and not self._ops_running and not self._local_inflight,
             tuple(v.acting) if v is not None else (),
             self.info.last_update,
             self.info.last_epoch_started,
@@ -1037,7 +1049,7 @@ class PG:
             if waited and self.misdirected(head):
                 return self._retry()  # a split moved the object while the op waited
             waited = True
-            if self.state != ACTIVE or self._activated_gen != self.gen:
+            if self.state != ACTIVE or self._activated_gen != self.gen or self.premerge:
                 if self._waiting >= MAX_WAITING_OPS_PER_PG:
                     return {"r": -EAGAIN, "epoch": self.svc.map_epoch}, b""
                 self._waiting += 1
@@ -1047,7 +1059,13 @@ class PG:
                     self._waiting -= 1
                 continue
             try:
-                return await self._do_op_active(head, data, self.gen, conn)
+                self._ops_running += 1
+                try:
+                    return await self._do_op_active(head, data, self.gen, conn)
+                finally:
+                    self._ops_running -= 1
+                    if self.premerge and not self._ops_running:
+                        self.svc.merge_quiesced()
             except IntervalChanged:
                 continue
 
@@ -1603,6 +1621,8 @@ class PG:
         missing_primary = len(self.peering.missing)
         degraded = missing_primary + sum(len(m) for m in self.peering.peer_missing.values())
         state = self.state
+        if self.premerge and state == ACTIVE and self.peering.is_clean():
+            state = "clean+premerge+peered"  # upstream: no client I/O until the merge
         if state == ACTIVE:
             state = (
                 "active+clean"
