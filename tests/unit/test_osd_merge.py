@@ -175,6 +175,20 @@ def test_ready_to_merge_lowers_pg_num_and_not_ready_backs_off() -> None:
     assert not s.pg_ready_to_merge({"pgid": src, "ready": True})  # a repeat: stale
 
 
+def test_pgp_num_sets_its_target_for_the_mgr_to_follow() -> None:
+    """As the reference: `pgp_num 3` leaves pgp_num alone and shows pgp_num_target 3;
+    `pgp_num_actual` (the mgr's step) moves pgp_num itself."""
+    s = make_state()
+    run(s, {"prefix": "osd pool create", "pool": "p", "pg_num": 8})
+    assert _set(s, "pgp_num", 3).ret == 0
+    p = _pool(s)
+    assert (p.pgp_num, p.pgp_num_target) == (8, 3)
+    detail = run(s, {"prefix": "osd pool ls", "detail": "detail"}).outbuf.decode()
+    assert " pg_num 8 pgp_num 8 pgp_num_target 3 autoscale_mode on " in detail
+    assert _set(s, "pgp_num_actual", 2).ret == 0  # the reference takes it; the mgr fixes it
+    assert (_pool(s).pgp_num, _pool(s).pgp_num_target) == (2, 3)
+
+
 def test_growing_still_splits_at_once() -> None:
     s = make_state()
     run(s, {"prefix": "osd pool create", "pool": "p", "pg_num": 8})
@@ -268,6 +282,13 @@ def test_pgp_num_waits_for_recovery_and_a_settled_pool() -> None:
     assert pgp_step(near, CLEAN, 0.05) == 248
     assert pgp_step(_mpool(pg_num=512, pgp=250, target=256, pgp_target=248), CLEAN, 0.05) == 248
     assert pgp_step(_mpool(pg_num=8, pgp=8, target=8), CLEAN, 0.05) is None
+
+
+def test_pgp_num_grows_at_once_in_an_empty_pool() -> None:
+    p = _mpool(pg_num=16, pgp=8, target=16)
+    assert pgp_step(p, CLEAN, 0.05, num_objects=16) == 16  # <= 1 object per target PG
+    assert pgp_step(p, CLEAN, 0.05, num_objects=17) == 9
+    assert pgp_step(_mpool(pg_num=16, pgp=16, target=32), CLEAN, 0.05) is None  # waits pg_num
 
 
 def test_pgp_num_does_not_outpace_the_merges() -> None:

@@ -291,6 +291,7 @@ class MgrDaemon:
                 self._pg_stat,
                 pg_adjust.recovery_ratios([d for _pgid, d in self.pgmap.pgs()]),
                 float(self.config.get("target_max_misplaced_ratio")),
+                {pid: int(s.get("num_objects", 0)) for pid, s in self.pgmap.pool_sums().items()},
             )
             for var, todo in (("pg_num_actual", pg_nums), ("pgp_num_actual", pgp_nums)):
                 for pool, val in todo.items():

@@ -28,6 +28,9 @@ from pyceph.osd.merge import parent
 ACTIVE_CLEAN = frozenset({"active", "clean"})
 #: upstream `max_outpace_merges` floor: pgp_num may run this far ahead of pg_num
 MIN_OUTPACE_MERGES = 8
+#: upstream MAX_NUM_OBJECTS_PER_PG_FOR_LEAP: a pool with no more objects than this per
+#: target PG is (virtually) empty, and pgp_num grows to its target at once
+MAX_OBJECTS_PER_PG_FOR_LEAP = 1
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,11 @@ def merge_step(pool_id: int, pool: Any, pg_stat: Callable[[int, int], PGStat | N
     return pg_num - 1
 
 
-def pgp_step(pool: Any, ratios: RecoveryRatios, max_misplaced: float) -> int | None:
-    """The pgp_num_actual to set, or None (upstream: the pgp_num half of adjust_pgs)."""
+def pgp_step(
+    pool: Any, ratios: RecoveryRatios, max_misplaced: float, num_objects: int = 0
+) -> int | None:
+    """The pgp_num_actual to set, or None (upstream: the pgp_num half of adjust_pgs).
+    `num_objects`: the pool's objects (an empty pool grows pgp_num at once)."""
     pgp = int(pool.pgp_num)
     pg_num = int(pool.pg_num)
     target = min(int(pool.pg_num_pending), int(pool.pgp_num_target))
@@ -88,6 +94,8 @@ def pgp_step(pool: Any, ratios: RecoveryRatios, max_misplaced: float) -> int | N
         return None
     if ratios.misplaced > max_misplaced:
         return None
+    if target > pgp and num_objects <= MAX_OBJECTS_PER_PG_FOR_LEAP * int(pool.pgp_num_target):
+        return target
     room = min(max_misplaced - ratios.misplaced, max_misplaced / 2.0)
     estmax = max(int(pg_num * room), 1)
     nxt = min(max(target, pgp - estmax), pgp + estmax)
@@ -103,8 +111,9 @@ def adjust_pgs(
     pg_stat: Callable[[int, int], PGStat | None],
     ratios: RecoveryRatios,
     max_misplaced: float,
+    num_objects: Mapping[int, int] | None = None,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """(pg_num_actual, pgp_num_actual) to set, by pool name."""
+    """(pg_num_actual, pgp_num_actual) to set, by pool name (`num_objects`: by pool id)."""
     pg_nums: dict[str, int] = {}
     pgp_nums: dict[str, int] = {}
     for pool_id, pool in sorted(pools.items()):
@@ -116,7 +125,8 @@ def adjust_pgs(
         settled = all(
             _fresh(pg_stat(pool_id, ps), since) is not None for ps in range(int(pool.pg_num))
         )
-        n = pgp_step(pool, ratios, max_misplaced) if settled else None
+        objects = (num_objects or {}).get(pool_id, 0)
+        n = pgp_step(pool, ratios, max_misplaced, objects) if settled else None
         if n is not None:
             pgp_nums[pool.pool_name] = n
     return pg_nums, pgp_nums

@@ -544,10 +544,7 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
             raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
         if v > p.pg_num_target:
             raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num_target}")
-        # at once, as growing pg_num is (upstream's mgr steps pgp_num toward its target;
-        # pyceph's does only while pg_num shrinks)
-        p.pgp_num_target = v
-        p.pgp_num = min(v, p.pg_num_pending)
+        p.pgp_num_target = v  # the mgr steps pgp_num toward it (pyceph.mgr.pg_adjust)
     elif var == "crush_rule":
         rid = m.crush.find_rule(val)
         if rid < 0:
