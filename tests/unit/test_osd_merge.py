@@ -21,9 +21,11 @@ from pyceph.osd.merge import (
     is_merge_target,
     merge_sources,
     merge_target,
+    merged_dups,
     parent,
     ready_to_merge,
 )
+from pyceph.osd.pglog import MODIFY, DupEntry, LogEntry, PGLog
 from pyceph.osdmap.pool import Pool, calc_mask
 
 
@@ -105,6 +107,26 @@ def test_caught_up_checks_the_reported_versions() -> None:
     assert not caught_up(12, 11, meta, 1, 10, (7, 3), (6, 8))  # another step's meta
     assert not caught_up(12, 10, meta, 1, 11, (7, 3), (6, 8))  # several steps at once
     assert not caught_up(12, 11, {}, 1, 11, (7, 3), (6, 8))
+
+
+def test_merged_log_keeps_every_request_as_a_dup() -> None:
+    """The merged log starts empty: the requests both logs named (entries and dups)
+    answer a resend from the merged PG, oldest first."""
+    tgt = PGLog((4, 0), [LogEntry(MODIFY, ("", "t", ""), (5, 1), reqid=("c", 1, 1), r=0)],
+                [DupEntry(("c", 1, 0), (4, 0), 7, 0)])  # fmt: skip
+    src = PGLog((3, 0), [LogEntry(MODIFY, ("", "s", ""), (5, 3), reqid=("c", 2, 9), r=-2),
+                         LogEntry(MODIFY, ("", "s", ""), (5, 4))])  # fmt: skip
+    dups = merged_dups(
+        [list(tgt.dups.values()), list(src.dups.values())], [tgt.entries, src.entries]
+    )
+    assert [(d.reqid, d.version, d.r) for d in dups] == [
+        (("c", 1, 0), (4, 0), 0),
+        (("c", 1, 1), (5, 1), 0),
+        (("c", 2, 9), (5, 3), -2),
+    ]
+    merged = PGLog((5, 4), [], dups)
+    assert merged.head == (5, 4) and not merged.entries
+    assert merged.lookup_reqid(("c", 2, 9)) == ((5, 3), 0, -2)
 
 
 # -- the monitor ------------------------------------------------------------------------
