@@ -183,6 +183,7 @@ def test_ready_to_merge_lowers_pg_num_and_not_ready_backs_off() -> None:
     # a report for a step not pending is ignored
     assert not s.pg_ready_to_merge({"pgid": src, "ready": True})
     _set(s, "pg_num_actual", 7)
+    pending_epoch = _pool(s).last_change
     assert not s.pg_ready_to_merge({"pgid": f"{pid}.6", "ready": True})
     assert s.pg_ready_to_merge(
         {"pgid": src, "ready": True, "source_version": [9, 4], "target_version": [9, 7],
@@ -191,7 +192,13 @@ def test_ready_to_merge_lowers_pg_num_and_not_ready_backs_off() -> None:
     s.commit_pending(0)
     p = _pool(s)
     assert (p.pg_num, p.pg_num_pending, p.pgp_num) == (7, 7, 7)
-    meta = js(s, {"prefix": "osd pool ls", "detail": "detail"})[0]["last_pg_merge_meta"]
+    # as the reference: "lfor 0/<ready epoch>/<pg_num_actual epoch>"
+    detail = run(s, {"prefix": "osd pool ls", "detail": "detail"}).outbuf.decode()
+    assert f" last_change {p.last_change} lfor 0/{p.last_change}/{pending_epoch} " in detail
+    d = js(s, {"prefix": "osd pool ls", "detail": "detail"})[0]
+    assert d["last_force_op_resend_prenautilus"] == str(p.last_change)
+    assert d["last_force_op_resend_preluminous"] == str(pending_epoch)
+    meta = d["last_pg_merge_meta"]
     assert meta["source_pgid"] == src and meta["source_version"] == "9'4"
     assert meta["target_version"] == "9'7" and meta["last_epoch_started"] == 8
     assert not s.pg_ready_to_merge({"pgid": src, "ready": True})  # a repeat: stale

@@ -659,6 +659,7 @@ class MonState:
             p.dec_pg_num(f"{pool_id}.{ps:x}", m.epoch, msg)
         else:
             p.pg_num_pending = p.pg_num
+        p.last_force_op_resend_prenautilus = m.epoch  # as upstream: older clients resend
         p.last_change = m.epoch
         m.pools[pool_id] = p
         self.dirty.add("osdmap")

@@ -122,6 +122,11 @@ class Pool:
     create_time: float = 0.0
     last_change: int = 0
     last_force_op_resend: int = 0
+    #: epochs pre-Nautilus / pre-Luminous clients must resend their ops from (pg_num and
+    #: pg_num_pending changes); `last_force_op_resend` moves all three (upstream
+    #: set_last_force_op_resend), so each shows the later of the two
+    last_force_op_resend_prenautilus: int = 0
+    last_force_op_resend_preluminous: int = 0
     snap_seq: int = 0
     snap_epoch: int = 0
     pool_snaps: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -159,6 +164,15 @@ class Pool:
     def __post_init__(self) -> None:
         if self.pg_num_pending < 0:
             self.pg_num_pending = self.pg_num
+
+    def lfor(self) -> tuple[int, int, int]:
+        """(last_force_op_resend, ..._prenautilus, ..._preluminous) as upstream shows them."""
+        n = self.last_force_op_resend
+        return (
+            n,
+            max(n, self.last_force_op_resend_prenautilus),
+            max(n, self.last_force_op_resend_preluminous),
+        )
 
     def set_pg_num(self, n: int) -> None:
         """Upstream pg_pool_t::set_pg_num: pg_num and pg_num_pending move together."""
@@ -294,8 +308,8 @@ class Pool:
             "last_pg_merge_meta": {**_NO_MERGE_META, **self.last_pg_merge_meta},
             "last_change": str(self.last_change),
             "last_force_op_resend": str(self.last_force_op_resend),
-            "last_force_op_resend_prenautilus": str(self.last_force_op_resend),
-            "last_force_op_resend_preluminous": str(self.last_force_op_resend),
+            "last_force_op_resend_prenautilus": str(self.lfor()[1]),
+            "last_force_op_resend_preluminous": str(self.lfor()[2]),
             "auid": 0,
             "snap_mode": "pool" if self.is_pool_snaps_mode() else "selfmanaged",
             "snap_seq": self.snap_seq,
@@ -353,9 +367,8 @@ class Pool:
             out += f" pg_num_pending {self.pg_num_pending}"
         out += f" autoscale_mode {self.autoscale_mode_name()}"
         out += f" last_change {self.last_change}"
-        if self.last_force_op_resend:
-            n = self.last_force_op_resend
-            out += f" lfor {n}/{n}/{n}"
+        if any(self.lfor()):
+            out += " lfor {}/{}/{}".format(*self.lfor())
         if self.flags:
             out += f" flags {self.flags_names()}"
         if self.quota_max_bytes:

@@ -434,8 +434,9 @@ def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
         return
     if n > int(s.opt("mon_max_pool_pg_num")):
         raise CephError(errno.ERANGE, _max_pg_msg(s))
+    epoch = s.pending_osdmap.epoch
     if n > p.pg_num:
-        p.set_pg_num(n)
+        _grow_pg_num(p, n, epoch)
         return
     _check_can_merge(p)
     if n < p.pgp_num:
@@ -444,6 +445,17 @@ def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
         raise CephError(errno.EINVAL, f"specified pg_num {n} < pg_num ({p.pg_num}) - 1; only "
                         "single pg decrease is currently supported")  # fmt: skip
     p.pg_num_pending = n
+    # older clients do not know a pg_num_pending change starts an interval (upstream)
+    p.last_force_op_resend_prenautilus = epoch
+    p.last_force_op_resend_preluminous = epoch
+
+
+def _grow_pg_num(p: P.Pool, n: int, epoch: int) -> None:
+    """pg_num grows (upstream's pg_num_actual increase): older clients resend their ops."""
+    if p.pg_num != p.pg_num_pending:
+        p.last_force_op_resend_prenautilus = epoch
+    p.set_pg_num(n)
+    p.last_force_op_resend_preluminous = epoch
 
 
 def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
@@ -519,7 +531,7 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
             # growing takes effect at once (upstream's mgr steps it: a pyceph departure)
             if follow:
                 p.pgp_num = v
-            p.set_pg_num(v)
+            _grow_pg_num(p, v, m.epoch)
         # shrinking: the mgr steps pgp_num, then pg_num (pg_num_actual), one merge at a
         # time (pyceph.mgr.pg_adjust)
     elif var == "pgp_num_actual":
