@@ -110,3 +110,70 @@ def test_split_under_a_writer_and_an_osd_that_missed_it(cluster_factory) -> None
         wait_until(lambda: _clean(r, 32), "clean after a restart", deadline - time.monotonic())
     finally:
         r.shutdown()
+
+
+MERGE_POOL = "merge"
+#: mgr ticks (its pg_num steps) and down->out faster than the defaults, so a shrink and
+#: an OSD's absence settle within HEAL_TIMEOUT.
+MERGE_OPTIONS = {"mgr_tick_period": "1", "mon_osd_down_out_interval": "5"}
+#: Bound on one shrink to reach its target (one merge at a time, each after re-peering).
+SHRINK_TIMEOUT = 240.0
+
+
+def _pool_nums(r: rados.Rados) -> tuple[int, int, int, int]:
+    d = next(p for p in _mon(r, prefix="osd pool ls", detail="detail") if p["pool_name"] == MERGE_POOL)  # fmt: skip
+    return d["pg_num"], d["pg_placement_num"], d["pg_num_target"], d["pg_num_pending"]
+
+
+def _merge_clean(r: rados.Rados, pg_num: int) -> bool:
+    st = _mon(r, prefix="status")
+    pgs, om = st["pgmap"], st["osdmap"]
+    states = {s["state_name"]: s["count"] for s in pgs["pgs_by_state"]}
+    mine = _mon(r, prefix="pg ls-by-pool", poolstr=MERGE_POOL)["pg_stats"]
+    return (
+        om["num_up_osds"] == om["num_osds"] == om["num_in_osds"]
+        and states.get("active+clean") == pgs["num_pgs"]
+        and len(mine) == pg_num
+        and st["health"]["status"] == "HEALTH_OK"
+    )
+
+
+def test_merge_under_a_writer_and_an_osd_that_missed_it(cluster_factory) -> None:
+    """`pg_num` 8 -> 4 (the mgr steps pgp_num, then pg_num one PG at a time) under a
+    writer; an OSD is down (and out) across some of the merges and folds its own stale
+    copies when it returns. Everything acknowledged reads back; HEALTH_OK, all clean."""
+    cluster = cluster_factory(3, **MERGE_OPTIONS)
+    r = rados.Rados(conffile=cluster.conf_path)
+    r.connect(timeout=30)
+    try:
+        _mon(r, prefix="osd pool create", pool=MERGE_POOL, pg_num=8)
+        _mon(r, prefix="osd pool set", pool=MERGE_POOL, var="size", val="2")
+        _mon(r, prefix="osd pool application enable", pool=MERGE_POOL, app="rados")
+        wait_until(lambda: _merge_clean(r, 8), "pool active+clean", HEAL_TIMEOUT)
+        with r.open_ioctx(MERGE_POOL) as ioctx:
+            writer = Appender(ioctx)
+            writer.start()
+            try:
+                writer.progress(100)
+                _mon(r, prefix="osd pool set", pool=MERGE_POOL, var="pg_num", val="4")
+                assert _pool_nums(r)[2] == 4  # the target; pg_num follows
+                wait_until(lambda: _pool_nums(r)[0] <= 7, "the first merge", SHRINK_TIMEOUT)
+                writer.progress(50)
+                cluster.kill("osd.2")  # it misses merges (marked out, its PGs remap) ...
+                wait_until(lambda: _pool_nums(r)[0] <= 5, "merges without osd.2", SHRINK_TIMEOUT)
+                writer.progress(50)
+                cluster.start(["osd.2"])  # ... and folds its stale copies when it returns
+                wait_until(lambda: _pool_nums(r)[0] == 4, "pg_num 4", SHRINK_TIMEOUT)
+                writer.progress(100)
+            finally:
+                model = writer.finish()
+            wait_until(lambda: _merge_clean(r, 4), "4 PGs active+clean", HEAL_TIMEOUT)
+            assert _pool_nums(r) == (4, 4, 4, 4)
+            assert _mon(r, prefix="osd pool get", pool=MERGE_POOL, var="pg_num")["pg_num"] == 4
+            for name, data in model.items():
+                assert ioctx.read(name, len(data) + 1) == data, name
+            assert {o.key for o in ioctx.list_objects()} == set(model)
+        pgs = _mon(r, prefix="pg ls-by-pool", poolstr=MERGE_POOL)["pg_stats"]
+        assert sum(p["stat_sum"]["num_objects"] for p in pgs) == len(model)
+    finally:
+        r.shutdown()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from pyceph.common.errors import CephError
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.common.tasks import TaskSet
+from pyceph.mgr import pg_adjust
 from pyceph.mgr.commands import SCRUB_PREFIXES, handle_mgr_command, handle_scrub_command
 from pyceph.mgr.modules.host import ModuleHost
 from pyceph.mgr.pgmap import PGMap
@@ -50,6 +52,8 @@ ENOENT = 2
 EINVAL = 22
 #: How long a module's command to an OSD (`send_command`) may take.
 OSD_COMMAND_TIMEOUT = 60.0
+#: bound on one pg_num/pgp_num step the mgr sends the monitor
+MON_COMMAND_TIMEOUT = 30.0
 
 
 class MgrDaemon:
@@ -126,6 +130,7 @@ class MgrDaemon:
         loops = TaskSet(f"mgr.{self.name} loops")
         loops.spawn(self._beacon_loop(addr), "beacon")
         loops.spawn(self._digest_loop(), "digest")
+        loops.spawn(self._adjust_pgs_loop(), "adjust_pgs")
         if self.host_modules:
             loops.spawn(self._start_modules(), "modules")
         try:
@@ -271,6 +276,43 @@ class MgrDaemon:
             self.monc.send("mgr_digest", head)
             self._log_pgmap(now)
             self.modules.notify_all("pg_summary")
+
+    async def _adjust_pgs_loop(self) -> None:
+        """Step pools' pg_num/pgp_num toward their targets every `mgr_tick_period` while
+        active (upstream DaemonServer::tick -> adjust_pgs; pyceph.mgr.pg_adjust)."""
+        assert self.monc is not None
+        while True:
+            await self.runtime.clock.sleep(float(self.config.get("mgr_tick_period")))
+            osdmap = self.monc.osdmap
+            if osdmap is None or not self.active:
+                continue
+            pg_nums, pgp_nums = pg_adjust.adjust_pgs(
+                osdmap.pools,
+                self._pg_stat,
+                pg_adjust.recovery_ratios([d for _pgid, d in self.pgmap.pgs()]),
+                float(self.config.get("target_max_misplaced_ratio")),
+                {pid: int(s.get("num_objects", 0)) for pid, s in self.pgmap.pool_sums().items()},
+            )
+            for var, todo in (("pg_num_actual", pg_nums), ("pgp_num_actual", pgp_nums)):
+                for pool, val in todo.items():
+                    log.info("mgr.%s: pool %s %s -> %s", self.name, pool, var, val)
+                    cmd = {"prefix": "osd pool set", "pool": pool, "var": var, "val": str(val)}
+                    try:
+                        r, _out, outs = await self.monc.command(cmd, timeout=MON_COMMAND_TIMEOUT)
+                    except (CephError, TimeoutError) as e:
+                        r = -(e.errno if isinstance(e, CephError) else errno.ETIMEDOUT)
+                        outs = str(e)
+                    if r < 0:
+                        log.info("mgr.%s: %s: %s (%s)", self.name, cmd, outs, r)
+
+    def _pg_stat(self, pool: int, ps: int) -> pg_adjust.PGStat | None:
+        st = self.pgmap.pg_stats.get(f"{pool}.{ps:x}")
+        if st is None:
+            return None
+        d = self.pgmap.pg(f"{pool}.{ps:x}", pool, ps)  # staleness applied
+        return pg_adjust.PGStat(
+            str(d["state"]), tuple(d["acting"]), int(d.get("reported_epoch", 0))
+        )
 
     def _log_pgmap(self, now: float) -> None:
         """The `pgmap vN: ...` debug line upstream's mgr logs to the cluster log each tick."""

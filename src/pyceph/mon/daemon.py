@@ -478,6 +478,13 @@ class MonDaemon:
         if changed:
             self._commit_and_publish()
 
+    def _h_pg_ready_to_merge(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        if self._osd_id(conn) is None or not self._capable(conn, "osd", "x"):
+            return  # upstream preprocess_pg_ready_to_merge: dropped
+        if self.state.pg_ready_to_merge(dict(msg.head)):
+            self._commit_and_publish()
+
     def _h_mgr_beacon(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None and conn.peer is not None
         if not self._capable(conn, "mgr", "x"):

@@ -360,8 +360,13 @@ class MonState:
         if cmd.get("prefix") == "get_command_descriptions":
             descs = command_descriptions("mon", extra)
             return CommandResult(0, json.dumps(descs).encode(), "")
+        # the mgr's pg_num step (upstream DaemonServer::adjust_pgs) sets `pg_num_actual`,
+        # which the descriptor's choices lack: upstream's monitor does not check them there
+        hidden_var = cmd.get("prefix") == "osd pool set" and cmd.get("var") == "pg_num_actual"
         try:
-            desc, args = match_command(cmd, extra)
+            desc, args = match_command({**cmd, "var": "pg_num"} if hidden_var else cmd, extra)
+            if hidden_var:
+                args["var"] = "pg_num_actual"
         except CephError as e:
             outs = e.message
             if not outs and desc.module == "osd":  # the OSDMonitor fills in strerror
@@ -635,6 +640,31 @@ class MonState:
         if o is None or not o.up or o.up_thru >= want_up_thru:
             return False
         o.up_thru = min(want_up_thru, m.epoch)
+        self.dirty.add("osdmap")
+        return True
+
+    def pg_ready_to_merge(self, msg: dict[str, Any]) -> bool:
+        """MOSDPGReadyToMerge (upstream OSDMonitor::prepare_pg_ready_to_merge): the merge
+        source's primary says whether it and its target are ready. Ready: pg_num drops by
+        one, recording what they were ready with; not ready: pg_num_pending goes back to
+        pg_num (the mgr tries again later). A report for another step is stale: ignored."""
+        pool_s, _, ps_s = str(msg.get("pgid", "")).partition(".")
+        try:
+            pool_id, ps = int(pool_s), int(ps_s, 16)
+        except ValueError:
+            return False
+        m = self.pending_osdmap
+        p = m.pools.get(pool_id)
+        if p is None or p.pg_num != ps + 1 or p.pg_num_pending > ps:
+            return False
+        p = p.copy()
+        if msg.get("ready"):
+            p.dec_pg_num(f"{pool_id}.{ps:x}", m.epoch, msg)
+        else:
+            p.pg_num_pending = p.pg_num
+        p.last_force_op_resend_prenautilus = m.epoch  # as upstream: older clients resend
+        p.last_change = m.epoch
+        m.pools[pool_id] = p
         self.dirty.add("osdmap")
         return True
 

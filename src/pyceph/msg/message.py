@@ -68,6 +68,7 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "pg_remove",  # primary -> stray: delete your copy of the PG
     "pool_op",  # client -> mon: pool/self-managed snap ops -> reply {r, epoch, snapid?}
     "mgr_open",  # client -> mgr: register a service daemon {service, daemon, metadata, status}
+    "pg_ready_to_merge",  # OSD -> mon: a shrink's source and target are (not) ready
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}
@@ -242,6 +243,16 @@ HEAD_SPECS: dict[str, HeadSpec] = {
     "pg_remove": _spec({"pgid": STR}, _PG_PEER, _check_pgid),
     "pool_op": _spec(None, {"op": STR, "pool": INT + STR}),
     "mgr_open": _spec(),
+    "pg_ready_to_merge": _spec(
+        {"pgid": STR, "ready": BOOL},
+        {
+            "source_version": LIST,
+            "target_version": LIST,
+            "last_epoch_started": INT,
+            "last_epoch_clean": INT,
+        },
+        _check_pgid,
+    ),
 }
 
 

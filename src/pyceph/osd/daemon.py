@@ -126,6 +126,9 @@ class OSDDaemon:
         if r.head.get("r", 0) < 0:
             raise CephError(-int(r.head["r"]), "osd_alive refused")
 
+    def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
+        self.monc.send("pg_ready_to_merge", head)
+
     # -- dispatch ------------------------------------------------------------------------
     def _dispatch(self, conn: Connection, msg: Message) -> None:
         if "tid" not in msg.head or self.osd is None or self.tasks.closed:
@@ -382,6 +385,7 @@ class OSDDaemon:
                 if addr != reported_to or wait <= 0:
                     try:
                         conn = await self.msgr.connect(addr, "mgr")
+                        self.osd.send_ready_to_merge()  # again, should a PG have become clean
                         report = self.osd.report()  # sets the gauges the perf part carries
                         head = {"osd_id": self.whoami, "report": report, "perf": self._perf_report(report)}  # fmt: skip
                         conn.send("mgr_report", head)

@@ -79,12 +79,17 @@ class _Mon:
             m.osds[self.osd].up_thru = m.epoch
             c.publish(m)
 
+    def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
+        self.cluster.ready_to_merge.append(dict(head))
+
 
 class InProcCluster:
     """OSD cores wired together in one event loop."""
 
     def __init__(self, n: int, pools: dict[int, FakePool], opts: OSDOptions | None = None):
         self.map = FakeMap(1, dict(pools), {i: FakeOsd(up_from=1) for i in range(n)})
+        #: the MOSDPGReadyToMerge heads the OSDs sent
+        self.ready_to_merge: list[dict[str, Any]] = []
         self.stores = {i: MemStore() for i in range(n)}
         for s in self.stores.values():
             s.mkfs()

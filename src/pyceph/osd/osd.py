@@ -22,10 +22,11 @@ from pyceph.common.tasks import TaskSet
 from pyceph.msg.limits import ClientThrottle
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import PG_OPS
-from pyceph.osd import split
+from pyceph.osd import merge, split
 from pyceph.osd.peering import PGMapView
 from pyceph.osd.perf import OSDPerf
 from pyceph.osd.pg import PG
+from pyceph.osd.pglog import PGLog
 from pyceph.osd.scrub import ScrubOptions, scrub_due
 from pyceph.osd.service import OSDOptions
 from pyceph.osd.types import META_CID, PGInfo, parse_pgid, pgid_str
@@ -64,6 +65,9 @@ class MonLink(Protocol):
     """What the OSD core asks of the monitor."""
 
     async def osd_alive(self, want_up_thru: int) -> None: ...
+
+    def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
+        """Send MOSDPGReadyToMerge (pyceph.osd.merge.ready_to_merge builds `head`)."""
 
 
 def _osd_id(entity: str) -> int | None:
@@ -242,6 +246,8 @@ class OSD:
             else:
                 keep.append((e, fut))
         self._map_waiters = keep
+        self._mark_premerge(m)
+        self.send_ready_to_merge()
 
     def _split_pgs(self, m: Any) -> None:
         """Split our PGs of every pool whose pg_num grew since we last looked (upstream
@@ -260,7 +266,10 @@ class OSD:
             self._pg_num_epoch[pool_id] = m.epoch
             self._pg_nums[pool_id] = new
             t.meta_set(META_CID, PG_NUM_PREFIX + str(pool_id).encode(), str(new).encode())
-            if old is None or new < old:
+            if old is None:
+                continue
+            if new < old:
+                self._merge_pgs(m, pool_id, old, new, t, held)
                 continue
             for (p, ps), pg in sorted(self.pgs.items()):
                 kids = split.split_children(ps, old, new) if p == pool_id else []
@@ -280,6 +289,75 @@ class OSD:
             t.meta_rm(META_CID, PG_NUM_PREFIX + str(gone).encode())
         if len(t):
             self.tasks.spawn(self._commit_split(t, held), f"split at epoch {m.epoch}")
+
+    def _merge_pgs(
+        self, m: Any, pool_id: int, old: int, new: int, t: Transaction, held: list[Any]
+    ) -> None:
+        """Fold our PGs of a shrunk pool into their merge targets (upstream OSD::advance_pg
+        and PG::merge_from): into `t`, which the caller queues after everything queued for
+        them. A target we do not hold starts empty here (and is backfilled)."""
+        meta = dict(getattr(m.pools[pool_id], "last_pg_merge_meta", None) or {})
+        groups: dict[int, list[PG]] = {}
+        for (p, ps), pg in sorted(self.pgs.items()):
+            if p == pool_id and merge.is_merge_source(ps, old, new) and not pg.removed:
+                groups.setdefault(merge.merge_target(ps, new), []).append(pg)
+        for tps, sources in sorted(groups.items()):
+            target = self.pgs.get((pool_id, tps))
+            if target is None or target.removed:
+                shard = sources[0].shard
+                t.append(PG.create_txn(pool_id, tps, m.epoch, shard))
+                info = PGInfo(pgid_str(pool_id, tps), epoch_created=m.epoch)
+                target = PG(self, pool_id, tps, shard, (info, PGLog(), {}))
+                self.pgs[(pool_id, tps)] = target
+            lu = target.info.last_update
+            current = all(
+                merge.caught_up(old, new, meta, pool_id, s.ps, s.info.last_update, lu)
+                for s in sources
+            )
+            log.info("osd.%s: pg %s merges %s%s", self.whoami, target.pgid,
+                     [s.pgid for s in sources], "" if current else " (behind: to backfill)")  # fmt: skip
+            t.append(target.merge_from(sources, new, current))
+            held.append(target.split_pending())
+            for src in sources:
+                src.merged_away()
+                self.pgs.pop((pool_id, src.ps), None)
+                self.tasks.spawn(src.close(), f"close merged {src.pgid}")
+
+    def _mark_premerge(self, m: Any) -> None:
+        """Hold client ops of the PGs a pending shrink merges next (upstream premerge);
+        release every other PG."""
+        pending: dict[int, tuple[int, int]] = {}
+        for pool_id, pool in m.pools.items():
+            pg_num = int(pool.pg_num)
+            if int(getattr(pool, "pg_num_pending", pg_num)) < pg_num and pg_num >= 2:
+                pending[pool_id] = (pg_num - 1, merge.parent(pg_num - 1))
+        for (pool_id, ps), pg in self.pgs.items():
+            pg.set_premerge(ps in pending.get(pool_id, ()))
+
+    def merge_quiesced(self) -> None:
+        self.send_ready_to_merge()
+
+    def send_ready_to_merge(self) -> None:
+        """Tell the monitor whether the PGs of a pending shrink are ready to merge, for
+        each pool where we are the source's primary (upstream OSDService::
+        send_ready_to_merge). Repeats are harmless: the monitor ignores a stale step."""
+        m = self.osdmap
+        if m is None:
+            return
+        for pool_id, pool in m.pools.items():
+            pg_num = int(pool.pg_num)
+            pending = int(getattr(pool, "pg_num_pending", pg_num))
+            if pending >= pg_num or pg_num < 2:
+                continue
+            peers = {}
+            for ps in (pg_num - 1, merge.parent(pg_num - 1)):
+                pg = self.pgs.get((pool_id, ps))
+                if pg is not None and not pg.removed:
+                    peers[ps] = pg.merge_peer()
+            head = merge.ready_to_merge(pool_id, pg_num, pending, peers)
+            if head is not None:
+                log.info("osd.%s: pg %s ready to merge: %s", self.whoami, head["pgid"], head["ready"])  # fmt: skip
+                self.mon.pg_ready_to_merge(head)
 
     async def _commit_split(self, t: Transaction, held: list[Callable[[], None]]) -> None:
         try:

@@ -25,7 +25,7 @@ from pyceph.common.errors import CephError
 from pyceph.common.tasks import TaskSet
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import PG_OPS
-from pyceph.osd import pgmeta, split
+from pyceph.osd import merge, pgmeta, split
 from pyceph.osd.ec_backend import ECBackend, is_erasure, split_payload
 from pyceph.osd.ops import (
     OI_ATTR,
@@ -131,6 +131,10 @@ class PG:
         self._interval_fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._wake = asyncio.Event()
         self._waiting = 0
+        #: a pending shrink merges us (upstream PG_STATE_PREMERGE): client ops wait, and
+        #: once those running are done our log stays put until the merge
+        self.premerge = False
+        self._ops_running = 0
         self._locks: dict[Oid, list[Any]] = {}
         self._local_inflight = 0
         self._local_idle = asyncio.Event()
@@ -356,6 +360,73 @@ class PG:
             self.info.last_complete = self.log.head
         pgmeta.write_info(t, self.cid, self.info)
         return t, kids
+
+    def merge_from(self, sources: list[PG], pg_num: int, current: bool) -> Transaction:
+        """Upstream PG::merge_from: fold `sources` (PGs our shrunk pool no longer has) into
+        us. Their objects join our collection; the merged log starts empty at the newer
+        head, keeping every request as a dup (pyceph.osd.merge). `current`: this OSD's
+        copies held all the primary reported ready with; otherwise (or with anything
+        missing) we are marked behind, at version 0, so peering backfills us. Returns the
+        transaction (the caller queues it after everything queued for us and them)."""
+        t = Transaction()
+        bits = split.split_bits(self.ps, pg_num)
+        for src in sources:
+            if src.shard == self.shard:
+                t.merge_collection(src.cid, self.cid, bits)
+            else:  # another shard of an erasure-coded PG: useless here
+                current = False
+                _drop_collection(self.svc.store, t, src.cid)
+        everyone = [self, *sources]
+        complete = current and not any(pg.peering.missing for pg in everyone)
+        head = max(pg.info.last_update for pg in everyone) if complete else ZERO
+        dups = merge.merged_dups(
+            [list(pg.log.dups.values()) for pg in everyone], [pg.log.entries for pg in everyone]
+        )
+        pgmeta.remove_all_entries(t, self.cid)
+        pgmeta.clear_missing(t, self.cid)
+        pgmeta.write_dups(t, self.cid, dups)
+        self.log.reset(head, [])
+        self.log.dups.clear()
+        for d in dups:
+            self.log.dups[d.reqid] = d
+        self.peering.missing.clear()
+        info = self.info
+        info.last_update = info.last_complete = info.log_tail = head
+        info.last_user_version = max(pg.info.last_user_version for pg in everyone)
+        info.last_epoch_started = max(pg.info.last_epoch_started for pg in everyone)
+        info.last_epoch_clean = max(pg.info.last_epoch_clean for pg in everyone)
+        info.stats = {}
+        pgmeta.write_info(t, self.cid, info)
+        return t
+
+    def set_premerge(self, on: bool) -> None:
+        """A pending shrink merges us (or no longer does): hold client ops meanwhile."""
+        if on != self.premerge:
+            self.premerge = on
+            if not on:
+                self._kick()
+
+    def merge_peer(self) -> merge.MergePeer:
+        """What the ready-to-merge decision needs of us (pyceph.osd.merge)."""
+        v = self.peering.view
+        clean = self.state == ACTIVE and self._activated_gen == self.gen and self.peering.is_clean()
+        return merge.MergePeer(
+            self.is_primary,
+            clean,
+            self.premerge and not self._ops_running and not self._local_inflight,
+            tuple(v.acting) if v is not None else (),
+            self.info.last_update,
+            self.info.last_epoch_started,
+            self.info.last_epoch_clean,
+        )
+
+    def merged_away(self) -> None:
+        """The OSD folded us into our merge target: we are gone. Ops waiting on us, or
+        running, answer "retry" (the client resends to the target with a newer map)."""
+        self.removed = True
+        self.peering.state = DELETED
+        self._bump_interval()
+        self._kick()
 
     async def _race(self, aw: Any, gen: int) -> Any:
         """Await `aw` unless the interval changes first (then IntervalChanged).
@@ -978,7 +1049,7 @@ class PG:
             if waited and self.misdirected(head):
                 return self._retry()  # a split moved the object while the op waited
             waited = True
-            if self.state != ACTIVE or self._activated_gen != self.gen:
+            if self.state != ACTIVE or self._activated_gen != self.gen or self.premerge:
                 if self._waiting >= MAX_WAITING_OPS_PER_PG:
                     return {"r": -EAGAIN, "epoch": self.svc.map_epoch}, b""
                 self._waiting += 1
@@ -988,7 +1059,13 @@ class PG:
                     self._waiting -= 1
                 continue
             try:
-                return await self._do_op_active(head, data, self.gen, conn)
+                self._ops_running += 1
+                try:
+                    return await self._do_op_active(head, data, self.gen, conn)
+                finally:
+                    self._ops_running -= 1
+                    if self.premerge and not self._ops_running:
+                        self.svc.merge_quiesced()
             except IntervalChanged:
                 continue
 
@@ -1544,6 +1621,8 @@ class PG:
         missing_primary = len(self.peering.missing)
         degraded = missing_primary + sum(len(m) for m in self.peering.peer_missing.values())
         state = self.state
+        if self.premerge and state == ACTIVE and self.peering.is_clean():
+            state = "clean+premerge+peered"  # upstream: no client I/O until the merge
         if state == ACTIVE:
             state = (
                 "active+clean"
@@ -1580,6 +1659,21 @@ class PG:
 __all__ = ["PG", "IntervalChanged", "OI_ATTR"]
 
 
+def _drop_collection(store: Any, t: Transaction, cid: str) -> None:
+    """Add to `t` the removal of collection `cid` with every object in it."""
+    if not store.collection_exists(cid):
+        return
+    start: ObjectKey | None = None
+    while True:
+        keys, nxt = store.collection_list(cid, start, BACKFILL_LIST_PAGE)
+        for k in keys:
+            t.remove(cid, k)
+        if nxt is None:
+            break
+        start = nxt
+    t.remove_collection(cid)
+
+
 def _oi_of(attrs: dict[str, bytes]) -> ObjectInfo | None:
     raw = attrs.get(OI_ATTR)
     try:
@@ -1595,10 +1689,17 @@ def _discard(aw: Any) -> None:
         aw.close()
     elif isinstance(aw, asyncio.Future):
         if aw.done():
-            if not aw.cancelled():
-                aw.exception()
+            _collect(aw)
         else:
+            # a gather cancelled while a child fails still ends with that child's error
+            aw.add_done_callback(_collect)
             aw.cancel()
+
+
+def _collect(fut: asyncio.Future[Any]) -> None:
+    """Mark a finished future's outcome as retrieved."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 async def _reap(futs: list[asyncio.Future[Any]]) -> None:

@@ -108,3 +108,6 @@ class PGService(Protocol):
     def is_full(self, pool: int) -> bool: ...
 
     async def wait_for_map(self, epoch: int) -> None: ...
+
+    def merge_quiesced(self) -> None:
+        """A PG waiting to be merged has no client op running any more."""

@@ -109,6 +109,12 @@ class Pool:
     pgp_num: int = 32
     pg_num_target: int = 32
     pgp_num_target: int = 32
+    #: a shrink under way: the pg_num the monitor is about to step down to (upstream
+    #: pg_num_pending; -1 in a pool made before it existed: pg_num)
+    pg_num_pending: int = -1
+    #: the last merge step (upstream pg_merge_meta_t): what the source's primary reported
+    #: ready with, so an OSD merging can tell whether its copies were current
+    last_pg_merge_meta: dict[str, Any] = field(default_factory=dict)
     pg_num_min: int = 0
     pg_num_max: int = 0
     pg_autoscale_mode: int = 2
@@ -116,6 +122,11 @@ class Pool:
     create_time: float = 0.0
     last_change: int = 0
     last_force_op_resend: int = 0
+    #: epochs pre-Nautilus / pre-Luminous clients must resend their ops from (pg_num and
+    #: pg_num_pending changes); `last_force_op_resend` moves all three (upstream
+    #: set_last_force_op_resend), so each shows the later of the two
+    last_force_op_resend_prenautilus: int = 0
+    last_force_op_resend_preluminous: int = 0
     snap_seq: int = 0
     snap_epoch: int = 0
     pool_snaps: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -149,6 +160,35 @@ class Pool:
     hit_set_grade_decay_rate: int = 0
     hit_set_search_last_n: int = 0
     grade_table: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.pg_num_pending < 0:
+            self.pg_num_pending = self.pg_num
+
+    def lfor(self) -> tuple[int, int, int]:
+        """(last_force_op_resend, ..._prenautilus, ..._preluminous) as upstream shows them."""
+        n = self.last_force_op_resend
+        return (
+            n,
+            max(n, self.last_force_op_resend_prenautilus),
+            max(n, self.last_force_op_resend_preluminous),
+        )
+
+    def set_pg_num(self, n: int) -> None:
+        """Upstream pg_pool_t::set_pg_num: pg_num and pg_num_pending move together."""
+        self.pg_num = self.pg_num_pending = n
+
+    def dec_pg_num(self, source_pgid: str, epoch: int, meta: dict[str, Any]) -> None:
+        """Upstream pg_pool_t::dec_pg_num: one merge step done, remember its metadata."""
+        self.pg_num -= 1
+        self.last_pg_merge_meta = {
+            "source_pgid": source_pgid,
+            "ready_epoch": epoch,
+            "last_epoch_started": int(meta.get("last_epoch_started", 0)),
+            "last_epoch_clean": int(meta.get("last_epoch_clean", 0)),
+            "source_version": _ev(meta.get("source_version")),
+            "target_version": _ev(meta.get("target_version")),
+        }
 
     # ---- placement helpers (hot path) ----
     @property
@@ -264,19 +304,12 @@ class Pool:
             "pg_placement_num": self.pgp_num,
             "pg_placement_num_target": self.pgp_num_target,
             "pg_num_target": self.pg_num_target,
-            "pg_num_pending": self.pg_num,
-            "last_pg_merge_meta": {
-                "source_pgid": "0.0",
-                "ready_epoch": 0,
-                "last_epoch_started": 0,
-                "last_epoch_clean": 0,
-                "source_version": "0'0",
-                "target_version": "0'0",
-            },
+            "pg_num_pending": self.pg_num_pending,
+            "last_pg_merge_meta": {**_NO_MERGE_META, **self.last_pg_merge_meta},
             "last_change": str(self.last_change),
             "last_force_op_resend": str(self.last_force_op_resend),
-            "last_force_op_resend_prenautilus": str(self.last_force_op_resend),
-            "last_force_op_resend_preluminous": str(self.last_force_op_resend),
+            "last_force_op_resend_prenautilus": str(self.lfor()[1]),
+            "last_force_op_resend_preluminous": str(self.lfor()[2]),
             "auid": 0,
             "snap_mode": "pool" if self.is_pool_snaps_mode() else "selfmanaged",
             "snap_seq": self.snap_seq,
@@ -330,11 +363,12 @@ class Pool:
             out += f" pg_num_target {self.pg_num_target}"
         if self.pgp_num_target != self.pgp_num:
             out += f" pgp_num_target {self.pgp_num_target}"
+        if self.pg_num_pending != self.pg_num:
+            out += f" pg_num_pending {self.pg_num_pending}"
         out += f" autoscale_mode {self.autoscale_mode_name()}"
         out += f" last_change {self.last_change}"
-        if self.last_force_op_resend:
-            n = self.last_force_op_resend
-            out += f" lfor {n}/{n}/{n}"
+        if any(self.lfor()):
+            out += " lfor {}/{}/{}".format(*self.lfor())
         if self.flags:
             out += f" flags {self.flags_names()}"
         if self.quota_max_bytes:
@@ -397,6 +431,24 @@ class Pool:
 
     def copy(self) -> Pool:
         return Pool.from_plain(self.to_plain())
+
+
+#: `last_pg_merge_meta` of a pool that never merged (upstream pg_merge_meta_t defaults)
+_NO_MERGE_META: dict[str, Any] = {
+    "source_pgid": "0.0",
+    "ready_epoch": 0,
+    "last_epoch_started": 0,
+    "last_epoch_clean": 0,
+    "source_version": "0'0",
+    "target_version": "0'0",
+}
+
+
+def _ev(v: Any) -> str:
+    """An eversion as upstream dumps it (`epoch'version`)."""
+    if isinstance(v, list | tuple) and len(v) == 2:
+        return f"{int(v[0])}'{int(v[1])}"
+    return str(v) if v else "0'0"
 
 
 def _plain_num(v: Any) -> str:

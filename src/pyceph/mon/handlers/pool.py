@@ -2,7 +2,9 @@
 
 Messages and errnos follow upstream OSDMonitor.cc. Growing pg_num takes effect at
 once: the OSDs split their PGs, and pg_num, pgp_num and their targets move together
-(upstream's mgr steps pgp_num gradually). Shrinking it (PG merging) is refused for now.
+(upstream's mgr steps pgp_num gradually). Shrinking it sets pg_num_target (and
+pgp_num_target): the mgr steps pgp_num down, then pg_num_pending (`pg_num_actual`), and the
+monitor lowers pg_num when the OSDs report the merging PGs ready (`prepare_ready_to_merge`).
 """
 
 from __future__ import annotations
@@ -409,6 +411,53 @@ def _parse_int(val: str) -> tuple[int | None, str]:
         return None, f"strict_strtoll: expected integer, got: '{val}'"
 
 
+def _check_can_merge(p: P.Pool) -> None:
+    """pyceph merges replicated pools' PGs only: the pgp_num steps before a merge remap
+    PGs, and an erasure-coded PG whose OSDs swap shard positions drops both shards (no
+    pg_temp keeps the old acting set while they are rebuilt), so its objects would go
+    unfound. Upstream merges erasure-coded pools too."""
+    if p.is_erasure():
+        raise CephError(errno.EOPNOTSUPP, f"pool {p.pool_name} is erasure-coded: pyceph cannot "
+                        "merge its PGs yet (lowering pg_num)")  # fmt: skip
+
+
+def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
+    """`pg_num_actual` (the mgr's step; upstream OSDMonitor::prepare_command_pool_set):
+    growing splits at once, shrinking only lowers pg_num_pending by one; the monitor lowers
+    pg_num itself when the merging PGs' primary reports them ready."""
+    if p.has_flag(P.FLAG_NOPGCHANGE):
+        raise CephError(errno.EPERM, "pool pg_num change is disabled; you must unset "
+                        "nopgchange flag for the pool first")  # fmt: skip
+    if n <= 0:
+        raise CephError(errno.EINVAL, f"specified pg_num {n} <= 0")
+    if n == p.pg_num:
+        return
+    if n > int(s.opt("mon_max_pool_pg_num")):
+        raise CephError(errno.ERANGE, _max_pg_msg(s))
+    epoch = s.pending_osdmap.epoch
+    if n > p.pg_num:
+        _grow_pg_num(p, n, epoch)
+        return
+    _check_can_merge(p)
+    if n < p.pgp_num:
+        raise CephError(errno.EINVAL, f"specified pg_num {n} < pgp_num {p.pgp_num}")
+    if n < p.pg_num - 1:
+        raise CephError(errno.EINVAL, f"specified pg_num {n} < pg_num ({p.pg_num}) - 1; only "
+                        "single pg decrease is currently supported")  # fmt: skip
+    p.pg_num_pending = n
+    # older clients do not know a pg_num_pending change starts an interval (upstream)
+    p.last_force_op_resend_prenautilus = epoch
+    p.last_force_op_resend_preluminous = epoch
+
+
+def _grow_pg_num(p: P.Pool, n: int, epoch: int) -> None:
+    """pg_num grows (upstream's pg_num_actual increase): older clients resend their ops."""
+    if p.pg_num != p.pg_num_pending:
+        p.last_force_op_resend_prenautilus = epoch
+    p.set_pg_num(n)
+    p.last_force_op_resend_preluminous = epoch
+
+
 def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
     s = ctx.state
     m = s.pending_osdmap
@@ -456,7 +505,9 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
                 raise CephError(errno.EINVAL, f"pool min_size must be between {k} and size, "
                                 f"which is set to {p.size}")  # fmt: skip
         p.min_size = v
-    elif var in ("pg_num", "pg_num_actual"):
+    elif var == "pg_num_actual":
+        _set_pg_num_actual(s, p, need_int())
+    elif var == "pg_num":
         if p.has_flag(P.FLAG_NOPGCHANGE):
             raise CephError(errno.EPERM, "pool pg_num change is disabled; you must unset "
                             "nopgchange flag for the pool first")  # fmt: skip
@@ -468,17 +519,22 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
         if v > int(s.opt("mon_max_pool_pg_num")):
             raise CephError(errno.ERANGE, _max_pg_msg(s))
         if v < p.pg_num:
-            # Upstream merges PGs (pg_num_pending, OSDs' ready-to-merge); pyceph's OSDs
-            # only split so far: refuse rather than strand the objects of merged PGs.
-            raise CephError(errno.EOPNOTSUPP, f"specified pg_num {v} < current pg_num "
-                            f"{p.pg_num}: PG merging is not supported yet")  # fmt: skip
+            _check_can_merge(p)
         if v > p.pg_num_target:
             check_pg_num(s, p.pool_id, v, p.size)
-        follow = p.pgp_num == p.pg_num
-        p.pg_num = p.pg_num_target = v
-        if follow or p.pgp_num > v:
-            p.pgp_num = p.pgp_num_target = v
-    elif var in ("pgp_num", "pgp_num_actual"):
+        # pgp_num tracks pg_num if it did (upstream: left to the user if set apart)
+        follow = p.pgp_num_target == p.pg_num_target
+        p.pg_num_target = v
+        if follow:
+            p.pgp_num_target = v
+        if v > p.pg_num:
+            # growing takes effect at once (upstream's mgr steps it: a pyceph departure)
+            if follow:
+                p.pgp_num = v
+            _grow_pg_num(p, v, m.epoch)
+        # shrinking: the mgr steps pgp_num, then pg_num (pg_num_actual), one merge at a
+        # time (pyceph.mgr.pg_adjust)
+    elif var == "pgp_num_actual":
         if p.has_flag(P.FLAG_NOPGCHANGE):
             raise CephError(errno.EPERM, "pool pgp_num change is disabled; you must unset "
                             "nopgchange flag for the pool first")  # fmt: skip
@@ -486,8 +542,21 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
         if v <= 0:
             raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
         if v > p.pg_num:
+            raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num}")
+        if v > p.pg_num_pending:
+            raise CephError(errno.EINVAL,
+                            f"specified pgp_num {v} > pg_num_pending {p.pg_num_pending}")  # fmt: skip
+        p.pgp_num = v
+    elif var == "pgp_num":
+        if p.has_flag(P.FLAG_NOPGCHANGE):
+            raise CephError(errno.EPERM, "pool pgp_num change is disabled; you must unset "
+                            "nopgchange flag for the pool first")  # fmt: skip
+        v = need_int()
+        if v <= 0:
+            raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
+        if v > p.pg_num_target:
             raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num_target}")
-        p.pgp_num = p.pgp_num_target = v
+        p.pgp_num_target = v  # the mgr steps pgp_num toward it (pyceph.mgr.pg_adjust)
     elif var == "crush_rule":
         rid = m.crush.find_rule(val)
         if rid < 0:
