@@ -6,6 +6,8 @@ Values as the compiled `rbd` module of python3-rbd 16.2.15 reports them
 
 from __future__ import annotations
 
+from pyceph.msg.osd_ops import CEPH_NOSNAP
+
 ECANCELED = 125
 MIRROR_IMAGE_STATUS_STATE_ERROR = 1
 MIRROR_IMAGE_STATUS_STATE_REPLAYING = 4
@@ -99,7 +101,7 @@ RBD_SNAP_REMOVE_UNPROTECT = 1
 RBD_WRITE_ZEROES_FLAG_THICK_PROVISION = 1
 
 #: librados' head snapshot id (`set_snap_by_id(None)` selects it); not exported
-LIBRADOS_SNAP_HEAD = 2**64 - 2
+LIBRADOS_SNAP_HEAD = CEPH_NOSNAP
 #: `remove_snap_limit()` sets the limit to UINT64_MAX, as upstream
 UINT64_MAX = 2**64 - 1
 #: `RBD().version()` of librbd 16.2 (major, minor, extra)

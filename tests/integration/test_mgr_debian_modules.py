@@ -225,6 +225,31 @@ def test_pg_autoscaler_changes_pg_num(ready: str) -> None:
         _ok(ready, "config", "rm", "mgr", "mgr/pg_autoscaler/sleep_interval")
 
 
+def test_rbd_perf_image_counters(ready: str) -> None:
+    """Upstream's rbd_support asks the OSDs for per-image counters (OSD perf metric
+    queries); an image being written shows in `rbd perf image counters` with its ops."""
+    import rados
+    import rbd
+
+    _ok(ready, "osd", "pool", "create", "perfpool", "8")
+    try:
+        with rados.Rados(conffile=ready) as cluster, cluster.open_ioctx("perfpool") as io:
+            rbd.RBD().pool_init(io, False)
+            rbd.RBD().create(io, "busy", 8 << 20)
+
+            def counters() -> list[Any]:
+                with rbd.Image(io, "busy") as image:
+                    image.write(b"x" * 4096, 0)  # keep writing until the module sees it
+                return _json(ready, "rbd", "perf", "image", "counters", "perfpool")["counters"]
+
+            rows = _wait(counters, "the image's counters", timeout=2 * MODULE_WAIT)
+            (row,) = [r for r in rows if "0/busy" in r]
+            write_ops = row["0/busy"][0]  # counter_descriptors: write_ops first
+            assert write_ops >= 1
+    finally:
+        _ok(ready, "osd", "pool", "delete", "perfpool", "perfpool", "--yes-i-really-really-mean-it")
+
+
 def test_progress(ready: str) -> None:
     assert set(_json(ready, "progress", "json")) == {"events", "completed"}
     assert _ceph(ready, "progress").returncode == 0

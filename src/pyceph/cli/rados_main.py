@@ -25,6 +25,7 @@ from pyceph.client.op import ObjectOp
 from pyceph.cls import lock as lock_cls
 from pyceph.common.errors import CephError
 from pyceph.common.output import TextTable, byte_u, dump_json
+from pyceph.msg.osd_ops import CEPH_NOSNAP
 from rados import _core as rados_core
 
 __all__ = [
@@ -742,7 +743,6 @@ SHORTMAGIC = 0xFFCE
 ENDMAGIC = (0xECFF << 16) | SHORTMAGIC
 SUPER_MAGIC = (SHORTMAGIC << 16) | SHORTMAGIC
 SUPER_VER = 2
-CEPH_NOSNAP = (1 << 64) - 2
 CEPH_SNAPDIR = (1 << 64) - 1
 NO_GEN = (1 << 64) - 1
 NO_SHARD = -1

@@ -42,7 +42,7 @@ from pyceph.common.tasks import TaskSet
 from pyceph.monc.monclient import MonClient
 from pyceph.msg.connection import Connection
 from pyceph.msg.message import Message
-from pyceph.msg.osd_ops import PG_OPS, READ_OPS, WATCH_OPS
+from pyceph.msg.osd_ops import CEPH_NOSNAP, PG_OPS, READ_OPS, WATCH_OPS
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ ETIMEDOUT = 110
 ESHUTDOWN = 108
 ENOTCONN = 107
 EIO = 5
-SNAP_HEAD = 2**64 - 2
+SNAP_HEAD = CEPH_NOSNAP
 #: First pause before resending to an OSD that dropped or refused the connection, or
 #: asked for a retry under the map the client already has.
 RESEND_BACKOFF = 0.05

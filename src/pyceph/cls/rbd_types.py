@@ -49,13 +49,13 @@ from pyceph.cls.rbd_mirror_types import (  # noqa: F401
     MirrorPeer,
 )
 from pyceph.common.denc import ZERO_UTIME, Decoder, DencError, Encoder, Utime
+from pyceph.msg.osd_ops import CEPH_NOSNAP
 
 T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
 
 # -- snapshot ids (include/rados.h) ----------------------------------------------------------
-CEPH_NOSNAP = (1 << 64) - 2  #: the image head
 CEPH_SNAPDIR = (1 << 64) - 1
 CEPH_MAXSNAP = (1 << 64) - 3  #: largest valid snapshot id
 UINT64_MAX = (1 << 64) - 1

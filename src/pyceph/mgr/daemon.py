@@ -87,6 +87,8 @@ class MgrDaemon:
         self._dirty = True
         self._smap_pending: dict[str, Any] | None = None
         self._last_pgmap_log = 0.0
+        #: osd id -> (the session it was last told the perf queries on, their version)
+        self._perf_queries_told: dict[int, tuple[Connection, int]] = {}
         self.addr: tuple[str, int] | None = None
         #: the module host (upstream's PyModuleRegistry/ActivePyModules)
         self.modules = ModuleHost(self)
@@ -352,12 +354,27 @@ class MgrDaemon:
                 return
             first = osd_id not in self.pgmap.osd_stats
             self.pgmap.apply_osd_report(osd_id, dict(msg.head["report"]), self.runtime.clock.now())
+            self._osd_perf_queries(conn, osd_id, msg.head.get("perf_metrics"))
             if first:  # a new OSD's capacity reaches the monitor at once, not a tick later
                 self._digest_due.set()
         elif msg.type == "mgr_command":
             self._command(conn, msg)
         elif "tid" in msg.head:
             conn.reply(msg, {"r": -EINVAL})
+
+    def _osd_perf_queries(self, conn: Connection, osd_id: int, counted: Any) -> None:
+        """Take what an OSD counted for the modules' perf queries, and tell it the queries
+        when they changed since it was last told on this session (upstream MMgrConfigure)."""
+        queries = self.modules.osd_perf_queries
+        queries.ingest(counted)
+        told = self._perf_queries_told.get(osd_id)
+        if told is not None and told[0] is conn and told[1] == queries.version:
+            return
+        if told is None and not queries.wire():
+            self._perf_queries_told[osd_id] = (conn, queries.version)  # nothing to count yet
+            return
+        conn.send("mgr_configure", {"osd_perf_queries": queries.wire()})
+        self._perf_queries_told[osd_id] = (conn, queries.version)
 
     def _open(self, conn: Connection, msg: Message) -> None:
         """MMgrOpen from a service daemon: register it in the service map."""

@@ -69,6 +69,7 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "pool_op",  # client -> mon: pool/self-managed snap ops -> reply {r, epoch, snapid?}
     "mgr_open",  # client -> mgr: register a service daemon {service, daemon, metadata, status}
     "pg_ready_to_merge",  # OSD -> mon: a shrink's source and target are (not) ready
+    "mgr_configure",  # mgr -> OSD: the perf metric queries to count (MMgrConfigure)
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}
@@ -209,7 +210,9 @@ HEAD_SPECS: dict[str, HeadSpec] = {
     "get_rotating": _spec(None, {"tickets": BOOL, "service": STR}),
     "mgr_beacon": _spec(),
     "mgr_digest": _spec(None, {"digest": MAP, "service_map": MAP + NONE}),
-    "mgr_report": _spec(None, {"daemon": STR, "perf": MAP, "osd_id": INT, "report": MAP}),
+    "mgr_report": _spec(
+        None, {"daemon": STR, "perf": MAP, "osd_id": INT, "report": MAP, "perf_metrics": LIST}
+    ),
     "log": _spec(None, {"entries": LIST}),
     "osd_op": _spec(
         {"pool": INT, "ps": INT, "oid": TEXT + NONE},  # a PG op (pgls) has no object
@@ -253,6 +256,7 @@ HEAD_SPECS: dict[str, HeadSpec] = {
         },
         _check_pgid,
     ),
+    "mgr_configure": _spec({"osd_perf_queries": LIST}),
 }
 
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+#: CEPH_NOSNAP: the snapid of an object's head (upstream include/rados.h).
+CEPH_NOSNAP = 2**64 - 2
+
 WRITE_OPS = frozenset(
     {
         "create",

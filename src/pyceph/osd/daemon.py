@@ -131,6 +131,10 @@ class OSDDaemon:
 
     # -- dispatch ------------------------------------------------------------------------
     def _dispatch(self, conn: Connection, msg: Message) -> None:
+        if msg.type == "mgr_configure" and self.osd is not None:
+            if conn.peer is not None and conn.peer.entity.startswith("mgr."):
+                self.osd.perf_queries.set_queries(msg.head["osd_perf_queries"])
+            return
         if "tid" not in msg.head or self.osd is None or self.tasks.closed:
             return
         self.tasks.spawn(self._serve(conn, msg), msg.type)
@@ -388,6 +392,8 @@ class OSDDaemon:
                         self.osd.send_ready_to_merge()  # again, should a PG have become clean
                         report = self.osd.report()  # sets the gauges the perf part carries
                         head = {"osd_id": self.whoami, "report": report, "perf": self._perf_report(report)}  # fmt: skip
+                        if self.osd.perf_queries.active:
+                            head["perf_metrics"] = self.osd.perf_queries.take_report()
                         conn.send("mgr_report", head)
                         reported_to, last, wait = addr, clock.monotonic(), period
                     except CephError as e:

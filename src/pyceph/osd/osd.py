@@ -17,11 +17,12 @@ from typing import Any, Protocol
 from pyceph import cls
 from pyceph.auth import enforce
 from pyceph.common.errors import CephError
+from pyceph.common.perf_query import OpFacts, OsdPerfStats
 from pyceph.common.runtime import Runtime
 from pyceph.common.tasks import TaskSet
 from pyceph.msg.limits import ClientThrottle
 from pyceph.msg.message import Message
-from pyceph.msg.osd_ops import PG_OPS
+from pyceph.msg.osd_ops import CEPH_NOSNAP, PG_OPS
 from pyceph.osd import merge, split
 from pyceph.osd.peering import PGMapView
 from pyceph.osd.perf import OSDPerf
@@ -139,6 +140,8 @@ class OSD:
         self.scrub_opts = ScrubOptions()
         #: perf counters (upstream's `osd` and `objecter` loggers), sent with each report
         self.perf = OSDPerf()
+        #: counts for the mgr's OSD perf metric queries (pyceph.common.perf_query)
+        self.perf_queries = OsdPerfStats()
         #: osd_client_message_size_cap / osd_client_message_cap (pyceph.msg.limits)
         self.client_throttle = ClientThrottle(opts.client_message_size_cap, opts.client_message_cap)
         cls.load_classes()  # object classes are loaded once, at start (upstream ClassHandler)
@@ -460,8 +463,42 @@ class OSD:
             self.perf.op_aborted(token)
             raise
         out_len = len(reply[1]) if reply is not None else 0
-        self.perf.op_done(token, reads, writes, len(data), out_len, t_recv or t_start, t_start, clock.monotonic())  # fmt: skip
+        t_end = clock.monotonic()
+        self.perf.op_done(token, reads, writes, len(data), out_len, t_recv or t_start, t_start, t_end)  # fmt: skip
+        if self.perf_queries.active:
+            self.perf_queries.record(self._op_facts(head, pg.pgid, conn, reads, writes, len(data), out_len, t_end - (t_recv or t_start)))  # fmt: skip
         return reply
+
+    def _op_facts(
+        self,
+        head: dict[str, Any],
+        pgid: str,
+        conn: Any,
+        reads: bool,
+        writes: bool,
+        in_bytes: int,
+        out_bytes: int,
+        latency: float,
+    ) -> OpFacts:
+        """One finished client op as the perf metric queries key and count it."""
+        peer = getattr(conn, "peer", None)
+        addr = getattr(conn, "peer_addr", None)
+        snapid = head.get("snapid")
+        return OpFacts(
+            client_id=peer.entity if peer is not None else "",
+            client_address=str(head.get("addr") or (f"{addr[0]}:{addr[1]}" if addr else "")),
+            pool_id=int(head["pool"]),
+            namespace=str(head.get("nspace") or ""),
+            osd_id=self.whoami,
+            pg_id=pgid,
+            object_name=str(head.get("oid") or ""),
+            snap_id=None if snapid is None or snapid == CEPH_NOSNAP else int(snapid),
+            reads=reads,
+            writes=writes,
+            in_bytes=in_bytes,
+            out_bytes=out_bytes,
+            latency=latency,
+        )
 
     def _op_caps(
         self, head: dict[str, Any], ops: list[Any], caps: dict[str, str] | None, conn: Any

@@ -17,6 +17,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from pyceph.msg.osd_ops import CEPH_NOSNAP
+
 RBD_DIRECTORY = "rbd_directory"
 RBD_CHILDREN = "rbd_children"
 RBD_TRASH = "rbd_trash"
@@ -44,8 +46,6 @@ RBD_MAX_BLOCK_NAME_PREFIX_LENGTH = 43
 MIN_ORDER = 12
 MAX_ORDER = 25
 DEFAULT_ORDER = 22
-#: CEPH_NOSNAP: the image head, as a snap id.
-CEPH_NOSNAP = 2**64 - 2
 
 
 def id_obj_name(name: str) -> str:

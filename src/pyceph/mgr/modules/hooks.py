@@ -160,13 +160,13 @@ class BaseMgrModule:
         return self._host.get_latest_counter(svc_type, svc_name, path)
 
     def _ceph_add_osd_perf_query(self, query: dict[str, Any]) -> int | None:
-        return None
+        return self._host.osd_perf_queries.add(query)
 
     def _ceph_remove_osd_perf_query(self, query_id: int) -> None:
-        pass
+        self._host.osd_perf_queries.remove(query_id)
 
     def _ceph_get_osd_perf_counters(self, query_id: int) -> dict[str, Any] | None:
-        return None
+        return self._host.osd_perf_queries.take_counters(query_id)
 
     def _ceph_add_mds_perf_query(self, query: dict[str, Any]) -> int | None:
         return None

@@ -44,6 +44,7 @@ from typing import Any
 from pyceph.common.cmdargs import CommandDesc, match_command
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
+from pyceph.common.perf_query import OsdPerfQueries
 from pyceph.common.runtime import TcpNetwork
 from pyceph.common.tasks import TaskSet
 from pyceph.mgr.modules import clusterstate
@@ -148,6 +149,8 @@ class ModuleHost:
         self.progress: dict[str, dict[str, Any]] = {}
         #: the daemons' reported perf counters (get_perf_schema, get_counter, ...)
         self.perf = PerfStore()
+        #: the modules' OSD perf metric queries and what the OSDs counted for them
+        self.osd_perf_queries = OsdPerfQueries()
         self.loaded = asyncio.Event()
         self._tasks = TaskSet("mgr module host")
         self._lock = threading.Lock()
