@@ -16,6 +16,7 @@ import errno
 import json
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -225,27 +226,54 @@ def test_pg_autoscaler_changes_pg_num(ready: str) -> None:
         _ok(ready, "config", "rm", "mgr", "mgr/pg_autoscaler/sleep_interval")
 
 
-def test_rbd_perf_image_counters(ready: str) -> None:
+def _rbd(conf: str, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pyceph.cli.rbd_main", "-c", conf, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_rbd_perf_image_stats(ready: str) -> None:
     """Upstream's rbd_support asks the OSDs for per-image counters (OSD perf metric
-    queries); an image being written shows in `rbd perf image counters` with its ops."""
+    queries): an image being written shows in `rbd perf image counters` with its ops, and
+    in `rbd perf image iostat` (JSON once, and the table) with a write rate."""
     import rados
     import rbd
 
     _ok(ready, "osd", "pool", "create", "perfpool", "8")
+    stop = threading.Event()
     try:
         with rados.Rados(conffile=ready) as cluster, cluster.open_ioctx("perfpool") as io:
             rbd.RBD().pool_init(io, False)
             rbd.RBD().create(io, "busy", 8 << 20)
 
-            def counters() -> list[Any]:
+            def writer() -> None:
                 with rbd.Image(io, "busy") as image:
-                    image.write(b"x" * 4096, 0)  # keep writing until the module sees it
-                return _json(ready, "rbd", "perf", "image", "counters", "perfpool")["counters"]
+                    while not stop.is_set():
+                        image.write(b"x" * 4096, 0)
 
-            rows = _wait(counters, "the image's counters", timeout=2 * MODULE_WAIT)
-            (row,) = [r for r in rows if "0/busy" in r]
-            write_ops = row["0/busy"][0]  # counter_descriptors: write_ops first
-            assert write_ops >= 1
+            t = threading.Thread(target=writer, name="perf-writer")
+            t.start()
+            try:
+                rows = _wait(
+                    lambda: _json(ready, "rbd", "perf", "image", "counters", "perfpool")["counters"],
+                    "the image's counters", timeout=2 * MODULE_WAIT,
+                )  # fmt: skip
+                (row,) = [r for r in rows if "0/busy" in r]
+                assert row["0/busy"][0] >= 1  # counter_descriptors: write_ops first
+                p = _rbd(ready, "perf", "image", "iostat", "perfpool", "--format", "json")
+                assert p.returncode == 0, p.stderr
+                (image,) = json.loads(p.stdout)
+                assert (image["pool"], image["image"]) == ("perfpool", "busy")
+                assert image["write_ops"] > 0 and image["read_ops"] == 0
+                p = _rbd(ready, "perf", "image", "iostat", "--iterations", "1", "perfpool")
+                assert p.returncode == 0, p.stderr
+                head, line = p.stdout.splitlines()[:2]
+                assert head.split() == ["NAME", "WR", "RD", "WR_BYTES", "RD_BYTES", "WR_LAT", "RD_LAT"]  # fmt: skip
+                assert line.split()[0] == "busy" and line.split()[1].endswith("/s")
+            finally:
+                stop.set()
+                t.join()
+        p = _rbd(ready, "perf", "image", "iostat", "--sort-by", "write_ops", "perfpool")
+        assert p.returncode != 0 and "--sort-by" in p.stderr  # upstream: '-' separates words
     finally:
         _ok(ready, "osd", "pool", "delete", "perfpool", "perfpool", "--yes-i-really-really-mean-it")
 

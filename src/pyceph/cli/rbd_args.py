@@ -232,6 +232,26 @@ def _parse_io_type(text: str) -> str:
     return text
 
 
+def _parse_iterations(text: str) -> int:
+    """Perf's Iterations: a u32 > 0."""
+    n = int(text)
+    if not 0 < n < 2**32:
+        raise ValueError(text)
+    return n
+
+
+#: Perf's stat descriptors, the values of `--sort-by` (written with '-').
+SORT_BY = ("write_ops", "read_ops", "write_bytes", "read_bytes", "write_latency", "read_latency")
+
+
+def _parse_sort_by(text: str) -> str:
+    """Perf's StatDescriptor validator: '_' is not a separator, '-' is."""
+    name = text.replace("_", " ").replace("-", "_")
+    if name not in SORT_BY:
+        raise ValueError(text)
+    return name
+
+
 def _parse_io_pattern(text: str) -> str:
     if text not in ("rand", "seq", "full-seq"):
         raise ValueError(text)
@@ -329,6 +349,9 @@ OPTIONS: dict[str, Opt] = {
     "io-total": Opt(parse=parse_iec),
     "io-pattern": Opt(parse=_parse_io_pattern),
     "rw-mix-read": _U64,
+    # perf
+    "iterations": Opt(parse=_parse_iterations),
+    "sort-by": Opt(parse=_parse_sort_by),
     # trash
     "expires-at": _STR,
     "expired-before": _STR,

@@ -31,6 +31,7 @@ from pyceph.cli import (  # noqa: F401  (importing registers the actions)
     rbd_mirror,
     rbd_misc,
     rbd_namespace,
+    rbd_perf,
     rbd_snap,
     rbd_trash,
 )
