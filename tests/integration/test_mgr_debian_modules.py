@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime
 import errno
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 import threading
@@ -231,6 +234,34 @@ def _rbd(conf: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+def _iotop_until(conf: str, want: bytes, *args: str) -> bytes:
+    """Run `rbd perf image iotop` on a terminal until its screen shows `want`, then press
+    q; the screen's bytes (it must exit 0)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "LINES": "24", "COLUMNS": "120"}
+    cmd = [sys.executable, "-m", "pyceph.cli.rbd_main", "-c", conf, "perf", "image", "iotop", *args]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    screen = b""
+    try:
+
+        def shows() -> bool:
+            nonlocal screen
+            if select.select([master], [], [], 1.0)[0]:
+                screen += os.read(master, 65536)
+            return want in screen
+
+        _wait(shows, f"iotop to show {want!r}")
+        os.write(master, b"q")
+        assert proc.wait(timeout=30) == 0, screen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return screen
+
+
 def test_rbd_perf_image_stats(ready: str) -> None:
     """Upstream's rbd_support asks the OSDs for per-image counters (OSD perf metric
     queries): an image being written shows in `rbd perf image counters` with its ops, and
@@ -269,6 +300,8 @@ def test_rbd_perf_image_stats(ready: str) -> None:
                 head, line = p.stdout.splitlines()[:2]
                 assert head.split() == ["NAME", "WR", "RD", "WR_BYTES", "RD_BYTES", "WR_LAT", "RD_LAT"]  # fmt: skip
                 assert line.split()[0] == "busy" and line.split()[1].endswith("/s")
+                screen = _iotop_until(ready, b"busy", "perfpool")
+                assert b">WRITES OPS" in screen and b"IMAGE" in screen
             finally:
                 stop.set()
                 t.join()

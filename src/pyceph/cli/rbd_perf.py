@@ -134,3 +134,77 @@ def do_iostat(ctx: Ctx) -> int:
                 break
         time.sleep(delay)
     return 0
+
+
+# ------------------------------------------------------------------ iotop
+#: Perf.cc MainWindow: the width of a stat column, and the columns' titles.
+COLUMN_WIDTH = 12
+TOP_TITLES = ("WRITES OPS", "READS OPS", "WRITE BYTES", "READ BYTES", "WRITE LAT", "READ LAT")
+WAITING = "Waiting for initial stats"
+
+
+def top_header(sort_by: str) -> str:
+    """The reverse-video header line: the sorted column marked with '>'."""
+    cells = []
+    for (name, _), title in zip(STATS, TOP_TITLES, strict=True):
+        mark = ">" if name == sort_by else " "
+        cells.append(f"{mark}{title}".rjust(COLUMN_WIDTH) + " ")
+    return "".join(cells) + "IMAGE"
+
+
+def top_row(pool_spec: str, stat: tuple[str, str, str, list[float]]) -> str:
+    pool, ns, image, values = stat
+    cells = "".join(
+        format_stat(name, v)[:COLUMN_WIDTH].rjust(COLUMN_WIDTH) + " "
+        for (name, _), v in zip(STATS, values, strict=True)
+    )
+    prefix = "" if pool_spec else ("/".join(x for x in (pool, ns) if x) + "/")
+    return cells + prefix + image
+
+
+def next_sort(sort_by: str, step: int) -> str:
+    """'<' and '>' move the sort column, stopping at either end."""
+    names = [s for s, _ in STATS]
+    i = min(max(names.index(sort_by) + step, 0), len(names) - 1)
+    return names[i]
+
+
+@action("perf image iotop", groups=("pool-ns",), description="Display a top-like IO monitor.")
+def do_iotop(ctx: Ctx) -> int:
+    import curses
+    import select
+
+    pool, ns = get_pool_and_namespace(ctx.args, validate_pool=False)
+    if ns and not pool:
+        pool = ctx.default_pool()
+    pool_spec = f"{pool}/{ns}" if ns else pool
+    delay = min(MAX_DELAY, int(ctx.conf_get("mgr_stats_period", "5") or 5))
+    ctx.connect()
+
+    def run(screen: Any) -> None:
+        curses.curs_set(0)
+        screen.nodelay(True)
+        screen.keypad(True)
+        sort_by = "write_ops"
+        while True:
+            stats = image_stats(_query(ctx, pool_spec, sort_by))
+            height, width = screen.getmaxyx()
+            screen.erase()
+            screen.addnstr(0, 0, top_header(sort_by).ljust(width), width - 1, curses.A_REVERSE)
+            for row, stat in enumerate(stats[: height - 1], start=1):
+                screen.addnstr(row, 0, top_row(pool_spec, stat), width - 1)
+            if not stats:
+                y, x = max(height // 2, 1), max((width - len(WAITING)) // 2, 0)
+                screen.addnstr(y, x, WAITING, width - x - 1)
+            screen.refresh()
+            select.select([ctx.inp] if ctx.inp is not None else [], [], [], delay)
+            key = screen.getch()
+            if key in (ord("q"), ord("Q")):
+                return
+            if key in (ord("<"), curses.KEY_LEFT):
+                sort_by = next_sort(sort_by, -1)
+            elif key in (ord(">"), curses.KEY_RIGHT):
+                sort_by = next_sort(sort_by, 1)
+
+    curses.wrapper(run)
+    return 0
