@@ -397,8 +397,9 @@ class MgrDaemon:
         if self.modules.find_command(str(cmd.get("prefix", ""))) is not None:
             # A monitor proxies its clients' mgr commands (Monitor::handle_command) once
             # their *mon* caps allowed them; the mgr trusts it, as upstream's does.
-            trusted = peer is None or peer.entity.startswith("mon.")
-            caps = None if trusted else dict(peer.caps or {})
+            caps: dict[str, str] | None = dict(peer.caps or {}) if peer is not None else {}
+            if peer is not None and peer.entity.startswith("mon."):
+                caps = None
             self._spawn(self._module_command(conn, msg, cmd, caps))
             return
         if peer is not None and not enforce.mgr_builtin_command_allowed(
