@@ -9,6 +9,11 @@ its longer refusal of a key without mgr caps (`DENIED`). The commands
 are the manager's own (`pg stat`, `osd df`, `osd pool stats`: DaemonServer's table)
 and those of the always-on modules `crash`, `balancer` and `rbd_support`, reading and
 writing; none changes what another test sees.
+
+The same commands sent with `rados.mon_command` go to the monitor, which judges them by
+the caller's *mon* caps and proxies them to the manager as itself (`VIA_MON`: mgr caps
+play no part there). With its manager stopped, the reference's `mgr_command` waits for
+one up to `rados_mon_op_timeout` and answers upstream's positive ETIMEDOUT.
 """
 
 from __future__ import annotations
@@ -75,30 +80,16 @@ EXPECTED: dict[str, list[str]] = {
     "prbd":      [_N, _N, _N, _N, _N, _N, _N, _N, _O],
     "prbdro":    [_N, _N, _N, _N, _N, _N, _N, _N, _O],
 }  # fmt: skip
-
-#: KNOWN GAP (issue 10, mgr caps): pyceph's cells today. Upstream's `rados_mgr_command`
-#: and the `ceph` CLI send mgr commands to the manager, which judges them by the
-#: caller's *mgr* caps (denying with the longer `NOCAPS` text). pyceph sends them through
-#: the monitor (`RadosClient.mgr_command` -> `mon_command` -> `MonDaemon._forward_to_mgr`),
-#: which judges them by the caller's *mon* caps first; the manager then checks mgr caps
-#: for module commands only. So a key with `mon 'allow r'` and no mgr caps reads `pg stat`
-#: / `osd df` (upstream: denied), and a key with mgr `allow rw` but `mon 'allow r'`
-#: cannot run `crash archive-all` (upstream: allowed). 54 of 99 cells differ. The test
-#: pins today's cells so that the fix (route mgr commands to the manager and check mgr
-#: caps there) shows up here: then PYCEPH_NOW goes and the test compares with EXPECTED.
-PYCEPH_NOW: dict[str, list[str]] = {
-    "none":      [_O, _O, _O, _N, _A, _A, _N, _A, _N],
-    "r":         [_O, _O, _O, _O, _A, _A, _O, _A, _O],
+#: refceph, the same commands with `mon_command` (mon 'allow r' for every user): the
+#: monitor's own "access denied" for what needs mon `w`, whatever the mgr caps say
+VIA_MON: dict[str, list[str]] = {
+    "none":      [_O, _O, _O, _O, _A, _A, _O, _A, _O],
     "rw":        [_O, _O, _O, _O, _A, _A, _O, _A, _O],
-    "star":      [_O, _O, _O, _O, _A, _A, _O, _A, _O],
-    "modcrash":  [_O, _O, _O, _O, _A, _A, _N, _A, _N],
-    "modcrashr": [_O, _O, _O, _O, _A, _A, _N, _A, _N],
-    "cmd":       [_O, _O, _O, _N, _A, _A, _O, _A, _N],
-    "svcosd":    [_O, _O, _O, _N, _A, _A, _N, _A, _N],
-    "pcrash":    [_O, _O, _O, _N, _A, _A, _N, _A, _N],
-    "prbd":      [_O, _O, _O, _N, _A, _A, _N, _A, _O],
-    "prbdro":    [_O, _O, _O, _N, _A, _A, _N, _A, _O],
 }  # fmt: skip
+#: refceph with its manager stopped: `mgr_command` under `rados_mon_op_timeout`
+STOPPED_MGR_REPLY = (errno.ETIMEDOUT, b"", "")
+#: `rados_mon_op_timeout` for the stopped-manager case (seconds)
+STOPPED_MGR_TIMEOUT = 2
 
 
 @dataclass
@@ -122,13 +113,14 @@ def _set_up(admin: rados.Rados, conf: str, tmp: str) -> Site:
     return Site(conf, keyrings)
 
 
-def _run(site: Site, user: str) -> list[str]:
+def _run(site: Site, user: str, via: str = "mgr") -> list[str]:
     path = site.keyrings[user]
     name = os.path.basename(path)[: -len(".keyring")]
     out = []
     with rados.Rados(conffile=site.conf, name=name, conf={"keyring": path}) as r:
+        send = r.mgr_command if via == "mgr" else r.mon_command
         for cmd in COMMANDS:
-            ret, _, outs = r.mgr_command(json.dumps(cmd), b"", timeout=30)
+            ret, _, outs = send(json.dumps(cmd), b"", timeout=30)
             if ret != -errno.EACCES:
                 # a module that is not there would make every cell "ok"
                 assert not _unknown(ret, outs), (cmd, outs)
@@ -181,22 +173,29 @@ def site(tmp_path_factory: Any) -> Iterator[Site]:
 def test_mgr_caps_matrix(site: Site, user: str) -> None:
     labels = [" ".join(str(v) for v in c.values()) for c in COMMANDS]
     assert dict(zip(labels, _run(site, user), strict=True)) == dict(
-        zip(labels, PYCEPH_NOW[user], strict=True)
+        zip(labels, EXPECTED[user], strict=True)
     ), user
 
 
-def test_the_known_gap_is_only_the_routing() -> None:
-    """Every cell where pyceph differs is a built-in command a mon cap let through, or a
-    command the mon's caps judged instead of the mgr's (no other kind of difference)."""
-    builtin = {"pg stat", "osd df", "osd pool stats"}
-    for user, row in EXPECTED.items():
-        for cmd, want, now in zip(COMMANDS, row, PYCEPH_NOW[user], strict=True):
-            if want == now:
-                continue
-            if cmd["prefix"] in builtin:
-                assert (want, now) == (NOCAPS, OK), (user, cmd)
-            else:  # a module command refused by the monitor's "access denied"
-                assert now == EACCES, (user, cmd)
+def test_mon_command_of_mgr_commands_checks_mon_caps(site: Site) -> None:
+    labels = [" ".join(str(v) for v in c.values()) for c in COMMANDS]
+    for user, row in VIA_MON.items():
+        assert dict(zip(labels, _run(site, user, "mon"), strict=True)) == dict(
+            zip(labels, row, strict=True)
+        ), user
+
+
+def test_mgr_command_waits_for_a_stopped_mgr(cluster_factory: Any) -> None:
+    import time
+
+    cluster = cluster_factory(0)
+    opts = {"rados_mon_op_timeout": str(STOPPED_MGR_TIMEOUT)}
+    with rados.Rados(conffile=cluster.conf_path, conf=opts) as r:
+        assert r.mgr_command(json.dumps({"prefix": "pg stat"}), b"")[0] == 0
+        cluster.stop(["mgr.x"])  # still the active mgr in the map: its address is dead
+        t0 = time.monotonic()
+        assert r.mgr_command(json.dumps({"prefix": "pg stat"}), b"") == STOPPED_MGR_REPLY
+        assert time.monotonic() - t0 >= STOPPED_MGR_TIMEOUT
 
 
 if pytest is not None:
@@ -214,3 +213,4 @@ if __name__ == "__main__":
     with rados.Rados(conffile=conf) as admin, tempfile.TemporaryDirectory() as tmp:
         s = _set_up(admin, conf, tmp)
         print(json.dumps({u: _run(s, u) for u in USERS}))
+        print(json.dumps({u: _run(s, u, "mon") for u in VIA_MON}))

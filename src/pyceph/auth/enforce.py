@@ -317,11 +317,12 @@ def mgr_builtin_command_allowed(
     caps: Mapping[str, str] | None, entity: str, cmd: Mapping[str, Any], addr: object = None
 ) -> bool:
     """DaemonServer::_allowed_command for the mgr's own commands (MgrCommands.h): the
-    descriptor's module is the MgrCap service. Unknown prefixes are left to the handler."""
-    from pyceph.common.cmdargs import find_command
+    descriptor's module is the MgrCap service. Prefixes not in that table (a monitor's
+    command) are left to the handler, which answers "No handler found" as upstream."""
+    from pyceph.common.cmdargs import MGR_COMMANDS
 
     prefix = cmd.get("prefix")
-    desc = find_command(prefix, []) if isinstance(prefix, str) else None
+    desc = next((c for c in MGR_COMMANDS if c.prefix == prefix), None)
     if desc is None:
         return True
     return mgr_command_allowed(caps, entity, desc.module, "", desc.prefix, cmd, desc.perm, addr)

@@ -33,6 +33,9 @@ LOG_WATCH = {"debug": "log-debug", "info": "log-info", "warn": "log-warn",
              "sec": "log-sec"}  # fmt: skip
 #: How long `service_daemon_register` waits for an active mgr before returning anyway.
 MGR_WAIT = 10.0
+#: Seconds between looks at the MgrMap while a mgr command waits for an active mgr
+#: (or for a new one after the session with the last one failed).
+MGR_COMMAND_RETRY = 0.1
 
 
 class RadosClient:
@@ -165,17 +168,48 @@ class RadosClient:
     async def mgr_command(
         self, cmd: str, inbuf: bytes = b"", timeout: float = 0, target: str | None = None
     ) -> tuple[int, bytes, str]:
-        """Mgr commands go through the monitor, which forwards them to the active mgr.
+        """A command to the active mgr (upstream MgrClient::start_command): sent to it
+        directly, which judges it by this client's *mgr* caps (DaemonServer).
 
-        With `target`, a tell to that mgr (upstream MgrClient::start_tell_command): sent
-        once `target` is the active mgr, waiting for that as upstream does (bounded by
-        rados_mon_op_timeout when set)."""
-        if not target:
-            return await self.mon_command(cmd, inbuf, timeout)
+        Without an active mgr it waits for one, as upstream's MgrClient does, bounded by
+        `timeout` or else rados_mon_op_timeout (then upstream's positive ETIMEDOUT:
+        ``(110, b"", "")``); unbounded when neither is set. With `target`, a tell to that
+        mgr (upstream MgrClient::start_tell_command): sent once `target` is the active
+        mgr, waiting for that the same way."""
         try:
+            if not target:
+                return await self._mgr_command(cmd, inbuf, timeout)
             return await self._mgr_tell(cmd, inbuf, timeout, target)
         except CephError as e:
             return -e.errno, b"", e.message
+
+    async def _mgr_command(self, cmd: str, inbuf: bytes, timeout: float) -> tuple[int, bytes, str]:
+        from pyceph.common.addr import parse_addr
+
+        assert self.monc is not None
+        if not self.monc.subscribed("mgrmap"):
+            await self.monc.subscribe({"mgrmap": 0})
+        op_timeout = self._op_timeout(timeout)
+        clock = self.runtime.clock
+        deadline = clock.monotonic() + op_timeout if op_timeout else None
+        while True:
+            mm = self.monc.mgrmap
+            addr = str(mm.get("active_addr") or "")
+            if addr and mm.get("available"):
+                left = None if deadline is None else max(deadline - clock.monotonic(), 0.001)
+                try:
+                    conn = await self.monc.msgr.connect(parse_addr(addr.split("/")[0]), "mgr")
+                    reply = await conn.call("mgr_command", {"cmd": cmd}, inbuf, left)
+                except (CephError, OSError):
+                    pass  # that mgr is gone: resend to the next one, as MgrClient does
+                else:
+                    r = int(reply.head.get("r", 0))
+                    return r, bytes(reply.data), str(reply.head.get("outs", ""))
+            if deadline is not None and clock.monotonic() >= deadline:
+                # upstream returns C_SaferCond::wait_for's *positive* ETIMEDOUT here
+                # (the reference's mgr_command answers (110, b"", "") with its mgr stopped)
+                return ETIMEDOUT, b"", ""
+            await clock.sleep(MGR_COMMAND_RETRY)
 
     async def _mgr_tell(
         self, cmd: str, inbuf: bytes, timeout: float, target: str

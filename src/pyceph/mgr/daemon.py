@@ -27,6 +27,7 @@ import os
 import sys
 from typing import Any
 
+from pyceph.auth import enforce
 from pyceph.auth.keys import load_secret
 from pyceph.auth.service import ServiceAuthServer
 from pyceph.common.addr import configured_addr, parse_addr
@@ -409,12 +410,19 @@ class MgrDaemon:
             ret, out, outs = _tell(cmd, conn.peer.caps if conn.peer else None)
             conn.reply(msg, {"r": ret, "outs": outs}, out)
             return
+        peer = conn.peer
         if self.modules.find_command(str(cmd.get("prefix", ""))) is not None:
-            peer = conn.peer
-            caps = dict(peer.caps or {}) if peer is not None else {}
-            if peer is not None and peer.entity.startswith("mon.") and "caller_caps" in msg.head:
-                caps = dict(msg.head["caller_caps"])  # forwarded by a monitor for its client
+            # A monitor proxies its clients' mgr commands (Monitor::handle_command) once
+            # their *mon* caps allowed them; the mgr trusts it, as upstream's does.
+            caps: dict[str, str] | None = dict(peer.caps or {}) if peer is not None else {}
+            if peer is not None and peer.entity.startswith("mon."):
+                caps = None
             self._spawn(self._module_command(conn, msg, cmd, caps))
+            return
+        if peer is not None and not enforce.mgr_builtin_command_allowed(
+            peer.caps, peer.entity, cmd, conn.peer_addr
+        ):  # DaemonServer::_allowed_command with MgrCommands.h's descriptor
+            conn.reply(msg, {"r": -EACCES, "outs": enforce.MGR_ACCESS_DENIED})
             return
         if cmd.get("prefix") in SCRUB_PREFIXES:
             self._spawn(self._scrub_command(conn, msg, cmd))
@@ -428,7 +436,7 @@ class MgrDaemon:
         conn.reply(msg, {"r": ret, "outs": outs}, out)
 
     async def _module_command(
-        self, conn: Connection, msg: Message, cmd: dict[str, Any], caps: dict[str, str]
+        self, conn: Connection, msg: Message, cmd: dict[str, Any], caps: dict[str, str] | None
     ) -> None:
         ret, out, outs = await self.modules.handle_command(cmd, bytes(msg.data), caps)
         if not conn.closed:

@@ -363,6 +363,10 @@ class MonClient:
         conn = await self._session()
         conn.send("mon_subscribe", {"what": what})
 
+    def subscribed(self, what: str) -> bool:
+        """Whether this session subscribes to `what` (upstream `sub_want` was called)."""
+        return what in self._subs
+
     async def unsubscribe(self, what: str) -> None:
         """Stop a subscription (upstream `sub_unwant` + `renew_subs`)."""
         self._subs.pop(what, None)

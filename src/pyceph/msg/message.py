@@ -200,7 +200,7 @@ HEAD_SPECS: dict[str, HeadSpec] = {
     "mgr_map": _spec(None, {"epoch": INT, "map": MAP}),
     "config": _spec(None, {"config": MAP}),
     "mon_command": _spec(None, {"cmd": TEXT + LIST, "tell": BOOL}),
-    "mgr_command": _spec(None, {"cmd": TEXT + LIST, "tell": BOOL, "caller_caps": MAP}),
+    "mgr_command": _spec(None, {"cmd": TEXT + LIST, "tell": BOOL}),
     "osd_command": _spec(None, {"cmd": TEXT + LIST}),
     "osd_boot": _spec(None, {"osd_id": INT}),
     "osd_failure": _spec({"target": INT}, {"failed_for": NUM}),
