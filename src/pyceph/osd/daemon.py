@@ -157,10 +157,14 @@ class OSDDaemon:
                 pass
 
     def _on_osdmap(self, m: Any) -> None:
+        """Every epoch in order; the checks on our own state only on the newest one of a
+        message (upstream _committed_osd_maps), since an older one may show us down."""
         if self.osd is not None:
             self.osd.handle_map(m)
-            self.osd.reap_removed()
-            self._maybe_reboot(m)
+            newest = self.monc.osdmap if self.monc is not None else m
+            if newest is None or m.epoch >= newest.epoch:
+                self.osd.reap_removed()
+                self._maybe_reboot(m)
 
     def _maybe_reboot(self, m: Any) -> None:
         """Upstream OSD::_committed_osd_maps: marked down while running ("wrongly marked
@@ -229,6 +233,7 @@ class OSDDaemon:
             on_osdmap=self._on_osdmap,
             on_mgrmap=lambda _m: self._mgrmap_changed.set(),
             config=cfg,
+            every_osdmap_epoch=True,
         )
         self.osd = OSD(
             self.whoami,
@@ -260,8 +265,15 @@ class OSDDaemon:
                 port = 0
             self.addr = await self.msgr.bind(host, port)
             await self.osd.load_pgs()
+            # resume from the map our PGs were last advanced to, so they walk every epoch
+            # since (upstream: the superblock's newest map); a new OSD takes the newest
+            stored = self.osd.osdmap
+            if stored is not None and self.monc.osdmap is None:
+                self.monc.osdmap = stored
             epoch = await self._boot()
-            await self.monc.subscribe({"osdmap": 0, "mgrmap": 0})
+            await self.monc.subscribe(
+                {"osdmap": stored.epoch + 1 if stored is not None else 0, "mgrmap": 0}
+            )
             await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
             log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
             self._booted = True

@@ -210,6 +210,12 @@ class Peering:
             fx.append(StateChange(s))
 
     # -- map changes -------------------------------------------------------------
+    def restore_view(self, view: PGMapView) -> None:
+        """After a restart: the map epoch our stored interval state belongs to. The next
+        `advance_map` closes the interval against it, or peers again within it."""
+        self.view = view
+        self.state = INITIAL
+
     def advance_map(self, view: PGMapView) -> list[Effect]:
         """Feed a new map epoch; starts a new peering round on an interval change."""
         fx: list[Effect] = []
@@ -224,6 +230,10 @@ class Peering:
             return fx
         if new_interval:
             self.info.same_interval_since = view.epoch
+            self._start_interval(fx)
+        elif self.state == INITIAL:
+            # restarted within the interval we stored (upstream Initial -> Reset ->
+            # Started): peer again, same_interval_since unchanged
             self._start_interval(fx)
         elif self.state == WAIT_UP_THRU:
             self._maybe_activate(fx)
