@@ -118,8 +118,11 @@ class OSD:
         opts: OSDOptions,
         call_osd: CallOsd,
         mon: MonLink,
+        decode_map: Callable[[bytes], Any] = OSDMap.decode,
     ) -> None:
         self.whoami = whoami
+        #: reads back the map stored under OSDMAP_KEY (tests run the core on fake maps)
+        self._decode_map = decode_map
         self.store = store
         self.runtime = runtime
         self.opts = opts
@@ -206,7 +209,7 @@ class OSD:
         )
         if raw:
             # our PGs' interval state matches this map: they take up from it
-            self.osdmap = OSDMap.decode(raw)
+            self.osdmap = self._decode_map(raw)
             for key, pg in self.pgs.items():
                 pg.restore_view(PGMapView.from_osdmap(self.osdmap, *key))
 
@@ -234,6 +237,8 @@ class OSD:
                 self.whoami, self.osdmap.epoch, m.epoch,
             )  # fmt: skip
         self.osdmap = m
+        if not self.store.collection_exists(META_CID):
+            self.store.apply_transaction(Transaction().create_collection(META_CID))
         self._split_pgs(m)
         wanted: dict[tuple[int, int], PGMapView] = {}
         for pool_id, pool in m.pools.items():
@@ -251,10 +256,7 @@ class OSD:
             for k in create:
                 self.pgs[k] = PG(self, *k, shard=shards[k])
         blocklist = getattr(m, "blocklist", None)
-        t = Transaction()
-        if not self.store.collection_exists(META_CID):
-            t.create_collection(META_CID)
-        t.meta_set(META_CID, OSDMAP_KEY, m.encode())
+        t = Transaction().meta_set(META_CID, OSDMAP_KEY, m.encode())
         for key, pg in list(self.pgs.items()):
             view = wanted.get(key) or PGMapView.from_osdmap(m, *key)
             changed = pg.advance_map(view)

@@ -107,6 +107,13 @@ def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
     )
 
 
+def starts_interval(old: PGMapView | None, new: PGMapView) -> bool:
+    """Does epoch `new` start a new interval after `old`, the epoch the PG last saw?
+    Also when epochs were skipped (a map we could not get): what happened in them is
+    unknown, so the PG peers afresh rather than claim one interval spans them."""
+    return old is None or new.epoch > old.epoch + 1 or is_new_interval(old, new)
+
+
 def close_interval(first: int, last_view: PGMapView) -> PastInterval:
     """The interval that ended with `last_view`: it may have gone read/write if it had
     min_size members and its primary got up_thru at or after its start."""
@@ -220,7 +227,7 @@ class Peering:
         """Feed a new map epoch; starts a new peering round on an interval change."""
         fx: list[Effect] = []
         old = self.view
-        new_interval = old is None or is_new_interval(old, view)
+        new_interval = starts_interval(old, view)
         if old is not None and new_interval:
             pi = close_interval(self.info.same_interval_since or old.epoch, old)
             self.info.past_intervals.append(pi)

@@ -48,7 +48,7 @@ from pyceph.osd.peering import (
     PGMapView,
     Query,
     StateChange,
-    is_new_interval,
+    starts_interval,
 )
 from pyceph.osd.pglog import DELETE, ERROR, MODIFY, LogEntry, PGLog
 from pyceph.osd.scrub import (
@@ -190,7 +190,7 @@ class PG:
         if view.shards or self.shard is not None:
             self._ec_advance(view)
         old = self.peering.view
-        new = old is None or is_new_interval(old, view)
+        new = starts_interval(old, view)
         if new or self.peering.state == INITIAL:
             # Messages from an interval older than one we saw start are stale.
             if new:
