@@ -37,6 +37,12 @@ if not os.environ.get("PYCEPH_SIM_SEEDS"):
     SEEDS += sorted(set(REGRESSION_SEEDS) - set(SEEDS))
 #: Wall-clock bound on one seed: the scenario is short in wall time, long in virtual.
 SEED_WALL_LIMIT = 60.0
+#: Seeds that lost acknowledged writes with two OSDs away at once (size 3, min_size 2:
+#: PGs may go inactive, nothing acknowledged may be lost), with the ops they ran.
+MAX_DOWN_2_REGRESSIONS = {
+    4026: (60, "a restarted OSD forgot a read/write interval it had walked and, as "
+               "primary, went active on a log without its write (past intervals)"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -50,6 +56,14 @@ def test_thrashed_cluster_keeps_every_acknowledged_op(seed):
     )
     assert res.heal_seconds <= HEAL_TIMEOUT
     assert took < SEED_WALL_LIMIT, f"seed {seed}: {took:.1f}s of wall time"
+
+
+@pytest.mark.parametrize("seed", sorted(MAX_DOWN_2_REGRESSIONS))
+def test_two_osds_away_loses_no_acknowledged_op(seed):
+    ops, _why = MAX_DOWN_2_REGRESSIONS[seed]
+    res = run_sim_seed(seed, ops=ops, max_down=2)
+    assert res.ops > 0 and res.reads_checked > 0, f"seed {seed}: nothing checked: {res}"
+    assert res.heal_seconds <= HEAL_TIMEOUT
 
 
 def test_a_seed_replays_the_same_history():
