@@ -1,6 +1,8 @@
 """PG peering as a sans-I/O state machine (upstream PeeringState, simplified).
 
-Inputs: map changes (`advance_map`), peers' answers to queries (`on_info`,
+Inputs: map changes (`advance_map`, fed every epoch in order so past intervals are
+exact, as upstream's PastIntervals::check_new_interval; `restore_view` after a restart,
+with the epoch the stored interval state belongs to), peers' answers to queries (`on_info`,
 `on_query_failed`), activation acks (`on_activated`), recovery progress
 (`on_recovered`). Outputs: a list of effects for the shell to carry out (query an
 OSD, ask the monitor for up_thru, activate replicas with a log plan, report state).
