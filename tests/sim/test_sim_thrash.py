@@ -47,6 +47,8 @@ MAX_DOWN_2_OPS = 60
 MAX_DOWN_2_REGRESSIONS = {
     4026: "a restarted OSD forgot a read/write interval it had walked and, as primary, "
           "went active on a log without its write (past intervals)",
+    8338: "an OSD's mgr report loop spun on a timer shorter than the clock resolution: "
+          "virtual time stopped before the cluster was healthy",
 }  # fmt: skip
 MAX_DOWN_2_SEEDS = seeds(count=MAX_DOWN_2_CI_SEEDS)
 if not os.environ.get("PYCEPH_SIM_SEEDS"):
