@@ -20,6 +20,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 import traceback
@@ -31,6 +32,16 @@ from pyceph.sim.thrasher import SIM_OPS as SIM_OPS_DEFAULT  # noqa: E402
 
 #: Longest error text kept per failure in the summary.
 MAX_ERROR_CHARS = 4000
+#: Wall-clock bound on one seed (a livelock in virtual time must not stall the run).
+SEED_WALL_LIMIT = 300
+
+
+class SeedWallTimeout(Exception):
+    """A seed ran past SEED_WALL_LIMIT seconds of wall time."""
+
+
+def _on_alarm(_sig: int, _frame: Any) -> None:
+    raise SeedWallTimeout(f"seed ran past {SEED_WALL_LIMIT}s of wall time")
 
 
 def _worker(
@@ -57,6 +68,8 @@ def _worker(
             break
         t0 = time.monotonic()
         rec: dict[str, Any] = {"seed": seed}
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(SEED_WALL_LIMIT)
         try:
             res = run_sim_seed(seed, ops=ops, max_down=max_down or 1)
             rec.update(ok=True, ops=res.ops, reads=res.reads_checked, actions=res.actions,
@@ -64,10 +77,29 @@ def _worker(
         except BaseException as e:  # a failure is data here: record it and go on
             rec.update(ok=False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR_CHARS],
                        trace=traceback.format_exc()[-MAX_ERROR_CHARS:])  # fmt: skip
+        finally:
+            signal.alarm(0)
         rec["wall"] = round(time.monotonic() - t0, 2)
         out.put(rec)
         seed += step
     out.put(None)
+
+
+def _print_record(rec: dict[str, Any]) -> None:
+    status = "ok" if rec["ok"] else "FAIL " + rec["error"].splitlines()[0][:200]
+    print(f"seed {rec['seed']}: {status} ({rec['wall']}s)", flush=True)
+
+
+class _Echo:
+    """The single job's queue: records are printed as they come, then collected."""
+
+    def __init__(self, q: Any) -> None:
+        self.q = q
+
+    def put(self, rec: dict[str, Any] | None) -> None:
+        if rec is not None:
+            _print_record(rec)
+        self.q.put(rec)
 
 
 def replay_command(seed: int, ops: int, max_down: int) -> str:
@@ -117,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         import queue
 
         q = queue.SimpleQueue()
-        _worker(*parts[0][:-1], q)
+        _worker(*parts[0][:-1], _Echo(q))
     else:
         procs = [ctx.Process(target=_worker, args=part) for part in parts]
         for p in procs:
@@ -130,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             running -= 1
             continue
         records.append(rec)
-        status = "ok" if rec["ok"] else "FAIL " + rec["error"].splitlines()[0][:200]
-        print(f"seed {rec['seed']}: {status} ({rec['wall']}s)", flush=True)
+        if procs:  # the single job printed its own as they came
+            _print_record(rec)
     for p in procs:
         p.join()
     elapsed = time.time() - began

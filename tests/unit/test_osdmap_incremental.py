@@ -346,6 +346,32 @@ def test_advance_applies_in_order_and_verifies() -> None:
     assert I.advance(res.osdmap, ents).osdmap is None
 
 
+def test_advance_hands_over_the_map_of_every_epoch() -> None:
+    """An OSD walks each epoch (past intervals): advance gives them all, in order."""
+    maps, incs = _chain(3)
+    ents = [I.MapEntry(e + 2, I.KIND_INC, b) for e, b in enumerate(incs)]
+    res = I.advance(maps[0], ents)
+    assert [m.epoch for m in res.maps] == [2, 3, 4]
+    assert [m.encode() for m in res.maps] == [m.encode() for m in maps[1:]]
+
+
+def test_plan_sends_every_incremental_even_when_the_full_map_is_smaller() -> None:
+    """Upstream send_incremental: a subscriber that holds an epoch gets each later one
+    (a full newest map would make an OSD skip the epochs between)."""
+    m = base_map()
+    h = OSDMapHistory()
+    h.start(1, m.encode())
+    for k in range(60):
+        new = m.copy()
+        new.epoch += 1
+        new.osds[k % 4].weight = 0x8000 + k
+        h.commit(new.epoch, I.diff(m, new).encode(), new.encode(), 1000, 500)
+        m = new.freeze()
+    assert sum(len(h.incs[e]) for e in range(2, 62)) > len(h.fulls[61])
+    got = [(e.epoch, e.kind) for msg in h.plan(2, 100) for e in msg]
+    assert got == [(e, I.KIND_INC) for e in range(2, 62)]
+
+
 def test_advance_gap_and_crc_mismatch_ask_for_a_full_map() -> None:
     maps, incs = _chain(3)
     res = I.advance(maps[0], [I.MapEntry(3, I.KIND_INC, incs[1])])

@@ -9,8 +9,7 @@ of the interval, and the oldest kept) and the newest.
 
 Serving a subscriber (`OSDMonitor::send_incremental`) is `plan()`: the incrementals
 from the epoch it wants, at most `osd_map_message_max` epochs per message, or the newest
-full map when it is new, when its epoch is trimmed, or when the incrementals would be
-larger than the full map. Sans-I/O: the monitor persists `puts()`/`take_deletes()` and
+full map when it is new or its epoch is trimmed. Sans-I/O: the monitor persists `puts()`/`take_deletes()` and
 sends what `plan()` returns.
 """
 
@@ -166,8 +165,10 @@ class OSDMapHistory:
     def plan(self, want: int, max_epochs: int) -> list[list[MapEntry]]:
         """Messages for a subscriber that wants epochs from `want` on (it holds want-1).
 
-        Empty when it is up to date. Incrementals when all of them are kept and they
-        are smaller than the newest full map; the newest full map otherwise.
+        Empty when it is up to date. Every epoch's incremental when all of them are kept
+        (as upstream's `send_incremental`, even when the newest full map is smaller: an
+        OSD must see every epoch to build its PGs' past intervals); the newest full map
+        otherwise (a new subscriber, or one behind the oldest kept epoch).
         """
         if want > self.last:
             return []
@@ -175,11 +176,9 @@ class OSDMapHistory:
         if want > 0:
             epochs = range(want, self.last + 1)
             if all(e in self.incs for e in epochs):
-                size = sum(len(self.incs[e]) for e in epochs)
-                if size < len(newest):
-                    step = max(1, max_epochs)
-                    return [
-                        [MapEntry(e, KIND_INC, self.incs[e]) for e in epochs[i : i + step]]
-                        for i in range(0, len(epochs), step)
-                    ]
+                step = max(1, max_epochs)
+                return [
+                    [MapEntry(e, KIND_INC, self.incs[e]) for e in epochs[i : i + step]]
+                    for i in range(0, len(epochs), step)
+                ]
         return [[MapEntry(self.last, KIND_FULL, newest)]]

@@ -75,8 +75,12 @@ class MonClient:
         on_message: Callable[[Connection, Message], None] | None = None,
         messenger: Messenger | None = None,
         config: Any = None,
+        every_osdmap_epoch: bool = False,
     ) -> None:
         self.runtime = runtime
+        #: call `on_osdmap` with the map of every epoch a message brings, in order (an OSD
+        #: walks each epoch, upstream OSD::handle_osd_map); otherwise with the newest only
+        self._every_osdmap_epoch = every_osdmap_epoch
         #: The owner's CephConfig: the connection modes (`ms_*_mode`) come from it.
         self.config = config
         self.mon_addrs = parse_mon_host(mon_host)
@@ -431,7 +435,8 @@ class MonClient:
             epoch = self.osdmap.epoch
             self._subs["osdmap"] = epoch + 1
             if self._on_osdmap is not None:
-                self._on_osdmap(self.osdmap)
+                for m in res.maps if self._every_osdmap_epoch else [self.osdmap]:
+                    self._on_osdmap(m)
             keep = []
             for want, fut in self._map_waiters:
                 if want <= epoch:

@@ -43,6 +43,10 @@ MON_START_TIMEOUT = 60.0
 PYCEPH_VERSION = "16.2.15-pyceph"
 #: Seconds between passes of the scrub scheduler (upstream: every OSD tick).
 SCRUB_SCHED_INTERVAL = 1.0
+#: A mgr report due within this many seconds is sent now: a shorter timer fires at once
+#: (asyncio's clock resolution) without the clock reaching it, so waiting for it would
+#: spin (the simulator's virtual clock never moved: sim seed 8338 with --max-down 2).
+REPORT_DUE_SLACK = 1e-3
 
 
 def _whoami(config: Any) -> int:
@@ -164,10 +168,14 @@ class OSDDaemon:
                 pass
 
     def _on_osdmap(self, m: Any) -> None:
+        """Every epoch in order; the checks on our own state only on the newest one of a
+        message (upstream _committed_osd_maps), since an older one may show us down."""
         if self.osd is not None:
             self.osd.handle_map(m)
-            self.osd.reap_removed()
-            self._maybe_reboot(m)
+            newest = self.monc.osdmap if self.monc is not None else m
+            if newest is None or m.epoch >= newest.epoch:
+                self.osd.reap_removed()
+                self._maybe_reboot(m)
 
     def _maybe_reboot(self, m: Any) -> None:
         """Upstream OSD::_committed_osd_maps: marked down while running ("wrongly marked
@@ -236,6 +244,7 @@ class OSDDaemon:
             on_osdmap=self._on_osdmap,
             on_mgrmap=lambda _m: self._mgrmap_changed.set(),
             config=cfg,
+            every_osdmap_epoch=True,
         )
         self.osd = OSD(
             self.whoami,
@@ -267,8 +276,15 @@ class OSDDaemon:
                 port = 0
             self.addr = await self.msgr.bind(host, port)
             await self.osd.load_pgs()
+            # resume from the map our PGs were last advanced to, so they walk every epoch
+            # since (upstream: the superblock's newest map); a new OSD takes the newest
+            stored = self.osd.osdmap
+            if stored is not None and self.monc.osdmap is None:
+                self.monc.osdmap = stored
             epoch = await self._boot()
-            await self.monc.subscribe({"osdmap": 0, "mgrmap": 0})
+            await self.monc.subscribe(
+                {"osdmap": stored.epoch + 1 if stored is not None else 0, "mgrmap": 0}
+            )
             await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
             log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
             self._booted = True
@@ -386,7 +402,7 @@ class OSDDaemon:
             wait = period  # no active mgr: until the map names one (or a period passes)
             if addr is not None and self.msgr is not None and self.osd is not None:
                 wait = last + period - clock.monotonic()
-                if addr != reported_to or wait <= 0:
+                if addr != reported_to or wait <= REPORT_DUE_SLACK:
                     try:
                         conn = await self.msgr.connect(addr, "mgr")
                         self.osd.send_ready_to_merge()  # again, should a PG have become clean

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,16 @@ class FakeMap:
         m.epoch += 1
         return m
 
+    def encode(self) -> bytes:
+        """What the OSD stores as its current map (a test map: pickle will do)."""
+        return pickle.dumps(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> FakeMap:
+        m = pickle.loads(data)
+        assert isinstance(m, cls)
+        return m
+
 
 class _Mon:
     def __init__(self, cluster: InProcCluster, osd: int) -> None:
@@ -118,7 +129,10 @@ class InProcCluster:
         return call
 
     async def start_osd(self, i: int) -> OSD:
-        osd = OSD(i, self.stores[i], self.runtime, self.opts, self._transport(i), _Mon(self, i))
+        osd = OSD(
+            i, self.stores[i], self.runtime, self.opts, self._transport(i), _Mon(self, i),
+            decode_map=FakeMap.decode,
+        )  # fmt: skip
         await osd.load_pgs()
         self.running[i] = osd
         osd.handle_map(self.map)

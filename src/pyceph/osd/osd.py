@@ -23,7 +23,7 @@ from pyceph.common.tasks import TaskSet
 from pyceph.msg.limits import ClientThrottle
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import CEPH_NOSNAP, PG_OPS
-from pyceph.osd import merge, split
+from pyceph.osd import merge, pgmeta, split
 from pyceph.osd.peering import PGMapView
 from pyceph.osd.perf import OSDPerf
 from pyceph.osd.pg import PG
@@ -31,7 +31,7 @@ from pyceph.osd.pglog import PGLog
 from pyceph.osd.scrub import ScrubOptions, scrub_due
 from pyceph.osd.service import OSDOptions
 from pyceph.osd.types import META_CID, PGInfo, parse_pgid, pgid_str
-from pyceph.osdmap.osdmap import FLAG_NODEEP_SCRUB, FLAG_NOSCRUB
+from pyceph.osdmap.osdmap import FLAG_NODEEP_SCRUB, FLAG_NOSCRUB, OSDMap
 from pyceph.osdmap.pool import FLAG_NODEEP_SCRUB as POOL_NODEEP_SCRUB
 from pyceph.osdmap.pool import FLAG_NOSCRUB as POOL_NOSCRUB
 from pyceph.store.objectstore import ObjectStore
@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: How long an op or peer message waits for a newer map it refers to.
 MAP_WAIT_TIMEOUT = 30.0
+#: META_CID key: the OSDMap our PGs were last advanced to (upstream's superblock names
+#: its newest stored map); a restarted OSD resumes from it and walks every later epoch
+OSDMAP_KEY = b"osdmap"
 #: META_CID keys: b"pg_num/<pool>" -> the pg_num our PGs of that pool are split for
 PG_NUM_PREFIX = b"pg_num/"
 _CID = re.compile(r"^(\d+)\.([0-9a-f]+)(?:s(\d+))?_head$")
@@ -120,8 +123,11 @@ class OSD:
         opts: OSDOptions,
         call_osd: CallOsd,
         mon: MonLink,
+        decode_map: Callable[[bytes], Any] = OSDMap.decode,
     ) -> None:
         self.whoami = whoami
+        #: reads back the map stored under OSDMAP_KEY (tests run the core on fake maps)
+        self._decode_map = decode_map
         self.store = store
         self.runtime = runtime
         self.opts = opts
@@ -203,6 +209,16 @@ class OSD:
                 if key not in self.pgs:
                     shard = int(m.group(3)) if m.group(3) is not None else None
                     self.pgs[key] = PG(self, *key, shard=shard)
+        raw = (
+            self.store.meta_get(META_CID, OSDMAP_KEY)
+            if self.store.collection_exists(META_CID)
+            else None
+        )
+        if raw:
+            # our PGs' interval state matches this map: they take up from it
+            self.osdmap = self._decode_map(raw)
+            for key, pg in self.pgs.items():
+                pg.restore_view(PGMapView.from_osdmap(self.osdmap, *key))
 
     async def stop(self) -> None:
         for fut in [f for _e, f in self._map_waiters]:
@@ -213,10 +229,23 @@ class OSD:
 
     # -- maps -----------------------------------------------------------------------------
     def handle_map(self, m: Any) -> None:
-        """A new OSDMap epoch: create PGs we are now mapped to, advance all of them."""
+        """The next OSDMap epoch: create PGs we are now mapped to, advance all of them.
+
+        Called for every epoch in order (upstream OSD::handle_osd_map): each PG's past
+        intervals are built by comparing consecutive epochs, and an interval that went
+        read/write must not be missed. The map and the interval state of each PG that
+        started a new interval are stored together, so a restart resumes from them.
+        """
         if self.osdmap is not None and m.epoch <= self.osdmap.epoch:
             return
+        if self.osdmap is not None and m.epoch != self.osdmap.epoch + 1:
+            log.warning(
+                "osd.%s: osdmap jumps from %s to %s: past intervals may be incomplete",
+                self.whoami, self.osdmap.epoch, m.epoch,
+            )  # fmt: skip
         self.osdmap = m
+        if not self.store.collection_exists(META_CID):
+            self.store.apply_transaction(Transaction().create_collection(META_CID))
         self._split_pgs(m)
         wanted: dict[tuple[int, int], PGMapView] = {}
         for pool_id, pool in m.pools.items():
@@ -234,13 +263,18 @@ class OSD:
             for k in create:
                 self.pgs[k] = PG(self, *k, shard=shards[k])
         blocklist = getattr(m, "blocklist", None)
+        t = Transaction().meta_set(META_CID, OSDMAP_KEY, m.encode())
         for key, pg in list(self.pgs.items()):
             view = wanted.get(key) or PGMapView.from_osdmap(m, *key)
-            pg.advance_map(view)
+            changed = pg.advance_map(view)
             if pg.removed:
                 self.pgs.pop(key, None)
-            elif blocklist and pg.watch:
+                continue
+            if changed and self.store.collection_exists(pg.cid):
+                pgmeta.write_intervals(t, pg.cid, pg.info)
+            if blocklist and pg.watch:
                 pg.watch.drop_blocklisted(lambda addr: _blocklisted(blocklist, addr))
+        self.store.apply_transaction(t)
         keep = []
         for e, fut in self._map_waiters:
             if e <= m.epoch:

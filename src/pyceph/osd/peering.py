@@ -1,6 +1,8 @@
 """PG peering as a sans-I/O state machine (upstream PeeringState, simplified).
 
-Inputs: map changes (`advance_map`), peers' answers to queries (`on_info`,
+Inputs: map changes (`advance_map`, fed every epoch in order so past intervals are
+exact, as upstream's PastIntervals::check_new_interval; `restore_view` after a restart,
+with the epoch the stored interval state belongs to), peers' answers to queries (`on_info`,
 `on_query_failed`), activation acks (`on_activated`), recovery progress
 (`on_recovered`). Outputs: a list of effects for the shell to carry out (query an
 OSD, ask the monitor for up_thru, activate replicas with a log plan, report state).
@@ -107,6 +109,13 @@ def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
     )
 
 
+def starts_interval(old: PGMapView | None, new: PGMapView) -> bool:
+    """Does epoch `new` start a new interval after `old`, the epoch the PG last saw?
+    Also when epochs were skipped (a map we could not get): what happened in them is
+    unknown, so the PG peers afresh rather than claim one interval spans them."""
+    return old is None or new.epoch > old.epoch + 1 or is_new_interval(old, new)
+
+
 def close_interval(first: int, last_view: PGMapView) -> PastInterval:
     """The interval that ended with `last_view`: it may have gone read/write if it had
     min_size members and its primary got up_thru at or after its start."""
@@ -210,11 +219,17 @@ class Peering:
             fx.append(StateChange(s))
 
     # -- map changes -------------------------------------------------------------
+    def restore_view(self, view: PGMapView) -> None:
+        """After a restart: the map epoch our stored interval state belongs to. The next
+        `advance_map` closes the interval against it, or peers again within it."""
+        self.view = view
+        self.state = INITIAL
+
     def advance_map(self, view: PGMapView) -> list[Effect]:
         """Feed a new map epoch; starts a new peering round on an interval change."""
         fx: list[Effect] = []
         old = self.view
-        new_interval = old is None or is_new_interval(old, view)
+        new_interval = starts_interval(old, view)
         if old is not None and new_interval:
             pi = close_interval(self.info.same_interval_since or old.epoch, old)
             self.info.past_intervals.append(pi)
@@ -224,6 +239,10 @@ class Peering:
             return fx
         if new_interval:
             self.info.same_interval_since = view.epoch
+            self._start_interval(fx)
+        elif self.state == INITIAL:
+            # restarted within the interval we stored (upstream Initial -> Reset ->
+            # Started): peer again, same_interval_since unchanged
             self._start_interval(fx)
         elif self.state == WAIT_UP_THRU:
             self._maybe_activate(fx)

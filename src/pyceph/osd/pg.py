@@ -39,6 +39,7 @@ from pyceph.osd.ops import (
 from pyceph.osd.peering import (
     ACTIVE,
     DELETED,
+    INITIAL,
     Activate,
     ActivatePlan,
     Clean,
@@ -47,7 +48,7 @@ from pyceph.osd.peering import (
     PGMapView,
     Query,
     StateChange,
-    is_new_interval,
+    starts_interval,
 )
 from pyceph.osd.pglog import DELETE, ERROR, MODIFY, LogEntry, PGLog
 from pyceph.osd.scrub import (
@@ -187,16 +188,25 @@ class PG:
         return self.peering.is_primary
 
     # -- map changes ---------------------------------------------------------------------
-    def advance_map(self, view: PGMapView) -> None:
+    def advance_map(self, view: PGMapView) -> bool:
+        """The next map epoch; True when it starts a new interval (the OSD then stores
+        our interval state with the map)."""
         if view.shards or self.shard is not None:
             self._ec_advance(view)
         old = self.peering.view
-        if old is None or is_new_interval(old, view):
+        new = starts_interval(old, view)
+        if new or self.peering.state == INITIAL:
             # Messages from an interval older than one we saw start are stale.
-            self.interval_floor = view.epoch if old is not None else 0
+            if new:
+                self.interval_floor = view.epoch if old is not None else 0
             self._bump_interval()
         self._run(self.peering.advance_map(view))
         self._maybe_trim()
+        return new
+
+    def restore_view(self, view: PGMapView) -> None:
+        """After a restart: the map our stored interval state was last advanced to."""
+        self.peering.restore_view(view)
 
     def _ec_advance(self, view: PGMapView) -> None:
         """Erasure-coded pool: keep the codec current and follow our shard position."""
@@ -1413,6 +1423,7 @@ class PG:
         self.peering = Peering(self.svc.whoami, info, plog, missing)
         self._bump_interval()
         if view is not None:
+            self.peering.restore_view(view)  # same interval: peer again within it
             self._run(self.peering.advance_map(view))
 
     def _pgls(self, args: dict[str, Any]) -> tuple[dict[str, Any], bytes]:

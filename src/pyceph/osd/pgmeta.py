@@ -9,11 +9,16 @@ import struct
 import msgpack
 
 from pyceph.osd.pglog import DupEntry, LogEntry, PGLog
-from pyceph.osd.types import Oid, PGInfo, Version, oid_of, ver
+from pyceph.osd.types import Oid, PastInterval, PGInfo, Version, oid_of, ver
 from pyceph.store.objectstore import ObjectStore
 from pyceph.store.transaction import Transaction
 
 INFO_KEY = b"info"
+#: the PG's interval state (same_interval_since and past intervals), written by the OSD
+#: with its current map at each interval change (upstream writes the PG's info and past
+#: intervals as it advances through every map; ours go apart from `info` because op
+#: transactions write `info` and may commit after this one)
+INTERVALS_KEY = b"intervals"
 LOG_PREFIX = b"log/"
 DUP_PREFIX = b"dup/"
 MISSING_PREFIX = b"miss/"
@@ -38,6 +43,11 @@ def _miss_key(oid: Oid) -> bytes:
 
 def write_info(t: Transaction, cid: str, info: PGInfo) -> None:
     t.meta_set(cid, INFO_KEY, _pack(info.to_wire()))
+
+
+def write_intervals(t: Transaction, cid: str, info: PGInfo) -> None:
+    past = [p.to_wire() for p in info.past_intervals]
+    t.meta_set(cid, INTERVALS_KEY, _pack({"sis": info.same_interval_since, "past": past}))
 
 
 def write_entry(t: Transaction, cid: str, e: LogEntry) -> None:
@@ -90,6 +100,18 @@ def load(store: ObjectStore, cid: str, pgid: str) -> tuple[PGInfo, PGLog, dict[O
     """Info, log and missing set of a PG from its collection (empty ones if absent)."""
     raw = store.meta_get(cid, INFO_KEY)
     info = PGInfo.from_wire(_unpack(raw)) if raw else PGInfo(pgid)  # type: ignore[arg-type]
+    raw = store.meta_get(cid, INTERVALS_KEY)
+    if raw:
+        # the newest record of the interval state (ops never change it): it may hold
+        # intervals an activation has since made moot; peering skips those by epoch
+        w = _unpack(raw)
+        info.same_interval_since = max(info.same_interval_since, int(w["sis"]))  # type: ignore[index]
+        known = {(p.first, p.last) for p in info.past_intervals}
+        for pw in w["past"]:  # type: ignore[index]
+            pi = PastInterval.from_wire(pw)
+            if (pi.first, pi.last) not in known:
+                info.past_intervals.append(pi)
+        info.past_intervals.sort(key=lambda p: p.first)
     entries = [LogEntry.from_wire(_unpack(v)) for _k, v in store.meta_list(cid, LOG_PREFIX)]  # type: ignore[arg-type]
     dups = [DupEntry.from_wire(_unpack(v)) for _k, v in store.meta_list(cid, DUP_PREFIX)]  # type: ignore[arg-type]
     log = PGLog(info.log_tail, entries, dups)

@@ -520,6 +520,9 @@ class Advance:
     osdmap: OSDMap | None
     #: epochs applied (full or incremental), in order
     applied: list[int] = field(default_factory=list)
+    #: the map of each applied epoch, in order (an OSD processes every epoch: upstream
+    #: OSD::handle_osd_map advances its PGs through each one, so none is skipped)
+    maps: list[OSDMap] = field(default_factory=list)
     #: set when a gap, an undecodable map or a crc mismatch stopped it: the first epoch
     #: it has no good map for (it should ask for a full map)
     need_full: int | None = None
@@ -560,6 +563,7 @@ def advance(current: OSDMap | None, entries: Sequence[MapEntry]) -> Advance:
             break
         m = nxt
         out.applied.append(ent.epoch)
+        out.maps.append(nxt)
     if out.applied:
         out.osdmap = m
     return out
