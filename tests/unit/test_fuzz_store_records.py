@@ -25,6 +25,7 @@ from tests.unit.fuzzing import fuzz
 from pyceph.common.packing import CorruptRecord
 from pyceph.crush import binary as crush_binary
 from pyceph.crush.map import CrushError, CrushMap
+from pyceph.mon.osdmap_history import FULL_PREFIX, INC_PREFIX, OSDMapHistory
 from pyceph.osd import pgmeta
 from pyceph.osd.ops import ObjectInfo
 from pyceph.osd.pglog import DupEntry, LogEntry
@@ -219,3 +220,17 @@ def test_mutated_records_decode_or_fail_by_name(
 ) -> None:
     raw = data.draw(_mutations(good))
     _refused(decode, err, raw)
+
+
+def test_monitor_history_refuses_corrupt_stored_maps_by_name() -> None:
+    good = _osdmap().encode()
+    hostile = HOSTILE_HEADERS["map32"]
+    keys = {f"{INC_PREFIX}4": _incremental(), f"{INC_PREFIX}5": _incremental()}
+    # a pinned full map that does not decode: rebuilding epoch 4 from it fails by name
+    h = OSDMapHistory.restore({**keys, f"{FULL_PREFIX}3": hostile}, good, 5)
+    with pytest.raises(CorruptRecord):
+        h.full(4)
+    # an incremental that does not decode
+    h = OSDMapHistory.restore({**keys, f"{FULL_PREFIX}3": good, f"{INC_PREFIX}4": hostile}, good, 5)
+    with pytest.raises(inc_mod.IncrementalError):
+        h.full(4)
