@@ -34,7 +34,7 @@ mon (`[allow] profile NAME`; unknown names parse but grant nothing):
                  command `config set` with name regex `osd_mclock_max_capacity_iops_(hdd|ssd)`
   mds            service mds rwx, mon r, osd r, log w; commands `osd pool rmsnap`,
                  `osd blocklist`, `osd blacklist`
-  mgr            service mgr rwx, log rw, mon rw, mds rw, fs rw, osd rw, auth rx,
+  mgr            service mgr rwx, log rw, mon rw, mds rw, fs rw, osd rw, auth rwx,
                  config-key rw, config rw
   mon/osd/mds/mgr additionally: `config-key get|put|set|exists|delete` with
                  key prefix `daemon-private/<entity>/`
@@ -653,7 +653,7 @@ def _mon_profile_grants(profile: str, entity: str) -> list[_MonGrant]:
             _svc("mds", _R | _W),
             _svc("fs", _R | _W),
             _svc("osd", _R | _W),
-            _svc("auth", _R | _X),
+            _svc("auth", _R | _W | _X),  # 16.2.15: `auth add|caps|del|import` allowed
             _svc("config-key", _R | _W),
             _svc("config", _R | _W),
         ]

@@ -7,7 +7,9 @@ the daemons call, so each call site stays one line:
   descriptor's module is the MonCap *service*, its perm the r/w/x asked for, the cmdmap
   (as `_generate_command_map` stringifies it) the `allow command ... with k=v` arguments.
   Denial: -EACCES "access denied". Mgr commands sent to a monitor are checked here too,
-  before they are proxied.
+  before they are proxied. The descriptor is the one `Monitor::_get_moncommand` finds:
+  the first MonCommands.h entry whose signature *begins* with the prefix
+  (`mon_command_perm`).
 * mon tell — `Monitor::handle_tell_command`: rwx on service `mon` for the prefix,
   -EACCES "insufficient caps".
 * mon messages — `session->is_capable(service, MON_CAP_*)` guards of the PaxosServices
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyceph.auth.caps import OSD_CAP_W, Caps, ClassCall, command_arg_map, parse_caps
+from pyceph.common import command_table
 from pyceph.common.errors import CephError
 from pyceph.msg.osd_ops import PG_OPS, READ_OPS, WRITE_OPS
 
@@ -48,6 +51,7 @@ __all__ = [
     "mgr_command_allowed",
     "mgr_tell_allowed",
     "mon_command_allowed",
+    "mon_command_perm",
     "mon_service_allowed",
     "mon_tell_allowed",
     "op_needs",
@@ -82,6 +86,21 @@ def _parsed(caps: Mapping[str, str], service: str) -> Caps | None:
 
 # ---------------------------------------------------------------------------
 # mon
+
+
+def mon_command_perm(prefix: str, module: str, perm: str) -> tuple[str, str]:
+    """The (module, perm) a monitor checks a command's caps against.
+
+    Upstream `Monitor::_get_moncommand` (src/mon/Monitor.cc) returns the first entry of
+    the monitor's table whose signature string starts with the prefix, a plain string
+    comparison: `osd in` is found as `osd info` (osd r: Ceph 16.2.15 lets `allow r` mark
+    OSDs in) and `fs compat` as `fs compat show` (mds r). Other prefixes find their own
+    entry; a prefix outside the monitor's table keeps its descriptor's (`module`, `perm`).
+    """
+    for sig, _help, found_module, found_perm, _flags in command_table.MON_COMMANDS:
+        if sig.startswith(prefix):
+            return found_module, found_perm
+    return module, perm
 
 
 def mon_command_allowed(

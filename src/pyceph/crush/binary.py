@@ -9,6 +9,12 @@ from .map import Bucket, CrushError, CrushMap, Rule, Tunables
 from .mapper import ALG_LIST, ALG_STRAW, ALG_STRAW2, ALG_TREE, ALG_UNIFORM
 
 CRUSH_MAGIC = 0x00010000
+#: Bounds on a decoded map's header counts: buckets and rules are read one by one (each
+#: needs input bytes), but devices size per-device weight arrays, so they are capped
+#: near the OSD count a map may hold (osdmap MAX_DECODED_OSDS).
+MAX_BUCKETS = 1 << 24
+MAX_RULES = 1 << 16
+MAX_DEVICES = 1 << 20
 
 
 class _Writer:
@@ -188,7 +194,7 @@ def decode(data: bytes) -> CrushMap:
     max_buckets = r.s32()
     max_rules = r.u32()
     max_devices = r.s32()
-    if max_buckets < 0 or max_devices < 0 or max_buckets > 1 << 24 or max_rules > 1 << 16:
+    if not (0 <= max_buckets <= MAX_BUCKETS and 0 <= max_devices <= MAX_DEVICES) or max_rules > MAX_RULES:  # fmt: skip
         raise CrushError("bad map header")
     buckets: list[Bucket] = []
     for _ in range(max_buckets):

@@ -372,12 +372,14 @@ class MonState:
             if not outs and desc.module == "osd":  # the OSDMonitor fills in strerror
                 outs = _strerror(e.errno)
             return CommandResult(-e.errno, b"", outs)
-        is_rw = "w" in desc.perm or "x" in desc.perm
+        # the caps (and the audit level) follow the descriptor upstream's lookup finds
+        module, perm = enforce.mon_command_perm(desc.prefix, desc.module, desc.perm)
+        is_rw = "w" in perm or "x" in perm
         who = f"from='{source or entity}' entity='{entity}' cmd={_audit_cmd(cmd)}"
         audit = desc.prefix not in ("config set", "config-key set")
         # Monitor::_allowed_command, for mgr commands too (checked before proxying them)
         addr = source.partition(" ")[2] or None  # `client.4123 10.0.0.1:0/0`
-        if not enforce.mon_command_allowed(caps, entity, desc.module, desc.perm, desc.prefix, args, addr):  # fmt: skip
+        if not enforce.mon_command_allowed(caps, entity, module, perm, desc.prefix, args, addr):
             if audit:
                 self.clog(now, "audit", "INF" if is_rw else "DBG", f"{who}:  access denied")
             return CommandResult(-errno.EACCES, b"", enforce.MON_ACCESS_DENIED)

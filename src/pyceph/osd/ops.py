@@ -32,6 +32,7 @@ import msgpack
 from pyceph import cls
 from pyceph.cls.context import CallEnv, ObjectOverlay, Origin, StoreReader, TransactionWriter
 from pyceph.common import tmap
+from pyceph.common.packing import SHAPE_ERRORS, CorruptRecord, unpack_record
 from pyceph.msg.osd_ops import WRITE_OPS
 from pyceph.osd.snaps import (
     SS_ATTR,
@@ -50,6 +51,8 @@ from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 #: The internal attr holding the object info; user xattrs are stored as "_" + name.
 OI_ATTR = "oi"
 USER_ATTR_PREFIX = "_"
+#: Most items in a container of a stored object info (its fields; the version's two).
+OI_MAX_ITEMS = 8
 #: include/err.h MAX_ERRNO: cmpext reports a mismatch at byte i as -(MAX_ERRNO + i).
 MAX_ERRNO = 4095
 
@@ -79,8 +82,14 @@ class ObjectInfo:
 
     @classmethod
     def decode(cls, b: bytes) -> ObjectInfo:
-        w = msgpack.unpackb(b)
-        return cls(int(w[0]), ver(w[1]), int(w[2]), float(w[3]))
+        """The stored attr; CorruptRecord if it is malformed (a damaged store)."""
+        try:
+            w = unpack_record(b, "object info", max_items=OI_MAX_ITEMS, max_str=0)
+            return cls(int(w[0]), ver(w[1]), int(w[2]), float(w[3]))
+        except SHAPE_ERRORS as e:
+            if isinstance(e, CorruptRecord):
+                raise
+            raise CorruptRecord(f"corrupt object info: {e!r}") from None
 
 
 def load_oi(store: ObjectStore, cid: str, key: ObjectKey) -> ObjectInfo | None:

@@ -1,13 +1,21 @@
 """A PG's durable metadata in its collection's meta keys: info, log entries, dups and
-the missing set, written into the same transactions as the object changes they describe."""
+the missing set, written into the same transactions as the object changes they describe.
+
+Reading them back treats the store as untrusted (a damaged disk): every record decodes
+through the bounded unpacker with the bounds below, and anything malformed is a
+`CorruptRecord` naming the record (upstream: a decode error of pg_info_t or a log entry
+aborts the OSD's load of the PG).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import struct
+from typing import Any
 
 import msgpack
 
+from pyceph.common.packing import SHAPE_ERRORS, CorruptRecord, unpack_record
 from pyceph.osd.pglog import DupEntry, LogEntry, PGLog
 from pyceph.osd.types import Oid, PastInterval, PGInfo, Version, oid_of, ver
 from pyceph.store.objectstore import ObjectStore
@@ -23,6 +31,11 @@ LOG_PREFIX = b"log/"
 DUP_PREFIX = b"dup/"
 MISSING_PREFIX = b"miss/"
 _V = struct.Struct(">QQ")
+#: Most items in one container of a stored PG record (past intervals and stats of the
+#: info are the longest lists; a log entry, dup or missing item has a handful of fields).
+MAX_RECORD_ITEMS = 1 << 16
+#: Longest string in a stored PG record (object names and keys are far shorter).
+MAX_RECORD_STR = 1 << 16
 
 
 def _vkey(prefix: bytes, v: Version) -> bytes:
@@ -31,10 +44,6 @@ def _vkey(prefix: bytes, v: Version) -> bytes:
 
 def _pack(o: object) -> bytes:
     return msgpack.packb(o, use_bin_type=True)
-
-
-def _unpack(b: bytes) -> object:
-    return msgpack.unpackb(b, raw=False, strict_map_key=False)
 
 
 def _miss_key(oid: Oid) -> bytes:
@@ -96,27 +105,76 @@ def clear_missing(t: Transaction, cid: str) -> None:
     t.meta_rmrange(cid, MISSING_PREFIX, MISSING_PREFIX + b"\xff" * 21)
 
 
+def _record(raw: bytes, what: str) -> Any:
+    return unpack_record(raw, what, max_items=MAX_RECORD_ITEMS, max_str=MAX_RECORD_STR)
+
+
+def decode_info(raw: bytes) -> PGInfo:
+    """A stored pg info; CorruptRecord if it is malformed."""
+    try:
+        return PGInfo.from_wire(_record(raw, "pg info"))
+    except SHAPE_ERRORS as e:
+        raise _corrupt("pg info", e) from None
+
+
+def decode_intervals(raw: bytes) -> tuple[int, list[PastInterval]]:
+    """A stored interval state (same_interval_since, past intervals); CorruptRecord if
+    it is malformed."""
+    try:
+        w = _record(raw, "pg intervals")
+        return int(w["sis"]), [PastInterval.from_wire(pw) for pw in w["past"]]
+    except SHAPE_ERRORS as e:
+        raise _corrupt("pg intervals", e) from None
+
+
+def decode_entry(raw: bytes) -> LogEntry:
+    """A stored pg log entry; CorruptRecord if it is malformed."""
+    try:
+        return LogEntry.from_wire(_record(raw, "pg log entry"))
+    except SHAPE_ERRORS as e:
+        raise _corrupt("pg log entry", e) from None
+
+
+def decode_dup(raw: bytes) -> DupEntry:
+    """A stored pg log dup; CorruptRecord if it is malformed."""
+    try:
+        w = _record(raw, "pg log dup")
+        if w[0] is None:  # a dup always has the request it answers
+            raise ValueError("dup without a reqid")
+        return DupEntry.from_wire(w)
+    except SHAPE_ERRORS as e:
+        raise _corrupt("pg log dup", e) from None
+
+
+def decode_missing(raw: bytes) -> tuple[Oid, Version]:
+    """A stored missing-set item (object, needed version); CorruptRecord if malformed."""
+    try:
+        w = _record(raw, "missing item")
+        return oid_of(w[0]), ver(w[1])
+    except SHAPE_ERRORS as e:
+        raise _corrupt("missing item", e) from None
+
+
+def _corrupt(what: str, e: Exception) -> CorruptRecord:
+    return e if isinstance(e, CorruptRecord) else CorruptRecord(f"corrupt {what}: {e!r}")
+
+
 def load(store: ObjectStore, cid: str, pgid: str) -> tuple[PGInfo, PGLog, dict[Oid, Version]]:
-    """Info, log and missing set of a PG from its collection (empty ones if absent)."""
+    """Info, log and missing set of a PG from its collection (empty ones if absent);
+    CorruptRecord if one of the records is malformed."""
     raw = store.meta_get(cid, INFO_KEY)
-    info = PGInfo.from_wire(_unpack(raw)) if raw else PGInfo(pgid)  # type: ignore[arg-type]
+    info = decode_info(raw) if raw else PGInfo(pgid)
     raw = store.meta_get(cid, INTERVALS_KEY)
     if raw:
         # the newest record of the interval state (ops never change it): it may hold
         # intervals an activation has since made moot; peering skips those by epoch
-        w = _unpack(raw)
-        info.same_interval_since = max(info.same_interval_since, int(w["sis"]))  # type: ignore[index]
+        sis, past = decode_intervals(raw)
+        info.same_interval_since = max(info.same_interval_since, sis)
         known = {(p.first, p.last) for p in info.past_intervals}
-        for pw in w["past"]:  # type: ignore[index]
-            pi = PastInterval.from_wire(pw)
-            if (pi.first, pi.last) not in known:
-                info.past_intervals.append(pi)
+        info.past_intervals.extend(pi for pi in past if (pi.first, pi.last) not in known)
         info.past_intervals.sort(key=lambda p: p.first)
-    entries = [LogEntry.from_wire(_unpack(v)) for _k, v in store.meta_list(cid, LOG_PREFIX)]  # type: ignore[arg-type]
-    dups = [DupEntry.from_wire(_unpack(v)) for _k, v in store.meta_list(cid, DUP_PREFIX)]  # type: ignore[arg-type]
+    entries = [decode_entry(v) for _k, v in store.meta_list(cid, LOG_PREFIX)]
+    dups = [decode_dup(v) for _k, v in store.meta_list(cid, DUP_PREFIX)]
     log = PGLog(info.log_tail, entries, dups)
-    missing: dict[Oid, Version] = {}
-    for _k, v in store.meta_list(cid, MISSING_PREFIX):
-        w = _unpack(v)
-        missing[oid_of(w[0])] = ver(w[1])  # type: ignore[index]
+    missing = dict(decode_missing(v) for _k, v in store.meta_list(cid, MISSING_PREFIX))
     return info, log, missing

@@ -20,6 +20,7 @@ from typing import Any
 
 import msgpack
 
+from pyceph.common.packing import SHAPE_ERRORS, CorruptRecord, unpack_record
 from pyceph.store.errors import StoreError
 from pyceph.store.objectstore import ObjectStore
 from pyceph.store.transaction import Transaction
@@ -27,6 +28,8 @@ from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 
 #: The internal attr holding the SnapSet (on the head, or on the snapdir object).
 SS_ATTR = "ss"
+#: Most items in a container of a stored SnapSet (clones, a clone's snaps or overlaps).
+SNAPSET_MAX_ITEMS = 1 << 20
 
 #: A snap context: (seq, snaps newest first).
 SnapContext = tuple[int, list[int]]
@@ -133,7 +136,16 @@ class SnapSet:
 
     @classmethod
     def decode(cls, b: bytes | memoryview) -> SnapSet:
-        w = msgpack.unpackb(bytes(b))
+        """The stored attr; CorruptRecord if it is malformed (a damaged store)."""
+        try:
+            return cls._from_plain(unpack_record(b, "snapset", max_items=SNAPSET_MAX_ITEMS, max_str=0))  # fmt: skip
+        except SHAPE_ERRORS as e:
+            if isinstance(e, CorruptRecord):
+                raise
+            raise CorruptRecord(f"corrupt snapset: {e!r}") from None
+
+    @classmethod
+    def _from_plain(cls, w: Any) -> SnapSet:
         ss = cls(int(w[0]))
         for c, snaps, size, *rest in w[1]:
             ss.clones.append(int(c))

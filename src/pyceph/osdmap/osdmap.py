@@ -15,10 +15,17 @@ from typing import Any
 
 import msgpack
 
-from pyceph.crush.map import CRUSH_ITEM_NONE, CrushMap
+from pyceph.common.packing import SHAPE_ERRORS, CorruptRecord, unpack_record
+from pyceph.crush.map import CRUSH_ITEM_NONE, CrushError, CrushMap
 from pyceph.osdmap.pool import Pool, calc_mask, utime_str  # noqa: F401  (calc_mask re-exported)
 
 FORMAT_VERSION = 1
+#: Bounds on decoding an encoded map: items in one container, bytes in one string, and
+#: OSD slots (`max_osd`: per-OSD arrays are built that long; upstream's mon_max_osd
+#: default is 10000, far below).
+MAX_DECODED_ITEMS = 1 << 20
+MAX_DECODED_STR = 1 << 16
+MAX_DECODED_OSDS = 1 << 20
 
 # CEPH_OSDMAP_* flags
 FLAG_NEARFULL = 1 << 0
@@ -588,9 +595,23 @@ class OSDMap:
 
     @classmethod
     def decode(cls, data: bytes) -> OSDMap:
-        d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        """A stored (or received) full map; CorruptRecord (a ValueError, as CrushError
+        is) if it is malformed, before it allocates more than it was given."""
+        try:
+            return cls._from_plain(
+                unpack_record(data, "osdmap", max_items=MAX_DECODED_ITEMS, max_str=MAX_DECODED_STR)
+            )
+        except SHAPE_ERRORS as e:
+            if isinstance(e, CorruptRecord | CrushError):
+                raise
+            raise CorruptRecord(f"corrupt osdmap: {e!r}") from None
+
+    @classmethod
+    def _from_plain(cls, d: Any) -> OSDMap:
         if d.get("v") != FORMAT_VERSION:
             raise ValueError(f"unsupported OSDMap encoding version {d.get('v')}")
+        if not 0 <= d["max_osd"] <= MAX_DECODED_OSDS:  # per-OSD lists are max_osd long
+            raise CorruptRecord(f"corrupt osdmap: max_osd {d['max_osd']} out of range")
         m = cls(d["fsid"], CrushMap.decode(d["crush"]))
         m.epoch = d["epoch"]
         m.created = d["created"]
