@@ -23,6 +23,7 @@ import pytest
 
 import rados
 import rbd
+from rados import _core as rados_core
 
 MiB = 1 << 20
 
@@ -179,13 +180,13 @@ def test_client_cannot_speak_for_daemons(site: Site) -> None:
         marker = f"forged-{uuid.uuid4().hex}"
 
         async def forge() -> None:
-            conn = r._client.monc._conn
+            monc = rados_core.core_client(r).monc
             beacon = {"name": "evil", "addr": ["127.0.0.1", 1], "available": True}
-            conn.send("mgr_beacon", {**beacon, "available_modules": [], "services": {}})
-            conn.send("pg_temp", {"pgs": {"1.0": [0]}})
-            conn.send("log", {"entries": [{"channel": "cluster", "prio": "info", "msg": marker}]})
+            monc.send("mgr_beacon", {**beacon, "available_modules": [], "services": {}})
+            monc.send("pg_temp", {"pgs": {"1.0": [0]}})
+            monc.send("log", {"entries": [{"channel": "cluster", "prio": "info", "msg": marker}]})
 
-        r._run(forge(), "forging")
+        rados_core.run(r, forge())
         # a command after them on the same session is answered after they were handled
         assert _mon(r, prefix="status")[0] == 0
         after = json.loads(_mon(r, prefix="mgr dump", format="json")[1])

@@ -19,6 +19,7 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
 from pyceph.nbd import mapper
 from pyceph.rbdlib import create, open_image
+from rados import _core as rados_core
 
 MiB = 1 << 20
 SIZE = 8 * MiB
@@ -32,10 +33,10 @@ class Pool:
         self.r = rados.Rados(conffile=conf)
         self.r.connect()
         self.r.create_pool(name)
-        self.ioctx = IoCtx(self.r._client, self.r.pool_lookup(name))
+        self.ioctx = IoCtx(rados_core.core_client(self.r), self.r.pool_lookup(name))
 
     def run(self, coro: Any) -> Any:
-        return self.r._run(coro, "nbd mapper test")
+        return rados_core.run(self.r, coro)
 
     def create(self, image: str, size: int = SIZE) -> None:
         self.run(create(self.ioctx, image, size, order=20))

@@ -17,6 +17,7 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.nbd.rbd_device import RbdDevice
 from pyceph.nbd.server import NbdServer
 from pyceph.rbdlib import create, open_image
+from rados import _core as rados_core
 
 MiB = 1 << 20
 SIZE = 8 * MiB
@@ -28,12 +29,12 @@ class Served:
 
     def __init__(self, r: rados.Rados, pool: str) -> None:
         self.r = r
-        self.ioctx = IoCtx(r._client, r.pool_lookup(pool))
+        self.ioctx = IoCtx(rados_core.core_client(r), r.pool_lookup(pool))
         self.servers: list[NbdServer] = []
         self.images: list[Any] = []
 
     def run(self, coro: Any) -> Any:
-        return self.r._run(coro, "nbd test")
+        return rados_core.run(self.r, coro)
 
     def serve(self, name: str, snap: str | None = None, read_only: bool = False) -> str:
         async def start() -> tuple[NbdServer, int, Any]:

@@ -13,15 +13,16 @@ from pyceph.rbdlib import cls_client, create, open_image
 from pyceph.rbdlib import pool as rbd_pool
 from pyceph.rbdlib.clone import clone
 from pyceph.rbdlib.layout import object_map_name
+from rados import _core as rados_core
 
 MiB = 1 << 20
 
 
 def test_image_life_on_daemons(cluster: rados.Rados, pool: str) -> None:
-    io = IoCtx(cluster._client, cluster.pool_lookup(pool))
+    io = IoCtx(rados_core.core_client(cluster), cluster.pool_lookup(pool))
 
     def run(coro: Any) -> Any:
-        return cluster._lt.run(coro)
+        return rados_core.run(cluster, coro)
 
     async def objects() -> set[str]:
         return {oid async for _, oid, _ in io.list_objects()}
@@ -66,8 +67,11 @@ def test_two_clients_share_the_exclusive_lock(cluster_conf: str, pool: str) -> N
             r = rados.Rados(conffile=cluster_conf)
             r.connect()
             clients.append(r)
-        ios = [IoCtx(r._client, r.pool_lookup(pool)) for r in clients]
-        a_run, b_run = clients[0]._lt.run, clients[1]._lt.run
+        ios = [IoCtx(rados_core.core_client(r), r.pool_lookup(pool)) for r in clients]
+        a_run, b_run = (
+            rados_core.loop_thread(clients[0]).run,
+            rados_core.loop_thread(clients[1]).run,
+        )
         a_run(create(ios[0], "shared", 8 * MiB, order=20))
         a = a_run(open_image(ios[0], "shared"))
         b = b_run(open_image(ios[1], "shared"))

@@ -19,6 +19,7 @@ import pytest
 
 import rados
 from pyceph.cli.localcluster import LocalCluster
+from rados import _core as rados_core
 
 SECURE_ALL = {
     name: "secure"
@@ -48,7 +49,7 @@ def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCl
 
 def _modes(r: rados.Rados) -> dict[str, str]:
     """The negotiated mode of each of the client's connections, by peer entity."""
-    conns = r._client.monc.msgr.connections()
+    conns = rados_core.core_client(r).monc.msgr.connections()
     return {c.peer.entity: c.mode for c in conns if c.peer is not None}
 
 

@@ -10,6 +10,7 @@ from tests.waiting import wait_until
 
 import rados
 from pyceph.client.ioctx import IoCtx
+from rados import _core as rados_core
 
 #: How long the new map may take to reach the OSD and drop the watch.
 DROP_BOUND = 10.0
@@ -22,12 +23,12 @@ def test_blocklisted_watcher_is_dropped(tmp_path):
         vio = victim.open_ioctx("w")
         vio.write_full("hdr", b"x")
         watch = vio.watch("hdr", lambda *a: b"")
-        io = IoCtx(admin._client, admin.pool_lookup("w"))
-        assert len(admin._run(io.list_watchers("hdr"), "watchers")) == 1
+        io = IoCtx(rados_core.core_client(admin), admin.pool_lookup("w"))
+        assert len(rados_core.run(admin, io.list_watchers("hdr"))) == 1
 
         admin.blocklist_add(victim.get_addrs())
         wait_until(
-            lambda: not admin._run(io.list_watchers("hdr"), "watchers"),
+            lambda: not rados_core.run(admin, io.list_watchers("hdr")),
             "the blocklisted client's watch to go",
             DROP_BOUND,
         )

@@ -16,6 +16,7 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
 from pyceph.rbdlib.create import create
 from pyceph.rbdlib.image import Image, open_image
+from rados import _core as rados_core
 
 MiB = 1 << 20
 #: PGs of each test pool (the module's cluster holds many pools: keep PGs per OSD low).
@@ -29,15 +30,15 @@ class Env:
         self.r = r
         self.pool_name = pool_name
         self.pool_id = r.pool_lookup(pool_name)
-        self.ioctx = IoCtx(r._client, self.pool_id)
+        self.ioctx = IoCtx(rados_core.core_client(r), self.pool_id)
 
     def run(self, coro: Any) -> Any:
-        return self.r._run(coro, "rbdlib test")
+        return rados_core.run(self.r, coro)
 
     def err(self, coro: Any) -> int:
         """The errno `coro` fails with (the test fails when it succeeds)."""
         try:
-            self.r._lt.run(coro)
+            rados_core.run(self.r, coro)
         except CephError as e:
             return e.errno
         raise AssertionError("expected a CephError")

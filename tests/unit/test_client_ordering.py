@@ -20,6 +20,7 @@ import rados
 from pyceph.client.ioctx import IoCtx
 from pyceph.client.objecter import SENT
 from pyceph.client.op import ObjectOp
+from rados import _core as rados_core
 
 #: Ops issued to one object per test, none awaited before the next is issued.
 N_OPS = 200
@@ -94,24 +95,24 @@ def test_pipelined_ops_apply_in_submission_order(handle):
     plan = _plan(N_OPS)
 
     async def run() -> tuple[bytes, bytes]:
-        io = IoCtx(r._client, pool_id)
+        io = IoCtx(rados_core.core_client(r), pool_id)
         # first batch: no OSD session yet, so the ops queue on it and go out once connected
         await asyncio.gather(*await _issue(io, "first", plan))
         # second batch: the session is up, each op is sent as it is submitted
         await asyncio.gather(*await _issue(io, "second", plan))
         return await io.read("first", 1 << 20), await io.read("second", 1 << 20)
 
-    first, second = r._run(run(), "run")
+    first, second = rados_core.run(r, run())
     assert first == _apply(plan)
     assert second == _apply(plan)
 
 
 def test_ops_to_one_object_are_in_flight_together(handle):
     r, pool_id = handle
-    objecter = r._client.objecter
+    objecter = rados_core.core_client(r).objecter
 
     async def run() -> int:
-        io = IoCtx(r._client, pool_id)
+        io = IoCtx(rados_core.core_client(r), pool_id)
         await io.write_full("inflight", b"")  # the OSD session is open from here on
         tasks = [asyncio.ensure_future(io.append("inflight", b"%d," % i)) for i in range(N_OPS)]
         most = 0
@@ -123,18 +124,18 @@ def test_ops_to_one_object_are_in_flight_together(handle):
         assert await io.read("inflight", 1 << 20) == b"".join(b"%d," % i for i in range(N_OPS))
         return most
 
-    most = r._run(run(), "run")
+    most = rados_core.run(r, run())
     # the old facade sent one op per object at a time; the Objecter sends all at once
     assert most == N_OPS
 
 
 def test_resend_after_connection_drop_keeps_order(handle):
     r, pool_id = handle
-    objecter = r._client.objecter
+    objecter = rados_core.core_client(r).objecter
     plan = _plan(N_OPS)
 
     async def run() -> tuple[bytes, int]:
-        io = IoCtx(r._client, pool_id)
+        io = IoCtx(rados_core.core_client(r), pool_id)
         await io.write_full("dropped", b"")
         tasks = await _issue(io, "dropped", plan)
         while not any(q["state"] == SENT for q in objecter.dump_requests()):
@@ -150,7 +151,7 @@ def test_resend_after_connection_drop_keeps_order(handle):
         await asyncio.gather(*tasks)
         return await io.read("dropped", 1 << 20), most_attempts
 
-    content, most_attempts = r._run(run(), "run")
+    content, most_attempts = rados_core.run(r, run())
     assert most_attempts >= 2  # ops were in flight when the connection dropped
     assert content == _apply(plan)
 
@@ -177,7 +178,7 @@ def test_facade_aio_ops_apply_in_order(handle):
 
 def test_resend_after_map_change_keeps_order(handle):
     r, pool_id = handle
-    client = r._client
+    client = rados_core.core_client(r)
     objecter = client.objecter
     plan = _plan(N_OPS)
 
@@ -205,6 +206,6 @@ def test_resend_after_map_change_keeps_order(handle):
         assert ret == 0, outs
         return await io.read("moved", 1 << 20), moved_to != primary, most_attempts
 
-    content, moved, most_attempts = r._run(run(), "run")
+    content, moved, most_attempts = rados_core.run(r, run())
     assert moved and most_attempts >= 2  # the map changed with ops in flight
     assert content == _apply(plan)

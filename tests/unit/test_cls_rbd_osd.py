@@ -32,6 +32,7 @@ from pyceph.cls.rbd_types import (
 )
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import cls_client as cls
+from rados import _core as rados_core
 
 FEATURES = RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK
 
@@ -42,10 +43,10 @@ class Env:
     def __init__(self, r: rados.Rados, pool_id: int) -> None:
         self.r = r
         self.pool_id = pool_id
-        self.ioctx = IoCtx(r._client, pool_id, nspace=f"t{uuid.uuid4().hex[:8]}")
+        self.ioctx = IoCtx(rados_core.core_client(r), pool_id, nspace=f"t{uuid.uuid4().hex[:8]}")
 
     def run(self, coro: Any) -> Any:
-        return self.r._lt.run(coro)  # raises the CephError itself
+        return rados_core.run(self.r, coro)  # raises the CephError itself
 
     def errno_of(self, coro: Any) -> int:
         with pytest.raises(CephError) as ei:

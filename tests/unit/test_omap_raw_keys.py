@@ -8,6 +8,7 @@ import uuid
 
 import rados
 from pyceph.client.ioctx import IoCtx
+from rados import _core as rados_core
 
 #: A key whose bytes are not UTF-8: b"parent" then 200 as a little-endian u64.
 RAW_KEY = (b"parent" + (200).to_bytes(8, "little")).decode("utf-8", "surrogateescape")
@@ -17,7 +18,7 @@ def test_non_utf8_omap_key_round_trips():
     with rados.Rados(conf={"mon_host": "embedded:"}) as r:
         pool = f"raw-{uuid.uuid4().hex[:6]}"
         r.create_pool(pool)
-        io = IoCtx(r._client, r.pool_lookup(pool))
+        io = IoCtx(rados_core.core_client(r), r.pool_lookup(pool))
 
         async def run() -> tuple[dict[str, bytes], dict[str, bytes]]:
             await io.omap_set("obj", {RAW_KEY: b"v", "plain": b"w"})
@@ -26,8 +27,8 @@ def test_non_utf8_omap_key_round_trips():
             await io.omap_rm_keys("obj", [RAW_KEY])
             return vals, by_key
 
-        vals, by_key = r._run(run(), "omap")
+        vals, by_key = rados_core.run(r, run())
         assert vals == {RAW_KEY: b"v", "plain": b"w"}
         assert by_key == {RAW_KEY: b"v"}
-        left, _ = r._run(io.omap_get_vals("obj"), "omap")
+        left, _ = rados_core.run(r, io.omap_get_vals("obj"))
         assert left == {"plain": b"w"}

@@ -1,4 +1,4 @@
-"""`PG._race` owns what it awaits: however the race ends, the awaitable has ended and its
+"""`PG.race` owns what it awaits: however the race ends, the awaitable has ended and its
 outcome was collected — no replica write is left loose to report "exception was never
 retrieved" (issue: thrashing logged `_GatheringFuture exception was never retrieved`)."""
 
@@ -39,7 +39,7 @@ def test_cancelled_caller_leaves_no_loose_gather(caplog):
         pg = _pg()
         ev = asyncio.Event()
         reps = [asyncio.ensure_future(_fails_later(ev)) for _ in range(2)]
-        caller = asyncio.ensure_future(PG._race(pg, asyncio.gather(*reps), 1))
+        caller = asyncio.ensure_future(PG.race(pg, asyncio.gather(*reps), 1))
         await asyncio.sleep(0)
         caller.cancel()
         ev.set()
@@ -58,7 +58,7 @@ def test_interval_change_reaps_the_awaitable(caplog):
         pg = _pg()
         ev = asyncio.Event()
         reps = [asyncio.ensure_future(_fails_later(ev)) for _ in range(2)]
-        racing = asyncio.ensure_future(PG._race(pg, asyncio.gather(*reps), 1))
+        racing = asyncio.ensure_future(PG.race(pg, asyncio.gather(*reps), 1))
         await asyncio.sleep(0)
         pg._interval_fut.set_result(None)
         with pytest.raises(IntervalChanged):
@@ -77,7 +77,7 @@ def test_stale_generation_discards_a_finished_future(caplog):
         failed = asyncio.get_running_loop().create_future()
         failed.set_exception(Boom())
         with pytest.raises(IntervalChanged):
-            await PG._race(pg, failed, 0)
+            await PG.race(pg, failed, 0)
 
     asyncio.run(main())
     assert not _loose(caplog)

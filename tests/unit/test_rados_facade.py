@@ -21,6 +21,7 @@ import pytest
 
 import rados
 from pyceph.common.errors import CephError
+from rados import _core as rados_core
 from rados import _handle
 
 # -- an in-memory async core ------------------------------------------------------------
@@ -820,7 +821,7 @@ def test_aio_read_blocked_then_released(cluster, ioctx):
         retval[0] = buf
         done.set()
 
-    lt = cluster._lt
+    lt = rados_core.loop_thread(cluster)
     lt.run(_clear(core))
     comp = ioctx.aio_read("foo", 8, 0, cb)
     time.sleep(0.2)
@@ -899,7 +900,7 @@ def test_shutdown_with_pending_aio_completes_waiters(fake):
     r.connect()
     io = r.open_ioctx("rbd")
     core = FakeCore.instances[-1]
-    r._lt.run(_clear(core))
+    rados_core.loop_thread(r).run(_clear(core))
     calls = []
     comp = io.aio_write("foo", b"x", 0, lambda c: calls.append(c.get_return_value()))
     r.shutdown()

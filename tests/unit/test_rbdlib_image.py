@@ -16,6 +16,7 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import create, open_image, pool
 from pyceph.rbdlib.clone import clone
+from rados import _core as rados_core
 
 MiB = 1 << 20
 #: PGs of each test pool.
@@ -26,10 +27,10 @@ class Env:
     def __init__(self, r: rados.Rados, pool_name: str) -> None:
         self.r = r
         self.pool_name = pool_name
-        self.ioctx = IoCtx(r._client, r.pool_lookup(pool_name))
+        self.ioctx = IoCtx(rados_core.core_client(r), r.pool_lookup(pool_name))
 
     def run(self, coro: Any) -> Any:
-        return self.r._lt.run(coro)  # the raw CephError, not the rados exception
+        return rados_core.run(self.r, coro)  # the raw CephError, not the rados exception
 
     def objects(self) -> set[str]:
         async def ls() -> set[str]:

@@ -17,6 +17,7 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import create, open_image, pool
 from pyceph.rbdlib.io import CompareMismatch
+from rados import _core as rados_core
 
 MiB = 1 << 20
 #: PGs of each test pool.
@@ -27,10 +28,10 @@ class Env:
     def __init__(self, r: rados.Rados, pool_name: str) -> None:
         self.r = r
         self.pool_name = pool_name
-        self.ioctx = IoCtx(r._client, r.pool_lookup(pool_name))
+        self.ioctx = IoCtx(rados_core.core_client(r), r.pool_lookup(pool_name))
 
     def run(self, coro: Any) -> Any:
-        return self.r._lt.run(coro)  # the raw CephError, not the rados exception
+        return rados_core.run(self.r, coro)  # the raw CephError, not the rados exception
 
     def objects(self, ioctx: IoCtx | None = None) -> set[str]:
         io = ioctx or self.ioctx
@@ -112,14 +113,14 @@ def test_data_pool_and_ec(env: Env) -> None:
         assert env.run(img.features()) & 128
         env.run(img.write(b"q" * 5000, MiB - 10))
         assert env.run(img.read(MiB - 10, 5000)) == b"q" * 5000
-        dio = IoCtx(r._client, r.pool_lookup(dp))
+        dio = IoCtx(rados_core.core_client(r), r.pool_lookup(dp))
         assert img.block_name_prefix() == f"rbd_data.{env.ioctx.pool_id}.{img.id}"
         assert {img.data_oid(0), img.data_oid(1)} <= env.objects(dio)
         assert env.run(img.data_pool_id()) == dio.pool_id
     finally:
         env.run(img.close())
     env.run(pool.remove(env.ioctx, "dp"))
-    assert env.objects(IoCtx(r._client, r.pool_lookup(dp))) <= {"rbd_info"}
+    assert env.objects(IoCtx(rados_core.core_client(r), r.pool_lookup(dp))) <= {"rbd_info"}
     # an erasure-coded data pool needs allow_ec_overwrites
     ec = f"{env.pool_name}-ec"
     for cmd in (
@@ -237,18 +238,18 @@ def test_locks_metadata_watchers(env: Env) -> None:
         assert env.err(img.unlock("c1")) == errno.ENOENT
         # another client's lock, broken: that client is blocklisted
         with rados.Rados(conf={"mon_host": "embedded:"}) as r2:
-            io2 = IoCtx(r2._client, r2.pool_lookup(env.pool_name))
-            img2 = r2._lt.run(open_image(io2, "l"))
-            r2._lt.run(img2.lock_shared("c2", "tag"))
+            io2 = IoCtx(rados_core.core_client(r2), r2.pool_lookup(env.pool_name))
+            img2 = rados_core.run(r2, open_image(io2, "l"))
+            rados_core.run(r2, img2.lock_shared("c2", "tag"))
             lk = env.run(img.list_lockers())
             assert lk["exclusive"] is False and lk["tag"] == "tag"
             other = lk["lockers"][0][0]
-            assert other == f"client.{r2._client.instance_id}"
+            assert other == f"client.{rados_core.core_client(r2).instance_id}"
             assert env.err(img.break_lock(other, "nope")) == errno.ENOENT
             env.run(img.break_lock(other, "c2"))
             assert env.run(img.list_lockers()) == []
             with pytest.raises(CephError) as ei:
-                r2._lt.run(img2.write(b"x", 0))
+                rados_core.run(r2, img2.write(b"x", 0))
             assert ei.value.errno == errno.ESHUTDOWN  # EBLOCKLISTED
     finally:
         env.run(img.close())
@@ -319,34 +320,34 @@ def test_exclusive_lock_two_clients(env: Env) -> None:
     r2 = rados.Rados(conf={"mon_host": "embedded:"})
     r2.connect()
     try:
-        io2 = IoCtx(r2._client, r2.pool_lookup(env.pool_name))
-        b = r2._lt.run(open_image(io2, "x"))
+        io2 = IoCtx(rados_core.core_client(r2), r2.pool_lookup(env.pool_name))
+        b = rados_core.run(r2, open_image(io2, "x"))
         env.run(a.write(b"a" * 100, 0))
         assert env.run(a.is_exclusive_lock_owner())
         owners = env.run(a.lock_get_owners())
         assert len(owners) == 1 and owners[0]["mode"] == 0
-        r2._lt.run(b.write(b"b" * 100, 50))  # asks a for the lock
-        assert r2._lt.run(b.is_exclusive_lock_owner())
+        rados_core.run(r2, b.write(b"b" * 100, 50))  # asks a for the lock
+        assert rados_core.run(r2, b.is_exclusive_lock_owner())
         assert not env.run(a.is_exclusive_lock_owner())
         env.run(a.write(b"A" * 10, MiB))  # and back
         assert env.run(a.read(0, 150)) == b"a" * 50 + b"b" * 100
-        assert r2._lt.run(b.read(MiB, 10)) == b"A" * 10
+        assert rados_core.run(r2, b.read(MiB, 10)) == b"A" * 10
         # a lock kept with lock_acquire is not handed over
         env.run(a.lock_acquire(0))
         with pytest.raises(CephError) as ei:
-            r2._lt.run(b.write(b"z", 0))
+            rados_core.run(r2, b.write(b"z", 0))
         assert ei.value.errno == errno.EROFS
         env.run(a.lock_release())
-        r2._lt.run(b.write(b"z", 0))
+        rados_core.run(r2, b.write(b"z", 0))
         assert env.run(a.read(0, 1)) == b"z"
         # a lock a write took is released like an acquired one; only by its owner
         assert env.err(a.lock_release()) == errno.EINVAL
-        r2._lt.run(b.lock_release())
-        assert not r2._lt.run(b.is_exclusive_lock_owner())
+        rados_core.run(r2, b.lock_release())
+        assert not rados_core.run(r2, b.is_exclusive_lock_owner())
         assert env.run(a.lock_get_owners()) == []
         assert env.err(a.lock_break(0, "client.0")) == errno.ENOENT  # nobody holds it
-        r2._lt.run(b.write(b"z", 1))
-        owner = r2._lt.run(b.lock_get_owners())[0]["owner"]
+        rados_core.run(r2, b.write(b"z", 1))
+        owner = rados_core.run(r2, b.lock_get_owners())[0]["owner"]
     finally:
         r2.shutdown()  # b goes away holding the lock, without releasing it
     assert env.run(a.lock_get_owners()) == [{"mode": 0, "owner": owner}]
@@ -441,13 +442,13 @@ def test_lock_handover_keeps_object_map_true(env: Env) -> None:
     env.run(create(env.ioctx, "om2", 4 * MiB, order=20))  # default features: object map
     a = env.run(open_image(env.ioctx, "om2"))
     with rados.Rados(conf={"mon_host": "embedded:"}) as r2:
-        io2 = IoCtx(r2._client, r2.pool_lookup(env.pool_name))
-        b = r2._lt.run(open_image(io2, "om2"))
+        io2 = IoCtx(rados_core.core_client(r2), r2.pool_lookup(env.pool_name))
+        b = rados_core.run(r2, open_image(io2, "om2"))
         env.run(a.write(b"a", 0))  # a owns the lock; objects 1..3 missing in its map
-        r2._lt.run(b.write(b"b" * 10, 2 * MiB))  # b takes the lock, creates object 2
+        rados_core.run(r2, b.write(b"b" * 10, 2 * MiB))  # b takes the lock, creates object 2
         env.run(a.write(b"a", 1))  # a takes it back
         assert env.run(a.read(2 * MiB, 10)) == b"b" * 10
-        r2._lt.run(b.close())
+        rados_core.run(r2, b.close())
     env.run(a.close())
 
 

@@ -168,7 +168,7 @@ class ECBackend:
                 continue
             if oid in pg.peering.peer_missing.get(osd, {}):
                 continue
-            fut = asyncio.ensure_future(pg._peer_call(osd, "pg_pull", pg._head(oid=list(oid)), gen))
+            fut = asyncio.ensure_future(pg.peer_call(osd, "pg_pull", pg.peer_head(oid=list(oid)), gen))
             tasks[fut] = (osd, shard)
         try:
             while tasks and len(out) < k:
@@ -219,7 +219,7 @@ class ECBackend:
             shards = await self.gather(oid, gen)
             if len(shards) < self.codec.k:
                 log.warning("pg %s: %s: only shards %s readable", pg.pgid, oid, sorted(shards))
-                await pg._race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await pg.race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                 raise IntervalChanged
             for key, size in sizes.items():
                 if not size:
@@ -231,7 +231,7 @@ class ECBackend:
                     data = self.codec.decode(avail, size)
                 except ErasureCodeError as e:
                     log.warning("pg %s: %s: decode failed: %s", pg.pgid, oid, e)
-                    await pg._race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                    await pg.race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                     raise IntervalChanged from None
                 t.write(cid, key, 0, data)
         else:
@@ -319,7 +319,7 @@ class ECBackend:
         target = self.placement().get(osd)
         if target is None:
             if osd != me:
-                pg._run(pg.peering.on_recovered(osd, oid))
+                pg.run_effects(pg.peering.on_recovered(osd, oid))
             return
         shards = await self.gather(oid, gen, exclude=frozenset({osd}))
         gone = [h for h, _d in shards.values() if not h.get("exists")]
@@ -329,7 +329,7 @@ class ECBackend:
         else:
             if len(shards) < self.codec.k:
                 log.warning("pg %s: %s unfound (shards %s)", pg.pgid, oid, sorted(shards))
-                await pg._race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await pg.race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                 return
             h0 = next(iter(shards.values()))[0]
             objs: list[dict[str, Any]] = []
@@ -346,7 +346,7 @@ class ECBackend:
                     datas.append(rebuilt)
             except ErasureCodeError as e:
                 log.warning("pg %s: %s: cannot rebuild shard %s: %s", pg.pgid, oid, target, e)
-                await pg._race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await pg.race(pg.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                 return
             head = {"oid": list(oid), "r": 0, "exists": True, "objs": objs}
             data = b"".join(datas)
@@ -356,9 +356,9 @@ class ECBackend:
             if gen != pg.gen:
                 raise IntervalChanged
             pg.peering.missing.pop(oid, None)
-            await pg._commit(t)
-            pg._run(pg.peering.on_recovered(me, oid))
+            await pg.commit(t)
+            pg.run_effects(pg.peering.on_recovered(me, oid))
             return
-        r = await pg._peer_call(osd, "pg_push", pg._head(**head), gen, data)
+        r = await pg.peer_call(osd, "pg_push", pg.peer_head(**head), gen, data)
         if r.head.get("r", 0) == 0 and gen == pg.gen:
-            pg._run(pg.peering.on_recovered(osd, oid))
+            pg.run_effects(pg.peering.on_recovered(osd, oid))

@@ -612,7 +612,7 @@ class OSD:
         if mtype == "pg_remove":
             v = pg.peering.view
             if v is not None and self.whoami not in v.acting and self.whoami not in v.up:
-                await pg._remove_self()
+                await pg.remove_self()
                 self.reap_removed()
             return {"r": 0}, b""
         return {"r": -errno.EOPNOTSUPP}, b""

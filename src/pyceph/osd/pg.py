@@ -200,7 +200,7 @@ class PG:
             if new:
                 self.interval_floor = view.epoch if old is not None else 0
             self._bump_interval()
-        self._run(self.peering.advance_map(view))
+        self.run_effects(self.peering.advance_map(view))
         self._maybe_trim()
         return new
 
@@ -266,7 +266,7 @@ class PG:
         self._wake.set()
         self._wake = asyncio.Event()
 
-    def _run(self, fx: list[Any]) -> None:
+    def run_effects(self, fx: list[Any]) -> None:
         for e in fx:
             if isinstance(e, Query):
                 self.tasks.spawn(self._query(e.osd, self.gen), f"{self.pgid} query {e.osd}")
@@ -280,16 +280,16 @@ class PG:
                     self._start_recovery()
                     self._maybe_trim()
                 elif e.state == DELETED:
-                    self.tasks.spawn(self._remove_self(), f"{self.pgid} remove")
+                    self.tasks.spawn(self.remove_self(), f"{self.pgid} remove")
                 self._kick()
             elif isinstance(e, Clean):
                 t = Transaction()
                 pgmeta.write_info(t, self.cid, self.info)
-                self.tasks.spawn(self._commit(t), f"{self.pgid} clean")
+                self.tasks.spawn(self.commit(t), f"{self.pgid} clean")
                 for osd in e.strays:
                     self.tasks.spawn(self._remove_stray(osd, self.gen), f"{self.pgid} rm {osd}")
 
-    async def _commit(self, t: Transaction) -> None:
+    async def commit(self, t: Transaction) -> None:
         release = self.hold_commit()
         try:
             await self.svc.store.queue_transaction(t)
@@ -438,7 +438,7 @@ class PG:
         self._bump_interval()
         self._kick()
 
-    async def _race(self, aw: Any, gen: int) -> Any:
+    async def race(self, aw: Any, gen: int) -> Any:
         """Await `aw` unless the interval changes first (then IntervalChanged).
 
         `aw` is this call's to finish: whatever way the call ends (result, interval change,
@@ -458,7 +458,7 @@ class PG:
         await _reap([fut])
         raise IntervalChanged
 
-    async def _peer_call(
+    async def peer_call(
         self, osd: int, mtype: str, head: dict[str, Any], gen: int, data: bytes | memoryview = b""
     ) -> Message:
         """Call a peer, retrying while the interval lasts; ESTALE-style refusals return."""
@@ -466,12 +466,12 @@ class PG:
             if gen != self.gen:
                 raise IntervalChanged
             try:
-                return await self._race(self.svc.call_osd(osd, mtype, dict(head), data), gen)
+                return await self.race(self.svc.call_osd(osd, mtype, dict(head), data), gen)
             except CephError as e:
                 log.debug("pg %s: %s to osd.%s failed: %s", self.pgid, mtype, osd, e)
-            await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+            await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
 
-    def _head(self, **kw: Any) -> dict[str, Any]:
+    def peer_head(self, **kw: Any) -> dict[str, Any]:
         return {
             "pgid": self.pgid,
             "epoch": self.svc.map_epoch,
@@ -483,16 +483,16 @@ class PG:
     async def _query(self, osd: int, gen: int) -> None:
         try:
             while True:
-                reply = await self._peer_call(osd, "pg_query", self._head(), gen)
+                reply = await self.peer_call(osd, "pg_query", self.peer_head(), gen)
                 if reply.head.get("r", 0) == 0:
                     break
-                await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
             h = reply.head
             info = PGInfo.from_wire(h["info"])
             entries = [LogEntry.from_wire(w) for w in h.get("entries", [])]
             missing = {oid_of(o): ver(v) for o, v in h.get("missing", [])}
             if gen == self.gen:
-                self._run(self.peering.on_info(osd, info, entries, missing))
+                self.run_effects(self.peering.on_info(osd, info, entries, missing))
         except IntervalChanged:
             return
 
@@ -503,7 +503,7 @@ class PG:
         out: dict[Oid, Version] = {}
         cursor = None
         while True:
-            r = await self._peer_call(osd, "pg_list", self._head(cursor=cursor), gen)
+            r = await self.peer_call(osd, "pg_list", self.peer_head(cursor=cursor), gen)
             for o, v in r.head.get("entries", []):
                 out[oid_of(o)] = ver(v)
             cursor = r.head.get("cursor")
@@ -531,7 +531,7 @@ class PG:
 
     async def _activate(self, act: Activate, gen: int) -> None:
         try:
-            await self._race(self.in_store(), gen)  # backfill listings read the store
+            await self.race(self.in_store(), gen)  # backfill listings read the store
             backfills = [p for p in [act.own, *act.replicas] if p.backfill]
             if backfills:
                 ref = await self._list_objects(act.auth, gen)
@@ -557,14 +557,14 @@ class PG:
                 return
             t = self.apply_plan(act.own, act.tail, act.epoch, self.info.same_interval_since)
             self.peering.activation_applied(act)
-            await self._commit(t)
+            await self.commit(t)
             self._activated_gen = gen
             self._activated_ev.set()
             self._kick()  # ops that arrived while the activation committed may run now
             wire_info = self.info.to_wire()
 
             async def one(p: ActivatePlan) -> None:
-                head = self._head(
+                head = self.peer_head(
                     info=wire_info,
                     les=act.epoch,
                     backfill=p.backfill,
@@ -575,12 +575,12 @@ class PG:
                     deletes=[list(o) for o in p.deletes],
                 )
                 while True:
-                    r = await self._peer_call(p.osd, "pg_activate", head, gen)
+                    r = await self.peer_call(p.osd, "pg_activate", head, gen)
                     if r.head.get("r", 0) == 0:
                         break
-                    await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                    await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                 if gen == self.gen:
-                    self._run(self.peering.on_activated(p.osd))
+                    self.run_effects(self.peering.on_activated(p.osd))
 
             await asyncio.gather(*(one(p) for p in act.replicas))
         except IntervalChanged:
@@ -625,11 +625,11 @@ class PG:
 
     async def _remove_stray(self, osd: int, gen: int) -> None:
         try:
-            await self._peer_call(osd, "pg_remove", self._head(), gen)
+            await self.peer_call(osd, "pg_remove", self.peer_head(), gen)
         except IntervalChanged:
             pass
 
-    async def _remove_self(self) -> None:
+    async def remove_self(self) -> None:
         """Delete this PG's collection (pool deleted, or told we are a stale stray)."""
         await self._local_idle.wait()
         store = self.svc.store
@@ -667,7 +667,7 @@ class PG:
         time through the PG log (replicas do the same); ends when caught up with the map."""
         try:
             while True:
-                await self._race(self._activated_ev.wait(), gen)
+                await self.race(self._activated_ev.wait(), gen)
                 removed = self._removed_snaps()
                 if not (removed - self._trimmed):
                     return
@@ -678,7 +678,7 @@ class PG:
                 if done:
                     self._trimmed = removed
                 else:
-                    await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                    await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
         except IntervalChanged:
             return
 
@@ -762,19 +762,19 @@ class PG:
             sources = self.peering.missing_loc(oid)
             if not sources:
                 log.warning("pg %s: %s unfound", self.pgid, oid)
-                await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                 return
-            r = await self._peer_call(sources[0], "pg_pull", self._head(oid=list(oid)), gen)
+            r = await self.peer_call(sources[0], "pg_pull", self.peer_head(oid=list(oid)), gen)
             if r.head.get("r", 0) != 0:
-                await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
                 return
             t = self.object_txn(oid, r.head, r.data)
             pgmeta.write_missing(t, self.cid, oid, None)
             if gen != self.gen:
                 raise IntervalChanged
             self.peering.missing.pop(oid, None)
-            await self._commit(t)
-            self._run(self.peering.on_recovered(me, oid))
+            await self.commit(t)
+            self.run_effects(self.peering.on_recovered(me, oid))
             return
         if oid not in self.peering.peer_missing.get(osd, {}):
             return
@@ -783,9 +783,9 @@ class PG:
             if oid in self.peering.missing:
                 return
         head, data = self.object_payload(oid)
-        r = await self._peer_call(osd, "pg_push", self._head(**head), gen, data)
+        r = await self.peer_call(osd, "pg_push", self.peer_head(**head), gen, data)
         if r.head.get("r", 0) == 0 and gen == self.gen:
-            self._run(self.peering.on_recovered(osd, oid))
+            self.run_effects(self.peering.on_recovered(osd, oid))
 
     def object_payload(self, oid: Oid) -> tuple[dict[str, Any], bytes]:
         """The whole state of a local object (head, snapdir and clones), for a push or a
@@ -874,9 +874,9 @@ class PG:
         """upstream chunky scrub: per chunk of objects, with those objects' writes held,
         gather every acting OSD's scrub map, compare, and repair when asked."""
         sc = self.scrub
-        await self._race(self._activated_ev.wait(), gen)
+        await self.race(self._activated_ev.wait(), gen)
         while not self.peering.is_clean():  # upstream scrubs only active+clean PGs
-            await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+            await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
         v = self.peering.view
         if v is None:
             return
@@ -924,8 +924,8 @@ class PG:
                 if osd == me:
                     maps[osd] = build_scrub_map(self.svc.store, self.cid, self.pool, chunk, deep)
                     continue
-                head = self._head(scrub={"oids": [list(o) for o in chunk], "deep": deep})
-                r = await self._peer_call(osd, "pg_list", head, gen)
+                head = self.peer_head(scrub={"oids": [list(o) for o in chunk], "deep": deep})
+                r = await self.peer_call(osd, "pg_list", head, gen)
                 if r.head.get("r", 0) != 0:
                     raise IntervalChanged  # the replica left the interval: start over
                 maps[osd] = map_from_wire(r.head.get("map") or [])
@@ -949,7 +949,7 @@ class PG:
                 except StoreError:
                     continue  # our read error is already in the map
             else:
-                r = await self._peer_call(osd, "pg_pull", self._head(oid=list(oid)), gen)
+                r = await self.peer_call(osd, "pg_pull", self.peer_head(oid=list(oid)), gen)
                 if r.head.get("r", 0) != 0:
                     continue
                 head, data = dict(r.head), bytes(r.data)
@@ -994,26 +994,26 @@ class PG:
         if auth == me:
             head, data = self.object_payload(oid)
         else:
-            r = await self._peer_call(auth, "pg_pull", self._head(oid=list(oid)), gen)
+            r = await self.peer_call(auth, "pg_pull", self.peer_head(oid=list(oid)), gen)
             if r.head.get("r", 0) != 0:
                 return
             head, data = dict(r.head), bytes(r.data)
         for osd in targets:
             if osd == me:
-                await self._commit(self.object_txn(oid, head, data))
+                await self.commit(self.object_txn(oid, head, data))
             else:
-                await self._peer_call(osd, "pg_push", self._head(**head), gen, data)
+                await self.peer_call(osd, "pg_push", self.peer_head(**head), gen, data)
 
     async def _repair_local(self, oid: Oid, gen: int) -> bool:
         """Our copy of `oid` failed a checksum: pull it from the first replica whose copy
         reads back whole and rewrite ours (caller holds the object lock)."""
         v = self.peering.view
         for osd in [o for o in (v.acting if v else []) if o >= 0 and o != self.svc.whoami]:
-            r = await self._peer_call(osd, "pg_pull", self._head(oid=list(oid)), gen)
+            r = await self.peer_call(osd, "pg_pull", self.peer_head(oid=list(oid)), gen)
             if r.head.get("r", 0) == 0:
                 log.warning("pg %s: %s failed its checksum here; recovered from osd.%s",
                             self.pgid, oid, osd)  # fmt: skip
-                await self._commit(self.object_txn(oid, dict(r.head), bytes(r.data)))
+                await self.commit(self.object_txn(oid, dict(r.head), bytes(r.data)))
                 return True
         return False
 
@@ -1216,7 +1216,7 @@ class PG:
     ) -> None:
         """Wait for the watchers' acks (or the timeout) and put the result in the reply."""
         try:
-            await self._race(asyncio.wait_for(asyncio.shield(n.done), timeout), gen)
+            await self.race(asyncio.wait_for(asyncio.shield(n.done), timeout), gen)
         except TimeoutError:
             pass
         finally:
@@ -1340,10 +1340,10 @@ class PG:
         wire = obj_txn.encode() if per_osd is None else b""
         t = Transaction().append(obj_txn if per_osd is None else per_osd.get(me, obj_txn))
         trim_to = self._append_entry(t, entry)
-        rep_head = self._head(
+        rep_head = self.peer_head(
             entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
         )
-        local = self.tasks.spawn(self._commit(t), f"{self.pgid} commit {entry.version}")
+        local = self.tasks.spawn(self.commit(t), f"{self.pgid} commit {entry.version}")
         reps = [
             asyncio.ensure_future(
                 self._rep_op(
@@ -1364,7 +1364,7 @@ class PG:
                 )
                 self._reload_and_repeer()
                 raise IntervalChanged from None
-            await self._race(asyncio.gather(*reps), gen)
+            await self.race(asyncio.gather(*reps), gen)
         finally:
             await _reap(reps)  # replica writes abandoned by an interval change end here
 
@@ -1393,18 +1393,18 @@ class PG:
     async def _wait_durable(self, v: Version, gen: int) -> None:
         """A dup may still be in flight: wait until no local commit is pending."""
         while self._local_inflight:
-            await self._race(self._local_idle.wait(), gen)
+            await self.race(self._local_idle.wait(), gen)
 
     async def _rep_op(self, osd: int, head: dict[str, Any], wire: bytes, gen: int) -> None:
         while True:
-            r = await self._peer_call(osd, "rep_op", head, gen, wire)
+            r = await self.peer_call(osd, "rep_op", head, gen, wire)
             rc = r.head.get("r", 0)
             if rc == 0:
                 return
             if rc == -ESTALE:
                 # The replica moved to a newer interval: we will hear of it in a map.
-                await self._race(asyncio.get_running_loop().create_future(), gen)
-            await self._race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+                await self.race(asyncio.get_running_loop().create_future(), gen)
+            await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
 
     def _store_full(self, nbytes: int) -> bool:
         try:
@@ -1424,7 +1424,7 @@ class PG:
         self._bump_interval()
         if view is not None:
             self.peering.restore_view(view)  # same interval: peer again within it
-            self._run(self.peering.advance_map(view))
+            self.run_effects(self.peering.advance_map(view))
 
     def _pgls(self, args: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         store = self.svc.store
@@ -1506,7 +1506,7 @@ class PG:
         t = self.apply_plan(p, ver(head.get("tail")), int(head["les"]), int(head["sis"]))
         self.info.past_intervals = []
         pgmeta.write_info(t, self.cid, self.info)
-        await self._commit(t)
+        await self.commit(t)
         if gen == self.gen:
             self._activated_gen = gen
             self._activated_ev.set()
@@ -1521,7 +1521,7 @@ class PG:
         gen = self.gen
         if self._activated_gen != gen:
             try:
-                await self._race(self._activated_ev.wait(), gen)
+                await self.race(self._activated_ev.wait(), gen)
             except IntervalChanged:
                 return {"r": -ESTALE}
         entry = LogEntry.from_wire(head["entry"])
@@ -1537,7 +1537,7 @@ class PG:
                 ev = self._log_changed
                 ev.clear()
                 try:
-                    await self._race(ev.wait(), gen)
+                    await self.race(ev.wait(), gen)
                 except IntervalChanged:
                     return {"r": -ESTALE}
         finally:
@@ -1566,7 +1566,7 @@ class PG:
         pgmeta.write_info(t, self.cid, self.info)
         self._log_changed.set()
         try:
-            await self._commit(t)
+            await self.commit(t)
         except StoreError as e:
             log.error("pg %s: replica commit of %s failed: %s", self.pgid, entry.version, e)
             self._reload_and_repeer()
@@ -1583,7 +1583,7 @@ class PG:
             t = self.object_txn(oid, head, data)
             pgmeta.write_missing(t, self.cid, oid, None)
             self.peering.missing.pop(oid, None)
-            await self._commit(t)
+            await self.commit(t)
         return {"r": 0}
 
     async def handle_pull(self, head: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
