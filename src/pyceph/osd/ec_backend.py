@@ -168,7 +168,9 @@ class ECBackend:
                 continue
             if oid in pg.peering.peer_missing.get(osd, {}):
                 continue
-            fut = asyncio.ensure_future(pg.peer_call(osd, "pg_pull", pg.peer_head(oid=list(oid)), gen))
+            fut = asyncio.ensure_future(
+                pg.peer_call(osd, "pg_pull", pg.peer_head(oid=list(oid)), gen)
+            )
             tasks[fut] = (osd, shard)
         try:
             while tasks and len(out) < k:
