@@ -19,7 +19,7 @@ from pyceph.cls.rbd_types import OBJECT_NONEXISTENT
 from pyceph.common.errors import CephError
 from pyceph.osdmap.pool import FLAG_EC_OVERWRITES, TYPE_ERASURE
 from pyceph.rbdlib import cls_client, v1
-from pyceph.rbdlib._util import ioctx_for_pool, pool_id, pool_name
+from pyceph.rbdlib._util import ignore_enoent, ioctx_for_pool, pool_id, pool_name
 from pyceph.rbdlib.features import (
     RBD_FEATURE_DATA_POOL,
     RBD_FEATURE_EXCLUSIVE_LOCK,
@@ -171,13 +171,7 @@ async def _create_v1(ioctx: IoCtx, name: str, size: int, order: int | None) -> s
 
 async def exists_v2(ioctx: IoCtx, name: str) -> bool:
     """Whether a format-2 image is called `name` (its id object exists)."""
-    try:
-        await ioctx.stat(id_obj_name(name))
-    except CephError as e:
-        if e.errno == errno.ENOENT:
-            return False
-        raise
-    return True
+    return await ignore_enoent(ioctx.stat(id_obj_name(name))) is not None
 
 
 async def enable_mirroring_or_remove(ioctx: IoCtx, name: str, image_id: str) -> None:

@@ -35,6 +35,7 @@ from pyceph.cls import rbd_types as T
 from pyceph.common import tmap
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import cls_client
+from pyceph.rbdlib._util import ignore_enoent
 from pyceph.rbdlib.header import ImageState, SnapState
 from pyceph.rbdlib.layout import RBD_DIRECTORY, old_header_name
 
@@ -143,13 +144,7 @@ async def rename(ioctx: IoCtx, src: str, dst: str) -> None:
 
 async def detect(ioctx: IoCtx, name: str) -> bool:
     """OpenRequest::send_v1_detect_header: whether `<name>.rbd` exists."""
-    try:
-        await ioctx.stat(old_header_name(name))
-    except CephError as e:
-        if e.errno == errno.ENOENT:
-            return False
-        raise
-    return True
+    return await ignore_enoent(ioctx.stat(old_header_name(name))) is not None
 
 
 async def load_state(ioctx: IoCtx, oid: str) -> ImageState:

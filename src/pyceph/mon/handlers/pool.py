@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pyceph import ec
@@ -450,6 +451,17 @@ def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
     p.last_force_op_resend_preluminous = epoch
 
 
+def _new_pgp_num(p: P.Pool, need_int: Callable[[], int]) -> int:
+    """The checks `pgp_num` and `pgp_num_actual` share (OSDMonitor::prepare_pool_set)."""
+    if p.has_flag(P.FLAG_NOPGCHANGE):
+        raise CephError(errno.EPERM, "pool pgp_num change is disabled; you must unset "
+                        "nopgchange flag for the pool first")  # fmt: skip
+    v = need_int()
+    if v <= 0:
+        raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
+    return v
+
+
 def _grow_pg_num(p: P.Pool, n: int, epoch: int) -> None:
     """pg_num grows (upstream's pg_num_actual increase): older clients resend their ops."""
     if p.pg_num != p.pg_num_pending:
@@ -535,12 +547,7 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
         # shrinking: the mgr steps pgp_num, then pg_num (pg_num_actual), one merge at a
         # time (pyceph.mgr.pg_adjust)
     elif var == "pgp_num_actual":
-        if p.has_flag(P.FLAG_NOPGCHANGE):
-            raise CephError(errno.EPERM, "pool pgp_num change is disabled; you must unset "
-                            "nopgchange flag for the pool first")  # fmt: skip
-        v = need_int()
-        if v <= 0:
-            raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
+        v = _new_pgp_num(p, need_int)
         if v > p.pg_num:
             raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num}")
         if v > p.pg_num_pending:
@@ -548,12 +555,7 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
                             f"specified pgp_num {v} > pg_num_pending {p.pg_num_pending}")  # fmt: skip
         p.pgp_num = v
     elif var == "pgp_num":
-        if p.has_flag(P.FLAG_NOPGCHANGE):
-            raise CephError(errno.EPERM, "pool pgp_num change is disabled; you must unset "
-                            "nopgchange flag for the pool first")  # fmt: skip
-        v = need_int()
-        if v <= 0:
-            raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
+        v = _new_pgp_num(p, need_int)
         if v > p.pg_num_target:
             raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num_target}")
         p.pgp_num_target = v  # the mgr steps pgp_num toward it (pyceph.mgr.pg_adjust)
