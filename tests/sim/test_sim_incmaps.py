@@ -5,7 +5,9 @@
 - a subscriber that falls behind gets incrementals, `osd_map_message_max` at a time,
   and one that falls further behind than the monitor keeps gets a full map;
 - an incremental that does not rebuild the committed map (a corrupted store entry) is
-  caught by its crc, the subscriber fetches a full map and the cluster keeps working.
+  caught by its crc, the subscriber fetches a full map and the cluster keeps working;
+- the monitor trims no epoch an OSD that is away may still need (its PGs are not clean
+  and it reported no later epoch: pyceph.mon.lec), so on return it walks every one.
 """
 
 from __future__ import annotations
@@ -98,6 +100,28 @@ async def _settle(c: SimCluster, quiet: float = 5.0) -> None:
     await c.wait_until(quiet_enough, what="no new epochs")
 
 
+async def _settled_with_pool(c: SimCluster) -> tuple[object, int]:
+    """Start the cluster, make pool "p" and wait until peering is done: (admin, pool)."""
+    await c.start()
+    await c.wait_osds_up()
+    admin = await c.client()
+    pool = await _pool(c, admin)
+    await _settle(c)
+    return admin, pool
+
+
+async def _beacons_caught_up(c: SimCluster) -> None:
+    """Until every up OSD's beacon reported the current epoch (trimming may follow it)."""
+    lec = c.mon.state.lec
+
+    def caught_up() -> bool:
+        m = c.osdmap()
+        up = [i for i in m.existing_osds() if m.is_up(i)]
+        return all(lec.osd_epochs.get(i, 0) >= m.epoch for i in up)
+
+    await c.wait_until(caught_up, what="beacons of the current epoch")
+
+
 async def _io_works(c: SimCluster, rc, pool: int, tag: str) -> None:
     r = await rc.op(pool, f"obj-{tag}", [("write_full", {}, tag.encode() * 10)])
     assert r.r == 0, f"seed {c.seed}: write after {tag}: {r.r}"
@@ -158,7 +182,8 @@ def test_map_traffic_stays_small_as_epochs_pile_up(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS[:1])
 def test_lagging_subscriber_gets_incrementals_then_full_map(seed: int) -> None:
     opts = {"mon_min_osdmap_epochs": "20", "mon_osdmap_full_prune_interval": "5",
-            "osd_map_message_max": "4", **CLEAR_MON}  # fmt: skip
+            "osd_map_message_max": "4", "osd_beacon_report_interval": "5",
+            **CLEAR_MON}  # fmt: skip
     with SimCluster(seed, options=opts) as c:
         tap = MapTap()
         c.net.taps.append(tap)
@@ -170,11 +195,7 @@ def test_lagging_subscriber_gets_incrementals_then_full_map(seed: int) -> None:
                                 val=str((10 << 30) + k))  # fmt: skip
 
         async def main() -> None:
-            await c.start()
-            await c.wait_osds_up()
-            admin = await c.client()
-            pool = await _pool(c, admin)
-            await _settle(c)
+            admin, pool = await _settled_with_pool(c)
             lag = await c.client()
             host = lag.sim_host
             # behind by 10 epochs (kept): incrementals, 4 per message
@@ -191,6 +212,8 @@ def test_lagging_subscriber_gets_incrementals_then_full_map(seed: int) -> None:
             await lag.monc.unsubscribe("osdmap")
             held = lag.osdmap.epoch
             await churn(admin, 40)
+            await _beacons_caught_up(c)  # every PG clean at the newest epoch: trim
+            await churn(admin, 1)
             assert c.mon.state.osdmap_history.first > held + 1
             tap.reset()
             await lag.monc.subscribe({"osdmap": held + 1})
@@ -208,11 +231,7 @@ def test_corrupted_incremental_is_caught_by_crc(seed: int) -> None:
         c.net.taps.append(tap)
 
         async def main() -> None:
-            await c.start()
-            await c.wait_osds_up()
-            admin = await c.client()
-            pool = await _pool(c, admin)
-            await _settle(c)
+            admin, pool = await _settled_with_pool(c)
             lag = await c.client()
             await lag.monc.unsubscribe("osdmap")
             held = lag.osdmap.epoch
@@ -239,5 +258,42 @@ def test_corrupted_incremental_is_caught_by_crc(seed: int) -> None:
             assert [k for _e, k in tap.by_dst[lag.sim_host]] == [I.KIND_INC]
             await _io_works(c, lag, pool, "after-crc")
             await asyncio.sleep(1)
+
+        c.run(main())
+
+
+@pytest.mark.parametrize("seed", SEEDS[:1])
+def test_an_osd_away_holds_map_trimming_and_walks_every_epoch_back(seed: int) -> None:
+    opts = {"mon_min_osdmap_epochs": "20", "mon_osdmap_full_prune_interval": "5",
+            "osd_beacon_report_interval": "5", **CLEAR_MON}  # fmt: skip
+    with SimCluster(seed, options=opts) as c:
+        tap = MapTap()
+        c.net.taps.append(tap)
+
+        async def main() -> None:
+            admin, pool = await _settled_with_pool(c)
+            await _io_works(c, admin, pool, "before")
+            await c.crash("osd.2")
+            await c.command(admin, "osd down", ids=["2"])
+            await _settle(c)
+            away = c.mon.state.lec.osd_epochs[2]
+            for k in range(60):  # three times what the monitor keeps at least
+                await c.command(admin, "osd pool set-quota", pool="p", field="max_bytes",
+                                val=str((10 << 30) + k))  # fmt: skip
+            await _beacons_caught_up(c)
+            hist = c.mon.state.osdmap_history
+            assert hist.first <= away < c.osdmap().epoch - 60, (hist.first, away)
+            tap.reset()
+            await c.restart("osd.2")
+            await c.wait_osds_up()
+            await _settle(c)
+            got = tap.by_dst["osd.2"]
+            assert {k for _e, k in got} == {I.KIND_INC}, got  # no gap: not one full map
+            assert min(e for e, _k in got) <= away + 1
+            await _io_works(c, admin, pool, "after")
+            # everything clean again: the beacons let the monitor trim back to ~20 epochs
+            await _beacons_caught_up(c)
+            await c.command(admin, "osd pool set-quota", pool="p", field="max_bytes", val="0")
+            assert hist.first > away
 
         c.run(main())

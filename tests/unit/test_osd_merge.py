@@ -14,6 +14,7 @@ from tests.unit.test_mon_commands import js, make_state, run
 
 from pyceph.crush.hash import ceph_stable_mod
 from pyceph.mgr.pg_adjust import PGStat, RecoveryRatios, adjust_pgs, merge_step, pgp_step
+from pyceph.osd import pgmeta
 from pyceph.osd.merge import (
     MergePeer,
     caught_up,
@@ -27,6 +28,8 @@ from pyceph.osd.merge import (
 )
 from pyceph.osd.pglog import MODIFY, DupEntry, LogEntry, PGLog
 from pyceph.osdmap.pool import Pool, calc_mask
+from pyceph.store.memstore import MemStore
+from pyceph.store.transaction import Transaction
 
 
 def test_parent_clears_the_top_bit() -> None:
@@ -127,6 +130,27 @@ def test_merged_log_keeps_every_request_as_a_dup() -> None:
     merged = PGLog((5, 4), [], dups)
     assert merged.head == (5, 4) and not merged.entries
     assert merged.lookup_reqid(("c", 2, 9)) == ((5, 3), 0, -2)
+
+
+def test_merged_dups_of_one_version_all_survive_a_restart_and_eviction() -> None:
+    """Source and target count versions apart, so their dups may share one: each is
+    stored under its own key, reloads, and evicting one leaves the other."""
+    cid = "1.0_head"
+    same = [DupEntry(("c", 1, 1), (5, 1), 3, 0), DupEntry(("c", 2, 7), (5, 1), 9, -2)]
+    st = MemStore()
+    t = Transaction().create_collection(cid)
+    pgmeta.write_dups(t, cid, [*same, DupEntry(("c", 3, 1), (6, 2), 4, 0)])
+    st.apply_transaction(t)
+    _info, log, _missing = pgmeta.load(st, cid, "1.0")
+    assert log.lookup_reqid(("c", 1, 1)) == ((5, 1), 3, 0)
+    assert log.lookup_reqid(("c", 2, 7)) == ((5, 1), 9, -2)
+    t = Transaction()
+    pgmeta.write_trim(t, cid, (0, 0), [], [same[0]])
+    st.apply_transaction(t)
+    _info, log, _missing = pgmeta.load(st, cid, "1.0")
+    assert log.lookup_reqid(("c", 1, 1)) is None
+    assert log.lookup_reqid(("c", 2, 7)) == ((5, 1), 9, -2)
+    assert log.lookup_reqid(("c", 3, 1)) == ((6, 2), 4, 0)
 
 
 # -- the monitor ------------------------------------------------------------------------

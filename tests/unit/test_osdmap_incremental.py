@@ -283,22 +283,28 @@ def test_monitor_history_trims_and_survives_restore() -> None:
     s.commit_pending(T0)
     s.handle_command({"prefix": "osd pool create", "pool": "p"}, b"", "client.admin", None, T0)
     s.commit_pending(T0)
+    s.osd_boot(0, "00000000-0000-0000-0000-00000000000a", "127.0.0.1:6800/1",
+               "127.0.0.1:6801/1", "127.0.0.1:6802/1", {}, 10 << 30, T0)  # fmt: skip
+    s.commit_pending(T0)
+    pgs = [f"{pid}.{ps:x}" for pid, pool in s.osdmap.pools.items() for ps in range(pool.pg_num)]
     deleted: list[str] = []
     for n in range(60):
+        # the one OSD says every PG is clean at the epoch it has (its effective lec)
+        s.osd_beacon(0, s.osdmap.epoch, pgs, s.osdmap.epoch, T0 + n)
         flag = "noout" if n % 2 == 0 else "noin"
         s.handle_command({"prefix": "osd set", "key": flag}, b"", "client.admin", None, T0 + n)
         s.commit_pending(T0 + n)
         deleted += s.take_store_deletes()
     h = s.osdmap_history
-    assert h.last == s.osdmap.epoch == 63
-    assert h.first == 30 and set(h.incs) == set(range(30, 64))  # >= 25 kept, from a pin
-    assert h.pinned == {30, 40, 50, 60} and set(h.fulls) == {30, 40, 50, 60, 63}
+    assert h.last == s.osdmap.epoch == 64
+    assert h.first == 30 and set(h.incs) == set(range(30, 65))  # >= 25 kept, from a pin
+    assert h.pinned == {30, 40, 50, 60} and set(h.fulls) == {30, 40, 50, 60, 64}
     assert f"osdmap_inc/{29}" in deleted and f"osdmap_full/{20}" in deleted
     assert h.full(29) is None and OSDMap.decode(h.full(45)).epoch == 45
     s2 = MonState.restore(s.snapshot(), opts.get)
     assert s2.snapshot() == s.snapshot()
     h2 = s2.osdmap_history
-    assert (h2.first, h2.last, h2.pinned) == (30, 63, h.pinned)
+    assert (h2.first, h2.last, h2.pinned) == (30, 64, h.pinned)
     assert s2.get_osdmap(33).encode() == s.get_osdmap(33).encode()
 
 
@@ -310,7 +316,7 @@ def test_plan_incrementals_full_and_bounds() -> None:
         new = m.copy()
         new.epoch += 1
         new.osds[0].up_thru = new.epoch
-        h.commit(new.epoch, I.diff(m, new).encode(), new.encode(), 10, 500)
+        h.commit(new.epoch, I.diff(m, new).encode(), new.encode(), 10)
         m = new.freeze()
     assert h.plan(11, 4) == []
     msgs = h.plan(2, 4)
@@ -365,7 +371,7 @@ def test_plan_sends_every_incremental_even_when_the_full_map_is_smaller() -> Non
         new = m.copy()
         new.epoch += 1
         new.osds[k % 4].weight = 0x8000 + k
-        h.commit(new.epoch, I.diff(m, new).encode(), new.encode(), 1000, 500)
+        h.commit(new.epoch, I.diff(m, new).encode(), new.encode(), 1000)
         m = new.freeze()
     assert sum(len(h.incs[e]) for e in range(2, 62)) > len(h.fulls[61])
     got = [(e.epoch, e.kind) for msg in h.plan(2, 100) for e in msg]

@@ -23,6 +23,7 @@ from pyceph.common.keyring import Keyring
 from pyceph.common.kvstore import LmdbKV, MemKV
 from pyceph.common.process import load_config, pid_file, run_until_signal, setup_logging
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
+from pyceph.common.tasks import TaskSet
 from pyceph.mon.auth_server import MonAuthServer
 from pyceph.mon.perf import MonPerf
 from pyceph.mon.state import MonState
@@ -56,7 +57,8 @@ class MonDaemon:
         self.state: MonState | None = None
         self.auth: MonAuthServer | None = None
         self.msgr: Messenger | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        #: the tick loop, the perf reporter and commands forwarded to the mgr
+        self.tasks = TaskSet(f"mon.{self.name}")
         self._config_version = 1
         #: perf counters (`mon`, `paxos`, `cluster`), reported to the active mgr
         self.perf = MonPerf()
@@ -126,16 +128,13 @@ class MonDaemon:
         host, port = self._my_addr()
         await self.msgr.bind(host, port)
         log.info("mon.%s listening on %s:%s", self.name, host, port)
-        ticker = asyncio.ensure_future(self._tick_loop())
+        self.tasks.spawn(self._tick_loop(), "tick")
         self.perf.started()
-        self._spawn(self.perf.report_loop(self))
+        self.tasks.spawn(self.perf.report_loop(self), "perf reports")
         try:
             await stop.wait()
         finally:
-            ticker.cancel()
-            for t in list(self._tasks):
-                t.cancel()
-            await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
+            await self.tasks.close()
             await self.msgr.shutdown()
 
     def _my_addr(self) -> tuple[str, int]:
@@ -147,11 +146,6 @@ class MonDaemon:
     def _credentials(self, peer_type: str) -> Credentials:
         assert self.auth is not None
         return self.auth.self_credentials(f"mon.{self.name}", peer_type)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _tick_loop(self) -> None:
         interval = float(self.config.get("mon_tick_interval"))
@@ -346,7 +340,8 @@ class MonDaemon:
         )
         if res.forward_to_mgr:
             self._publish_log()  # its audit "dispatch" entry (checked before proxying)
-            self._spawn(self._forward_to_mgr(conn, msg, cmd))
+            if not self.tasks.closed:  # shutting down: the client retries elsewhere
+                self.tasks.spawn(self._forward_to_mgr(conn, msg, cmd), "mgr command")
             return
         if res.changed:
             self._commit_and_publish()
@@ -478,6 +473,17 @@ class MonDaemon:
             changed |= self.state.request_pg_temp(pgid, list(osds))
         if changed:
             self._commit_and_publish()
+
+    def _h_osd_beacon(self, conn: Connection, msg: Message) -> None:
+        assert self.state is not None
+        osd_id = self._osd_id(conn)
+        if osd_id is None or not self._capable(conn, "osd", "x"):
+            return  # upstream preprocess_beacon: dropped
+        h = msg.head
+        pgs = [str(p) for p in h["pgs"]]
+        self.state.osd_beacon(
+            osd_id, int(h["epoch"]), pgs, int(h["min_last_epoch_clean"]), self.runtime.clock.now()
+        )
 
     def _h_pg_ready_to_merge(self, conn: Connection, msg: Message) -> None:
         assert self.state is not None

@@ -1,7 +1,8 @@
 """The monitor's OSDMap history: an incremental per epoch, full maps pinned at intervals.
 
 Upstream's OSDMonitor stores, for each committed epoch N, the incremental `N` and the
-full map `full_N`, trims below `mon_min_osdmap_epochs`, and (with
+full map `full_N`, trims what no PG or OSD can still need (`pyceph.mon.lec`: below the
+cluster's lowest last_epoch_clean, keeping `mon_min_osdmap_epochs`), and (with
 `mon_osdmap_full_prune_*`) keeps only every `mon_osdmap_full_prune_interval`-th full map,
 rebuilding the others from the nearest pinned one plus incrementals. Here the pinning is
 the default: incrementals for every kept epoch, full maps for pinned epochs (multiples
@@ -52,8 +53,8 @@ class OSDMapHistory:
         self.pinned = {epoch}
         self._cache.clear()
 
-    def commit(self, epoch: int, inc: bytes, full: bytes, interval: int, keep: int) -> None:
-        """Record epoch `last + 1`, then trim to keep at least `keep` epochs."""
+    def commit(self, epoch: int, inc: bytes, full: bytes, interval: int, trim_to: int = 0) -> None:
+        """Record epoch `last + 1`, then drop epochs before `trim_to` (0: none)."""
         if epoch != self.last + 1:
             raise ValueError(f"epoch {epoch} does not follow {self.last}")
         if self.last not in self.pinned:
@@ -63,12 +64,13 @@ class OSDMapHistory:
         if interval > 0 and epoch % interval == 0:
             self.pinned.add(epoch)
         self.last = epoch
-        self.trim(keep)
+        if trim_to:
+            self.trim(trim_to)
 
-    def trim(self, keep: int) -> None:
-        """Drop epochs older than `last - keep + 1`, down to a pinned full map."""
-        floor = self.last - max(keep, 1) + 1
-        cands = [p for p in self.pinned if p <= floor]
+    def trim(self, to: int) -> None:
+        """Drop epochs older than `to`, as far as the newest pinned full map at or below it
+        (the oldest epoch kept must be a full map)."""
+        cands = [p for p in self.pinned if p <= min(to, self.last)]
         if not cands or max(cands) <= self.first:
             return
         nf = max(cands)

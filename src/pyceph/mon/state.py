@@ -58,6 +58,7 @@ from pyceph.osdmap.osdmap import (
 
 from . import mgrmon
 from .handlers import Ctx, Reply, load_all
+from .lec import LastEpochClean, trim_to
 from .osdmap_history import OSDMapHistory
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "mon_osd_nearfull_ratio": 0.85,
     "mon_warn_on_pool_no_redundancy": True,
     "mon_min_osdmap_epochs": 500,
+    "mon_osd_report_timeout": 900,
     "mon_osdmap_full_prune_interval": 10,
     "mon_osd_cache_size": 500,
     "mon_osd_blocklist_default_expire": 3600.0,
@@ -158,6 +160,10 @@ class MonState:
         self.start_time = 0.0
         #: last beacon time of each mgr, by gid (MgrMonitor::last_beacon)
         self.mgr_last_beacon: dict[int, float] = {}
+        #: OSD beacons: what trimming must keep (pyceph.mon.lec), and when each up OSD
+        #: last sent one (OSDMonitor::last_osd_report, for `mon_osd_report_timeout`)
+        self.lec = LastEpochClean()
+        self.last_osd_report: dict[int, float] = {}
         self.config_show: Callable[[str], dict[str, Any] | None] | None = None
         #: the auth server's health checks (AUTH_INSECURE_GLOBAL_ID_RECLAIM[_ALLOWED]),
         #: set by the daemon that owns the sessions; None in a bare state
@@ -271,14 +277,56 @@ class MonState:
         if incremental.apply(old, inc).encode() != full:
             log.error("osdmap e%s: incremental does not rebuild the map; sending it whole", p.epoch)
             inc.fullmap = full
+        self._beacons_follow(old, p)
         self.osdmap = p.freeze()
-        self.osdmap_history.commit(
+        h = self.osdmap_history
+        floor = self.lec.floor({pid: pool.pg_num for pid, pool in p.pools.items()}, p.epoch)
+        h.commit(
             p.epoch,
             inc.encode(),
             full,
             int(self.opt("mon_osdmap_full_prune_interval")),
-            int(self.opt("mon_min_osdmap_epochs")),
+            trim_to(h.first, p.epoch, floor, int(self.opt("mon_min_osdmap_epochs"))),
         )
+
+    def _beacons_follow(self, old: OSDMap, new: OSDMap) -> None:
+        """An OSD marked up or down starts its beacon clock afresh; one marked out no
+        longer holds trimming back (OSDMonitor::update_from_paxos)."""
+        for i, o in new.osds.items():
+            before = old.osds.get(i)
+            if before is None or before.up != o.up:
+                self.last_osd_report.pop(i, None)
+            if o.weight == OSD_OUT and (before is None or before.weight != OSD_OUT):
+                self.lec.forget_osd(i)
+        for gone in set(old.osds) - set(new.osds):
+            self.last_osd_report.pop(gone, None)
+            self.lec.forget_osd(gone)
+
+    def osd_beacon(self, osd_id: int, epoch: int, pgs: list[str], min_lec: int, now: float) -> None:
+        """MOSDBeacon (OSDMonitor::prepare_beacon): ignored from an OSD the map has down."""
+        if not self.osdmap.is_up(osd_id):
+            return
+        self.last_osd_report[osd_id] = now
+        self.lec.beacon(osd_id, epoch, pgs, min_lec)
+
+    def _osd_report_timeouts(self, now: float) -> bool:
+        """Mark down up OSDs silent for `mon_osd_report_timeout` (handle_osd_timeouts);
+        an OSD not heard from since this monitor started gets the whole timeout."""
+        m = self.pending_osdmap
+        timeout = float(self.opt("mon_osd_report_timeout"))
+        if timeout <= 0 or m.test_flag(FLAG_NODOWN):
+            return False
+        changed = False
+        for i in m.existing_osds():
+            if not m.is_up(i) or not self.osdmap.is_up(i):
+                continue
+            last = self.last_osd_report.setdefault(i, now)
+            if now - last > timeout:
+                self._mark_down(i, now)
+                self.clog(now, "cluster", "INF",
+                          f"osd.{i} marked down after no beacon for {now - last:.6f} seconds")  # fmt: skip
+                changed = True
+        return changed
 
     def take_store_deletes(self) -> list[str]:
         """State keys to delete from the store with the next write (trimmed epochs)."""
@@ -689,7 +737,8 @@ class MonState:
         return True
 
     def tick(self, now: float) -> bool:
-        """Periodic work: down→out after the interval, blocklist expiry, mgr beacons."""
+        """Periodic work: down→out after the interval, blocklist expiry, OSDs silent past
+        the report timeout, mgr beacons."""
         m = self.pending_osdmap
         changed = False
         interval = float(self.opt("mon_osd_down_out_interval"))
@@ -710,6 +759,8 @@ class MonState:
                 changed = True
         if changed:
             self.dirty.add("osdmap")
+        if self._osd_report_timeouts(now):
+            changed = True
         if self._mgr_tick(now):
             changed = True
         return changed

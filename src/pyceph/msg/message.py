@@ -70,6 +70,7 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "mgr_open",  # client -> mgr: register a service daemon {service, daemon, metadata, status}
     "pg_ready_to_merge",  # OSD -> mon: a shrink's source and target are (not) ready
     "mgr_configure",  # mgr -> OSD: the perf metric queries to count (MMgrConfigure)
+    "osd_beacon",  # OSD -> mon: map epoch, primary PGs, their min last_epoch_clean
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}
@@ -180,6 +181,13 @@ def _check_errno(head: dict[str, Any]) -> None:
 
 
 #: The head definition of every message type (docs/protocol.md gives their meaning).
+def _check_pgid_list(head: dict[str, Any]) -> None:
+    for pgid in head["pgs"]:
+        if not isinstance(pgid, str):
+            raise HeadError(f"bad pgid {pgid!r}")
+        _check_pgid({"pgid": pgid})
+
+
 _PG_PEER = {"pgid": STR, "epoch": INT, "sis": INT, "les": INT}
 HEAD_SPECS: dict[str, HeadSpec] = {
     "auth_hello": _spec(
@@ -257,6 +265,9 @@ HEAD_SPECS: dict[str, HeadSpec] = {
         _check_pgid,
     ),
     "mgr_configure": _spec({"osd_perf_queries": LIST}),
+    "osd_beacon": _spec(
+        {"epoch": INT, "pgs": LIST, "min_last_epoch_clean": INT}, None, _check_pgid_list
+    ),
 }
 
 

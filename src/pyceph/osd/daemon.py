@@ -291,6 +291,7 @@ class OSDDaemon:
             self.tasks.spawn(self._heartbeat_loop(), "heartbeats")
             self.tasks.spawn(self._report_loop(), "mgr reports")
             self.tasks.spawn(self._scrub_loop(), "scrub scheduler")
+            self.tasks.spawn(self._beacon_loop(), "mon beacons")
             await stop.wait()
             self._booted = False  # going down on purpose: no boot again
             try:
@@ -305,6 +306,16 @@ class OSDDaemon:
             if self.auth is not None:
                 await self.auth.stop()
             await self.monc.stop()
+
+    # -- beacons ---------------------------------------------------------------------------
+    async def _beacon_loop(self) -> None:
+        """A beacon to the monitor at once, then every `osd_beacon_report_interval`
+        (upstream OSD::send_beacon): it keeps us up past `mon_osd_report_timeout` and tells
+        the monitor which old maps our PGs may still need (pyceph.mon.lec)."""
+        while True:
+            if self.osd is not None:
+                self.monc.send("osd_beacon", self.osd.beacon())
+            await self.runtime.clock.sleep(float(self.config.get("osd_beacon_report_interval")))
 
     # -- scrub scheduling ------------------------------------------------------------------
     async def _scrub_loop(self) -> None:

@@ -653,6 +653,19 @@ class OSD:
         return started
 
     # -- reporting --------------------------------------------------------------------------
+    def beacon(self) -> dict[str, Any]:
+        """The `osd_beacon` body (upstream MOSDBeacon): our map epoch, the PGs we are
+        primary for, and the lowest effective last_epoch_clean among them."""
+        mine = [pg for pg in self.pgs.values() if pg.is_primary]
+        epoch = self.map_epoch
+        return {
+            "epoch": epoch,
+            "pgs": [pg.pgid for pg in mine],
+            "min_last_epoch_clean": min(
+                (pg.effective_last_epoch_clean() for pg in mine), default=epoch
+            ),
+        }
+
     def report(self) -> dict[str, Any]:
         """The `mgr_report` body (format: pyceph.mgr.pgmap)."""
         st = self.store.statfs()

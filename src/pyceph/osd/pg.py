@@ -1608,6 +1608,13 @@ class PG:
         return oi.version if oi else None
 
     # -- stats ------------------------------------------------------------------------------
+    def effective_last_epoch_clean(self) -> int:
+        """pg_stat_t::get_effective_last_epoch_clean: the current epoch while clean (so
+        maps made while nothing changes can be trimmed), else the last clean epoch."""
+        if self.state == ACTIVE and self.peering.is_clean():
+            return self.svc.map_epoch
+        return self.info.last_epoch_clean
+
     def pg_stats(self) -> dict[str, Any]:
         store = self.svc.store
         n = nbytes = clones = 0

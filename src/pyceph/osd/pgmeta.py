@@ -42,6 +42,13 @@ def _vkey(prefix: bytes, v: Version) -> bytes:
     return prefix + _V.pack(v[0], v[1])
 
 
+def _dup_key(d: DupEntry) -> bytes:
+    """A dup's key: its version, then its request. A merged PG holds the dups of two
+    logs whose versions may coincide, so the version alone would let one overwrite the
+    other on disk (and evicting one would delete both)."""
+    return _vkey(DUP_PREFIX, d.version) + hashlib.sha1(_pack(list(d.reqid))).digest()[:8]
+
+
 def _pack(o: object) -> bytes:
     return msgpack.packb(o, use_bin_type=True)
 
@@ -76,12 +83,12 @@ def write_trim(
     t: Transaction, cid: str, to: Version, trimmed: list[LogEntry], evicted: list[DupEntry]
 ) -> None:
     t.meta_rmrange(cid, LOG_PREFIX, _vkey(LOG_PREFIX, (to[0], to[1] + 1)))
-    for e in trimmed:
-        if e.reqid is not None:
-            d = DupEntry(e.reqid, e.version, e.user_version, e.r)
-            t.meta_set(cid, _vkey(DUP_PREFIX, e.version), _pack(d.to_wire()))
+    write_dups(
+        t, cid, [DupEntry(e.reqid, e.version, e.user_version, e.r) for e in trimmed if e.reqid]
+    )
     for d in evicted:
-        t.meta_rm(cid, _vkey(DUP_PREFIX, d.version))
+        t.meta_rm(cid, _dup_key(d))
+        t.meta_rm(cid, _vkey(DUP_PREFIX, d.version))  # as stores before the request suffix keyed it
 
 
 def remove_entry(t: Transaction, cid: str, v: Version) -> None:
@@ -90,7 +97,7 @@ def remove_entry(t: Transaction, cid: str, v: Version) -> None:
 
 def write_dups(t: Transaction, cid: str, dups: list[DupEntry]) -> None:
     for d in dups:
-        t.meta_set(cid, _vkey(DUP_PREFIX, d.version), _pack(d.to_wire()))
+        t.meta_set(cid, _dup_key(d), _pack(d.to_wire()))
 
 
 def write_missing(t: Transaction, cid: str, oid: Oid, need: Version | None) -> None:
