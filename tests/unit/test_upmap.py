@@ -134,6 +134,16 @@ def test_mon_pg_upmap_items_commands() -> None:
     assert (r.ret, r.outs) == (0, "clear 1.0 pg_upmap_items mapping")
     s.commit_pending(T0 + 12)
     assert s.osdmap.dump()["pg_upmap_items"] == []
+    # a deleted pool takes its items along (upstream _prepare_remove_pool)
+    assert _cmd(s, prefix="osd pg-upmap-items", pgid=f"{pid}.1", id=[0, 1]).ret == 0
+    s.commit_pending(T0 + 13)
+    r = _cmd(s, prefix="osd pool delete", pool="rbd", pool2="rbd", yes_i_really_really_mean_it=True)  # fmt: skip
+    assert r.ret == 0, r.outs
+    s.commit_pending(T0 + 14)
+    assert s.osdmap.pg_upmap_items == {}
+    assert _cmd(s, prefix="osd pool create", pool="rbd", pg_num=8).ret == 0
+    s.commit_pending(T0 + 15)
+    pid = s.osdmap.lookup_pool("rbd")
     # below luminous the upmap commands refuse, naming the fix
     assert _cmd(s, prefix="osd set-require-min-compat-client", version="jewel").ret == 0
     r = _cmd(s, prefix="osd pg-upmap-items", pgid=f"{pid}.0", id=[0, 1])
