@@ -359,3 +359,76 @@ def test_telemetry_show(ready: str) -> None:
     assert {"channels", "report_id", "usage", "metadata"} <= set(report)
     assert report["usage"]["pools"] >= 1 and report["usage"]["total_bytes"] > 0
     assert report["hosts"]["num_with_osd"] == 1 and "crashes" in report
+
+
+#: The reference's /metrics (Ceph 16.2.15, 3 OSDs): the names Debian's exporter must serve.
+PROMETHEUS_SAMPLE = os.path.join(
+    os.path.dirname(__file__), "..", "unit", "data", "samples", "prometheus-metrics.txt"
+)
+#: Families of the sample that need daemons or stores pyceph does not have (the same
+#: list test_prometheus.py keeps for the built-in exporter), and why.
+PROMETHEUS_NOT_SERVED = {
+    "ceph_bluestore_": "BlueStore internals: pyceph's OSDs store objects in LMDB",
+    "ceph_bluefs_": "BlueFS internals: pyceph's OSDs store objects in LMDB",
+    "ceph_rocksdb_": "RocksDB internals: pyceph's monitor store is LMDB",
+    "ceph_prioritycache": "the RocksDB/BlueStore cache autotuner: no such cache in pyceph",
+}
+
+
+def _metric_names(text: str) -> set[str]:
+    """Sample names of an exposition text (the `# TYPE` families and their series)."""
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
+
+    names: set[str] = set()
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            counter_total = fam.type == "counter" and s.name == fam.name + "_total"
+            names.add(fam.name if counter_total else s.name)
+    return names
+
+
+def _http_get(url: str) -> tuple[str, str] | None:
+    """(Server header, body) of a GET, None while nothing answers."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.headers.get("Server", ""), r.read().decode()
+    except (urllib.error.URLError, ConnectionError):
+        return None
+
+
+def test_debian_prometheus(ready: str) -> None:
+    """With Debian's folder on `mgr_module_path`, its `prometheus` shadows pyceph's
+    built-in (the folder is searched first, as upstream runs what the path holds):
+    the CherryPy server Debian's module starts (`Server: Ceph-Prometheus`) answers `/metrics` with every metric
+    name of the reference sample that the cluster has daemons for."""
+    from pyceph.cli.localcluster import free_port  # noqa: PLC0415
+
+    port = free_port()
+    for name, value in (("server_addr", "127.0.0.1"), ("server_port", str(port)), ("scrape_interval", "5")):  # fmt: skip
+        _ok(ready, "config", "set", "mgr", f"mgr/prometheus/{name}", value)
+    _ok(ready, "mgr", "module", "enable", "prometheus")
+    # the reference sample's cluster had `noout` set: a health check for ceph_health_detail
+    _ok(ready, "osd", "set", "noout")
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+
+        def served() -> tuple[str, str] | None:
+            got = _http_get(url)
+            return got if got is not None and 'name="OSDMAP_FLAGS"' in got[1] else None
+
+        server, text = _wait(served, "Debian's exporter to serve /metrics")
+        # Debian's module names its CherryPy server so; pyceph's built-in is aiohttp's
+        assert server == "Ceph-Prometheus", f"not Debian's module: Server {server!r}"
+        with open(PROMETHEUS_SAMPLE) as f:
+            ref = _metric_names(f.read())
+        ours = _metric_names(text)
+        missing = sorted(n for n in ref - ours if not n.startswith(tuple(PROMETHEUS_NOT_SERVED)))
+        assert not missing, f"metric names of the reference sample not served: {missing}"
+        svc = _wait(lambda: _json(ready, "mgr", "services").get("prometheus"), "the service URI")
+        assert svc == f"http://127.0.0.1:{port}/"
+    finally:
+        _ok(ready, "osd", "unset", "noout")
+        _ok(ready, "mgr", "module", "disable", "prometheus")

@@ -194,6 +194,20 @@ def test_discover_and_load(tmp_path) -> None:
     assert set(js) == {"name", "can_run", "error_string", "module_options"}
 
 
+def test_module_path_shadows_builtins(tmp_path) -> None:
+    """The configured folder is searched first (upstream runs what mgr_module_path
+    holds): its `prometheus` replaces the built-in; the built-ins it lacks remain."""
+    d = tmp_path / "prometheus"
+    d.mkdir()
+    (d / "module.py").write_text(MOD)
+    (d / "__init__.py").write_text("from .module import *\n")
+    infos = {i.name: i for i in discover(str(tmp_path), set())}
+    assert infos["prometheus"].import_name == "prometheus"
+    assert infos["iostat"].import_name == "pyceph.mgr.builtin.iostat"
+    builtin_only = {i.name: i for i in discover("", set())}
+    assert builtin_only["prometheus"].import_name == "pyceph.mgr.builtin.prometheus"
+
+
 def test_builtin_iostat_loads() -> None:
     info = ModuleInfo("iostat", "pyceph.mgr.builtin.iostat")
     load_module(info)

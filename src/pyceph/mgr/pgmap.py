@@ -432,6 +432,18 @@ class PGMap:
             kb_avail=st["kb_avail"],
             statfs={"total": st["kb"] * 1024, "available": st["kb_avail"] * 1024},
             hb_peers=sorted(o for o in self.osd_stats if o != osd) if osd is not None else [],
+            snap_trim_queue_len=0,
+            num_snap_trimming=0,
+            num_shards_repaired=0,
+            op_queue_age_hist={"histogram": [], "upper_bound": 1},
+            # objectstore_perf_stat_t: pyceph's OSDs do not time their store's commits
+            perf_stat={
+                "commit_latency_ms": 0.0,
+                "apply_latency_ms": 0.0,
+                "commit_latency_ns": 0,
+                "apply_latency_ns": 0,
+            },
+            alerts=[],
         )
         return d
 

@@ -123,6 +123,8 @@ class Incremental:
     old_pg_temp: list[PgKey] = field(default_factory=list)
     new_primary_temp: dict[PgKey, int] = field(default_factory=dict)
     old_primary_temp: list[PgKey] = field(default_factory=list)
+    new_pg_upmap_items: dict[PgKey, list[list[int]]] = field(default_factory=dict)
+    old_pg_upmap_items: list[PgKey] = field(default_factory=list)
     new_blocklist: dict[str, float] = field(default_factory=dict)
     old_blocklist: list[str] = field(default_factory=list)
     new_erasure_code_profiles: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -275,6 +277,8 @@ _FIELD_PARSERS: dict[str, Any] = {
     "old_pg_temp": _pg_list,
     "new_primary_temp": _pg_dict(_int),
     "old_primary_temp": _pg_list,
+    "new_pg_upmap_items": _pg_dict(lambda x: [[_int(a), _int(b)] for a, b in _list(x)]),
+    "old_pg_upmap_items": _pg_list,
     "new_blocklist": lambda v: {_str(k): _num(x) for k, x in _dict(v).items()},
     "old_blocklist": lambda v: [_str(x) for x in _list(v)],
     "new_erasure_code_profiles": lambda v: {_str(k): _str_map(x) for k, x in _dict(v).items()},
@@ -282,8 +286,8 @@ _FIELD_PARSERS: dict[str, Any] = {
     "fullmap": _bytes,
 }
 _ENCODED_FIELDS = tuple(_FIELD_PARSERS)
-_PGKEY_DICTS = ("new_pg_temp", "new_primary_temp")
-_PGKEY_LISTS = ("old_pg_temp", "old_primary_temp")
+_PGKEY_DICTS = ("new_pg_temp", "new_primary_temp", "new_pg_upmap_items")
+_PGKEY_LISTS = ("old_pg_temp", "old_primary_temp", "old_pg_upmap_items")
 
 
 # ---------------------------------------------------------------- diff
@@ -372,6 +376,10 @@ def diff(old: OSDMap, new: OSDMap, new_encoded: bytes | None = None) -> Incremen
         if k not in old.primary_temp or _differs(old.primary_temp[k], p):
             inc.new_primary_temp[k] = p
     inc.old_primary_temp = sorted(k for k in old.primary_temp if k not in new.primary_temp)
+    for k, items in new.pg_upmap_items.items():
+        if old.pg_upmap_items.get(k) != items:
+            inc.new_pg_upmap_items[k] = [list(i) for i in items]
+    inc.old_pg_upmap_items = sorted(k for k in old.pg_upmap_items if k not in new.pg_upmap_items)
     for a, t in new.blocklist.items():
         if a not in old.blocklist or _differs(old.blocklist[a], t):
             inc.new_blocklist[a] = t
@@ -481,6 +489,9 @@ def apply(old: OSDMap, inc: Incremental) -> OSDMap:
     for k in inc.old_primary_temp:
         m.primary_temp.pop(k, None)
     m.primary_temp.update(inc.new_primary_temp)
+    for k in inc.old_pg_upmap_items:
+        m.pg_upmap_items.pop(k, None)
+    m.pg_upmap_items.update((k, [(a, b) for a, b in v]) for k, v in inc.new_pg_upmap_items.items())
     for a in inc.old_blocklist:
         m.blocklist.pop(a, None)
     m.blocklist.update(inc.new_blocklist)

@@ -224,6 +224,8 @@ class OSDMap:
         self.max_osd = 0
         self.osds: dict[int, OsdInfo] = {}
         self.pg_temp: dict[tuple[int, int], list[int]] = {}
+        #: upstream pg_upmap_items: per PG, (from, to) OSD pairs replacing CRUSH's choice
+        self.pg_upmap_items: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self.primary_temp: dict[tuple[int, int], int] = {}
         self.blocklist: dict[str, float] = {}
         self.erasure_code_profiles: dict[str, dict[str, str]] = {
@@ -251,6 +253,7 @@ class OSDMap:
         m.pool_name = dict(self.pool_name)
         m.osds = {k: OsdInfo.from_plain(_copy.deepcopy(o.to_plain())) for k, o in self.osds.items()}
         m.pg_temp = {k: list(v) for k, v in self.pg_temp.items()}
+        m.pg_upmap_items = {k: list(v) for k, v in self.pg_upmap_items.items()}
         m.primary_temp = dict(self.primary_temp)
         m.blocklist = dict(self.blocklist)
         m.erasure_code_profiles = {k: dict(v) for k, v in self.erasure_code_profiles.items()}
@@ -348,6 +351,27 @@ class OSDMap:
             raw = [o if (o in osds and osds[o].exists) else CRUSH_ITEM_NONE for o in raw]
         return raw, pps
 
+    def _apply_upmap(self, pgkey: tuple[int, int], raw: list[int]) -> list[int]:
+        """Upstream OSDMap::_apply_upmap for pg_upmap_items: each (from, to) replaces
+        `from` in the CRUSH output by `to`, unless `to` is already there or is out."""
+        items = self.pg_upmap_items.get(pgkey)
+        if not items:
+            return raw
+        raw = list(raw)
+        for osd_from, osd_to in items:
+            if osd_to in raw:
+                continue
+            to_out = osd_to != CRUSH_ITEM_NONE and (
+                osd_to not in self.osds or self.osds[osd_to].weight == 0
+            )
+            if to_out:
+                continue
+            for i, o in enumerate(raw):
+                if o == osd_from:
+                    raw[i] = osd_to
+                    break
+        return raw
+
     def _raw_to_up(self, pool: Pool, raw: list[int]) -> list[int]:
         osds = self.osds
         if pool.can_shift_osds():
@@ -421,7 +445,7 @@ class OSDMap:
         pgkey = (pool_id, pool.raw_pg_to_pg(ps))
         acting, acting_primary = self._get_temp_osds(pool, pgkey)
         raw, pps = self.pg_to_raw_osds(pool, ps)
-        up = self._raw_to_up(pool, raw)
+        up = self._raw_to_up(pool, self._apply_upmap(pgkey, raw))
         up_primary = self._pick_primary(up)
         up, up_primary = self._apply_primary_affinity(pps, pool, up, up_primary)
         if not acting:
@@ -472,7 +496,13 @@ class OSDMap:
                 for i in self.existing_osds()
             ],
             "pg_upmap": [],
-            "pg_upmap_items": [],
+            "pg_upmap_items": [
+                {
+                    "pgid": f"{p}.{s:x}",
+                    "mappings": [{"from": a, "to": b} for a, b in v],
+                }
+                for (p, s), v in sorted(self.pg_upmap_items.items())
+            ],
             "pg_temp": [
                 {"pgid": f"{p}.{s:x}", "osds": list(v)}
                 for (p, s), v in sorted(self.pg_temp.items())
@@ -591,6 +621,10 @@ class OSDMap:
             "require_min_compat_client": self.require_min_compat_client,
             "crush": self.crush.encode(),
         }
+        if self.pg_upmap_items:  # absent when empty: maps without upmaps encode as before
+            d["pg_upmap_items"] = [
+                [p, s, [list(i) for i in v]] for (p, s), v in sorted(self.pg_upmap_items.items())
+            ]
         return msgpack.packb(d, use_bin_type=True)
 
     @classmethod
@@ -627,6 +661,9 @@ class OSDMap:
         m.max_osd = d["max_osd"]
         m.osds = {o["id"]: OsdInfo.from_plain(o) for o in d["osds"]}
         m.pg_temp = {(p, s): list(v) for p, s, v in d["pg_temp"]}
+        m.pg_upmap_items = {
+            (p, s): [(a, b) for a, b in v] for p, s, v in d.get("pg_upmap_items", [])
+        }
         m.primary_temp = {(p, s): v for p, s, v in d["primary_temp"]}
         m.blocklist = dict(d["blocklist"])
         m.erasure_code_profiles = {k: dict(v) for k, v in d["ec_profiles"].items()}

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyceph.common.options import OPTIONS
+from pyceph.mgr.pg_adjust import recovery_ratios
 
 __all__ = ["LOCAL_KEYS", "MON_KEYS", "ALL_KEYS", "MonKeyCache", "mon_value"]
 
@@ -79,12 +80,29 @@ def _pg_summary(d: Any) -> dict[str, Any]:
     }
 
 
+def _pgs_by_pool(d: Any) -> dict[str, Counter[str]]:
+    by_pool: dict[str, Counter[str]] = {}
+    for pgid, st in d.pgmap.pgs():
+        by_pool.setdefault(pgid.split(".", 1)[0], Counter())[st["state"]] += 1
+    return by_pool
+
+
 def _pg_status(d: Any) -> dict[str, Any]:
     s = d.pgmap.pg_stat()["pg_summary"]
     om = d.monc.osdmap if d.monc is not None else None
-    return {
+    out: dict[str, Any] = {
         "pgs_by_state": [
             {"state_name": e["name"], "count": e["num"]} for e in s["num_pg_by_state"]
+        ],
+        # per pool, as upstream's PGMap::print_summary (the balancer counts active+clean)
+        "pgs_by_pool_state": [
+            {
+                "pool_id": int(pool),
+                "pg_state_counts": [
+                    {"state_name": st, "count": n} for st, n in sorted(counts.items())
+                ],
+            }
+            for pool, counts in sorted(_pgs_by_pool(d).items(), key=lambda kv: int(kv[0]))
         ],
         "num_pgs": s["num_pgs"],
         "num_pools": len(getattr(om, "pools", {}) or {}),
@@ -94,6 +112,13 @@ def _pg_status(d: Any) -> dict[str, Any]:
         "bytes_avail": s["total_avail_bytes"],
         "bytes_total": s["total_bytes"],
     }
+    # upstream dumps each ratio only when it is not zero (the balancer waits on them)
+    ratios = recovery_ratios([st for _pgid, st in d.pgmap.pgs()])
+    for key, value in (("unknown_pgs_ratio", ratios.unknown), ("inactive_pgs_ratio", ratios.inactive),
+                       ("degraded_ratio", ratios.degraded), ("misplaced_ratio", ratios.misplaced)):  # fmt: skip
+        if value:
+            out[key] = value
+    return out
 
 
 def _osdmap(d: Any) -> Any:

@@ -239,6 +239,7 @@ class BasePyOSDMap:
         for osd, w in getattr(inc, "_reweights", {}).items():
             if osd in m.osds:
                 m.osds[osd].weight = int(float(w) * 0x10000)
+        inc._apply_upmaps(m)
         m.epoch = inc._get_epoch()
         return type(self)(m)
 
@@ -252,7 +253,19 @@ class BasePyOSDMap:
         return {"pools": pools}
 
     def _calc_pg_upmaps(self, inc: Any, max_deviation: int, max_iterations: int, pools: list[str]) -> int:  # fmt: skip
-        return 0  # the upmap optimizer comes with the balancer module
+        """OSDMap::calc_pg_upmaps: optimize this map plus `inc`'s upmap changes so far,
+        recording the PGs changed in `inc`; the number of PGs changed."""
+        from pyceph.mgr.upmap import calc_pg_upmaps
+
+        m = self._map.copy()
+        inc._apply_upmaps(m)
+        ids = [self._map.pool_name[p] for p in pools if p in self._map.pool_name]
+        res = calc_pg_upmaps(m, ids, int(max_deviation), int(max_iterations))
+        for key, items in res.new_items.items():
+            inc._set_upmap_items(key, items, self._map.pg_upmap_items.get(key))
+        for key in res.removed:
+            inc._set_upmap_items(key, [], self._map.pg_upmap_items.get(key))
+        return res.num_changed
 
     def _map_pool_pgs_up(self, poolid: int) -> dict[str, list[int]]:
         """{pgid: up OSDs} of every PG of the pool (PyOSDMap map_pool_pgs_up)."""
@@ -278,6 +291,26 @@ class BasePyOSDMapIncremental:
         self._epoch = epoch
         self._reweights: dict[int, float] = {}
         self._weight_set: dict[str, float] = {}
+        #: upstream new_pg_upmap_items / old_pg_upmap_items, by (pool, ps)
+        self._new_upmap_items: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._old_upmap_items: set[tuple[int, int]] = set()
+
+    def _set_upmap_items(
+        self, key: tuple[int, int], items: list[tuple[int, int]], base: list[tuple[int, int]] | None
+    ) -> None:
+        """Record a PG's items (none: remove them) against the map's own (`base`)."""
+        self._new_upmap_items.pop(key, None)
+        self._old_upmap_items.discard(key)
+        if items and items != base:
+            self._new_upmap_items[key] = list(items)
+        elif not items and base:
+            self._old_upmap_items.add(key)
+
+    def _apply_upmaps(self, m: Any) -> None:
+        for key in self._old_upmap_items:
+            m.pg_upmap_items.pop(key, None)
+        for key, items in self._new_upmap_items.items():
+            m.pg_upmap_items[key] = list(items)
 
     def _get_epoch(self) -> int:
         return self._epoch
@@ -288,6 +321,11 @@ class BasePyOSDMapIncremental:
             "new_weight": [
                 {"osd": k, "weight": int(v * 0x10000)} for k, v in sorted(self._reweights.items())
             ],  # fmt: skip
+            "new_pg_upmap_items": [
+                {"pgid": f"{p}.{s:x}", "mappings": [{"from": a, "to": b} for a, b in items]}
+                for (p, s), items in sorted(self._new_upmap_items.items())
+            ],
+            "old_pg_upmap_items": [f"{p}.{s:x}" for p, s in sorted(self._old_upmap_items)],
         }
 
     def _set_osd_reweights(self, weightmap: dict[int, float]) -> None:

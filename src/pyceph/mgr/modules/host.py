@@ -22,6 +22,10 @@ caches or run a short function on the loop (`_on_loop`), or wait, with a bound,
 for a coroutine (`_await`). `shutdown()` is called on disable and at daemon stop;
 serve threads get `MODULE_SHUTDOWN_WAIT` seconds to return.
 
+Modules come from `mgr_module_path` first, then pyceph's built-ins (registry.discover):
+a folder's module shadows a built-in of the same name, as upstream runs whatever the
+path holds (Debian's `prometheus` from /usr/share/ceph/mgr replaces ours there).
+
 Module options live in the config database (`mgr/<module>/[<mgr id>/]<option>`,
 pushed to the mgr with its config); the KV store in config-key under
 `mgr/<module>/<key>`, read from a local cache and written through to the monitor
@@ -318,7 +322,9 @@ class ModuleHost:
             return
         finally:
             h.ready.set()
-        self._post_config_notify(h)
+        # no config_notify() here: upstream (ActivePyModules::start_one) constructs the
+        # module and starts serve(); config_notify() follows option changes only.
+        # Debian's prometheus restarts its engine in config_notify(), racing serve().
         try:
             h.instance.serve()
         except Exception as e:

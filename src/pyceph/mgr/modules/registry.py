@@ -5,7 +5,14 @@ A module is a folder holding `module.py` (and an `__init__.py` exporting a
 (`pyceph.mgr.builtin`, imported as its subpackages) and `mgr_module_path`
 (upstream's default /usr/share/ceph/mgr; put on `sys.path` *after* pyceph, so
 modules import our `mgr_module`, and import each other as top-level packages
-as they do upstream). Loading imports the package, finds its `MgrModule` (and
+as they do upstream).
+
+Search order: upstream has no built-in modules — ceph-mgr runs whatever
+`mgr_module_path` holds (PyModuleRegistry::probe_modules). pyceph keeps that: the
+configured folder is searched first, and a module there shadows a built-in of
+the same name (Debian's `prometheus` or `iostat` from ceph-mgr-modules-core run
+unmodified when their folder is on the path); the built-ins fill in the names the
+folder lacks, so an empty `mgr_module_path` runs pyceph's own. Loading imports the package, finds its `MgrModule` (and
 `MgrStandbyModule`) subclass, registers its options and commands, parses the
 commands with the descriptor grammar, and asks `can_run()`; any failure marks
 the module unable to run, with the reason, without stopping the others.
@@ -74,20 +81,20 @@ def _candidates(folder: str) -> list[str]:
 
 
 def discover(module_path: str, disabled: set[str]) -> list[ModuleInfo]:
-    """Every module in the built-in folder and `module_path` (built-ins win on a name).
+    """Every module in `module_path` and the built-in folder (`module_path` wins on a name).
 
     `module_path` is appended to `sys.path` so its modules import as top-level
     packages; modules named in `disabled` (`mgr_disabled_modules`) are skipped.
     """
     found: dict[str, ModuleInfo] = {}
-    for n in _candidates(BUILTIN_DIR):
-        found[n] = ModuleInfo(n, f"{BUILTIN_PACKAGE}.{n}")
     folder = os.path.abspath(module_path) if module_path else ""
     if folder and os.path.isdir(folder) and folder != BUILTIN_DIR:
         if folder not in sys.path:
             sys.path.append(folder)
         for n in _candidates(folder):
-            found.setdefault(n, ModuleInfo(n, n))
+            found[n] = ModuleInfo(n, n)
+    for n in _candidates(BUILTIN_DIR):
+        found.setdefault(n, ModuleInfo(n, f"{BUILTIN_PACKAGE}.{n}"))
     return [m for n, m in sorted(found.items()) if n not in disabled]
 
 

@@ -137,6 +137,8 @@ def osd_dump(ctx: Ctx) -> Reply:
         plain += f"pg_temp {p}.{s:x} [{','.join(map(str, v))}]\n"
     for (p, s), v in sorted(m.primary_temp.items()):
         plain += f"primary_temp {p}.{s:x} {v}\n"
+    for (p, s), items in sorted(m.pg_upmap_items.items()):
+        plain += f"pg_upmap_items {p}.{s:x} [{','.join(f'{a},{b}' for a, b in items)}]\n"
     for a, t in m.blocklist.items():
         plain += f"blocklist {a} expires {utime_str(t)}\n"
     return Reply(data=d, plain=plain, outs=f"dumped osdmap epoch {m.epoch}" if False else "")
@@ -435,6 +437,100 @@ def osd_primary_temp(ctx: Ctx) -> Reply:
     else:
         m.primary_temp[(pid, ps)] = osd
     return Reply(outs=f"set {pid}.{ps:x} primary_temp mapping to {osd}", changed={"osdmap"})
+
+
+# ---------------------------------------------------------------- upmap
+#: Ceph releases in order (upstream ceph_release_t), for require_min_compat_client.
+RELEASES = ("argonaut", "bobtail", "cuttlefish", "dumpling", "emperor", "firefly", "giant",
+            "hammer", "infernalis", "jewel", "kraken", "luminous", "mimic", "nautilus",
+            "octopus", "pacific")  # fmt: skip
+#: The oldest client release that understands pg_upmap (CEPH_FEATUREMASK_OSDMAP_PG_UPMAP).
+UPMAP_MIN_RELEASE = "luminous"
+
+
+def _release_no(name: str) -> int:
+    return RELEASES.index(name) if name in RELEASES else -1
+
+
+@command("osd set-require-min-compat-client")
+def osd_set_require_min_compat_client(ctx: Ctx) -> Reply:
+    """OSDMonitor: the oldest client release allowed to connect; not below what the map
+    uses (pg_upmap_items need luminous). pyceph's clients all speak pacific, so the
+    connected-clients check upstream makes without --yes-i-really-mean-it never fails."""
+    m = ctx.state.pending_osdmap
+    v = str(ctx.args["version"])
+    if v not in RELEASES:
+        raise CephError(errno.EINVAL, f"version {v} is not recognized")
+    needed = UPMAP_MIN_RELEASE if m.pg_upmap_items else "jewel"
+    if _release_no(v) < _release_no(needed):
+        raise CephError(
+            errno.EPERM,
+            f"osdmap current utilizes features that require {needed}; cannot set "
+            f"require_min_compat_client below that to {v}",
+        )
+    m.require_min_compat_client = v
+    return Reply(outs=f"set require_min_compat_client to {v}", changed={"osdmap"})
+
+
+def _upmap_pg(ctx: Ctx) -> tuple[OSDMap, tuple[int, int], str]:
+    """The checks every pg-upmap command makes first (OSDMonitor::prepare_command)."""
+    m = ctx.state.pending_osdmap
+    have = m.require_min_compat_client
+    if _release_no(have) < _release_no(UPMAP_MIN_RELEASE):
+        raise CephError(
+            errno.EPERM,
+            f"min_compat_client {have} < luminous, which is required for pg-upmap. Try "
+            "'ceph osd set-require-min-compat-client luminous' before using the new interface",
+        )
+    pgid = str(ctx.args["pgid"])
+    pool_s, _, ps_s = pgid.partition(".")
+    try:
+        pid, ps = int(pool_s), int(ps_s, 16)
+    except ValueError:
+        raise CephError(errno.EINVAL, f"invalid pgid '{pgid}'")
+    pool = ctx.state.osdmap.pools.get(pid)
+    if pool is None or ps >= pool.pg_num:
+        raise CephError(errno.ENOENT, f"pg {pid}.{ps:x} does not exist")
+    return m, (pid, ps), f"{pid}.{ps:x}"
+
+
+@command("osd pg-upmap-items")
+def osd_pg_upmap_items(ctx: Ctx) -> Reply:
+    """Replace OSDs in one PG's CRUSH mapping, as (from, to) pairs (upstream's messages)."""
+    m, key, pgid = _upmap_pg(ctx)
+    ids = [int(i) for i in ctx.get("id", [])]
+    if len(ids) % 2:
+        raise CephError(errno.EINVAL, "you must specify pairs of osd ids to be remapped")
+    size = m.pools[key[0]].size
+    if len(ids) // 2 > size:
+        raise CephError(errno.EINVAL, f"num of osd pairs ({len(ids) // 2}) > pool size ({size})")
+    notes = ""
+    items: list[tuple[int, int]] = []
+    for a, b in zip(ids[::2], ids[1::2], strict=True):
+        if a == b:
+            notes += f"from osd.{a} == to osd.{b}, "
+            continue
+        if not m.exists(a):
+            raise CephError(errno.ENOENT, f"{notes}osd.{a} does not exist")
+        if b != CRUSH_ITEM_NONE and not m.exists(b):
+            raise CephError(errno.ENOENT, f"{notes}osd.{b} does not exist")
+        if (a, b) in items:
+            notes += f"osd.{a} -> osd.{b} already exists, "
+            continue
+        items.append((a, b))
+    if not items:
+        raise CephError(errno.EINVAL, f"{notes}no valid upmap items(pairs) is specified")
+    m.pg_upmap_items[key] = items
+    shown = ",".join(f"{a}->{b}" for a, b in items)
+    return Reply(outs=f"{notes}set {pgid} pg_upmap_items mapping to [{shown}]",
+                 changed={"osdmap"})  # fmt: skip
+
+
+@command("osd rm-pg-upmap-items")
+def osd_rm_pg_upmap_items(ctx: Ctx) -> Reply:
+    m, key, pgid = _upmap_pg(ctx)
+    m.pg_upmap_items.pop(key, None)
+    return Reply(outs=f"clear {pgid} pg_upmap_items mapping", changed={"osdmap"})
 
 
 # ---------------------------------------------------------------- blocklist
