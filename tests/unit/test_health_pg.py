@@ -65,8 +65,7 @@ def test_inactive_only_once_stuck_and_since_forever() -> None:
         "Reduced data availability: 1 pg inactive"
     )
     assert c["PG_AVAILABILITY"]["detail"][0]["message"] == (
-        "pg 1.0 is stuck inactive for 3m, current state undersized+degraded+peered, "
-        "last acting [0]"
+        "pg 1.0 is stuck inactive for 3m, current state undersized+degraded+peered, last acting [0]"
     )
     assert c["PG_DEGRADED"]["summary"]["message"] == (
         "Degraded data redundancy: 1 pg degraded, 1 pg undersized"
@@ -114,3 +113,29 @@ def test_pgmap_keeps_the_last_stamps() -> None:
     pm.apply_osd_report(0, report, 150.0)
     last = pm.digest()["pg_stats"]["1.0"]
     assert (last["last_active"], last["last_peered"]) == (140.0, 150.0)
+
+
+def test_object_misplaced_only_when_asked_for() -> None:
+    pgs = {"1.0": stats("active+remapped+backfill_wait", [0, 1], num_objects_misplaced=3,
+                        num_object_copies=10)}  # fmt: skip
+    assert "OBJECT_MISPLACED" not in checks_with(pgs, T0 + 10)  # mon_warn_on_misplaced: off
+    s = make_state({"mon_warn_on_misplaced": True})
+    assert run(s, {"prefix": "osd pool create", "pool": "p", "pg_num": 2}).ret == 0
+    s.mgr_digest = {"pg_stats": pgs}
+    c = compute_checks(s, T0 + 10)["OBJECT_MISPLACED"]
+    assert c["summary"] == {"message": "3/10 objects misplaced (30.000%)", "count": 3}
+    assert c["severity"] == "HEALTH_WARN"
+
+
+def test_pg_stat_counts_degraded_and_misplaced_objects() -> None:
+    pm = PGMap()
+    pm.apply_osdmap(StubOSDMap())
+    pg = stats("active+undersized+degraded+remapped", [0], num_object_copies=10,
+               num_objects_degraded=4, num_objects_misplaced=1)  # fmt: skip
+    pm.apply_osd_report(0, {"osd_stat": {}, "pg_stats": {"1.0": pg}}, 100.0)
+    text = pm.pg_stat_text()
+    assert text.endswith("; 4/10 objects degraded (40.000%); 1/10 objects misplaced (10.000%)\n"), (
+        text
+    )
+    summary = pm.pg_stat()["pg_summary"]
+    assert (summary["degraded_objects"], summary["misplaced_total"]) == (4, 10)

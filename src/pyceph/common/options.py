@@ -704,6 +704,13 @@ _UPSTREAM: tuple[Option, ...] = (
         services=("mgr",),
     ),
     _o(
+        "mon_warn_on_misplaced",
+        "bool",
+        False,
+        "issue a health warning if there are misplaced objects",
+        services=("mon", "mgr"),
+    ),
+    _o(
         "mon_warn_on_pool_no_redundancy",
         "bool",
         True,

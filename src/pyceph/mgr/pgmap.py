@@ -386,8 +386,22 @@ class PGMap:
                 "total_avail_bytes": o["kb_avail"] * 1024,
                 "total_used_bytes": used,
                 "total_used_raw_bytes": used,
+                **self.recovery_summary(pgs),
             },
         }
+
+    @staticmethod
+    def recovery_summary(pgs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """Degraded and misplaced object counts over all object copies, only those not zero
+        (upstream PGMap::overall_recovery_summary)."""
+        copies = sum(int(d.get("num_object_copies", 0)) for _, d in pgs)
+        out: dict[str, Any] = {}
+        for kind in ("degraded", "misplaced"):
+            n = sum(int(d.get(f"num_objects_{kind}", 0)) for _, d in pgs)
+            if n and copies:
+                out.update({f"{kind}_objects": n, f"{kind}_total": copies,
+                            f"{kind}_ratio": n / copies})  # fmt: skip
+        return out
 
     def pg_stat_text(self) -> str:
         s = self.pg_stat()["pg_summary"]
@@ -395,7 +409,14 @@ class PGMap:
         return (
             f"{s['num_pgs']} pgs: {states}; {byte_u(s['num_bytes'])} data, "
             f"{byte_u(s['total_used_raw_bytes'])} used, {byte_u(s['total_avail_bytes'])} / "
-            f"{byte_u(s['total_bytes'])} avail\n"
+            f"{byte_u(s['total_bytes'])} avail"
+            + "".join(
+                f"; {s[k + '_objects']}/{s[k + '_total']} objects {k} "
+                f"({s[k + '_ratio'] * 100:.3f}%)"
+                for k in ("degraded", "misplaced")
+                if k + "_objects" in s
+            )
+            + "\n"
         )
 
     # ------------------------------------------------------------------ pg dump

@@ -201,7 +201,8 @@ _PG_CHECKS = {
 def _pg_checks(state: MonState, checks: dict, now: float) -> None:
     """PG_AVAILABILITY, PG_DEGRADED, PG_DEGRADED_FULL, PG_DAMAGED from the PGs' states:
     every flag of `_PG_RESPONSES` a PG has (or, inverted, lacks) counts it, the delayed ones
-    only once stuck for `mon_pg_stuck_threshold`; then OSD_SCRUB_ERRORS."""
+    only once stuck for `mon_pg_stuck_threshold`; then OBJECT_MISPLACED (only with
+    `mon_warn_on_misplaced`, off by default as upstream) and OSD_SCRUB_ERRORS."""
     from .format_plain import timespan  # format_plain imports this module
 
     stats = (state.mgr_digest or {}).get("pg_stats", {})
@@ -256,6 +257,12 @@ def _pg_checks(state: MonState, checks: dict, now: float) -> None:
         )
         det = [lines[code][p] for p in sorted(lines[code], key=_pg_order)]
         _add(checks, code, sev, summary, len(pgs[code]), det)
+    misplaced = sum(int(s.get("num_objects_misplaced", 0)) for s in stats.values())
+    copies = _object_copies(state, stats)
+    if misplaced and copies > 0 and bool(_opt(state, "mon_warn_on_misplaced")):
+        _add(checks, "OBJECT_MISPLACED", WARN,
+             f"{misplaced}/{copies} objects misplaced ({100.0 * misplaced / copies:.3f}%)",
+             misplaced, [])  # fmt: skip
     errors = sum(int(s.get("num_scrub_errors", 0)) for s in stats.values())
     if errors:
         _add(checks, "OSD_SCRUB_ERRORS", ERR, f"{errors} scrub errors", errors, [])
