@@ -1,4 +1,4 @@
-"""`osd crush *` handlers: rules, dump, tree, buckets, reweight, remove."""
+"""`osd crush *` handlers: rules, dump, tree, buckets, set, reweight, remove."""
 
 from __future__ import annotations
 
@@ -179,8 +179,9 @@ def crush_set(ctx: Ctx) -> Reply:
             raise CephError(errno.EINVAL, f"unable to parse location {a}")
         loc[k] = v
     if not m.exists(osd):
-        raise CephError(errno.ENOENT, f"unable to set item id {osd} name 'osd.{osd}' weight "
-                        f"{weight:g} at location {_loc_str(loc)}: does not exist")  # fmt: skip
+        raise CephError(
+            errno.ENOENT, f"osd.{osd} does not exist. Create it before updating the crush map"
+        )
     if osd not in m.crush.devices:
         raise CephError(errno.ENOENT, f"unable to set item id {osd} name 'osd.{osd}' weight "
                         f"{weight:g} at location {_loc_str(loc)}: does not exist")  # fmt: skip
