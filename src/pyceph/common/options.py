@@ -704,6 +704,13 @@ _UPSTREAM: tuple[Option, ...] = (
         services=("mgr",),
     ),
     _o(
+        "mon_warn_on_misplaced",
+        "bool",
+        False,
+        "issue a health warning if there are misplaced objects",
+        services=("mon", "mgr"),
+    ),
+    _o(
         "mon_warn_on_pool_no_redundancy",
         "bool",
         True,
@@ -1136,7 +1143,14 @@ _UPSTREAM: tuple[Option, ...] = (
         "int",
         60,
         "seconds before a PG counts as stuck",
-        services=("mgr",),
+        services=("mon", "mgr"),
+    ),
+    _o(
+        "mon_health_max_detail",
+        "uint",
+        50,
+        "max detail lines per health check (upstream PGMap's PG checks make one more)",
+        services=("mon", "mgr"),
     ),
     _o(
         "mon_health_to_clog",

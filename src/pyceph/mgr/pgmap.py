@@ -39,6 +39,8 @@ from pyceph.common.output import TextTable, byte_u
 
 __all__ = ["OSD_STAT_FIELDS", "PG_STALE_TIMEOUT", "PG_STAT_FIELDS", "PGMap", "utime_str"]
 
+#: The per-PG times the stuck health checks compare with `mon_pg_stuck_threshold`.
+LAST_KEYS = ("last_active", "last_peered", "last_fullsized", "last_unstale")
 PG_STALE_TIMEOUT = 60.0  # seconds without a report from a PG's primary
 DEFAULT_FULL_RATIO = 0.95  # mon_osd_full_ratio
 
@@ -177,6 +179,9 @@ class PGMap:
         self.pg_reporter: dict[str, tuple[int, float]] = {}
         self._rate_prev: dict[int, tuple[float, dict[str, int]]] = {}
         self._rate: dict[int, dict[str, float]] = {}
+        #: pgid -> {"last_active", "last_peered", "last_fullsized", "last_unstale"}: when
+        #: the PG was last seen in that condition (what upstream's stuck checks compare)
+        self.pg_last: dict[str, dict[str, float]] = {}
 
     # ------------------------------------------------------------------ inputs
     def apply_osd_report(self, osd_id: int, report: dict[str, Any], now: float) -> None:
@@ -225,6 +230,7 @@ class PGMap:
     def tick(self, now: float) -> None:
         """Advance time: staleness and client I/O rates are computed against `now`."""
         self.now = max(self.now, now)
+        self._track_last(self.now)
         sums = self.pool_sums()
         for pid, s in sums.items():
             prev = self._rate_prev.get(pid)
@@ -238,6 +244,25 @@ class PGMap:
                     for k in ("num_rd", "num_rd_kb", "num_wr", "num_wr_kb")
                 }
                 self._rate_prev[pid] = (now, s)
+
+    def _track_last(self, now: float) -> None:
+        """Stamp each PG's `last_*` times (upstream pg_stat_t's last_active, last_peered,
+        last_fullsized, last_unstale). A PG seen for the first time counts from now."""
+        seen = set()
+        for pgid, d in self.pgs():
+            seen.add(pgid)
+            flags = set(str(d["state"]).split("+"))
+            last = self.pg_last.setdefault(pgid, dict.fromkeys(LAST_KEYS, now))
+            if "active" in flags:
+                last["last_active"] = now
+            if "active" in flags or "peered" in flags:
+                last["last_peered"] = now
+            if "undersized" not in flags:
+                last["last_fullsized"] = now
+            if "stale" not in flags:
+                last["last_unstale"] = now
+        for pgid in set(self.pg_last) - seen:
+            del self.pg_last[pgid]
 
     # ------------------------------------------------------------------ osdmap access
     def _pools(self) -> dict[int, Any]:
@@ -361,8 +386,22 @@ class PGMap:
                 "total_avail_bytes": o["kb_avail"] * 1024,
                 "total_used_bytes": used,
                 "total_used_raw_bytes": used,
+                **self.recovery_summary(pgs),
             },
         }
+
+    @staticmethod
+    def recovery_summary(pgs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """Degraded and misplaced object counts over all object copies, only those not zero
+        (upstream PGMap::overall_recovery_summary)."""
+        copies = sum(int(d.get("num_object_copies", 0)) for _, d in pgs)
+        out: dict[str, Any] = {}
+        for kind in ("degraded", "misplaced"):
+            n = sum(int(d.get(f"num_objects_{kind}", 0)) for _, d in pgs)
+            if n and copies:
+                out.update({f"{kind}_objects": n, f"{kind}_total": copies,
+                            f"{kind}_ratio": n / copies})  # fmt: skip
+        return out
 
     def pg_stat_text(self) -> str:
         s = self.pg_stat()["pg_summary"]
@@ -370,7 +409,14 @@ class PGMap:
         return (
             f"{s['num_pgs']} pgs: {states}; {byte_u(s['num_bytes'])} data, "
             f"{byte_u(s['total_used_raw_bytes'])} used, {byte_u(s['total_avail_bytes'])} / "
-            f"{byte_u(s['total_bytes'])} avail\n"
+            f"{byte_u(s['total_bytes'])} avail"
+            + "".join(
+                f"; {s[k + '_objects']}/{s[k + '_total']} objects {k} "
+                f"({s[k + '_ratio'] * 100:.3f}%)"
+                for k in ("degraded", "misplaced")
+                if k + "_objects" in s
+            )
+            + "\n"
         )
 
     # ------------------------------------------------------------------ pg dump
@@ -857,6 +903,7 @@ class PGMap:
         pg_stats = {}
         for pgid, d in self.pgs():
             pg_stats[pgid] = {k: v for k, v in d.items()}
+            pg_stats[pgid].update(self.pg_last.get(pgid, dict.fromkeys(LAST_KEYS, self.now)))
         pool_stats = {}
         for pid, s in self.pool_sums().items():
             e = dict(s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyceph.common.options import OPTIONS
 from pyceph.osdmap.osdmap import FLAG_STRING_ORDER
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def compute_checks(state: MonState, now: float) -> dict[str, dict[str, Any]]:
         _add(checks, "POOL_FULL", WARN, f"{len(pf)} pool(s) full", len(pf), det)
 
     # PG_AVAILABILITY / PG_DEGRADED
-    _pg_checks(state, checks)
+    _pg_checks(state, checks, now)
 
     # POOL_APP_NOT_ENABLED
     pstats = digest.get("pool_stats", {})
@@ -170,64 +171,119 @@ def pg_states(state: MonState) -> dict[str, str]:
     return out
 
 
-def _pg_checks(state: MonState, checks: dict) -> None:
+#: How each PG state flag counts in health, in upstream's PG_STATE bit order (the order
+#: of the summary's parts; a PG's detail line is made by the last flag that counts it):
+#: (flag, check code, the `last_*` stamp it must be stuck past or None, inverted).
+#: Upstream PGMap::get_health_checks `state_to_response`.
+_PG_RESPONSES: tuple[tuple[str, str, str | None, bool], ...] = (
+    ("active", "PG_AVAILABILITY", "last_active", True),
+    ("down", "PG_AVAILABILITY", None, False),
+    ("recovery_unfound", "PG_DAMAGED", None, False),
+    ("backfill_unfound", "PG_DAMAGED", None, False),
+    ("degraded", "PG_DEGRADED", None, False),
+    ("inconsistent", "PG_DAMAGED", None, False),
+    ("peering", "PG_AVAILABILITY", "last_peered", False),
+    ("incomplete", "PG_AVAILABILITY", None, False),
+    ("stale", "PG_AVAILABILITY", "last_unstale", False),
+    ("backfill_toofull", "PG_DEGRADED_FULL", None, False),
+    ("undersized", "PG_DEGRADED", "last_fullsized", False),
+    ("recovery_toofull", "PG_DEGRADED_FULL", None, False),
+    ("snaptrim_error", "PG_DAMAGED", None, False),
+)
+_PG_CHECKS = {
+    "PG_AVAILABILITY": (WARN, "Reduced data availability: "),
+    "PG_DEGRADED": (WARN, "Degraded data redundancy: "),
+    "PG_DEGRADED_FULL": (ERR, "Degraded data redundancy (low space): "),
+    "PG_DAMAGED": (ERR, "Possible data damage: "),
+}
+
+
+def _pg_checks(state: MonState, checks: dict, now: float) -> None:
+    """PG_AVAILABILITY, PG_DEGRADED, PG_DEGRADED_FULL, PG_DAMAGED from the PGs' states:
+    every flag of `_PG_RESPONSES` a PG has (or, inverted, lacks) counts it, the delayed ones
+    only once stuck for `mon_pg_stuck_threshold`; then OBJECT_MISPLACED (only with
+    `mon_warn_on_misplaced`, off by default as upstream) and OSD_SCRUB_ERRORS."""
+    from .format_plain import timespan  # format_plain imports this module
+
     stats = (state.mgr_digest or {}).get("pg_stats", {})
     states = pg_states(state)
-    inactive = [p for p, s in states.items() if "active" not in s.split("+")]
-    if inactive:
-        parts = [f"{len(inactive)} pgs inactive"]
-        down = [p for p in inactive if "down" in states[p].split("+")]
-        if down:
-            parts.append(f"{len(down)} pgs down")
-        det = []
-        for p in inactive[:50]:
-            acting = stats.get(p, {}).get("acting", [])
-            det.append(f"pg {p} is {states[p]}, acting {_list(acting)}")
-        _add(checks, "PG_AVAILABILITY", WARN,
-             "Reduced data availability: " + ", ".join(parts), len(inactive), det)  # fmt: skip
-    degraded_objs = sum(s.get("num_objects_degraded", 0) for s in stats.values())
-    total_objs = sum(s.get("num_objects", 0) for s in stats.values())
-    size_of = {pid: p.size for pid, p in state.osdmap.pools.items()}
-    copies = sum(
-        s.get("num_objects", 0) * size_of.get(int(pg.split(".")[0]), 1) for pg, s in stats.items()
-    )
-    dpgs = [p for p, s in states.items() if "degraded" in s.split("+")]
-    upgs = [p for p, s in states.items() if "undersized" in s.split("+")]
-    if degraded_objs or dpgs or upgs:
-        parts = []
-        if degraded_objs:
-            pct = 100.0 * degraded_objs / max(copies, total_objs, 1)
-            parts.append(f"{degraded_objs}/{max(copies, total_objs)} objects degraded ({pct:.3f}%)")
-        if dpgs:
-            parts.append(f"{len(dpgs)} pgs degraded")
-        if upgs:
-            parts.append(f"{len(upgs)} pgs undersized")
-        det = [f"pg {p} is {states[p]}" for p in sorted(set(dpgs) | set(upgs))[:50]]
-        _add(checks, "PG_DEGRADED", WARN, "Degraded data redundancy: " + ", ".join(parts),
-             len(set(dpgs) | set(upgs)), det)  # fmt: skip
-    _scrub_checks(stats, states, checks)
-
-
-def _scrub_checks(stats: dict[str, Any], states: dict[str, str], checks: dict) -> None:
-    """OSD_SCRUB_ERRORS and PG_DAMAGED (upstream PGMap::get_health_checks)."""
+    cutoff = now - float(_opt(state, "mon_pg_stuck_threshold"))
+    max_detail = int(_opt(state, "mon_health_max_detail"))
+    counts: dict[str, dict[str, int]] = {}
+    pgs: dict[str, set[str]] = {}
+    lines: dict[str, dict[str, str]] = {}
+    for pgid in sorted(states, key=_pg_order):
+        flags = set(states[pgid].split("+"))
+        st = stats.get(pgid, {})
+        acting = _list(st.get("acting", []))
+        for flag, code, stamp, inverted in _PG_RESPONSES:
+            if (flag in flags) == inverted:
+                continue
+            since = None
+            if stamp is not None:
+                since = float(st.get(stamp, now))  # an unreported PG counts from now
+                if since >= cutoff:
+                    continue
+            counts.setdefault(code, {})
+            counts[code][flag] = counts[code].get(flag, 0) + 1
+            pgs.setdefault(code, set()).add(pgid)
+            msgs = lines.setdefault(code, {})
+            if len(msgs) > max_detail:
+                continue
+            if since is not None:
+                name = "inactive" if flag == "active" else flag
+                dur = "since forever" if since <= 0 else f"for {timespan(now - since)}"
+                msgs[pgid] = (
+                    f"pg {pgid} is stuck {name} {dur}, current state {states[pgid]}, "
+                    f"last acting {acting}"
+                )
+            else:
+                msgs[pgid] = f"pg {pgid} is {states[pgid]}, acting {acting}"
+                unfound = int(st.get("num_objects_unfound", 0))
+                if unfound:
+                    msgs[pgid] += f", {unfound} unfound"
+    for code in sorted(counts):
+        sev, summary = _PG_CHECKS[code]
+        if code == "PG_DEGRADED":
+            degraded = sum(int(s.get("num_objects_degraded", 0)) for s in stats.values())
+            copies = _object_copies(state, stats)
+            if degraded and copies > 0:
+                summary += (
+                    f"{degraded}/{copies} objects degraded ({100.0 * degraded / copies:.3f}%), "
+                )
+        summary += ", ".join(
+            f"{n} {'pgs' if n > 1 else 'pg'} {'inactive' if f == 'active' else f}"
+            for f, n in counts[code].items()
+        )
+        det = [lines[code][p] for p in sorted(lines[code], key=_pg_order)]
+        _add(checks, code, sev, summary, len(pgs[code]), det)
+    misplaced = sum(int(s.get("num_objects_misplaced", 0)) for s in stats.values())
+    copies = _object_copies(state, stats)
+    if misplaced and copies > 0 and bool(_opt(state, "mon_warn_on_misplaced")):
+        _add(checks, "OBJECT_MISPLACED", WARN,
+             f"{misplaced}/{copies} objects misplaced ({100.0 * misplaced / copies:.3f}%)",
+             misplaced, [])  # fmt: skip
     errors = sum(int(s.get("num_scrub_errors", 0)) for s in stats.values())
     if errors:
         _add(checks, "OSD_SCRUB_ERRORS", ERR, f"{errors} scrub errors", errors, [])
-    damaged: dict[str, list[str]] = {}
-    for p, st in states.items():
-        flags = st.split("+")
-        for flag in ("inconsistent", "recovery_unfound", "backfill_unfound", "repair"):
-            if flag in flags:
-                damaged.setdefault(flag, []).append(p)
-    if damaged:
-        parts = [f"{len(v)} pg{'s' if len(v) != 1 else ''} {k}" for k, v in damaged.items()]
-        pgs = sorted({p for v in damaged.values() for p in v}, key=_pg_order)
-        det = [
-            f"pg {p} is {states[p]}, acting {_list(stats.get(p, {}).get('acting', []))}"
-            for p in pgs[:50]
-        ]
-        _add(checks, "PG_DAMAGED", ERR, "Possible data damage: " + ", ".join(parts),
-             len(pgs), det)  # fmt: skip
+
+
+def _opt(state: MonState, name: str) -> Any:
+    """An option's value, its table default when the monitor has none."""
+    v = state.opt(name)
+    return OPTIONS[name].default if v is None else v
+
+
+def _object_copies(state: MonState, stats: dict[str, Any]) -> int:
+    """The cluster's object copies: what the OSDs report, else objects x pool size."""
+    copies = sum(int(s.get("num_object_copies", 0)) for s in stats.values())
+    if copies:
+        return copies
+    size_of = {pid: p.size for pid, p in state.osdmap.pools.items()}
+    return sum(
+        int(s.get("num_objects", 0)) * size_of.get(int(pg.split(".")[0]), 1)
+        for pg, s in stats.items()
+    )
 
 
 def _pg_order(pgid: str) -> tuple[int, int]:

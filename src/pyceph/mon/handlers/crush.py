@@ -1,10 +1,12 @@
-"""`osd crush *` handlers: rules, dump, tree, buckets, reweight, remove."""
+"""`osd crush *` handlers: rules, dump, tree, buckets, set, reweight, remove."""
 
 from __future__ import annotations
 
+import copy
 import errno
 
 from pyceph.common.errors import CephError
+from pyceph.crush.map import CrushError
 
 from . import Ctx, Reply, command
 
@@ -157,3 +159,50 @@ def crush_rm(ctx: Ctx) -> Reply:
     del crush.buckets[iid]
     crush.invalidate()
     return Reply(outs=f"removed item id {iid} name '{name}' from crush map", changed={"osdmap"})
+
+
+@command("osd crush set")
+def crush_set(ctx: Ctx) -> Reply:
+    """`osd crush set osd.N WEIGHT TYPE=NAME...`: put an existing OSD at a location with a
+    weight, making missing buckets (upstream OSDMonitor's `osd crush set` through
+    CrushWrapper::update_item). Setting the whole map from a file is not supported."""
+    m = ctx.state.pending_osdmap
+    if ctx.get("id") is None:
+        raise CephError(errno.EINVAL, "setting the crush map from a file is not supported")
+    raw = str(ctx.args["id"])
+    osd = int(raw.partition(".")[2] if raw.startswith("osd.") else raw)
+    weight = float(ctx.args["weight"])
+    loc: dict[str, str] = {}
+    for a in ctx.get("args", []):
+        k, sep, v = str(a).partition("=")
+        if not sep or not v:
+            raise CephError(errno.EINVAL, f"unable to parse location {a}")
+        loc[k] = v
+    if not m.exists(osd):
+        raise CephError(
+            errno.ENOENT, f"osd.{osd} does not exist. Create it before updating the crush map"
+        )
+    if osd not in m.crush.devices:
+        raise CephError(errno.ENOENT, f"unable to set item id {osd} name 'osd.{osd}' weight "
+                        f"{weight:g} at location {_loc_str(loc)}: does not exist")  # fmt: skip
+    trial = copy.deepcopy(m.crush)  # bad input changes nothing: try it on a copy first
+    trial.remove_osd(osd)
+    try:
+        trial.add_osd(osd, weight, loc)
+    except CrushError as e:
+        raise CephError(errno.EINVAL, str(e))
+    crush = m.crush_for_write()
+    cls = crush.get_item_class(osd)
+    crush.remove_osd(osd)
+    crush.add_osd(osd, weight, loc)
+    if cls is not None:
+        crush.set_item_class(osd, cls)
+    return Reply(
+        outs=f"set item id {osd} name 'osd.{osd}' weight {weight:g} at location "
+        f"{_loc_str(loc)} to crush map",
+        changed={"osdmap"},
+    )
+
+
+def _loc_str(loc: dict[str, str]) -> str:
+    return "{" + ",".join(f"{k}={v}" for k, v in sorted(loc.items())) + "}"

@@ -101,6 +101,12 @@ def pgmap_summary(ctx: Ctx) -> dict[str, Any]:
         out["degraded_objects"] = deg
         out["degraded_total"] = tot
         out["degraded_ratio"] = deg / tot if tot else 0.0
+    mis = sum(v.get("num_objects_misplaced", 0) for v in pg.values())
+    copies = sum(v.get("num_object_copies", 0) for v in pg.values())
+    if mis and copies:
+        out["misplaced_objects"] = mis
+        out["misplaced_total"] = copies
+        out["misplaced_ratio"] = mis / copies
     for k in ("read_bytes_sec", "write_bytes_sec", "read_op_per_sec", "write_op_per_sec"):
         if k in d.get("io_rate", {}):
             out[k] = d["io_rate"][k]
