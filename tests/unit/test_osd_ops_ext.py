@@ -516,6 +516,63 @@ def test_notify_through_the_pg():
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
+def test_watchers_survive_a_primary_change():
+    """Watch records are replicated writes; a new primary restores them as disconnected
+    watchers: a notify waits for them, the one that reconnects gets it, the one that never
+    does is listed in the timeouts and, at its watch timeout, its record is removed on
+    every replica (upstream populate_obc_watchers / handle_watch_timeout)."""
+
+    async def main():
+        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)})
+        await c.start()
+        await c.wait_clean()
+        assert (await c.op(1, "obj", [["write_full", {"dlen": 1}]], b"x"))[0]["r"] == 0
+        w1, w2 = FakeConn(101), FakeConn(102)
+        for conn, cookie, timeout in ((w1, 1, 30), (w2, 2, 2)):
+            watch = {"op": "watch", "cookie": cookie, "timeout": timeout}
+            assert (await _op(c, "obj", [["watch", watch]], conn=conn))[0]["r"] == 0
+        key = object_key(1, ("", "obj", ""))
+        for s in c.stores.values():
+            assert set(load_oi(s, pg_cid(1, 0), key).watchers) == {(101, 1), (102, 2)}
+        _u, _p, _acting, primary = c.map.pg_to_up_acting_osds(1, 0)
+        await c.kill(primary)
+        await c.wait_active()
+        h, _ = await c.op(1, "obj", [["list_watchers", {}]])
+        assert [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101, 102]
+
+        notifier = FakeConn(200)
+        notify = asyncio.ensure_future(
+            _op(c, "obj", [["notify", {"timeout_ms": 1000, "dlen": 2}]], b"hi", notifier)
+        )
+        # the client's ping finds its watch disconnected, so it reconnects
+        w1 = FakeConn(101)
+        ping = {"op": "ping", "cookie": 1}
+        assert (await _op(c, "obj", [["watch", ping]], conn=w1))[0]["r"] == -errno.ETIMEDOUT
+        assert (await _op(c, "obj", [["watch", {**ping, "op": "reconnect"}]], conn=w1))[0]["r"] == 0
+        assert (await _op(c, "obj", [["watch", ping]], conn=w1))[0]["r"] == 0
+        _t, head, data = w1.sent[0]
+        assert data == b"hi"
+        ack = {"notify_id": head["notify_id"], "cookie": 1, "dlen": 2}
+        await _op(c, "obj", [["notify_ack", ack]], b"ok", conn=w1)
+        h, _ = await notify
+        assert h["r"] == -errno.ETIMEDOUT
+        assert h["ops"][0]["acks"] == [[101, 1, b"ok"]]
+        assert h["ops"][0]["timeouts"] == [[102, 2]]
+        # the silent watcher's timeout removes its record, on every replica
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            h, _ = await c.op(1, "obj", [["list_watchers", {}]])
+            if [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101]:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "the watch never timed out"
+            await asyncio.sleep(0.05)
+        for i in c.running:
+            assert set(load_oi(c.stores[i], pg_cid(1, 0), key).watchers) == {(101, 1)}
+        await c.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
 def test_omap_is_replicated_and_recovered():
     async def main():
         c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)})
