@@ -520,7 +520,8 @@ def test_watchers_survive_a_primary_change():
     """Watch records are replicated writes; a new primary restores them as disconnected
     watchers: a notify waits for them, the one that reconnects gets it, the one that never
     does is listed in the timeouts and, at its watch timeout, its record is removed on
-    every replica (upstream populate_obc_watchers / handle_watch_timeout)."""
+    every replica; a blocklisted client's record goes at once (upstream
+    populate_obc_watchers / check_blocklisted_obc_watchers / handle_watch_timeout)."""
 
     async def main():
         c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)})
@@ -528,17 +529,23 @@ def test_watchers_survive_a_primary_change():
         await c.wait_clean()
         assert (await c.op(1, "obj", [["write_full", {"dlen": 1}]], b"x"))[0]["r"] == 0
         w1, w2 = FakeConn(101), FakeConn(102)
-        for conn, cookie, timeout in ((w1, 1, 30), (w2, 2, 2)):
+        w3 = FakeConn(103)  # a client the new map blocklists (its address nonce: 7)
+        for conn, cookie, timeout, nonce in ((w1, 1, 30, 1), (w2, 2, 2, 1), (w3, 3, 30, 7)):
+            c.client_nonce = nonce
             watch = {"op": "watch", "cookie": cookie, "timeout": timeout}
             assert (await _op(c, "obj", [["watch", watch]], conn=conn))[0]["r"] == 0
+        c.client_nonce = 1
         key = object_key(1, ("", "obj", ""))
         for s in c.stores.values():
-            assert set(load_oi(s, pg_cid(1, 0), key).watchers) == {(101, 1), (102, 2)}
+            assert set(load_oi(s, pg_cid(1, 0), key).watchers) == {(101, 1), (102, 2), (103, 3)}
         _u, _p, _acting, primary = c.map.pg_to_up_acting_osds(1, 0)
         await c.kill(primary)
         await c.wait_active()
+        m = c.map.next()
+        m.blocklist = {"127.0.0.1:0/7": 0.0}
+        c.publish(m)
         h, _ = await c.op(1, "obj", [["list_watchers", {}]])
-        assert [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101, 102]
+        assert [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101, 102, 103]
 
         notifier = FakeConn(200)
         notify = asyncio.ensure_future(

@@ -83,7 +83,7 @@ from pyceph.osd.types import (
     pgid_str,
     ver,
 )
-from pyceph.osd.watch import Notify, WatchRegistry
+from pyceph.osd.watch import Notify, WatchRegistry, addr_blocklisted
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
 from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
@@ -1245,6 +1245,10 @@ class PG:
         if oi is None or not oi.watchers:
             return
         if self.watch.restore(oid, oi.watchers, self.svc.runtime.clock.now()):
+            # upstream check_blocklisted_obc_watchers: a dead client's record goes at once
+            blocklist = getattr(getattr(self.svc, "osdmap", None), "blocklist", None)
+            if blocklist:
+                self.watch.drop_blocklisted(lambda addr: addr_blocklisted(blocklist, addr))
             self._start_reaper()
 
     def _start_reaper(self) -> None:

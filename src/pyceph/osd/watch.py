@@ -45,6 +45,14 @@ MAX_NOTIFIES_PER_PG = 4096
 WatchKey = tuple[int, int]  # (client global id, cookie)
 
 
+def addr_blocklisted(blocklist: dict[str, float] | None, addr: Any) -> bool:
+    """`OSDMap::is_blocklisted`: this `ip:port/nonce`, or its whole IP (`ip:0/0`)."""
+    if not blocklist or not addr:
+        return False
+    a = str(addr).split(":", 1)[1] if str(addr)[:3] in ("v1:", "v2:", "any") else str(addr)
+    return a in blocklist or f"{a.rsplit(':', 1)[0]}:0/0" in blocklist
+
+
 @dataclass(eq=False)
 class Watcher:
     """One client's watch on one object."""
@@ -277,6 +285,7 @@ class WatchRegistry:
 
 __all__ = [
     "Notify",
+    "addr_blocklisted",
     "WatchRegistry",
     "Watcher",
 ]
