@@ -14,7 +14,7 @@ or notify op on it runs. A notify waits for disconnected watchers too — they g
 they reconnect (the client's ping fails with -ETIMEDOUT, it re-sends `reconnect`), else
 the notify times out on them. A watcher that neither reconnects nor pings within its
 timeout is `expired`: the PG then removes its record with a write (upstream
-handle_watch_timeout) and `remove`s it here.
+handle_watch_timeout) and `unwatch`es it here.
 
 Messages to the client (`watch_notify` head):
 
@@ -135,6 +135,7 @@ class WatchRegistry:
             w.addr = addr or w.addr
             if conn is not None:
                 w.conn = conn
+                w.blocklisted = False  # its client is back: no longer on the blocklist
             w.last_seen = now
         for nid in sorted(w.notifies):
             n = self.notifies.get(nid)
