@@ -68,10 +68,7 @@ async def _scenario(cluster) -> dict:
             rc,
             ids,
             rand.fork("workload"),
-            WorkloadConfig(
-                op_timeout=60.0,
-                check_notify_watchers=False,  # watchers are not persisted yet (WorkloadConfig)
-            ),
+            WorkloadConfig(op_timeout=60.0),
         )
         await wl.setup()
         stop = asyncio.Event()

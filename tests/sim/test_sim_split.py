@@ -182,7 +182,7 @@ async def _model_merge_scenario(c: SimCluster, thrash: bool) -> dict[str, int]:
                         max_interval=SIM_THRASH_INTERVAL[1], max_down=1, max_out=1)  # fmt: skip
     th = Thrasher(SimBackend(c, rc), c.rand.fork("thrasher"), tcfg)
     await th.wait_healthy()
-    cfg = WorkloadConfig(think=SIM_THINK, op_timeout=90.0, check_notify_watchers=False)
+    cfg = WorkloadConfig(think=SIM_THINK, op_timeout=90.0)
     wl = Workload(rc, ids, c.rand.fork("workload"), cfg, describe_replicas=sim_replica_describer(c))
     await wl.setup()
     stop = asyncio.Event()

@@ -33,6 +33,9 @@ CI_SEEDS = 200
 #: Seeds that found a bug, with what it was: they run whatever range CI runs.
 REGRESSION_SEEDS = {
     68: "PG queries lost when a shared connect was cancelled: PGs peering for ever",
+    14: "a new primary knew no watchers: a notify completed without the object's watcher",
+    25: "a new primary knew no watchers: a notify completed without the object's watcher",
+    37: "a new primary knew no watchers: a notify completed without the object's watcher",
 }
 SEEDS = seeds(count=CI_SEEDS)
 if not os.environ.get("PYCEPH_SIM_SEEDS"):

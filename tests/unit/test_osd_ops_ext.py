@@ -10,10 +10,22 @@ import errno
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
 import pytest
 
+from pyceph.cls.context import Origin
+from pyceph.common.packing import CorruptRecord
 from pyceph.osd.fakes import FakePool, InProcCluster
-from pyceph.osd.ops import FLAG_RETURNVEC, MAX_ERRNO, OP_FLAG_FAILOK, Limits, OpEnv, execute
+from pyceph.osd.ops import (
+    FLAG_RETURNVEC,
+    MAX_ERRNO,
+    OP_FLAG_FAILOK,
+    Limits,
+    ObjectInfo,
+    OpEnv,
+    execute,
+    load_oi,
+)
 from pyceph.osd.types import object_key, pg_cid
 from pyceph.osd.watch import WatchRegistry
 from pyceph.store.memstore import MemStore
@@ -237,7 +249,10 @@ def test_is_write_classifies_calls_by_method_flags():
     assert not is_write([["call", {"cls": "hello", "method": "say_hello"}]])
     assert not is_write([["call", {"cls": "nope", "method": "x"}]])
     assert is_write([["omap_set", {"kv": {}}]]) and not is_write([["omap_get_keys", {}]])
-    assert not is_write([["watch", {}], ["notify", {}], ["notify_ack", {}]])
+    # a watch or unwatch changes the object info's watcher records; a ping reads them
+    assert is_write([["watch", {}]]) and is_write([["watch", {"op": "unwatch"}]])
+    assert is_write([["watch", {"op": "reconnect"}]])
+    assert not is_write([["watch", {"op": "ping"}], ["notify", {}], ["notify_ack", {}]])
 
 
 def test_lock_class_keys_lockers_by_origin():
@@ -267,21 +282,58 @@ def test_watch_ops_validate_and_return_effects():
     r = run(s, [["notify_ack", {"notify_id": 1, "cookie": 1}]])  # no object needed
     assert r.r == 0 and r.effects[0][0] == "notify_ack"
     run(s, [["write_full", {"dlen": 0}]])
-    r = run(s, [["watch", {"op": "watch", "cookie": 7, "timeout": 5}]], env=OpEnv(gid=9))
-    assert r.r == 0 and not r.modified and r.effects[0][0] == "watch"
+    mtime = load_oi(s, CID, K).mtime
     assert run(s, [["watch", {"op": "ping", "cookie": 7}]], env=OpEnv(gid=9)).r == -errno.ENOTCONN
-    ws = {(9, 7): {"addr": "a", "timeout_seconds": 5, "connected": False}}
+    # a watch writes its record into the object info (upstream object_info_t::watchers)
+    me = OpEnv(gid=9, origin=Origin("client.9", "a"), now=50.0)
+    r = run(s, [["watch", {"op": "watch", "cookie": 7, "timeout": 5}]], v=(1, 2), env=me)
+    assert r.r == 0 and r.modified and r.effects[0][0] == "watch"
+    oi = load_oi(s, CID, K)
+    assert oi.watchers == {(9, 7): (5, "a")} and oi.version == (1, 2) and oi.mtime == mtime
+    # watching again changes nothing; the default timeout is the OSD's
+    r = run(s, [["watch", {"op": "watch", "cookie": 7}]], v=(1, 3), env=me)
+    assert r.r == 0 and not r.modified and r.effects[0][1]["timeout"] == 5
+    r = run(
+        s,
+        [["watch", {"op": "watch", "cookie": 8}]],
+        v=(1, 3),
+        env=dataclasses.replace(me, watch_timeout=11),
+    )
+    assert r.modified and load_oi(s, CID, K).watchers[(9, 8)] == (11, "a")
+    # a record whose connection this primary does not know: the client must reconnect
+    ws = {(9, 7): {"connected": False}}
     r = run(s, [["watch", {"op": "ping", "cookie": 7}]], env=OpEnv(gid=9, watchers=ws))
+    assert r.r == -errno.ETIMEDOUT
+    r = run(s, [["watch", {"op": "ping", "cookie": 7}]], env=OpEnv(gid=9))
     assert r.r == -errno.ETIMEDOUT
     ws[(9, 7)]["connected"] = True
     assert run(s, [["watch", {"op": "ping", "cookie": 7}]], env=OpEnv(gid=9, watchers=ws)).r == 0
-    r = run(s, [["list_watchers", {}]], env=OpEnv(watchers=ws))
+    # list_watchers reads the records
+    r = run(s, [["list_watchers", {}]])
     assert r.outs[0]["watchers"] == [
-        {"name": "client.9", "watcher_id": 9, "cookie": 7, "addr": "a", "timeout_seconds": 5}
+        {"name": "client.9", "watcher_id": 9, "cookie": 7, "addr": "a", "timeout_seconds": 5},
+        {"name": "client.9", "watcher_id": 9, "cookie": 8, "addr": "a", "timeout_seconds": 11},
     ]
+    r = run(s, [["watch", {"op": "unwatch", "cookie": 8}]], v=(1, 4), env=me)
+    assert r.modified and set(load_oi(s, CID, K).watchers) == {(9, 7)}
+    r = run(s, [["watch", {"op": "unwatch", "cookie": 8}]], v=(1, 5), env=me)
+    assert r.r == 0 and not r.modified
+    assert run(s, [["watch", {"op": "bogus", "cookie": 8}]], env=me).r == -errno.EINVAL
     r = run(s, [["notify", {"timeout_ms": 1000, "dlen": 2}]], b"hi")
     assert r.effects == [("notify", 0, {"timeout_ms": 1000, "dlen": 2}, b"hi")]
+    # a data write keeps the records; the delete takes them with the object
+    run(s, [["write", {"off": 0, "dlen": 1}]], b"x", v=(1, 6))
+    assert set(load_oi(s, CID, K).watchers) == {(9, 7)}
     assert run(s, [["delete", {}]]).effects == [("disconnect",)]
+
+
+def test_object_info_watchers_round_trip_and_old_records_decode():
+    oi = ObjectInfo(3, (2, 5), 4, 1.5, {(9, 7): (30, "1.2.3.4:0/5"), (1, 2): (5, "x")})
+    assert ObjectInfo.decode(oi.encode()) == oi
+    old = msgpack.packb([3, [2, 5], 4, 1.5])  # written before watchers were persisted
+    assert ObjectInfo.decode(old) == ObjectInfo(3, (2, 5), 4, 1.5)
+    with pytest.raises(CorruptRecord):
+        ObjectInfo.decode(msgpack.packb([3, [2, 5], 4, 1.5, [[1, 2, 3]]]))
 
 
 @dataclass
@@ -333,11 +385,59 @@ def test_watch_registry_notify_ack_timeout_and_disconnect():
         reg.finish(n2)
         # silent watchers are reaped; deleting the object ends the others with ENOTCONN
         reg.ping(oid, 2, 20, 20.0)
-        reg.reap(31.5)
+        expired = reg.expired(31.5)
+        assert [(w.gid, w.cookie) for w in expired] == [(1, 10)]
+        reg.unwatch(oid, 1, 10)  # the PG removes the record first (a write), then this
         assert set(reg.watchers[oid]) == {(2, 20)}
         reg.disconnect_object(oid)
         assert c3.sent[-1][1] == {"event": "disconnect", "cookie": 20, "err": -errno.ENOTCONN}
         assert not reg
+
+    asyncio.run(main())
+
+
+def test_watch_registry_restores_records_as_disconnected_watchers():
+    """A new primary's view (upstream populate_obc_watchers): the records come back
+    disconnected; a notify waits for them and they get it when they reconnect; one that
+    never comes back times out of the notify, then expires."""
+
+    async def main():
+        reg = WatchRegistry(1)
+        oid = ("", "o", "")
+        c1 = FakeConn(1)
+        reg.watch(oid, 1, 10, 30.0, "a1", c1, 0.0)  # reconnected already
+        records = {(1, 10): (30, "a1"), (2, 20): (5, "a2")}
+        assert reg.restore(oid, records, 100.0) == 1
+        assert reg.restore(oid, records, 101.0) == 0  # idempotent
+        assert reg.view(oid)[(2, 20)] == {"addr": "a2", "timeout_seconds": 5, "connected": False}
+        assert reg.view(oid)[(1, 10)]["connected"]
+        n = reg.notify(oid, 5, b"hi", 10.0, 3)
+        assert n.pending == {(1, 10), (2, 20)}
+        reg.ack(n.notify_id, 1, 10, b"r1", 100.5)
+        assert not n.done.done()  # still waiting for the disconnected one
+        c2 = FakeConn(2)
+        reg.watch(oid, 2, 20, 5.0, "a2", c2, 101.0)  # its reconnect: the notify is re-sent
+        assert c2.sent[0][1]["notify_id"] == n.notify_id and c2.sent[0][2] == b"hi"
+        reg.ack(n.notify_id, 2, 20, b"r2", 101.5)
+        assert n.done.done() and n.result() == ([[1, 10, b"r1"], [2, 20, b"r2"]], [])
+        reg.finish(n)
+        # one that never reconnects: the notify lists it, then its timeout expires it
+        reg.restore(oid, {(3, 30): (5, "a3")}, 102.0)
+        n = reg.notify(oid, 5, b"x", 1.0, 3)
+        reg.ack(n.notify_id, 1, 10, b"", 102.0)
+        reg.ack(n.notify_id, 2, 20, b"", 102.0)
+        assert n.result() == ([[1, 10, b""], [2, 20, b""]], [[3, 30]])
+        reg.finish(n)
+        assert reg.expired(106.5) == []
+        reg.ping(oid, 1, 10, 107.0)
+        reg.ping(oid, 2, 20, 107.0)
+        assert [(w.gid, w.cookie) for w in reg.expired(107.5)] == [(3, 30)]
+        # a blocklisted client leaves its notifies at once and expires at the next pass
+        n = reg.notify(oid, 5, b"y", 10.0, 3)
+        assert reg.drop_blocklisted(lambda addr: addr == "a2") == 1
+        assert n.pending == {(1, 10), (3, 30)}
+        assert {(w.gid, w.cookie) for w in reg.expired(107.5)} == {(2, 20), (3, 30)}
+        assert reg.drop_blocklisted(lambda addr: addr == "a2") == 0
 
     asyncio.run(main())
 
@@ -411,6 +511,70 @@ def test_notify_through_the_pg():
         assert w2.sent == [("watch_notify", {"event": "disconnect", "cookie": 2, "err": -107}, b"")]
         h, _ = await _op(c, "obj", [["notify", {"timeout_ms": 1000}]], conn=notifier)
         assert h["r"] == -errno.ENOENT
+        await c.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_watchers_survive_a_primary_change():
+    """Watch records are replicated writes; a new primary restores them as disconnected
+    watchers: a notify waits for them, the one that reconnects gets it, the one that never
+    does is listed in the timeouts and, at its watch timeout, its record is removed on
+    every replica; a blocklisted client's record goes at once (upstream
+    populate_obc_watchers / check_blocklisted_obc_watchers / handle_watch_timeout)."""
+
+    async def main():
+        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)})
+        await c.start()
+        await c.wait_clean()
+        assert (await c.op(1, "obj", [["write_full", {"dlen": 1}]], b"x"))[0]["r"] == 0
+        w1, w2 = FakeConn(101), FakeConn(102)
+        w3 = FakeConn(103)  # a client the new map blocklists (its address nonce: 7)
+        for conn, cookie, timeout, nonce in ((w1, 1, 30, 1), (w2, 2, 2, 1), (w3, 3, 30, 7)):
+            c.client_nonce = nonce
+            watch = {"op": "watch", "cookie": cookie, "timeout": timeout}
+            assert (await _op(c, "obj", [["watch", watch]], conn=conn))[0]["r"] == 0
+        c.client_nonce = 1
+        key = object_key(1, ("", "obj", ""))
+        for s in c.stores.values():
+            assert set(load_oi(s, pg_cid(1, 0), key).watchers) == {(101, 1), (102, 2), (103, 3)}
+        _u, _p, _acting, primary = c.map.pg_to_up_acting_osds(1, 0)
+        await c.kill(primary)
+        await c.wait_active()
+        m = c.map.next()
+        m.blocklist = {"127.0.0.1:0/7": 0.0}
+        c.publish(m)
+        h, _ = await c.op(1, "obj", [["list_watchers", {}]])
+        assert [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101, 102, 103]
+
+        notifier = FakeConn(200)
+        notify = asyncio.ensure_future(
+            _op(c, "obj", [["notify", {"timeout_ms": 1000, "dlen": 2}]], b"hi", notifier)
+        )
+        # the client's ping finds its watch disconnected, so it reconnects
+        w1 = FakeConn(101)
+        ping = {"op": "ping", "cookie": 1}
+        assert (await _op(c, "obj", [["watch", ping]], conn=w1))[0]["r"] == -errno.ETIMEDOUT
+        assert (await _op(c, "obj", [["watch", {**ping, "op": "reconnect"}]], conn=w1))[0]["r"] == 0
+        assert (await _op(c, "obj", [["watch", ping]], conn=w1))[0]["r"] == 0
+        _t, head, data = w1.sent[0]
+        assert data == b"hi"
+        ack = {"notify_id": head["notify_id"], "cookie": 1, "dlen": 2}
+        await _op(c, "obj", [["notify_ack", ack]], b"ok", conn=w1)
+        h, _ = await notify
+        assert h["r"] == -errno.ETIMEDOUT
+        assert h["ops"][0]["acks"] == [[101, 1, b"ok"]]
+        assert h["ops"][0]["timeouts"] == [[102, 2]]
+        # the silent watcher's timeout removes its record, on every replica
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            h, _ = await c.op(1, "obj", [["list_watchers", {}]])
+            if [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101]:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "the watch never timed out"
+            await asyncio.sleep(0.05)
+        for i in c.running:
+            assert set(load_oi(c.stores[i], pg_cid(1, 0), key).watchers) == {(101, 1)}
         await c.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))

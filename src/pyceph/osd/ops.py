@@ -9,11 +9,14 @@ The ops work on one `ObjectOverlay` (pyceph.cls) over the committed object: ever
 the object as left by the earlier ops of its vector, object-class methods (`call`) get the
 same view as their `ObjectState`, and the overlay's mutations become the Transaction.
 
-Watch/notify ops only validate here; what they do to the PG's watcher registry is returned
-as `OpResult.effects` for the PG to apply once the op is answered (upstream's
-``do_osd_op_effects``):
+A watch is part of the object (upstream object_info_t::watchers): `watch` adds the
+watcher's record (client global id, cookie, timeout, address) to the object info and
+`unwatch` removes it — writes, replicated and logged like any other, so a new primary
+still knows them. What a watch op does to the PG's in-memory registry of connections
+(`pyceph.osd.watch`) is returned as `OpResult.effects` for the PG to apply once the op
+is answered (upstream's ``do_osd_op_effects``):
 
-* ``("watch", {op, cookie, timeout})``: register/reconnect/ping a watcher; ``unwatch``;
+* ``("watch", {op, cookie, timeout})``: connect/reconnect/ping a watcher; ``unwatch``;
 * ``("notify", index, {timeout_ms}, payload)``: notify the object's watchers; the PG fills
   the op's output ``{acks: [[gid, cookie, data]], timeouts: [[gid, cookie]]}`` when done;
 * ``("notify_ack", {notify_id, cookie}, payload)``: a watcher's answer;
@@ -43,6 +46,7 @@ from pyceph.osd.snaps import (
     snap_key,
 )
 from pyceph.osd.types import ZERO, Version, ver
+from pyceph.osd.watch import MAX_WATCHERS_PER_OBJECT
 from pyceph.store.errors import StoreError
 from pyceph.store.objectstore import ObjectStore
 from pyceph.store.transaction import Transaction
@@ -51,8 +55,12 @@ from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 #: The internal attr holding the object info; user xattrs are stored as "_" + name.
 OI_ATTR = "oi"
 USER_ATTR_PREFIX = "_"
-#: Most items in a container of a stored object info (its fields; the version's two).
-OI_MAX_ITEMS = 8
+#: Most items in a container of a stored object info: its watcher list is the largest.
+OI_MAX_ITEMS = MAX_WATCHERS_PER_OBJECT
+#: Longest string in a stored object info (a watcher's address).
+OI_MAX_STR = 256
+#: Sub-ops of `watch` that change the object's watcher records (the others only read them).
+WATCH_WRITE_OPS = frozenset({"watch", "reconnect", "unwatch"})
 #: include/err.h MAX_ERRNO: cmpext reports a mismatch at byte i as -(MAX_ERRNO + i).
 MAX_ERRNO = 4095
 
@@ -68,6 +76,11 @@ CMP_EQ, CMP_GT, CMP_LT = 1, 3, 5
 _NO_OBJECT_OK = frozenset({"notify_ack", "list_snaps"})
 
 
+#: One watcher record of an object: (client global id, cookie) -> (timeout seconds, address)
+#: (upstream watch_info_t, keyed as object_info_t::watchers).
+WatchRecords = dict[tuple[int, int], tuple[int, str]]
+
+
 @dataclass
 class ObjectInfo:
     """Per-object metadata kept in OI_ATTR (upstream object_info_t, abridged)."""
@@ -76,16 +89,27 @@ class ObjectInfo:
     version: Version = ZERO
     user_version: int = 0
     mtime: float = 0.0
+    watchers: WatchRecords = field(default_factory=dict)
+
+    def copy(self) -> ObjectInfo:
+        return ObjectInfo(self.size, self.version, self.user_version, self.mtime,
+                          dict(self.watchers))  # fmt: skip
 
     def encode(self) -> bytes:
-        return msgpack.packb([self.size, list(self.version), self.user_version, self.mtime])
+        w: list[Any] = [self.size, list(self.version), self.user_version, self.mtime]
+        if self.watchers:
+            w.append([[g, c, t, a] for (g, c), (t, a) in sorted(self.watchers.items())])
+        return msgpack.packb(w)
 
     @classmethod
     def decode(cls, b: bytes) -> ObjectInfo:
         """The stored attr; CorruptRecord if it is malformed (a damaged store)."""
         try:
-            w = unpack_record(b, "object info", max_items=OI_MAX_ITEMS, max_str=0)
-            return cls(int(w[0]), ver(w[1]), int(w[2]), float(w[3]))
+            w = unpack_record(b, "object info", max_items=OI_MAX_ITEMS, max_str=OI_MAX_STR)
+            watchers = {
+                (int(g), int(c)): (int(t), str(a)) for g, c, t, a in (w[4] if len(w) > 4 else [])
+            }
+            return cls(int(w[0]), ver(w[1]), int(w[2]), float(w[3]), watchers)
         except SHAPE_ERRORS as e:
             if isinstance(e, CorruptRecord):
                 raise
@@ -126,8 +150,10 @@ class OpEnv:
     #: pool without allow_ec_overwrites): only stripe-aligned appends, no truncate/zero
     aligned_append: int = 0
     current_version: int = 0  #: the PG's last user version (cls_current_version)
-    #: the object's watchers: (gid, cookie) -> {"addr", "timeout", "connected"}
+    #: the primary's live watchers of the object: (gid, cookie) -> {"connected": bool, ...}
+    #: (the records themselves are in the object info)
     watchers: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    watch_timeout: int = 30  #: osd_client_watch_timeout: a watch's timeout when it names none
     random_bytes: Callable[[int], bytes] | None = None
     snapid: int = HEAD  #: the snap a read is at (HEAD: the live object)
     snapc: SnapContext | None = None  #: the snap context a write runs under
@@ -153,6 +179,8 @@ def op_is_write(name: str, args: dict[str, Any] | None) -> bool:
     """Whether one sub-op modifies the object (a `call` does iff its method has WR)."""
     if name in WRITE_OPS:
         return True
+    if name == "watch":
+        return str((args or {}).get("op", "watch")) in WATCH_WRITE_OPS
     if name == "call" and args:
         flags = cls.method_flags(str(args.get("cls", "")), str(args.get("method", "")))
         return bool(flags and flags & cls.WR)
@@ -190,7 +218,8 @@ class _Exec:
         oi = load_oi(store, cid, key)
         self.res.existed = oi is not None
         self.old_oi = oi
-        self.oi = ObjectInfo(oi.size, oi.version, oi.user_version, oi.mtime) if oi else ObjectInfo()
+        self.oi = oi.copy() if oi else ObjectInfo()
+        self.oi_dirty = False  #: the object info changed without a data change (watchers)
         base = StoreReader(
             store,
             cid,
@@ -596,9 +625,10 @@ class _Exec:
         self.out({"r": ret}, payload=out)
 
     def _watchers(self) -> list[tuple[str, str]]:
-        """cls_cxx_list_watchers' answer: (client.<gid>, address) of each watcher."""
-        return [(f"client.{gid}", str(info.get("addr", ""))) for (gid, _c), info in
-                sorted(self.env.watchers.items())]  # fmt: skip
+        """cls_cxx_list_watchers' answer: (client.<gid>, address) of each watcher record."""
+        return [
+            (f"client.{gid}", addr) for (gid, _c), (_t, addr) in sorted(self.oi.watchers.items())
+        ]
 
     def _snapset_seq(self) -> int:
         """cls_get_snapset_seq's value: the committed SnapSet's seq (0 without one)."""
@@ -607,16 +637,32 @@ class _Exec:
 
     # watch / notify ----------------------------------------------------------------
     def op_watch(self, a: dict[str, Any]) -> None:
+        """Upstream do_osd_ops CEPH_OSD_OP_WATCH: the record is in the object info, the
+        connection state in the primary's registry (`env.watchers`)."""
         self.need_exists()
         wop = str(a.get("op", "watch"))
         cookie = int(a.get("cookie", 0))
-        w = self.env.watchers.get((self.env.gid, cookie))
+        key = (self.env.gid, cookie)
+        rec = self.oi.watchers.get(key)
         if wop == "ping":
-            if w is None:
+            if rec is None:
                 raise _Fail(errno.ENOTCONN)
-            if not w.get("connected", True):
+            if not self.env.watchers.get(key, {}).get("connected", False):
                 raise _Fail(errno.ETIMEDOUT)  # the client must reconnect
-        elif wop not in ("watch", "reconnect", "unwatch"):
+        elif wop in ("watch", "reconnect"):
+            # a reconnect whose record is gone registers it again (upstream: -ENOTCONN)
+            timeout = int(float(a.get("timeout") or 0)) or self.env.watch_timeout
+            if rec is None:
+                if len(self.oi.watchers) >= MAX_WATCHERS_PER_OBJECT:
+                    raise _Fail(errno.ENOSPC)
+                self.oi.watchers[key] = (timeout, self.env.origin.addr)
+                self.oi_dirty = True
+            a = {**a, "timeout": rec[0] if rec is not None else timeout}
+        elif wop == "unwatch":
+            if rec is not None:
+                del self.oi.watchers[key]
+                self.oi_dirty = True
+        else:
             raise _Fail(errno.EINVAL)
         self.res.effects.append(("watch", {**a, "op": wop, "cookie": cookie}))
         self.out()
@@ -633,13 +679,13 @@ class _Exec:
         self.out()
 
     def op_list_watchers(self, a: dict[str, Any]) -> None:
+        """Upstream CEPH_OSD_OP_LIST_WATCHERS: the object info's records."""
         self.need_exists()
         ws = [
-            {"name": f"client.{gid}", "watcher_id": gid, "cookie": cookie, **info}
-            for (gid, cookie), info in sorted(self.env.watchers.items())
-        ]
-        for w in ws:
-            w.pop("connected", None)
+            {"name": f"client.{gid}", "watcher_id": gid, "cookie": cookie, "addr": addr,
+             "timeout_seconds": t}
+            for (gid, cookie), (t, addr) in sorted(self.oi.watchers.items())
+        ]  # fmt: skip
         self.out({"watchers": ws})
 
     # tmap (upstream do_tmapup / TMAPPUT / TMAPGET; codec in pyceph.common.tmap) --------
@@ -765,7 +811,7 @@ def execute(
             return _failed(res, f.err, f.out)
         except StoreError as e:
             return _failed(res, e.errno, None)
-    res.modified = ex.ov.dirty
+    res.modified = ex.ov.dirty or ex.oi_dirty
     res.exists = ex.ov.exists()
     if res.modified:
         if not env.flags & FLAG_RETURNVEC:
@@ -795,7 +841,8 @@ def execute(
             oi.size = ex.size
             oi.version = version
             oi.user_version = user_version
-            oi.mtime = ex.mtime if ex.mtime is not None else mtime
+            if ex.ov.dirty:  # a watcher record alone leaves the object's mtime
+                oi.mtime = ex.mtime if ex.mtime is not None else mtime
             res.txn.setattr(cid, key, OI_ATTR, oi.encode())
             res.oi = oi
             if on_snapdir:

@@ -31,6 +31,7 @@ from pyceph.osd.pglog import PGLog
 from pyceph.osd.scrub import ScrubOptions, scrub_due
 from pyceph.osd.service import OSDOptions
 from pyceph.osd.types import META_CID, PGInfo, parse_pgid, pgid_str
+from pyceph.osd.watch import addr_blocklisted as _blocklisted
 from pyceph.osdmap.osdmap import FLAG_NODEEP_SCRUB, FLAG_NOSCRUB, OSDMap
 from pyceph.osdmap.pool import FLAG_NODEEP_SCRUB as POOL_NODEEP_SCRUB
 from pyceph.osdmap.pool import FLAG_NOSCRUB as POOL_NOSCRUB
@@ -81,14 +82,6 @@ def _osd_id(entity: str) -> int | None:
         except ValueError:
             return None
     return None
-
-
-def _blocklisted(blocklist: dict[str, float] | None, addr: Any) -> bool:
-    """`OSDMap::is_blocklisted`: this `ip:port/nonce`, or its whole IP (`ip:0/0`)."""
-    if not blocklist or not addr:
-        return False
-    a = str(addr).split(":", 1)[1] if str(addr)[:3] in ("v1:", "v2:", "any") else str(addr)
-    return a in blocklist or f"{a.rsplit(':', 1)[0]}:0/0" in blocklist
 
 
 def _class_rw(cls_name: str, method_name: str) -> tuple[bool, bool]:

@@ -83,7 +83,7 @@ from pyceph.osd.types import (
     pgid_str,
     ver,
 )
-from pyceph.osd.watch import Notify, WatchRegistry
+from pyceph.osd.watch import Notify, WatchRegistry, addr_blocklisted
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
 from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
@@ -94,6 +94,8 @@ ESTALE = errno.ESTALE
 EAGAIN = errno.EAGAIN
 #: Seconds between passes dropping watchers that went silent.
 WATCH_REAP_INTERVAL = 1.0
+#: Ops that need the object's watchers known to this primary before they run.
+_WATCH_STATE_OPS = frozenset({"watch", "notify"})
 _POOL_TYPE_ERASURE = 3
 
 Reply = tuple[dict[str, Any], bytes]
@@ -1106,6 +1108,9 @@ class PG:
                 if oid in self.peering.missing:
                     raise IntervalChanged  # unfound for now: wait and retry
             env = self._op_env(head, conn, oid)
+            if env.snapid == HEAD and any(o[0] in _WATCH_STATE_OPS for o in ops):
+                self._restore_watchers(oid)
+                env.watchers = self.watch.view(oid)
             if write:
                 for osd in list(self.peering.peer_missing):
                     if oid in self.peering.peer_missing[osd]:
@@ -1168,6 +1173,7 @@ class PG:
             aligned_append=self.ec.aligned_append if self.ec is not None else 0,
             current_version=self.info.last_user_version,
             watchers=self.watch.view(oid),
+            watch_timeout=int(self.svc.opts.client_watch_timeout),
             snapid=int(head["snapid"]) if head.get("snapid") is not None else HEAD,
             snapc=snap_context(pool, head.get("snapc")),
             random_bytes=self.svc.runtime.rand.randbytes,
@@ -1192,8 +1198,7 @@ class PG:
                 if wop in ("watch", "reconnect"):
                     timeout = float(a.get("timeout") or 0) or self.svc.opts.client_watch_timeout
                     self.watch.watch(oid, env.gid, cookie, timeout, env.origin.addr, conn, now)
-                    if self._reaper is None or self._reaper.done():
-                        self._reaper = self.tasks.spawn(self._reap_watchers(), f"{self.pgid} wr")
+                    self._start_reaper()
                 elif wop == "ping":
                     self.watch.ping(oid, env.gid, cookie, now)
                 elif wop == "unwatch":
@@ -1231,11 +1236,66 @@ class PG:
         if timeouts:
             head["r"] = -errno.ETIMEDOUT
 
+    def _restore_watchers(self, oid: Oid) -> None:
+        """A watch or notify op is about to run on `oid`: load the watcher records of its
+        object info this primary does not know yet as disconnected watchers (upstream
+        populate_obc_watchers, on the first use of the object's context); the caller
+        holds the object lock."""
+        oi = load_oi(self.svc.store, self.cid, object_key(self.pool, oid))
+        if oi is None or not oi.watchers:
+            return
+        if self.watch.restore(oid, oi.watchers, self.svc.runtime.clock.now()):
+            # upstream check_blocklisted_obc_watchers: a dead client's record goes at once
+            blocklist = getattr(getattr(self.svc, "osdmap", None), "blocklist", None)
+            if blocklist:
+                self.watch.drop_blocklisted(lambda addr: addr_blocklisted(blocklist, addr))
+            self._start_reaper()
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = self.tasks.spawn(self._reap_watchers(), f"{self.pgid} wr")
+
     async def _reap_watchers(self) -> None:
+        """Remove the watchers that timed out, records and all (upstream Watch timeout)."""
         clock = self.svc.runtime.clock
         while self.watch:
             await clock.sleep(WATCH_REAP_INTERVAL)
-            self.watch.reap(clock.now())
+            gen = self.gen
+            for w in self.watch.expired(clock.now()):
+                try:
+                    await self._watch_timeout(w.oid, w.gid, w.cookie, gen)
+                except IntervalChanged:
+                    break  # the registry was reset with the interval
+
+    async def _watch_timeout(self, oid: Oid, gid: int, cookie: int, gen: int) -> None:
+        """Remove a silent watcher's record from the object info with a logged, replicated
+        write, then forget it (upstream PrimaryLogPG::handle_watch_timeout)."""
+        clock = self.svc.runtime.clock
+        async with self._object_lock(oid):
+            if gen != self.gen or self._activated_gen != gen or self.state != ACTIVE:
+                raise IntervalChanged
+            w = self.watch.get(oid, gid, cookie)
+            if w is None or clock.now() - w.last_seen <= w.timeout:
+                return  # reconnected or pinged while we waited for the lock
+            log.info("pg %s: watch %s cookie %s on %s timed out", self.pgid, gid, cookie, oid)
+            if oid in self.peering.missing:
+                await self._recover_one(self.svc.whoami, oid, gen)
+                if oid in self.peering.missing:
+                    return  # unfound for now: the next pass tries again
+            for osd in list(self.peering.peer_missing):
+                if oid in self.peering.peer_missing[osd]:
+                    await self._recover_one(osd, oid, gen)
+            k = object_key(self.pool, oid)
+            oi = load_oi(self.svc.store, self.cid, k)
+            if oi is not None and oi.watchers.pop((gid, cookie), None) is not None:
+                old_v = self.object_version(oid)
+                prev = self.log.head
+                oi.version = (self.svc.map_epoch, prev[1] + 1)
+                t = Transaction().setattr(self.cid, k, OI_ATTR, oi.encode())
+                uv = self.info.last_user_version
+                entry = LogEntry(MODIFY, oid, oi.version, old_v or ZERO, None, uv, 0)
+                await self._submit(entry, t, prev, gen)
+            self.watch.unwatch(oid, gid, cookie)
 
     def _do_read(
         self,
@@ -1278,7 +1338,10 @@ class PG:
                 return self._reply(dup[2], [], dup[1], []), None
         if len(data) > self.svc.opts.max_write_size:
             return self._reply(-errno.EMSGSIZE, [], 0, []), None
-        frees = int(head.get("flags") or 0) & FLAG_FULL_FORCE or all(o[0] == "delete" for o in ops)
+        # deletes free space; watcher records are metadata a full pool still takes
+        frees = int(head.get("flags") or 0) & FLAG_FULL_FORCE or all(
+            o[0] in ("delete", "watch") for o in ops
+        )
         if not frees and (self.svc.is_full(self.pool) or self._store_full(len(data))):
             return self._reply(-errno.ENOSPC, [], 0, []), None
         store: Any = self.svc.store

@@ -1,14 +1,20 @@
 """Watchers and notifies of one PG's objects (upstream osd/Watch.cc, kept on the primary).
 
-A client *watches* an object with a `watch` op: the primary remembers the watcher (client
-global id, cookie) and the connection the op came on. A *notify* op sends a `watch_notify`
-message to every watcher's connection and completes when each of them acked (a
-`notify_ack` op carrying its reply payload) or at its timeout, with the list of those that
-did not answer. Deleting the object ends its watches with -ENOTCONN.
+A client *watches* an object with a `watch` op: the watcher's record (client global id,
+cookie, timeout, address) is written into the object info on every replica
+(`pyceph.osd.ops`), and the primary's registry here remembers the connection the op came
+on. A *notify* op sends a `watch_notify` message to every watcher's connection and
+completes when each of them acked (a `notify_ack` op carrying its reply payload) or at its
+timeout, with the list of those that did not answer. Deleting the object ends its watches
+with -ENOTCONN.
 
-Watchers are not persisted: after a primary change (or a lost connection) the client
-re-sends its watch (`reconnect`), as upstream's linger ops do. A watcher whose connection
-is gone and that neither reconnects nor pings within its timeout is dropped.
+A new primary knows the records, not the connections: `restore` loads an object's records
+as *disconnected* watchers (upstream PrimaryLogPG::populate_obc_watchers) before a watch
+or notify op on it runs. A notify waits for disconnected watchers too — they get it when
+they reconnect (the client's ping fails with -ETIMEDOUT, it re-sends `reconnect`), else
+the notify times out on them. A watcher that neither reconnects nor pings within its
+timeout is `expired`: the PG then removes its record with a write (upstream
+handle_watch_timeout) and `unwatch`es it here.
 
 Messages to the client (`watch_notify` head):
 
@@ -39,6 +45,14 @@ MAX_NOTIFIES_PER_PG = 4096
 WatchKey = tuple[int, int]  # (client global id, cookie)
 
 
+def addr_blocklisted(blocklist: dict[str, float] | None, addr: Any) -> bool:
+    """`OSDMap::is_blocklisted`: this `ip:port/nonce`, or its whole IP (`ip:0/0`)."""
+    if not blocklist or not addr:
+        return False
+    a = str(addr).split(":", 1)[1] if str(addr)[:3] in ("v1:", "v2:", "any") else str(addr)
+    return a in blocklist or f"{a.rsplit(':', 1)[0]}:0/0" in blocklist
+
+
 @dataclass(eq=False)
 class Watcher:
     """One client's watch on one object."""
@@ -51,6 +65,7 @@ class Watcher:
     conn: Any
     last_seen: float
     notifies: set[int] = field(default_factory=set)
+    blocklisted: bool = False  #: its client is blocklisted: never reconnects
 
     @property
     def connected(self) -> bool:
@@ -120,6 +135,7 @@ class WatchRegistry:
             w.addr = addr or w.addr
             if conn is not None:
                 w.conn = conn
+                w.blocklisted = False  # its client is back: no longer on the blocklist
             w.last_seen = now
         for nid in sorted(w.notifies):
             n = self.notifies.get(nid)
@@ -127,12 +143,29 @@ class WatchRegistry:
                 self._send_notify(w, n)
         return 0
 
+    def restore(self, oid: Oid, records: dict[WatchKey, tuple[int, str]], now: float) -> int:
+        """Load the object info's watcher records this registry lacks as disconnected
+        watchers whose timeout runs from `now` (upstream populate_obc_watchers); returns
+        how many were added."""
+        ws = self.watchers.get(oid, {})
+        new = [(k, r) for k, r in sorted(records.items()) if k not in ws]
+        if not new:
+            return 0
+        ws = self.watchers.setdefault(oid, {})
+        for (gid, cookie), (timeout, addr) in new:
+            ws[(gid, cookie)] = Watcher(oid, gid, cookie, float(timeout), addr, None, now)
+        return len(new)
+
+    def get(self, oid: Oid, gid: int, cookie: int) -> Watcher | None:
+        return self.watchers.get(oid, {}).get((gid, cookie))
+
     def ping(self, oid: Oid, gid: int, cookie: int, now: float) -> None:
         w = self.watchers.get(oid, {}).get((gid, cookie))
         if w is not None:
             w.last_seen = now
 
     def unwatch(self, oid: Oid, gid: int, cookie: int) -> None:
+        """Forget a watcher (unwatched, or its record removed at its timeout)."""
         w = self.watchers.get(oid, {}).get((gid, cookie))
         if w is not None:
             self._remove(w)
@@ -149,6 +182,9 @@ class WatchRegistry:
             del ws[(w.gid, w.cookie)]
             if not ws:
                 del self.watchers[w.oid]
+        self._leave_notifies(w)
+
+    def _leave_notifies(self, w: Watcher) -> None:
         for nid in list(w.notifies):
             n = self.notifies.get(nid)
             if n is not None:
@@ -156,25 +192,29 @@ class WatchRegistry:
                 n.maybe_complete()
         w.notifies.clear()
 
-    def reap(self, now: float) -> None:
-        """Drop watchers silent (no ping, or no connection) for longer than their timeout."""
-        for ws in list(self.watchers.values()):
-            for w in list(ws.values()):
-                if now - w.last_seen > w.timeout:
-                    log.info("watch %s cookie %s on %s timed out", w.gid, w.cookie, w.oid)
-                    self._remove(w)
+    def expired(self, now: float) -> list[Watcher]:
+        """The watchers silent (no ping, or no connection) for longer than their timeout;
+        the caller removes their records, then `unwatch`es them."""
+        return [
+            w for ws in self.watchers.values() for w in ws.values() if now - w.last_seen > w.timeout
+        ]
 
     def drop_blocklisted(self, is_blocklisted: Callable[[str], bool]) -> int:
-        """Drop the watchers whose client address is blocklisted (upstream
+        """Expire the watchers whose client address is blocklisted (upstream
         PrimaryLogPG::check_blocklisted_watchers): a dead client's watch must not hold up
-        every notify on the object until it times out. Returns how many were dropped."""
+        every notify on the object until it times out. They leave the notifies in flight
+        at once; their records go at the next `expired` pass. Returns how many."""
         dropped = [
-            w for ws in self.watchers.values() for w in ws.values() if is_blocklisted(w.addr)
-        ]
+            w for ws in self.watchers.values() for w in ws.values()
+            if not w.blocklisted and is_blocklisted(w.addr)
+        ]  # fmt: skip
         for w in dropped:
             log.info("watch %s cookie %s on %s: client %s blocklisted", w.gid, w.cookie, w.oid,
                      w.addr)  # fmt: skip
-            self._remove(w)
+            w.blocklisted = True
+            w.conn = None
+            w.last_seen = float("-inf")
+            self._leave_notifies(w)
         return len(dropped)
 
     def reset(self) -> None:
@@ -191,7 +231,7 @@ class WatchRegistry:
         if len(self.notifies) >= MAX_NOTIFIES_PER_PG:
             return None
         nid = ((epoch & 0xFFFFFFFF) << 32) | (next(self._seq) & 0xFFFFFFFF)
-        ws = list(self.watchers.get(oid, {}).values())
+        ws = [w for w in self.watchers.get(oid, {}).values() if not w.blocklisted]
         n = Notify(nid, oid, notifier, payload, timeout, {(w.gid, w.cookie) for w in ws})
         self.notifies[nid] = n
         for w in ws:
@@ -246,6 +286,7 @@ class WatchRegistry:
 
 __all__ = [
     "Notify",
+    "addr_blocklisted",
     "WatchRegistry",
     "Watcher",
 ]

@@ -356,8 +356,7 @@ def run_sim_seed(
     from pyceph.sim.cluster import SimCluster
     from pyceph.sim.workload import POOL_SNAPS, SELF_SNAPS, Workload, WorkloadConfig
 
-    # check_notify_watchers off: watchers are not persisted yet (see WorkloadConfig)
-    cfg = workload or WorkloadConfig(think=SIM_THINK, op_timeout=90.0, check_notify_watchers=False)
+    cfg = workload or WorkloadConfig(think=SIM_THINK, op_timeout=90.0)
     tcfg = thrash or ThrashConfig(
         min_interval=SIM_THRASH_INTERVAL[0],
         max_interval=SIM_THRASH_INTERVAL[1],

@@ -75,11 +75,10 @@ class WorkloadConfig:
     op_timeout: float = 120.0  #: a client op gives up (outcome unknown) after this
     notify_timeout_ms: int = 30_000
     think: float = 0.0  #: each worker pauses up to this long between its ops
-    #: A notify that succeeds without our registered watcher is a violation (upstream
-    #: persists watchers in the object info, so a new primary still waits for them).
-    #: pyceph keeps watchers in memory only (`pyceph.osd.watch`): a notify on a primary
-    #: that took over before the watch's next ping skips it. Off, such notifies are
-    #: counted in `WorkloadStats.notify_missed` instead (replay: sim seed 2).
+    #: A notify that succeeds without our registered watcher is a violation: watchers are
+    #: records in the object info (`pyceph.osd.watch`), so a new primary still waits for
+    #: them (regressions: sim seeds 14, 25, 37). Off, such notifies are only counted in
+    #: `WorkloadStats.notify_missed`.
     check_notify_watchers: bool = True
     weights: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
