@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -269,17 +268,3 @@ def test_tool_build_compile_roundtrip(tmp_path: Path) -> None:
     )
     assert out.getvalue() == "crushtool reweighting item osd.0 to 2.5\n"
     assert CrushMap.decode(binf.read_bytes()).get_bucket_weight(-1) == 0x38000
-
-
-def test_do_rule_speed() -> None:
-    m = CrushMap.new_default()
-    for osd in range(3):
-        m.add_osd(osd, 1.0, {"host": f"h{osd}", "root": "default"})
-    weights = [0x10000] * 3
-    m.do_rule(0, 0, 3, weights)
-    n = 2000
-    start = time.perf_counter()
-    for x in range(n):
-        m.do_rule(0, x, 3, weights)
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 1e-3  # generous bound for slow CI; see the report for the figure
