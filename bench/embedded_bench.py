@@ -5,11 +5,15 @@ connect (each measured in a fresh subprocess, imports timed separately), for a m
 cluster, a new directory and an existing one. Throughput: 4 KiB writes and reads through
 `rados.Rados`, one at a time (synchronous calls) and with `--inflight` aio ops in flight,
 and one at a time through the async core on the cluster's loop (`core`: what an op costs
-without the hop from the caller's thread to the loop thread). A warm-up of `--warmup`
-writes runs first (the mgr loads its modules in the first second after start-up).
+without the hop from the caller's thread to the loop thread). Under each ops/s row:
+the process's CPU µs per op (every thread: the daemons run in this process), which
+depends less on other load than ops/s does. `--objects N` cycles over N objects so the
+cluster's object count (and its per-second stats work) does not grow during the run.
+A warm-up of `--warmup` writes runs first (the mgr loads its modules in the first second
+after start-up).
 
     python bench/embedded_bench.py [--dir DIR] [--ops N] [--inflight N] [--warmup N]
-        [--memory-only] [--no-startup]
+        [--objects N] [--memory-only] [--no-startup]
 """
 
 from __future__ import annotations
@@ -47,20 +51,41 @@ def startup(mon_host: str) -> dict[str, float]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+#: How many distinct objects each measurement cycles through (`--objects`; 0: one per op).
+OBJECTS = [0]
+
+#: CPU microseconds per op of each measurement (process time: every thread of this
+#: process, so the embedded daemons' work too), filled in as measurements run.
+CPU_US: dict[str, float] = {}
+
+
+class _Measure:
+    """Times one measurement: wall-clock ops/s, and process CPU µs/op into `CPU_US`."""
+
+    def __init__(self, name: str, n: int) -> None:
+        self.name, self.n = name, n
+
+    def __enter__(self) -> _Measure:
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rate = self.n / (time.perf_counter() - self.t0)
+        CPU_US[self.name] = (time.process_time() - self.c0) * 1e6 / self.n
+
+
 def sync_ops(io: object, n: int, data: bytes) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    for i in range(n):
-        io.write_full(f"s{i}", data)  # type: ignore[attr-defined]
-    w = n / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for i in range(n):
-        io.read(f"s{i}", len(data))  # type: ignore[attr-defined]
-    r = n / (time.perf_counter() - t0)
-    return w, r
+    with _Measure("sync_write", n) as w:
+        for i in range(n):
+            io.write_full(f"s{i % OBJECTS[0]}", data)  # type: ignore[attr-defined]
+    with _Measure("sync_read", n) as r:
+        for i in range(n):
+            io.read(f"s{i % OBJECTS[0]}", len(data))  # type: ignore[attr-defined]
+    return w.rate, r.rate
 
 
 def aio_ops(io: object, n: int, data: bytes, inflight: int) -> tuple[float, float]:
-    def run(start: callable) -> float:  # type: ignore[valid-type]
+    def run(name: str, start: callable) -> float:  # type: ignore[valid-type]
         sem = threading.Semaphore(inflight)
         done = threading.Event()
         left = [n]
@@ -73,15 +98,19 @@ def aio_ops(io: object, n: int, data: bytes, inflight: int) -> tuple[float, floa
                 if left[0] == 0:
                     done.set()
 
-        t0 = time.perf_counter()
-        for i in range(n):
-            sem.acquire()
-            start(i, fin)
-        done.wait()
-        return n / (time.perf_counter() - t0)
+        with _Measure(name, n) as m:
+            for i in range(n):
+                sem.acquire()
+                start(i, fin)
+            done.wait()
+        return m.rate
 
-    w = run(lambda i, fin: io.aio_write_full(f"a{i}", data, oncomplete=fin))  # type: ignore[attr-defined]
-    r = run(lambda i, fin: io.aio_read(f"a{i}", len(data), 0, oncomplete=fin))  # type: ignore[attr-defined]
+    w = run(
+        "aio_write", lambda i, fin: io.aio_write_full(f"a{i % OBJECTS[0]}", data, oncomplete=fin)
+    )  # type: ignore[attr-defined]
+    r = run(
+        "aio_read", lambda i, fin: io.aio_read(f"a{i % OBJECTS[0]}", len(data), 0, oncomplete=fin)
+    )  # type: ignore[attr-defined]
     return w, r
 
 
@@ -92,18 +121,19 @@ def core_ops(io: object, n: int, data: bytes) -> tuple[float, float]:
     aio = core_ioctx(io)  # type: ignore[arg-type]
 
     async def ops() -> tuple[float, float]:
-        t0 = time.perf_counter()
-        for i in range(n):
-            await aio.write_full(f"c{i}", data)
-        t1 = time.perf_counter()
-        for i in range(n):
-            await aio.read(f"c{i}", len(data))
-        return n / (t1 - t0), n / (time.perf_counter() - t1)
+        with _Measure("core_write", n) as w:
+            for i in range(n):
+                await aio.write_full(f"c{i % OBJECTS[0]}", data)
+        with _Measure("core_read", n) as r:
+            for i in range(n):
+                await aio.read(f"c{i % OBJECTS[0]}", len(data))
+        return w.rate, r.rate
 
     return run(io, ops())  # type: ignore[arg-type]
 
 
 def throughput(mon_host: str, n: int, inflight: int, warmup: int) -> dict[str, float]:
+    OBJECTS[0] = OBJECTS[0] or n
     import rados
 
     data = os.urandom(4096)
@@ -131,9 +161,16 @@ def main() -> int:
     p.add_argument("--ops", type=int, default=2000, help="ops per measurement")
     p.add_argument("--inflight", type=int, default=16, help="aio ops in flight")
     p.add_argument("--warmup", type=int, default=500, help="writes before measuring")
+    p.add_argument(
+        "--objects",
+        type=int,
+        default=0,
+        help="cycle each measurement over this many objects (default: a new one per op)",
+    )
     p.add_argument("--memory-only", action="store_true", help="skip the DIR (LMDB) cluster")
     p.add_argument("--no-startup", action="store_true", help="skip the start-up timings")
     args = p.parse_args()
+    OBJECTS[0] = args.objects
     base = tempfile.mkdtemp(prefix="pyceph-ebench-", dir=args.dir)
     try:
         d = os.path.join(base, "c")
@@ -157,6 +194,12 @@ def main() -> int:
                 f"  {name:<18} {t['sync_write']:8.0f} {t['sync_read']:8.0f}"
                 f" {t['aio_write']:10.0f} {t['aio_read']:9.0f}"
                 f" {t['core_write']:11.0f} {t['core_read']:10.0f}"
+            )
+            c = CPU_US
+            print(
+                f"  {'  CPU µs/op':<18} {c['sync_write']:8.0f} {c['sync_read']:8.0f}"
+                f" {c['aio_write']:10.0f} {c['aio_read']:9.0f}"
+                f" {c['core_write']:11.0f} {c['core_read']:10.0f}"
             )
     finally:
         shutil.rmtree(base, ignore_errors=True)

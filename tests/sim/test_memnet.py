@@ -420,3 +420,120 @@ def test_killed_host_resets_its_connections():
         await p2.lost
 
     simloop.run(main())
+
+
+# -- whole frames between in-process protocols (the embedded cluster's network) -----------
+class FrameRecorder(asyncio.Protocol):
+    """Records bytes and whole frames in arrival order."""
+
+    def __init__(self) -> None:
+        self.transport = None
+        self.events: list[tuple] = []
+        self.paused = self.resumed = 0
+        self.lost: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.events.append(("data", bytes(data)))
+
+    def frame_received(self, ftype, seq, head, data):
+        self.events.append(("frame", ftype, seq, head, data))
+
+    def pause_writing(self):
+        self.paused += 1
+
+    def resume_writing(self):
+        self.resumed += 1
+
+    def connection_lost(self, exc):
+        if not self.lost.done():
+            self.lost.set_result(exc)
+
+
+@pytest.mark.parametrize("kind", LOOPS)
+def test_messengers_hand_whole_frames_over_unless_watched(kind):
+    async def main():
+        net = MemNetwork(local_frames=True)
+        server, client, addr, got = await _messenger_pair(net, SECRET)
+        conn = await client.connect(addr, "mon")
+        big = os.urandom(3 << 20)
+        reply = await conn.call("ping", {"n": 5}, big, timeout=5)
+        assert reply.head["echo"] == 5 and bytes(reply.data) == big
+        buf = bytearray(b"a" * 4096)
+        pending = conn.call("ping", {"n": 6}, memoryview(buf), timeout=5)
+        task = asyncio.ensure_future(pending)
+        await asyncio.sleep(0)
+        buf[:] = b"b" * 4096  # the sender reuses its buffer: the frame already has its bytes
+        assert bytes((await task).data) == b"a" * 4096
+        whole = net.frames_whole
+        assert whole >= 4  # two requests and two replies at least
+        trace = MessageTrace(net)  # something watches the bytes: frames go as bytes again
+        reply = await conn.call("ping", {"n": 7}, b"x", timeout=5)
+        assert reply.head["echo"] == 7 and net.frames_whole == whole
+        assert [r[1] for r in trace.records] == ["ping", "reply"]
+        await client.shutdown()
+        await server.shutdown()
+
+    run_on(kind, main)
+
+
+@pytest.mark.parametrize("kind", LOOPS)
+def test_whole_frames_keep_stream_order_and_flow_control(kind):
+    async def main():
+        net = MemNetwork(high_water=64 << 10, local_frames=True)
+        srv: list[FrameRecorder] = []
+        lst = await net.listen("127.0.0.1", 0, lambda: srv.append(FrameRecorder()) or srv[-1])
+        t, p = await net.connect(*lst.addr, FrameRecorder)
+        await _until(lambda: bool(srv))
+        assert t.frames_local()
+        srv[0].transport.pause_reading()
+        t.write(b"first")
+        for i in range(5):
+            t.write_frame(7, i, b"h", b"d" * (16 << 10))
+        t.write(b"last")
+        assert p.paused == 1  # 5 x 16 KiB frames > 64 KiB in flight
+        await asyncio.sleep(0.01)
+        assert srv[0].events == []  # the reader is paused: nothing moves
+        srv[0].transport.resume_reading()
+        await _until(lambda: len(srv[0].events) == 7)
+        ev = srv[0].events
+        assert ev[0] == ("data", b"first") and ev[-1] == ("data", b"last")
+        assert [e[2] for e in ev[1:6]] == [0, 1, 2, 3, 4]
+        assert p.resumed == 1 and t.get_write_buffer_size() == 0
+        t.close()
+        await srv[0].lost
+
+    run_on(kind, main)
+
+
+def test_whole_frames_in_flight_are_lost_when_the_host_dies():
+    async def main():
+        net = MemNetwork(local_frames=True)
+        a, b = net.host("a", "10.0.0.1"), net.host("b", "10.0.0.2")
+        srv: list[FrameRecorder] = []
+        await b.listen("10.0.0.2", 80, lambda: srv.append(FrameRecorder()) or srv[-1])
+        t, p = await a.connect("10.0.0.2", 80, FrameRecorder)
+        await _until(lambda: bool(srv))
+        srv[0].transport.pause_reading()
+        t.write_frame(7, 1, b"h", b"lost")
+        b.kill()
+        assert isinstance(await p.lost, ConnectionResetError)
+        await srv[0].lost
+        assert srv[0].events == [] and net.frames_whole == 0
+
+    simloop.run(main())
+
+
+def test_no_whole_frames_on_a_network_with_faults():
+    async def main():
+        net = MemNetwork(FaultPlan(SimRand(1)), local_frames=True)
+        srv: list[FrameRecorder] = []
+        lst = await net.listen("127.0.0.1", 0, lambda: srv.append(FrameRecorder()) or srv[-1])
+        t, _ = await net.connect(*lst.addr, FrameRecorder)
+        await _until(lambda: bool(srv))
+        assert not t.frames_local()  # the simulator fuzzes bytes: frames stay bytes
+        t.close()
+
+    simloop.run(main())

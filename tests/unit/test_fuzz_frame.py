@@ -190,3 +190,23 @@ def test_a_large_frame_gets_a_buffer_only_once_announced_lengths_pass() -> None:
     assert _as_tuples(got) == [(9, 3, b"hh", b"z" * (SCRATCH_SIZE + big))]
     assert not dec.mid_frame
     assert dec.received == len(raw)
+
+
+@fuzz(200)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.booleans())
+@example(MAX_HEAD + 1, 0, True)
+@example(0, MAX_DATA + 1, True)
+@example(0, PREAUTH + 1, False)
+def test_whole_frames_get_the_same_bounds_as_bytes(hlen: int, dlen: int, authed: bool) -> None:
+    """A frame handed over whole (in-process transport) is bounded like a decoded one."""
+    whole = _decoder(max_preauth_frame=PREAUTH, authenticated=lambda: authed)
+    framed = _decoder(max_preauth_frame=PREAUTH, authenticated=lambda: authed)
+    try:
+        framed.feed(_preamble(hlen, dlen))
+    except FrameError as e:
+        with pytest.raises(FrameError) as w:
+            whole.accept_whole(hlen, dlen)
+        assert w.value.errno == e.errno
+    else:
+        whole.accept_whole(hlen, dlen)
+        assert whole.received == PREAMBLE_SIZE + hlen + dlen + 4 and not whole.mid_frame

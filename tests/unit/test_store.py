@@ -699,6 +699,21 @@ def test_crc_detection(kind, tmp_path):
     s.umount()
 
 
+def test_truncate_drops_whole_extents_unread_and_verifies_a_kept_head(kind, tmp_path):
+    s = make_store(kind, tmp_path)
+    data = b"z" * (2 * E + 5)
+    s.apply_transaction(Transaction().create_collection(C).write(C, "o", 0, data))
+    corrupt_first_extent(s)
+    # cutting into the corrupt extent must read it: refused rather than keep garbage
+    assert err(s, Transaction().truncate(C, "o", 3)) == errno.EIO
+    # what write_full does: truncate to 0, then write; the corrupt extent goes unread
+    s.apply_transaction(Transaction().truncate(C, "o", 0).write(C, "o", 0, b"new"))
+    assert s.read(C, "o") == b"new" and s.fsck() == []
+    s.apply_transaction(Transaction().write(C, "p", 0, data).truncate(C, "p", E + 1))
+    assert s.read(C, "p") == data[: E + 1] and s.fsck() == []
+    s.umount()
+
+
 def test_digest_with_holes(store):
     apply(store, lambda t: t.write(C, "o", 3 * E + 7, b"tail").truncate(C, "o", 5 * E))
     assert store.object_digest(C, "o") == ceph_crc32c(0xFFFFFFFF, store.read(C, "o"))

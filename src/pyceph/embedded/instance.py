@@ -291,7 +291,8 @@ class EmbeddedCluster:
     async def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start every daemon and return once all OSDs are up and in and the mgr active."""
         t0 = time.monotonic()
-        self.net = MemNetwork()
+        # in-process daemons and clients: frames are handed over whole (no bytes, no crc)
+        self.net = MemNetwork(local_frames=True)
         self._client_host = self.net.host("client", CLIENT_IP)
         conf = self._conf_text()
         self.daemons = {"mon.a": _Daemon("mon.a", "mon", MON_ADDR[0])}

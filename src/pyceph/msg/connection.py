@@ -19,7 +19,7 @@ import errno
 import itertools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pyceph.common.errors import CephError
 from pyceph.msg.frame import FrameDecoder, FrameError, encode_frame
@@ -47,6 +47,22 @@ ETIMEDOUT = 110
 ESHUTDOWN = 108
 
 Dispatcher = Callable[["Connection", Message], None]
+
+
+@runtime_checkable
+class LocalFrames(Protocol):
+    """A transport whose peer is in this process (`pyceph.sim.memnet.MemTransport` of an
+    embedded cluster): it can hand a frame's parts to the peer's `frame_received` in
+    stream order, with no framing, crc or copy of the bytes. Secure-mode frames always
+    go as bytes (they are sealed)."""
+
+    def frames_local(self) -> bool:
+        """Whether whole frames may be handed over now."""
+        ...
+
+    def write_frame(self, ftype: int, seq: int, head: bytes, data: bytes | memoryview) -> None:
+        """Queue one frame for the peer, in order with any bytes written before it."""
+        ...
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -78,6 +94,7 @@ class Connection(asyncio.BufferedProtocol):
         self._on_close = on_close
         self._decoder = decoder or (FrameDecoder(max_data_len) if max_data_len else FrameDecoder())
         self._transport: asyncio.Transport | None = None
+        self._local: LocalFrames | None = None
         self._seq = itertools.count(1)
         self._tids = itertools.count(1)
         self._calls: dict[int, asyncio.Future[Message]] = {}
@@ -93,6 +110,8 @@ class Connection(asyncio.BufferedProtocol):
     # -- asyncio protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        # A transport to a peer in this process may take whole frames (`LocalFrames`).
+        self._local = transport if isinstance(transport, LocalFrames) else None
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer_addr = (peer[0], peer[1])
@@ -113,29 +132,43 @@ class Connection(asyncio.BufferedProtocol):
             self.close(e)
             return
         for f in frames:
-            name = TYPE_NAMES.get(f.type)
-            if name is None:
-                self.close(CephError(71, f"unknown message type {f.type}"))
-                return
-            raw_head, data = f.head, f.data
-            if self._secure is not None:
-                try:
-                    raw_head, data = self._secure.open(f.type, f.seq, f.data)
-                except SecureError as e:
-                    log.warning("dropping connection to %s: %s", self.peer_addr, e)
-                    self.close(e)
-                    return
-            try:
-                head = decode_head(name, raw_head)
-            except Exception:
-                self.close(CephError(71, "undecodable message head"))
-                return
-            if not isinstance(head, dict):
-                self.close(CephError(71, "message head is not a map"))
-                return
-            self._receive(Message(name, head, data))
+            self._frame(f.type, f.seq, f.head, f.data)
             if self.closed:
                 return
+
+    def frame_received(self, ftype: int, seq: int, head: bytes, data: bytes) -> None:
+        """One whole frame from an in-process transport (`MemTransport.write_frame`):
+        bounded like a decoded frame, then received exactly like one."""
+        try:
+            self._decoder.accept_whole(len(head), len(data))
+        except FrameError as e:
+            log.warning("dropping connection to %s: %s", self.peer_addr, e)
+            self.close(e)
+            return
+        self._frame(ftype, seq, head, data)
+
+    def _frame(self, ftype: int, seq: int, raw_head: bytes, data: bytes | memoryview) -> None:
+        """Decode one frame's head (opening it in secure mode) and receive the message."""
+        name = TYPE_NAMES.get(ftype)
+        if name is None:
+            self.close(CephError(71, f"unknown message type {ftype}"))
+            return
+        if self._secure is not None:
+            try:
+                raw_head, data = self._secure.open(ftype, seq, data)
+            except SecureError as e:
+                log.warning("dropping connection to %s: %s", self.peer_addr, e)
+                self.close(e)
+                return
+        try:
+            head = decode_head(name, raw_head)
+        except Exception:
+            self.close(CephError(71, "undecodable message head"))
+            return
+        if not isinstance(head, dict):
+            self.close(CephError(71, "message head is not a map"))
+            return
+        self._receive(Message(name, head, data))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._teardown(CephError(ECONNRESET, "connection reset"))
@@ -339,6 +372,11 @@ class Connection(asyncio.BufferedProtocol):
                 raise
             bufs = encode_frame(code, seq, b"", sealed, data_crc=False)
         else:
+            local = self._local
+            if local is not None and local.frames_local():
+                # an in-process peer: the frame as its parts, no bytes framed or crc'd
+                local.write_frame(code, seq, pack_head(head), data)
+                return
             bufs = encode_frame(code, seq, pack_head(head), data)
         self._transport.writelines(bufs)
 

@@ -131,6 +131,13 @@ class FrameDecoder:
         self._parse(frames)
         return frames
 
+    def accept_whole(self, hlen: int, dlen: int) -> None:
+        """Account for one whole frame handed over without bytes (an in-process
+        transport, see `pyceph.sim.memnet`): the same length bounds as a decoded
+        frame (`FrameError` if violated); there is no crc to check, nothing was framed."""
+        self._check_lengths(hlen, dlen)
+        self.received += PREAMBLE_SIZE + hlen + dlen + EPILOGUE.size
+
     def feed(self, data: bytes) -> list[Frame]:
         """Convenience for tests and simulated transports: copy `data` in and decode."""
         frames: list[Frame] = []

@@ -1682,22 +1682,10 @@ class PG:
         store = self.svc.store
         n = nbytes = clones = 0
         if store.collection_exists(self.cid):
-            start: ObjectKey | None = None
-            while True:
-                keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
-                for k in keys:
-                    if k.snap == SNAPDIR:
-                        continue
-                    n += 1  # upstream counts clones among the objects too
-                    if k.snap != HEAD:
-                        clones += 1
-                    try:
-                        nbytes += store.stat(self.cid, k)
-                    except StoreError:
-                        pass
-                if nxt is None:
-                    break
-                start = nxt
+            # every PG each stats period: one pass over the store's records, not a
+            # listing plus a stat per object (upstream counts clones among the objects)
+            cs = store.collection_stats(self.cid)
+            n, nbytes, clones = cs.objects, cs.bytes, cs.clones
         v = self.peering.view
         missing_primary = len(self.peering.missing)
         degraded = missing_primary + sum(len(m) for m in self.peering.peer_missing.values())

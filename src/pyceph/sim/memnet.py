@@ -10,6 +10,14 @@ inside `write()`. Each pipe keeps the stream's order, its delivery times come fr
 bytes a sender has in flight are bounded by a named high-water mark, with
 `pause_writing`/`resume_writing` exactly as asyncio's socket transports do.
 
+Whole frames: a network made with ``local_frames=True`` (the embedded cluster's; never
+the simulator's, which fuzzes and corrupts bytes) lets a protocol that has
+`frame_received` be handed a frame's parts (type, seq, head bytes, data) with no framing,
+crc or copy (`MemTransport.write_frame`): the frame is one segment of the same pipe, so
+it keeps the stream's order with the bytes around it, counts against the same high-water
+mark and is lost the same way when the connection resets or its host dies. Only while
+nothing watches or mangles the bytes (no link model, no taps).
+
 Hosts: every endpoint belongs to a named host with an IP (`MemNetwork.host(name, ip)`
 gives that host's `Network` view; the network itself is a view of a default host on
 127.0.0.1). Faults are expressed between host names; a host can be killed (a crashed
@@ -46,7 +54,10 @@ WILDCARD = frozenset({"", "0.0.0.0", "::"})
 
 Addr = tuple[str, int]
 
-_DATA, _FIN, _RST = 0, 1, 2
+_DATA, _FIN, _RST, _FRAME = 0, 1, 2, 3
+#: What a whole frame counts as in flight besides its head and data: the preamble and
+#: epilogue it would have had as bytes (`pyceph.msg.frame`), so flow control is the same.
+FRAME_OVERHEAD = 32
 
 
 class LinkModel(Protocol):
@@ -77,13 +88,14 @@ Tap = Callable[[str, float, str, str, int, bytes], None]
 
 
 class _Seg:
-    __slots__ = ("at", "kind", "data", "off")
+    __slots__ = ("at", "kind", "data", "off", "frame")
 
     def __init__(self, at: float, kind: int, data: bytes = b"") -> None:
         self.at = at
         self.kind = kind
         self.data = data
         self.off = 0
+        self.frame: tuple[int, int, bytes, bytes] | None = None  # kind _FRAME
 
 
 class _Pipe:
@@ -110,6 +122,17 @@ class _Pipe:
         self.q.append(_Seg(at, kind, data))
         if kind == _DATA:
             self.size += len(data)
+        self.schedule()
+
+    def push_frame(self, frame: tuple[int, int, bytes, bytes]) -> None:
+        """A whole frame, due now (only without a link model: no delay)."""
+        at = max(self.loop.time(), self.last_at)
+        self.last_at = at
+        seg = _Seg(at, _FRAME)
+        seg.frame = frame
+        seg.off = FRAME_OVERHEAD + len(frame[2]) + len(frame[3])  # its in-flight size
+        self.q.append(seg)
+        self.size += seg.off
         self.schedule()
 
     def clear(self) -> None:
@@ -165,6 +188,14 @@ class _Pipe:
                     stalled = True
                     break
                 q.popleft()
+            elif seg.kind == _FRAME:
+                if not dst._closing and (not dst._reading or dst._protocol is None):
+                    stalled = True
+                    break
+                q.popleft()
+                self.size -= seg.off
+                if not dst._closing:
+                    self._deliver_frame(seg)
             elif seg.kind == _FIN:
                 q.popleft()
                 net._emit("fin", src, dst, b"")
@@ -216,6 +247,15 @@ class _Pipe:
             seg.off = len(data)
             dst._fatal(e)
         return True
+
+    def _deliver_frame(self, seg: _Seg) -> None:
+        dst = self.dst
+        self.net.frames_whole += 1
+        try:
+            dst._protocol.frame_received(*seg.frame)  # type: ignore[union-attr]
+        except Exception as e:  # a protocol bug: as for bytes
+            log.exception("memnet: protocol of %s failed on a received frame", dst.host.name)
+            dst._fatal(e)
 
     def _stalled(self) -> None:
         self.stall = None
@@ -306,6 +346,25 @@ class MemTransport(asyncio.Transport):
         data = b"".join(bytes(b) if not isinstance(b, bytes) else b for b in list_of_data)
         if data:
             self.net._send(self, data)
+
+    def frames_local(self) -> bool:
+        """Whether `write_frame` may be used now (see the module docstring)."""
+        net = self.net
+        return (
+            net.local_frames
+            and net.model is None
+            and not net.taps
+            and hasattr(self.peer._protocol, "frame_received")
+        )
+
+    def write_frame(self, ftype: int, seq: int, head: bytes, data: bytes | memoryview) -> None:
+        """Queue one whole frame for the peer's protocol (`frame_received`)."""
+        if self._closing:
+            return
+        if not isinstance(data, bytes):
+            data = bytes(data)  # the caller may reuse its buffer once this returns
+        self.out.push_frame((ftype, seq, head, data))
+        self._maybe_pause()
 
     def write_eof(self) -> None:
         raise NotImplementedError("memnet transports do not half-close")
@@ -557,8 +616,13 @@ class MemNetwork:
         read_chunk: int = MEMNET_READ_CHUNK,
         default_host: str = "localhost",
         default_ip: str = "127.0.0.1",
+        local_frames: bool = False,
     ) -> None:
         self.model = model
+        #: Whole frames between in-process protocols (see the module docstring).
+        self.local_frames = local_frames
+        #: Frames handed over whole so far (`write_frame`).
+        self.frames_whole = 0
         self.high_water = high_water
         self.low_water = high_water // 4 if low_water is None else low_water
         self.read_chunk = read_chunk

@@ -59,7 +59,7 @@ import crc32c as _crc
 
 from .errors import StoreError
 from .transaction import Op, Transaction
-from .types import ObjectKey, StoreLimits, escape_str
+from .types import HEAD, SNAPDIR, ObjectKey, StoreLimits, escape_str
 
 SP_SYS, SP_COLL, SP_ONODE, SP_DATA, SP_XATTR, SP_OMAP, SP_OMAPHDR, SP_META = range(8)
 SPACE_NAMES = (
@@ -79,6 +79,7 @@ _ONODE = struct.Struct(">QQ")
 _NID = struct.Struct(">Q")
 _EXT = struct.Struct(">QI")
 _U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
 _CRC = struct.Struct("<I")
 _STATS = struct.Struct(">QQQQ")
 
@@ -249,6 +250,20 @@ class StoreState:
     @classmethod
     def decode(cls, b: bytes | memoryview) -> StoreState:
         return cls(*_STATS.unpack(bytes(b)))
+
+
+@dataclass
+class CollectionStats:
+    """Counts over one collection's objects (`ObjectStore.collection_stats`)."""
+
+    objects: int = 0
+    bytes: int = 0
+    clones: int = 0
+
+    def add(self, clone: bool, size: int) -> None:
+        self.objects += 1
+        self.bytes += size
+        self.clones += clone
 
 
 def data_alloc(stored_len: int) -> int:
@@ -496,6 +511,19 @@ class Reader:
                 return out, o
             out.append(o)
         return out, None
+
+    def collection_stats(self, cid: str) -> CollectionStats:
+        """`ObjectStore.collection_stats` from the onode records alone: the size is in
+        the record's value, the snap in the last 16 bytes of its key (snap, generation)."""
+        self._need_coll(cid)
+        p = escape_str(cid)
+        st = CollectionStats()
+        for k, v in self.kv.iterate(SP_ONODE, p, prefix_end(p)):
+            full, val = split_record(SP_ONODE, k, v)
+            snap = _U64.unpack_from(full, len(full) - 16)[0]
+            if snap != SNAPDIR:
+                st.add(snap != HEAD, _ONODE.unpack_from(val)[1])
+        return st
 
     def meta_get(self, cid: str, key: bytes) -> bytes | None:
         self._need_coll(cid)
@@ -834,14 +862,21 @@ class Applier(Reader):
             self._set_onode(k, nid, size)
 
     def _trim_data(self, nid: int, size: int) -> None:
+        # Extents wholly past the new size are dropped unread (no crc check, no copy:
+        # every write_full truncates first); only a kept head is verified and rewritten.
         E = self.E
         first = size // E
-        for idx, d in list((i, bytes(d)) for i, d in self.extents(nid, first, None)):
+        raw = [(bytes(k), len(v)) for k, v in self.kv.iterate(SP_DATA, _EXT.pack(nid, first),
+                                                              _NID.pack(nid + 1))]  # fmt: skip
+        for k, n in raw:
+            idx = _U32.unpack_from(k, 8)[0]
             keep = size - idx * E
             if keep <= 0:
-                self._del_ext(nid, idx, len(d))
-            elif keep < len(d):
-                self._put_ext(nid, idx, d[:keep])
+                self._del_ext(nid, idx, n - 4)
+            elif keep < n - 4:
+                d = self.extent(nid, idx)
+                assert d is not None
+                self._put_ext(nid, idx, bytes(d[:keep]))
 
     def _remove(self, cid: str, oid: ObjectKey) -> None:
         o = self._existing(cid, oid)

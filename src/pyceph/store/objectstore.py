@@ -11,9 +11,12 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .errors import StoreError
-from .kvcore import DEFAULT_EXTENT_SIZE, Reader, StoreState
+from .kvcore import DEFAULT_EXTENT_SIZE, CollectionStats, Reader, StoreState
 from .transaction import Transaction
-from .types import ObjectKey, OidLike, StoreLimits, as_key
+from .types import HEAD, SNAPDIR, ObjectKey, OidLike, StoreLimits, as_key
+
+#: Keys per page when the generic `collection_stats` lists a collection.
+STATS_LIST_PAGE = 1024
 
 
 class ObjectStore(abc.ABC):
@@ -119,6 +122,19 @@ class ObjectStore(abc.ABC):
     ) -> tuple[list[ObjectKey], ObjectKey | None]:
         """Objects in [start, end) in ObjectKey order, at most ``max_count``; also
         the key to resume from (None when the listing is complete)."""
+
+    def collection_stats(self, cid: str) -> CollectionStats:
+        """Objects (clones included, snapdirs not), their bytes and the clones among them
+        (what a PG reports as num_objects, num_bytes and num_object_clones)."""
+        st = CollectionStats()
+        start: ObjectKey | None = None
+        while True:
+            keys, start = self.collection_list(cid, start, STATS_LIST_PAGE)
+            for k in keys:
+                if k.snap != SNAPDIR:
+                    st.add(k.snap != HEAD, self.stat(cid, k))
+            if start is None:
+                return st
 
     @abc.abstractmethod
     def meta_get(self, cid: str, key: bytes) -> bytes | None: ...
@@ -245,6 +261,11 @@ class KVObjectStore(ObjectStore):
     ) -> tuple[list[ObjectKey], ObjectKey | None]:
         with self._reader() as r:
             return r.collection_list(cid, start, end, max_count)
+
+    def collection_stats(self, cid: str) -> CollectionStats:
+        # one pass over the onode records: no ObjectKey decoded, no lookup per object
+        with self._reader() as r:
+            return r.collection_stats(cid)
 
     def meta_get(self, cid: str, key: bytes) -> bytes | None:
         with self._reader() as r:

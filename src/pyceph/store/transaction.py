@@ -72,6 +72,31 @@ _KEY_ARGS: dict[int, tuple[int, ...]] = {
     Op.SETALLOCHINT: (2,),
 }
 
+#: Op by its number (decoding a replicated transaction looks one up per op).
+_OPS: dict[int, Op] = {int(o): o for o in Op}
+
+#: Keys recently decoded, reused while they stay (each replica of an op decodes the same
+#: keys; an `ObjectKey` is immutable, so sharing one is safe). Oldest dropped past this.
+KEY_CACHE_SIZE = 1024
+_KEYS: dict[tuple, ObjectKey] = {}
+
+
+def _key(wire: Any) -> ObjectKey:
+    if not isinstance(wire, list | tuple):
+        return ObjectKey.from_tuple(wire)  # not a key: from_tuple says why
+    # the parts' types too: 1.0 == 1 and True == 1, but only an int makes a key
+    t = (*wire, *map(type, wire))
+    try:
+        k = _KEYS.get(t)
+    except TypeError:  # an unhashable part: not a key (from_tuple says why)
+        return ObjectKey.from_tuple(wire)
+    if k is None:
+        k = ObjectKey.from_tuple(wire)
+        if len(_KEYS) >= KEY_CACHE_SIZE:
+            del _KEYS[next(iter(_KEYS))]
+        _KEYS[t] = k
+    return k
+
 
 def _b(data: bytes | bytearray | memoryview) -> bytes | memoryview:
     if isinstance(data, bytes | memoryview):
@@ -280,13 +305,20 @@ class Transaction:
     def decode(cls, buf: bytes | memoryview) -> Transaction:
         """Inverse of `encode`."""
         t = cls()
+        ops = t.ops
         for raw in msgpack.unpackb(
             buf, raw=False, strict_map_key=False, unicode_errors="surrogateescape"
         ):
-            code = Op(raw[0])
-            idx = _KEY_ARGS.get(code, ())
-            args = [ObjectKey.from_tuple(a) if i in idx else a for i, a in enumerate(raw) if i]
-            args.insert(0, code)
-            t.ops.append(tuple(args))
+            try:
+                code = _OPS[raw[0]]
+            except (KeyError, TypeError):
+                raise ValueError(f"{raw[0]!r} is not a valid Op") from None
+            idx = _KEY_ARGS.get(code)
+            if idx is None:
+                ops.append((code, *raw[1:]))
+            else:
+                args = [_key(a) if i in idx else a for i, a in enumerate(raw)]
+                args[0] = code
+                ops.append(tuple(args))
         t.data_bytes = len(buf)
         return t

@@ -19,6 +19,9 @@ NO_SHARD = -1  # shard_id_t::NO_SHARD
 
 _U64 = struct.Struct(">Q")
 _U32 = struct.Struct(">I")
+#: The fixed-width parts of an encoded key: (shard, pool, reversed hash) and (snap, gen).
+_PREFIX = struct.Struct(">BQI")
+_SUFFIX = struct.Struct(">QQ")
 _REV8 = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
@@ -38,6 +41,9 @@ def escape_str(s: str) -> bytes:
     if b"\x00" in b:
         b = b.replace(b"\x00", b"\x00\xff")
     return b + b"\x00\x01"
+
+
+_EMPTY_ESC = escape_str("")
 
 
 def unescape_str(buf: bytes | memoryview, pos: int) -> tuple[str, int]:
@@ -72,33 +78,32 @@ class ObjectKey:
     _enc: bytes = field(default=b"", init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        if self.key == self.name and self.key:
+        # On every op's path (several keys per write and replica): one pack per fixed
+        # part, the common empty namespace and locator without escaping them again.
+        name, key, ns = self.name, self.key, self.namespace
+        if key == name and key:
             object.__setattr__(self, "key", "")
-        if not (0 <= self.hash <= 0xFFFFFFFF):
-            raise ValueError(f"hash out of range: {self.hash}")
-        if not (0 <= self.snap <= 0xFFFFFFFFFFFFFFFF):
-            raise ValueError(f"snap out of range: {self.snap}")
-        if not (0 <= self.generation <= 0xFFFFFFFFFFFFFFFF):
-            raise ValueError(f"generation out of range: {self.generation}")
-        if not (-128 <= self.shard <= 127):
-            raise ValueError(f"shard out of range: {self.shard}")
-        if not (-(2**63) <= self.pool < 2**63):
-            raise ValueError(f"pool out of range: {self.pool}")
+            key = ""
+        h, snap, gen, shard, pool = self.hash, self.snap, self.generation, self.shard, self.pool
+        if not (0 <= h <= 0xFFFFFFFF):
+            raise ValueError(f"hash out of range: {h}")
+        if not (0 <= snap <= 0xFFFFFFFFFFFFFFFF):
+            raise ValueError(f"snap out of range: {snap}")
+        if not (0 <= gen <= 0xFFFFFFFFFFFFFFFF):
+            raise ValueError(f"generation out of range: {gen}")
+        if not (-128 <= shard <= 127):
+            raise ValueError(f"shard out of range: {shard}")
+        if not (-(2**63) <= pool < 2**63):
+            raise ValueError(f"pool out of range: {pool}")
+        en = escape_str(name)
         object.__setattr__(
             self,
             "_enc",
-            b"".join(
-                (
-                    bytes((self.shard + 128,)),
-                    _U64.pack(self.pool + 2**63),
-                    _U32.pack(reverse_bits32(self.hash)),
-                    escape_str(self.namespace),
-                    escape_str(self.key or self.name),
-                    escape_str(self.name),
-                    _U64.pack(self.snap),
-                    _U64.pack(self.generation),
-                )
-            ),
+            _PREFIX.pack(shard + 128, pool + 2**63, reverse_bits32(h))
+            + (escape_str(ns) if ns else _EMPTY_ESC)
+            + (escape_str(key) if key else en)
+            + en
+            + _SUFFIX.pack(snap, gen),
         )
 
     @property
