@@ -257,8 +257,10 @@ class MonState:
         if "osdmap" in self.dirty:
             p = self.pending_osdmap
             from pyceph.mon.handlers.tier import sync_tier_snaps
+            from pyceph.osdmap.upmap_clean import clean_pg_upmaps
 
             sync_tier_snaps(p)  # tiers follow their base pool's snap state
+            clean_pg_upmaps(p)  # OSDMonitor::encode_pending drops invalid upmaps
             if now is not None:
                 p.modified = now
             self._commit_osdmap(p)

@@ -123,6 +123,8 @@ class Incremental:
     old_pg_temp: list[PgKey] = field(default_factory=list)
     new_primary_temp: dict[PgKey, int] = field(default_factory=dict)
     old_primary_temp: list[PgKey] = field(default_factory=list)
+    new_pg_upmap: dict[PgKey, list[int]] = field(default_factory=dict)
+    old_pg_upmap: list[PgKey] = field(default_factory=list)
     new_pg_upmap_items: dict[PgKey, list[list[int]]] = field(default_factory=dict)
     old_pg_upmap_items: list[PgKey] = field(default_factory=list)
     new_blocklist: dict[str, float] = field(default_factory=dict)
@@ -277,6 +279,8 @@ _FIELD_PARSERS: dict[str, Any] = {
     "old_pg_temp": _pg_list,
     "new_primary_temp": _pg_dict(_int),
     "old_primary_temp": _pg_list,
+    "new_pg_upmap": _pg_dict(lambda x: [_int(o) for o in _list(x)]),
+    "old_pg_upmap": _pg_list,
     "new_pg_upmap_items": _pg_dict(lambda x: [[_int(a), _int(b)] for a, b in _list(x)]),
     "old_pg_upmap_items": _pg_list,
     "new_blocklist": lambda v: {_str(k): _num(x) for k, x in _dict(v).items()},
@@ -286,8 +290,8 @@ _FIELD_PARSERS: dict[str, Any] = {
     "fullmap": _bytes,
 }
 _ENCODED_FIELDS = tuple(_FIELD_PARSERS)
-_PGKEY_DICTS = ("new_pg_temp", "new_primary_temp", "new_pg_upmap_items")
-_PGKEY_LISTS = ("old_pg_temp", "old_primary_temp", "old_pg_upmap_items")
+_PGKEY_DICTS = ("new_pg_temp", "new_primary_temp", "new_pg_upmap", "new_pg_upmap_items")
+_PGKEY_LISTS = ("old_pg_temp", "old_primary_temp", "old_pg_upmap", "old_pg_upmap_items")
 
 
 # ---------------------------------------------------------------- diff
@@ -376,6 +380,10 @@ def diff(old: OSDMap, new: OSDMap, new_encoded: bytes | None = None) -> Incremen
         if k not in old.primary_temp or _differs(old.primary_temp[k], p):
             inc.new_primary_temp[k] = p
     inc.old_primary_temp = sorted(k for k in old.primary_temp if k not in new.primary_temp)
+    for k, osds in new.pg_upmap.items():
+        if old.pg_upmap.get(k) != osds:
+            inc.new_pg_upmap[k] = list(osds)
+    inc.old_pg_upmap = sorted(k for k in old.pg_upmap if k not in new.pg_upmap)
     for k, items in new.pg_upmap_items.items():
         if old.pg_upmap_items.get(k) != items:
             inc.new_pg_upmap_items[k] = [list(i) for i in items]
@@ -489,6 +497,9 @@ def apply(old: OSDMap, inc: Incremental) -> OSDMap:
     for k in inc.old_primary_temp:
         m.primary_temp.pop(k, None)
     m.primary_temp.update(inc.new_primary_temp)
+    for k in inc.old_pg_upmap:
+        m.pg_upmap.pop(k, None)
+    m.pg_upmap.update((k, list(v)) for k, v in inc.new_pg_upmap.items())
     for k in inc.old_pg_upmap_items:
         m.pg_upmap_items.pop(k, None)
     m.pg_upmap_items.update((k, [(a, b) for a, b in v]) for k, v in inc.new_pg_upmap_items.items())

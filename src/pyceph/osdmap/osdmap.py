@@ -224,6 +224,8 @@ class OSDMap:
         self.max_osd = 0
         self.osds: dict[int, OsdInfo] = {}
         self.pg_temp: dict[tuple[int, int], list[int]] = {}
+        #: upstream pg_upmap: per PG, the whole raw OSD list replacing CRUSH's choice
+        self.pg_upmap: dict[tuple[int, int], list[int]] = {}
         #: upstream pg_upmap_items: per PG, (from, to) OSD pairs replacing CRUSH's choice
         self.pg_upmap_items: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self.primary_temp: dict[tuple[int, int], int] = {}
@@ -253,6 +255,7 @@ class OSDMap:
         m.pool_name = dict(self.pool_name)
         m.osds = {k: OsdInfo.from_plain(_copy.deepcopy(o.to_plain())) for k, o in self.osds.items()}
         m.pg_temp = {k: list(v) for k, v in self.pg_temp.items()}
+        m.pg_upmap = {k: list(v) for k, v in self.pg_upmap.items()}
         m.pg_upmap_items = {k: list(v) for k, v in self.pg_upmap_items.items()}
         m.primary_temp = dict(self.primary_temp)
         m.blocklist = dict(self.blocklist)
@@ -351,9 +354,21 @@ class OSDMap:
             raw = [o if (o in osds and osds[o].exists) else CRUSH_ITEM_NONE for o in raw]
         return raw, pps
 
+    def upmap_target_is_out(self, osd: int) -> bool:
+        """An upmap target upstream's _apply_upmap refuses: a known OSD id reweighted to 0
+        (ids past max_osd and CRUSH_ITEM_NONE are not refused here)."""
+        return osd != CRUSH_ITEM_NONE and osd in self.osds and self.osds[osd].weight == 0
+
     def _apply_upmap(self, pgkey: tuple[int, int], raw: list[int]) -> list[int]:
-        """Upstream OSDMap::_apply_upmap for pg_upmap_items: each (from, to) replaces
-        `from` in the CRUSH output by `to`, unless `to` is already there or is out."""
+        """Upstream OSDMap::_apply_upmap: a pg_upmap replaces the whole CRUSH output
+        unless it names an out OSD (then the PG keeps CRUSH's choice and its items are
+        not applied either); then each pg_upmap_items (from, to) replaces `from` by `to`,
+        unless `to` is already there or is out."""
+        whole = self.pg_upmap.get(pgkey)
+        if whole is not None:
+            if any(self.upmap_target_is_out(o) for o in whole):
+                return raw
+            raw = list(whole)
         items = self.pg_upmap_items.get(pgkey)
         if not items:
             return raw
@@ -371,6 +386,13 @@ class OSDMap:
                     raw[i] = osd_to
                     break
         return raw
+
+    def pg_to_raw_upmap(self, pool_id: int, ps: int) -> tuple[list[int], list[int]]:
+        """Upstream OSDMap::pg_to_raw_upmap: CRUSH's raw OSDs for a PG of an existing
+        pool, and the same list with the PG's upmaps applied."""
+        pool = self.pools[pool_id]
+        raw, _ = self.pg_to_raw_osds(pool, ps)
+        return raw, self._apply_upmap((pool_id, ps), raw)
 
     def _raw_to_up(self, pool: Pool, raw: list[int]) -> list[int]:
         osds = self.osds
@@ -495,7 +517,10 @@ class OSDMap:
                 }
                 for i in self.existing_osds()
             ],
-            "pg_upmap": [],
+            "pg_upmap": [
+                {"pgid": f"{p}.{s:x}", "osds": list(v)}
+                for (p, s), v in sorted(self.pg_upmap.items())
+            ],
             "pg_upmap_items": [
                 {
                     "pgid": f"{p}.{s:x}",
@@ -621,7 +646,9 @@ class OSDMap:
             "require_min_compat_client": self.require_min_compat_client,
             "crush": self.crush.encode(),
         }
-        if self.pg_upmap_items:  # absent when empty: maps without upmaps encode as before
+        if self.pg_upmap:  # absent when empty: maps without upmaps encode as before
+            d["pg_upmap"] = [[p, s, list(v)] for (p, s), v in sorted(self.pg_upmap.items())]
+        if self.pg_upmap_items:
             d["pg_upmap_items"] = [
                 [p, s, [list(i) for i in v]] for (p, s), v in sorted(self.pg_upmap_items.items())
             ]
@@ -661,6 +688,7 @@ class OSDMap:
         m.max_osd = d["max_osd"]
         m.osds = {o["id"]: OsdInfo.from_plain(o) for o in d["osds"]}
         m.pg_temp = {(p, s): list(v) for p, s, v in d["pg_temp"]}
+        m.pg_upmap = {(p, s): list(v) for p, s, v in d.get("pg_upmap", [])}
         m.pg_upmap_items = {
             (p, s): [(a, b) for a, b in v] for p, s, v in d.get("pg_upmap_items", [])
         }

@@ -137,6 +137,8 @@ def osd_dump(ctx: Ctx) -> Reply:
         plain += f"pg_temp {p}.{s:x} [{','.join(map(str, v))}]\n"
     for (p, s), v in sorted(m.primary_temp.items()):
         plain += f"primary_temp {p}.{s:x} {v}\n"
+    for (p, s), osds in sorted(m.pg_upmap.items()):
+        plain += f"pg_upmap {p}.{s:x} [{','.join(map(str, osds))}]\n"
     for (p, s), items in sorted(m.pg_upmap_items.items()):
         plain += f"pg_upmap_items {p}.{s:x} [{','.join(f'{a},{b}' for a, b in items)}]\n"
     for a, t in m.blocklist.items():
@@ -461,7 +463,7 @@ def osd_set_require_min_compat_client(ctx: Ctx) -> Reply:
     v = str(ctx.args["version"])
     if v not in RELEASES:
         raise CephError(errno.EINVAL, f"version {v} is not recognized")
-    needed = UPMAP_MIN_RELEASE if m.pg_upmap_items else "jewel"
+    needed = UPMAP_MIN_RELEASE if m.pg_upmap or m.pg_upmap_items else "jewel"
     if _release_no(v) < _release_no(needed):
         raise CephError(
             errno.EPERM,
@@ -492,6 +494,41 @@ def _upmap_pg(ctx: Ctx) -> tuple[OSDMap, tuple[int, int], str]:
     if pool is None or ps >= pool.pg_num:
         raise CephError(errno.ENOENT, f"pg {pid}.{ps:x} does not exist")
     return m, (pid, ps), f"{pid}.{ps:x}"
+
+
+@command("osd pg-upmap")
+def osd_pg_upmap(ctx: Ctx) -> Reply:
+    """Replace one PG's whole CRUSH mapping (OSDMonitor "osd pg-upmap"): between the
+    pool's min_size and size OSDs, each existing (or CRUSH_ITEM_NONE); repeats are
+    dropped with a note, as upstream."""
+    m, key, pgid = _upmap_pg(ctx)
+    ids = [int(i) for i in ctx.get("id", [])]
+    pool = m.pools[key[0]]
+    if len(ids) < pool.min_size:
+        raise CephError(errno.EINVAL, f"num of osds ({len(ids)}) < pool min size ({pool.min_size})")
+    if len(ids) > pool.size:
+        raise CephError(errno.EINVAL, f"num of osds ({len(ids)}) > pool size ({pool.size})")
+    notes = ""
+    osds: list[int] = []
+    for o in ids:
+        if o != CRUSH_ITEM_NONE and not m.exists(o):
+            raise CephError(errno.ENOENT, f"{notes}osd.{o} does not exist")
+        if o in osds:
+            notes += f"osd.{o} already exists, "
+            continue
+        osds.append(o)
+    if not osds:
+        raise CephError(errno.EINVAL, f"{notes}no valid upmap items(pairs) is specified")
+    m.pg_upmap[key] = osds
+    shown = ",".join(map(str, osds))
+    return Reply(outs=f"{notes}set {pgid} pg_upmap mapping to [{shown}]", changed={"osdmap"})
+
+
+@command("osd rm-pg-upmap")
+def osd_rm_pg_upmap(ctx: Ctx) -> Reply:
+    m, key, pgid = _upmap_pg(ctx)
+    m.pg_upmap.pop(key, None)
+    return Reply(outs=f"clear {pgid} pg_upmap mapping", changed={"osdmap"})
 
 
 @command("osd pg-upmap-items")
