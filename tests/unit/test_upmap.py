@@ -305,7 +305,12 @@ def test_mon_pg_upmap_commands() -> None:
     ps = int(pgid.split(".")[1], 16)
     assert s.osdmap.pg_to_up_acting_osds(pid, ps)[0] == whole
     plain = _cmd(s, prefix="osd dump").outbuf.decode()
-    assert f"pg_upmap {pgid} [{shown}]\n" in plain
+    assert f"\npg_upmap {pgid} [{shown}]\n" in plain
+    # upstream OSDMap::print lists upmaps before the temp mappings
+    assert _cmd(s, prefix="osd pg-temp", pgid=pgid, id=raw[:2]).ret == 0
+    s.commit_pending(T0 + 11)
+    plain = _cmd(s, prefix="osd dump").outbuf.decode()
+    assert plain.index("\npg_upmap ") < plain.index("\npg_temp ")
     # a pg_upmap needs luminous clients too
     r = _cmd(s, prefix="osd set-require-min-compat-client", version="jewel")
     assert r.ret == -errno.EPERM

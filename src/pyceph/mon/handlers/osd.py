@@ -133,14 +133,15 @@ def osd_dump(ctx: Ctx) -> Reply:
             f"{','.join(o.state_names())} {o.uuid}\n"
         )
     plain += "\n"
-    for (p, s), v in sorted(m.pg_temp.items()):
-        plain += f"pg_temp {p}.{s:x} [{','.join(map(str, v))}]\n"
-    for (p, s), v in sorted(m.primary_temp.items()):
-        plain += f"primary_temp {p}.{s:x} {v}\n"
+    # upstream OSDMap::print: upmaps before the temp mappings
     for (p, s), osds in sorted(m.pg_upmap.items()):
         plain += f"pg_upmap {p}.{s:x} [{','.join(map(str, osds))}]\n"
     for (p, s), items in sorted(m.pg_upmap_items.items()):
         plain += f"pg_upmap_items {p}.{s:x} [{','.join(f'{a},{b}' for a, b in items)}]\n"
+    for (p, s), v in sorted(m.pg_temp.items()):
+        plain += f"pg_temp {p}.{s:x} [{','.join(map(str, v))}]\n"
+    for (p, s), v in sorted(m.primary_temp.items()):
+        plain += f"primary_temp {p}.{s:x} {v}\n"
     for a, t in m.blocklist.items():
         plain += f"blocklist {a} expires {utime_str(t)}\n"
     return Reply(data=d, plain=plain, outs=f"dumped osdmap epoch {m.epoch}" if False else "")
