@@ -373,6 +373,8 @@ def test_cleanup_drops_upmaps_of_deleted_pools_and_purged_osds() -> None:
     assert s.osdmap.pg_upmap
     r = _cmd(s, prefix="osd pool delete", pool="rbd", pool2="rbd", yes_i_really_really_mean_it=True)  # fmt: skip
     assert r.ret == 0, r.outs
+    r = _cmd(s, prefix="osd pg-upmap", pgid=pgid, id=whole)
+    assert (r.ret, r.outs) == (-errno.ENOENT, f"pool of {pgid} is pending removal")
     s.commit_pending(T0 + 12)
     assert s.osdmap.pg_upmap == {}
     # an OSD taken out of CRUSH takes its pg_upmap along (upstream: not in the rule's tree)

@@ -494,6 +494,8 @@ def _upmap_pg(ctx: Ctx) -> tuple[OSDMap, tuple[int, int], str]:
     pool = ctx.state.osdmap.pools.get(pid)
     if pool is None or ps >= pool.pg_num:
         raise CephError(errno.ENOENT, f"pg {pid}.{ps:x} does not exist")
+    if pid not in m.pools:  # upstream answers once the removal is committed
+        raise CephError(errno.ENOENT, f"pool of {pid}.{ps:x} is pending removal")
     return m, (pid, ps), f"{pid}.{ps:x}"
 
 
