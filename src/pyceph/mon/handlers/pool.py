@@ -246,7 +246,12 @@ def remove_pool(ctx: Ctx, pool: P.Pool, no_fake: bool) -> None:
     m = s.pending_osdmap
     del m.pools[pool.pool_id]
     del m.pool_name[pool.pool_name]
-    for d in (m.pg_temp, m.primary_temp, m.pg_upmap_items):  # upstream _prepare_remove_pool
+    for d in (
+        m.pg_temp,
+        m.primary_temp,
+        m.pg_upmap,
+        m.pg_upmap_items,
+    ):  # upstream _prepare_remove_pool
         for k in [k for k in d if k[0] == pool.pool_id]:
             del d[k]
 
