@@ -73,6 +73,9 @@ class MonLink(Protocol):
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
         """Send MOSDPGReadyToMerge (pyceph.osd.merge.ready_to_merge builds `head`)."""
 
+    def pg_temp(self, pgs: dict[str, list[int]]) -> None:
+        """Send MOSDPGTemp: per PG id the acting set wanted ([] removes the pg_temp)."""
+
 
 def _osd_id(entity: str) -> int | None:
     if entity.startswith("osd."):
@@ -167,6 +170,11 @@ class OSD:
             return
         self._up_thru_wanted = epoch
         self.tasks.spawn(self._alive(epoch), "osd_alive")
+
+    def request_pg_temp(self, pgid: str, osds: list[int]) -> None:
+        """A primary wants another acting set (upstream queue_want_pg_temp). Fire and
+        forget: the PG asks again with every map until one carries it."""
+        self.mon.pg_temp({pgid: list(osds)})
 
     async def _alive(self, epoch: int) -> None:
         while self._up_thru_wanted == epoch:

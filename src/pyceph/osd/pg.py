@@ -40,6 +40,7 @@ from pyceph.osd.peering import (
     ACTIVE,
     DELETED,
     INITIAL,
+    WAIT_ACTING,
     Activate,
     ActivatePlan,
     Clean,
@@ -47,6 +48,7 @@ from pyceph.osd.peering import (
     Peering,
     PGMapView,
     Query,
+    RequestPGTemp,
     StateChange,
     starts_interval,
 )
@@ -272,6 +274,9 @@ class PG:
                 self.tasks.spawn(self._query(e.osd, self.gen), f"{self.pgid} query {e.osd}")
             elif isinstance(e, NeedUpThru):
                 self.svc.request_up_thru(e.epoch)
+            elif isinstance(e, RequestPGTemp):
+                log.info("pg %s: want pg_temp %s", self.pgid, list(e.osds))
+                self.svc.request_pg_temp(self.pgid, list(e.osds))
             elif isinstance(e, Activate):
                 self.tasks.spawn(self._activate(e, self.gen), f"{self.pgid} activate")
             elif isinstance(e, StateChange):
@@ -1353,7 +1358,7 @@ class PG:
                     gen,
                 )
             )
-            for osd in self.peering.acting_replicas
+            for osd in self.peering.acting_backfill_replicas
         ]
         try:
             try:
@@ -1608,6 +1613,26 @@ class PG:
         return oi.version if oi else None
 
     # -- stats ------------------------------------------------------------------------------
+    def _active_state(self, degraded: int) -> str:
+        """An active PG's state string, flags in upstream pg_state_string's order."""
+        pe = self.peering
+        v = pe.view
+        if pe.is_clean():
+            return "active+clean+remapped" if pe.remapped else "active+clean"
+        flags = ["active"]
+        undersized = v is not None and len(v.acting) < v.size
+        if degraded:
+            flags.append("recovering")
+        if undersized:
+            flags.append("undersized")
+        if degraded or undersized:
+            flags.append("degraded")
+        if pe.remapped:
+            flags.append("remapped")
+        if pe.backfill_pending():
+            flags.append("backfilling" if self.recovering else "backfill_wait")
+        return "+".join(flags)
+
     def pg_stats(self) -> dict[str, Any]:
         store = self.svc.store
         n = nbytes = clones = 0
@@ -1629,17 +1654,20 @@ class PG:
                     break
                 start = nxt
         v = self.peering.view
-        missing_primary = len(self.peering.missing)
-        degraded = missing_primary + sum(len(m) for m in self.peering.peer_missing.values())
+        pe = self.peering
+        missing_primary = len(pe.missing)
+        targets = pe.backfill_targets
+        degraded = missing_primary + sum(
+            len(m) for o, m in pe.peer_missing.items() if o not in targets
+        )
+        misplaced = sum(len(pe.peer_missing.get(o, ())) for o in targets)
         state = self.state
-        if self.premerge and state == ACTIVE and self.peering.is_clean():
+        if self.premerge and state == ACTIVE and pe.is_clean():
             state = "clean+premerge+peered"  # upstream: no client I/O until the merge
-        if state == ACTIVE:
-            state = (
-                "active+clean"
-                if self.peering.is_clean()
-                else ("active+recovering+degraded" if degraded else "active+undersized+degraded")
-            )
+        elif state == ACTIVE:
+            state = self._active_state(degraded)
+        elif state == WAIT_ACTING:
+            state = "remapped+peering"
         if state.startswith("active"):
             state += self.scrub.state_suffix()
         return {
@@ -1654,7 +1682,7 @@ class PG:
             "num_object_copies": n * (v.size if v else 1),
             "num_objects_missing_on_primary": missing_primary,
             "num_objects_degraded": degraded,
-            "num_objects_misplaced": 0,
+            "num_objects_misplaced": misplaced,
             "num_objects_unfound": 0,
             "num_omap_bytes": 0,
             "num_omap_keys": 0,

@@ -105,6 +105,9 @@ class PGService(Protocol):
 
     def request_up_thru(self, epoch: int) -> None: ...
 
+    def request_pg_temp(self, pgid: str, osds: list[int]) -> None:
+        """Ask the monitor for pg_temp `osds` for `pgid` ([]: remove it)."""
+
     def is_full(self, pool: int) -> bool: ...
 
     async def wait_for_map(self, epoch: int) -> None: ...
