@@ -747,9 +747,12 @@ class PG:
                     work += [(osd, o) for o in list(m)]
                 if not work:
                     return
+                pause = self.svc.opts.recovery_sleep
                 for osd, oid in work:
                     async with self._object_lock(oid):
                         await self._recover_one(osd, oid, gen)
+                    if pause > 0:  # osd_recovery_sleep: recovery yields to client I/O
+                        await self.race(self.svc.runtime.clock.sleep(pause), gen)
         except IntervalChanged:
             return
 

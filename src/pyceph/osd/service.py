@@ -51,6 +51,8 @@ class OSDOptions:
     bench_duration: int = 30  #: osd_bench_duration
     client_message_size_cap: int = 500 << 20  #: osd_client_message_size_cap
     client_message_cap: int = 256  #: osd_client_message_cap
+    recovery_sleep: float = 0.0  #: osd_recovery_sleep (seconds between recovered objects)
+    max_backfills: int = 1  #: osd_max_backfills (backfills to or from one OSD at once)
 
     @classmethod
     def from_config(cls, cfg: Any) -> OSDOptions:
@@ -85,6 +87,8 @@ class OSDOptions:
             bench_duration=int(g("osd_bench_duration", 30)),
             client_message_size_cap=int(g("osd_client_message_size_cap", 500 << 20)),
             client_message_cap=int(g("osd_client_message_cap", 256)),
+            recovery_sleep=float(g("osd_recovery_sleep", 0.0)),
+            max_backfills=int(g("osd_max_backfills", 1)),
         )
 
 
