@@ -1,0 +1,96 @@
+"""Remapped backfill on real daemons (issue 9 item 2): `ceph osd out` of a loaded OSD
+keeps the old acting set serving through a pg_temp (`pg dump` shows the PGs
+active+remapped with the out OSD acting, misplaced objects counted) while the new OSDs
+backfill in the background; a writer and a reader keep working, and every PG ends
+active+clean on the up set with the data intact and no pg_temp left.
+
+The PG logs are short (`osd_min/max_pg_log_entries`) so that joining OSDs need a backfill
+(not log recovery), as in a loaded cluster; `osd_recovery_sleep` stretches the backfill
+so the remapped states are seen."""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.test_pg_split import Appender, _mon
+from tests.waiting import wait_until
+
+import rados
+
+POOL = "bf"
+#: Objects written before the OSD goes out, read back throughout.
+STATIC_OBJECTS = 160
+#: Bound on the cluster's healing after a change, and on any awaited condition.
+HEAL_TIMEOUT = 120.0
+#: The OSD marked out.
+VICTIM = 0
+OPTIONS = {
+    "osd_min_pg_log_entries": "4",
+    "osd_max_pg_log_entries": "8",
+    "osd_recovery_sleep": "0.1",
+    "mgr_stats_period": "1",
+}
+
+
+def _static(i: int) -> bytes:
+    return b"%06d|" % i * 512
+
+
+def _pgs(r: rados.Rados) -> list[dict]:
+    d = _mon(r, prefix="pg dump", dumpcontents=["pgs"])
+    return d.get("pg_map", d).get("pg_stats", []) if isinstance(d, dict) else d
+
+
+def _all_clean(r: rados.Rados) -> bool:
+    st = _mon(r, prefix="status")
+    pgs = st["pgmap"]
+    states = {s["state_name"]: s["count"] for s in pgs["pgs_by_state"]}
+    return bool(pgs["num_pgs"]) and states.get("active+clean") == pgs["num_pgs"]
+
+
+def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> None:
+    cluster = cluster_factory(4, **OPTIONS)
+    r = rados.Rados(conffile=cluster.conf_path)
+    r.connect(timeout=30)
+    try:
+        _mon(r, prefix="osd pool create", pool=POOL, pg_num=8)
+        wait_until(lambda: _all_clean(r), "pool active+clean", HEAL_TIMEOUT)
+        io = r.open_ioctx(POOL)
+        for i in range(STATIC_OBJECTS):
+            io.write_full(f"static-{i}", _static(i))
+        w = Appender(io)
+        w.start()
+        w.progress(200)  # every PG's log trimmed past its first writes
+        _mon(r, prefix="osd out", ids=[str(VICTIM)])
+        remapped: list[dict] = []
+        misplaced = 0
+        reads = 0
+        deadline = time.monotonic() + HEAL_TIMEOUT
+        while True:
+            pgs = _pgs(r)
+            for p in pgs:
+                if p["state"].startswith("active") and "remapped" in p["state"]:
+                    remapped.append(p)
+                misplaced = max(misplaced, int(p["stat_sum"]["num_objects_misplaced"]))
+            if all(p["state"] == "active+clean" and VICTIM not in p["acting"] for p in pgs):
+                break
+            assert time.monotonic() < deadline, f"PGs never moved: {[p['state'] for p in pgs]}"
+            i = reads % STATIC_OBJECTS  # the reader: the pool serves during the move
+            assert io.read(f"static-{i}", 1 << 20) == _static(i)
+            reads += 1
+            time.sleep(0.2)
+        model = w.finish()
+        # the old acting set (still holding the out OSD) served while up had moved
+        assert any(VICTIM in p["acting"] and VICTIM not in p["up"] for p in remapped), remapped
+        assert any("backfill" in p["state"] for p in remapped), [p["state"] for p in remapped]
+        assert misplaced > 0
+        assert w.acked > 200 and reads > 0
+        wait_until(lambda: _all_clean(r), "all PGs active+clean", HEAL_TIMEOUT)
+        assert _mon(r, prefix="osd dump")["pg_temp"] == []
+        for name, data in model.items():
+            assert io.read(name, 1 << 20) == data, name
+        for i in range(STATIC_OBJECTS):
+            assert io.read(f"static-{i}", 1 << 20) == _static(i)
+        io.close()
+    finally:
+        r.shutdown()
