@@ -82,7 +82,10 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
         model = w.finish()
         # the old acting set (still holding the out OSD) served while up had moved
         assert any(VICTIM in p["acting"] and VICTIM not in p["up"] for p in remapped), remapped
-        assert any("backfill" in p["state"] for p in remapped), [p["state"] for p in remapped]
+        seen = {p["state"] for p in remapped}
+        assert any("backfilling" in s for s in seen), seen
+        # osd_max_backfills (1): the PGs moving to one OSD wait their turn
+        assert any("backfill_wait" in s for s in seen), seen
         assert misplaced > 0
         assert w.acked > 200 and reads > 0
         wait_until(lambda: _all_clean(r), "all PGs active+clean", HEAL_TIMEOUT)

@@ -70,6 +70,7 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "mgr_open",  # client -> mgr: register a service daemon {service, daemon, metadata, status}
     "pg_ready_to_merge",  # OSD -> mon: a shrink's source and target are (not) ready
     "mgr_configure",  # mgr -> OSD: the perf metric queries to count (MMgrConfigure)
+    "backfill_reserve",  # primary -> backfill target: {op: request|release} (MBackfillReserve)
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}
@@ -257,6 +258,7 @@ HEAD_SPECS: dict[str, HeadSpec] = {
         _check_pgid,
     ),
     "mgr_configure": _spec({"osd_perf_queries": LIST}),
+    "backfill_reserve": _spec({"pgid": STR, "op": STR}, _PG_PEER, _check_pgid),
 }
 
 

@@ -97,6 +97,10 @@ EAGAIN = errno.EAGAIN
 #: Seconds between passes dropping watchers that went silent.
 WATCH_REAP_INTERVAL = 1.0
 _POOL_TYPE_ERASURE = 3
+#: upstream's backfill reservation states, as pg_state_string names them
+BACKFILL_WAIT = "backfill_wait"
+BACKFILLING = "backfilling"
+BACKFILL_TOOFULL = "backfill_toofull"
 
 Reply = tuple[dict[str, Any], bytes]
 
@@ -149,6 +153,9 @@ class PG:
         self._activated_gen = -1
         self._activated_ev = asyncio.Event()
         self._recovery: asyncio.Task[Any] | None = None
+        #: primary: where the backfill of our targets stands (BACKFILL_WAIT, BACKFILLING,
+        #: BACKFILL_TOOFULL; upstream's reservation states)
+        self.backfill_state = BACKFILL_WAIT
         self._recovering: dict[tuple[int, Oid], asyncio.Future[None]] = {}
         self.removed = False
         self.interval_floor = 0
@@ -259,6 +266,10 @@ class PG:
         if self._recovery is not None:
             self._recovery.cancel()
             self._recovery = None
+        # a new interval ends every backfill reservation of ours, here and on the peers
+        self.svc.local_reserver.release(self.pgid)
+        self.svc.remote_reserver.release(self.pgid)
+        self.backfill_state = BACKFILL_WAIT
         if self._trimmer is not None:
             self._trimmer.cancel()
             self._trimmer = None
@@ -740,21 +751,87 @@ class PG:
             self._recovery = self.tasks.spawn(self._recover_all(self.gen), f"{self.pgid} recovery")
 
     async def _recover_all(self, gen: int) -> None:
+        """Recover the acting set from the logs' missing sets first, then backfill the
+        targets once reserved (upstream Recovering, then WaitLocal/RemoteBackfillReserved
+        and Backfilling)."""
+        targets = self.peering.backfill_targets
         try:
             while gen == self.gen:
                 work = [(self.svc.whoami, o) for o in list(self.peering.missing)]
-                for osd, m in self.peering.peer_missing.items():
+                for osd, m in sorted(
+                    self.peering.peer_missing.items(), key=lambda x: x[0] in targets
+                ):
                     work += [(osd, o) for o in list(m)]
                 if not work:
+                    self._release_backfill(gen)
                     return
                 pause = self.svc.opts.recovery_sleep
                 for osd, oid in work:
+                    reserve = osd in targets and self.backfill_state != BACKFILLING
+                    if reserve and not await self._reserve_backfill(gen):
+                        break  # refused (toofull): waited, start over
                     async with self._object_lock(oid):
                         await self._recover_one(osd, oid, gen)
                     if pause > 0:  # osd_recovery_sleep: recovery yields to client I/O
                         await self.race(self.svc.runtime.clock.sleep(pause), gen)
         except IntervalChanged:
             return
+
+    async def _reserve_backfill(self, gen: int) -> bool:
+        """Our local backfill slot, then each target's remote slot (in OSD order, so two
+        primaries never wait on each other). False when a target is too full: we then
+        release, wait osd_backfill_retry_interval and the caller starts over."""
+        self.backfill_state = BACKFILL_WAIT
+        await self.race(self.svc.local_reserver.reserve(self.pgid), gen)
+        for t in sorted(self.peering.backfill_targets):
+            while True:
+                r = await self.peer_call(t, "backfill_reserve", self.peer_head(op="request"), gen)
+                rc = r.head.get("r", 0)
+                if rc == 0:
+                    break
+                if rc == -errno.ENOSPC:
+                    log.info("pg %s: osd.%s too full for backfill", self.pgid, t)
+                    self.backfill_state = BACKFILL_TOOFULL
+                    self._release_backfill(gen)
+                    await self.race(
+                        self.svc.runtime.clock.sleep(self.svc.opts.backfill_retry_interval), gen
+                    )
+                    self.backfill_state = BACKFILL_WAIT
+                    return False
+                await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+        self.backfill_state = BACKFILLING
+        return True
+
+    def _release_backfill(self, gen: int) -> None:
+        """Give back our local slot and the targets' remote ones."""
+        was = self.svc.local_reserver.holds(self.pgid)
+        self.svc.local_reserver.release(self.pgid)
+        if not was:
+            return
+        for t in sorted(self.peering.backfill_targets):
+            self.tasks.spawn(self._unreserve(t, gen), f"{self.pgid} unreserve {t}")
+
+    async def _unreserve(self, osd: int, gen: int) -> None:
+        try:
+            await self.peer_call(osd, "backfill_reserve", self.peer_head(op="release"), gen)
+        except IntervalChanged:
+            pass  # the target's own interval change released it
+
+    async def handle_backfill_reserve(self, head: dict[str, Any], sender: int) -> dict[str, Any]:
+        """A backfill target: grant (once a slot is free), refuse when too full, or
+        release the primary's remote reservation (upstream MBackfillReserve)."""
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        if head.get("op") == "release":
+            self.svc.remote_reserver.release(self.pgid)
+            return {"r": 0}
+        if self.svc.backfill_toofull():
+            return {"r": -errno.ENOSPC}
+        try:
+            await self.race(self.svc.remote_reserver.reserve(self.pgid), self.gen)
+        except IntervalChanged:
+            return {"r": -ESTALE}
+        return {"r": 0}
 
     async def _recover_one(self, osd: int, oid: Oid, gen: int) -> None:
         """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
@@ -1633,7 +1710,7 @@ class PG:
         if pe.remapped:
             flags.append("remapped")
         if pe.backfill_pending():
-            flags.append("backfilling" if self.recovering else "backfill_wait")
+            flags.append(self.backfill_state if self.recovering else BACKFILL_WAIT)
         return "+".join(flags)
 
     def pg_stats(self) -> dict[str, Any]:
