@@ -10,6 +10,7 @@ so the remapped states are seen."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from tests.integration.test_pg_split import Appender, _mon
@@ -24,6 +25,8 @@ STATIC_OBJECTS = 160
 HEAL_TIMEOUT = 120.0
 #: The OSD marked out.
 VICTIM = 0
+#: upstream's OBJECT_MISPLACED summary
+MISPLACED_MSG = r"\d+/\d+ objects misplaced \(\d+\.\d{3}%\)"
 OPTIONS = {
     "osd_min_pg_log_entries": "4",
     "osd_max_pg_log_entries": "8",
@@ -65,6 +68,8 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
         remapped: list[dict] = []
         misplaced = 0
         reads = 0
+        health: set[str] = set()  # OBJECT_MISPLACED summaries seen
+        status_misplaced = 0  # ceph -s pgmap misplaced_objects seen
         deadline = time.monotonic() + HEAL_TIMEOUT
         while True:
             pgs = _pgs(r)
@@ -75,6 +80,11 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
             if all(p["state"] == "active+clean" and VICTIM not in p["acting"] for p in pgs):
                 break
             assert time.monotonic() < deadline, f"PGs never moved: {[p['state'] for p in pgs]}"
+            check = _mon(r, prefix="health").get("checks", {}).get("OBJECT_MISPLACED")
+            if check:
+                health.add(check["summary"]["message"])
+            pgmap = _mon(r, prefix="status")["pgmap"]
+            status_misplaced = max(status_misplaced, int(pgmap.get("misplaced_objects", 0)))
             i = reads % STATIC_OBJECTS  # the reader: the pool serves during the move
             assert io.read(f"static-{i}", 1 << 20) == _static(i)
             reads += 1
@@ -86,7 +96,8 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
         assert any("backfilling" in s for s in seen), seen
         # osd_max_backfills (1): the PGs moving to one OSD wait their turn
         assert any("backfill_wait" in s for s in seen), seen
-        assert misplaced > 0
+        assert misplaced > 0 and status_misplaced > 0
+        assert health and all(re.fullmatch(MISPLACED_MSG, m) for m in health), health
         assert w.acked > 200 and reads > 0
         wait_until(lambda: _all_clean(r), "all PGs active+clean", HEAL_TIMEOUT)
         assert _mon(r, prefix="osd dump")["pg_temp"] == []

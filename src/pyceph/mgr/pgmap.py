@@ -351,26 +351,37 @@ class PGMap:
         pgs = self.pgs()
         o = self.osd_sum()
         used = o["kb_used"] * 1024
-        return {
-            "pg_ready": True,
-            "pg_summary": {
-                "num_pg_by_state": [{"name": n, "num": c} for n, c in self._by_state(pgs)],
-                "num_pgs": len(pgs),
-                "num_bytes": sum(int(d.get("num_bytes", 0)) for _, d in pgs),
-                "total_bytes": o["kb"] * 1024,
-                "total_avail_bytes": o["kb_avail"] * 1024,
-                "total_used_bytes": used,
-                "total_used_raw_bytes": used,
-            },
+        summary: dict[str, Any] = {
+            "num_pg_by_state": [{"name": n, "num": c} for n, c in self._by_state(pgs)],
+            "num_pgs": len(pgs),
+            "num_bytes": sum(int(d.get("num_bytes", 0)) for _, d in pgs),
+            "total_bytes": o["kb"] * 1024,
+            "total_avail_bytes": o["kb_avail"] * 1024,
+            "total_used_bytes": used,
+            "total_used_raw_bytes": used,
         }
+        # upstream pool_stat_t::dump_recovery_info: only the counts that are not zero
+        copies = sum(int(d.get("num_object_copies", 0)) for _, d in pgs)
+        for kind in ("degraded", "misplaced"):
+            n = sum(int(d.get(f"num_objects_{kind}", 0)) for _, d in pgs)
+            if n and copies:
+                summary[f"{kind}_objects"] = n
+                summary[f"{kind}_total"] = copies
+                summary[f"{kind}_ratio"] = n / copies
+        return {"pg_ready": True, "pg_summary": summary}
 
     def pg_stat_text(self) -> str:
         s = self.pg_stat()["pg_summary"]
         states = ", ".join(f"{x['num']} {x['name']}" for x in s["num_pg_by_state"])
+        recovery = "".join(
+            f"; {s[f'{k}_objects']}/{s[f'{k}_total']} objects {k} ({s[f'{k}_ratio'] * 100:.3f}%)"
+            for k in ("degraded", "misplaced")
+            if f"{k}_objects" in s
+        )
         return (
             f"{s['num_pgs']} pgs: {states}; {byte_u(s['num_bytes'])} data, "
             f"{byte_u(s['total_used_raw_bytes'])} used, {byte_u(s['total_avail_bytes'])} / "
-            f"{byte_u(s['total_bytes'])} avail\n"
+            f"{byte_u(s['total_bytes'])} avail{recovery}\n"
         )
 
     # ------------------------------------------------------------------ pg dump

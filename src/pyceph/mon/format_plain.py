@@ -259,6 +259,12 @@ def status(state: MonState, data: dict[str, Any], checks: dict, now: float) -> s
             f"({pg['degraded_ratio'] * 100:.3f}%)"
         )
         pre = "             "
+    if pg.get("misplaced_objects"):
+        lines.append(
+            f"{pre}{pg['misplaced_objects']}/{pg['misplaced_total']} objects misplaced "
+            f"({pg['misplaced_ratio'] * 100:.3f}%)"
+        )
+        pre = "             "
     w = max((len(str(s["count"])) for s in states), default=1)
     for s in states:
         lines.append(f"{pre}{str(s['count']).ljust(w)} {s['state_name']}")

@@ -205,6 +205,12 @@ def _pg_checks(state: MonState, checks: dict) -> None:
         det = [f"pg {p} is {states[p]}" for p in sorted(set(dpgs) | set(upgs))[:50]]
         _add(checks, "PG_DEGRADED", WARN, "Degraded data redundancy: " + ", ".join(parts),
              len(set(dpgs) | set(upgs)), det)  # fmt: skip
+    # OBJECT_MISPLACED (upstream PGMap::get_health_checks: a summary, no detail)
+    misplaced = sum(int(s.get("num_objects_misplaced", 0)) for s in stats.values())
+    if misplaced and copies:
+        _add(checks, "OBJECT_MISPLACED", WARN,
+             f"{misplaced}/{copies} objects misplaced ({100.0 * misplaced / copies:.3f}%)",
+             0, [])  # fmt: skip
     _scrub_checks(stats, states, checks)
 
 

@@ -91,16 +91,17 @@ def pgmap_summary(ctx: Ctx) -> dict[str, Any]:
     if inactive and n:
         out["inactive_pgs_ratio"] = inactive / n
     pg = d.get("pg_stats", {})
-    deg = sum(v.get("num_objects_degraded", 0) for v in pg.values())
-    if deg:
-        tot = sum(
-            v.get("num_objects", 0) * s.osdmap.pools[int(k.split(".")[0])].size
-            for k, v in pg.items()
-            if int(k.split(".")[0]) in s.osdmap.pools
-        )
-        out["degraded_objects"] = deg
-        out["degraded_total"] = tot
-        out["degraded_ratio"] = deg / tot if tot else 0.0
+    tot = sum(
+        v.get("num_objects", 0) * s.osdmap.pools[int(k.split(".")[0])].size
+        for k, v in pg.items()
+        if int(k.split(".")[0]) in s.osdmap.pools
+    )
+    for kind in ("degraded", "misplaced"):
+        n = sum(v.get(f"num_objects_{kind}", 0) for v in pg.values())
+        if n:
+            out[f"{kind}_objects"] = n
+            out[f"{kind}_total"] = tot
+            out[f"{kind}_ratio"] = n / tot if tot else 0.0
     for k in ("read_bytes_sec", "write_bytes_sec", "read_op_per_sec", "write_op_per_sec"):
         if k in d.get("io_rate", {}):
             out[k] = d["io_rate"][k]
