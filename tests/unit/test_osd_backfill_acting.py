@@ -125,3 +125,23 @@ def test_too_few_complete_osds_backfill_while_acting():
     assert not [e for e in fx if isinstance(e, RequestPGTemp)]
     act = next(e for e in fx if isinstance(e, Activate))
     assert all(pl.backfill for pl in act.replicas) and not p.backfill_targets
+
+
+def test_monitor_cleans_pg_temps_as_upstream_clean_temps():
+    from tests.unit.test_mon_osdmap import build_map
+
+    from pyceph.mon.state import clean_pg_temps
+
+    m = build_map()
+    m.osds[5].up = False
+    up = m.pg_to_up_acting_osds(1, 0)[0]
+    other = [o for o in range(5) if o not in up][:2]
+    m.pg_temp = {
+        (1, 0): list(up),  # equal to the up set: useless
+        (1, 1): other,  # a real remap: kept
+        (1, 200): other,  # no such PG
+        (7, 0): other,  # no such pool
+    }
+    m.pg_temp[(1, 2)] = [5]  # every OSD of it down
+    clean_pg_temps(m)
+    assert m.pg_temp == {(1, 1): other}
