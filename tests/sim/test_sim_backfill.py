@@ -24,7 +24,7 @@ SEEDS = seeds()
 SHORT_LOG = {"osd_min_pg_log_entries": "4", "osd_max_pg_log_entries": "8"}
 #: Faster pg stats, so `pg dump` follows the PGs' states closely; a recovery sleep, so
 #: the backfill lasts long enough to be seen.
-OPTIONS = {**SHORT_LOG, "mgr_stats_period": "1", "osd_recovery_sleep": "1"}
+OPTIONS = {**SHORT_LOG, "mgr_stats_period": "1", "osd_recovery_sleep": "0.1"}
 #: Virtual seconds between two samples of the PGs' states.
 SAMPLE_INTERVAL = 0.5
 #: Objects written before the OSD goes out and not touched after.
