@@ -10,6 +10,7 @@ so the remapped states are seen."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -70,6 +71,7 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
         reads = 0
         health: set[str] = set()  # OBJECT_MISPLACED summaries seen
         status_misplaced = 0  # ceph -s pgmap misplaced_objects seen
+        plain: list[str] = []  # the plain `ceph -s` line saying so
         deadline = time.monotonic() + HEAL_TIMEOUT
         while True:
             pgs = _pgs(r)
@@ -85,6 +87,10 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
                 health.add(check["summary"]["message"])
             pgmap = _mon(r, prefix="status")["pgmap"]
             status_misplaced = max(status_misplaced, int(pgmap.get("misplaced_objects", 0)))
+            if pgmap.get("misplaced_objects") and not plain:
+                ret, out, outs = r.mon_command(json.dumps({"prefix": "status"}), b"")
+                assert ret == 0, outs
+                plain = [ln for ln in out.decode().splitlines() if "objects misplaced" in ln]
             i = reads % STATIC_OBJECTS  # the reader: the pool serves during the move
             assert io.read(f"static-{i}", 1 << 20) == _static(i)
             reads += 1
@@ -97,6 +103,10 @@ def test_osd_out_backfills_through_pg_temp_while_serving(cluster_factory) -> Non
         # osd_max_backfills (1): the PGs moving to one OSD wait their turn
         assert any("backfill_wait" in s for s in seen), seen
         assert misplaced > 0 and status_misplaced > 0
+        # the health section's OBJECT_MISPLACED line, and the data section's pgs line
+        # (the data section's line follows "pgs:" or another line of its list)
+        assert len(plain) == 2, plain
+        assert all(re.fullmatch(r"\s+(pgs: +)?" + MISPLACED_MSG, ln) for ln in plain), plain
         assert health and all(re.fullmatch(MISPLACED_MSG, m) for m in health), health
         assert w.acked > 200 and reads > 0
         wait_until(lambda: _all_clean(r), "all PGs active+clean", HEAL_TIMEOUT)
