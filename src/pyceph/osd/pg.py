@@ -763,6 +763,7 @@ class PG:
                 ):
                     work += [(osd, o) for o in list(m)]
                 if not work:
+                    self.backfill_state = BACKFILL_WAIT  # a later backfill reserves again
                     self._release_backfill(gen)
                     return
                 pause = self.svc.opts.recovery_sleep
