@@ -120,11 +120,7 @@ def reach(r: rados.Rados, pred: Any, what: str) -> None:
 #:   "N/N objects degraded (N%)" part and no `degraded_*` keys in `ceph -s -f json`.
 #: - "peered": pyceph's OSD reports a PG below min_size as `peered`; upstream as
 #:   `undersized+degraded+peered`, which also raises PG_DEGRADED.
-DEPARTURES: dict[str, tuple[str, ...]] = {
-    "host_down": ("degraded_objects",),
-    "pg_inactive": ("degraded_objects", "peered"),
-    "osd_down": ("degraded_objects",),
-}
+DEPARTURES: dict[str, tuple[str, ...]] = {}
 #: What pyceph prints once a departure is fixed (the test then asks for its removal).
 _DEPARTURE_GONE = {"degraded_objects": "objects degraded", "peered": "undersized+degraded+peered"}
 _DEGRADED_OBJECTS = re.compile(r"(; )?\d+/\d+ objects degraded \([\d.]+%\)(, )?")

@@ -15,6 +15,7 @@ from pyceph.osd.peering import (
     Peering,
     PGMapView,
     Query,
+    RequestPGTemp,
     close_interval,
 )
 from pyceph.osd.pglog import MODIFY, LogEntry, PGLog
@@ -147,12 +148,18 @@ def test_returning_osd_behind_trimmed_log_is_planned_for_backfill():
     p = Peering(
         0, PGInfo("1.0", last_update=log.head, log_tail=log.tail, last_epoch_started=2), log, {}
     )
+    behind = PGInfo("1.0", last_update=(1, 3), last_epoch_started=1)
     p.advance_map(view(5, [0, 1, 2], up_thru={0: 5}))
     p.on_info(1, p.info.copy(), list(log.entries), {})
-    fx = p.on_info(2, PGInfo("1.0", last_update=(1, 3), last_epoch_started=1), [E(1, 3, "old")], {})
+    fx = p.on_info(2, behind, [E(1, 3, "old")], {})
+    # upstream choose_acting: the complete OSDs serve (pg_temp) while osd.2 backfills
+    assert [e.osds for e in kinds(fx, RequestPGTemp)] == [(0, 1)] and not kinds(fx, Activate)
+    p.advance_map(view(6, [0, 1], up=[0, 1, 2], up_thru={0: 6}))
+    p.on_info(1, p.info.copy(), list(log.entries), {})
+    fx = p.on_info(2, behind, [E(1, 3, "old")], {})
     act = kinds(fx, Activate)[0]
     plan2 = [pl for pl in act.replicas if pl.osd == 2][0]
-    assert plan2.backfill and len(plan2.entries) == 5
+    assert plan2.backfill and len(plan2.entries) == 5 and p.backfill_targets == {2}
 
 
 def test_primary_holding_an_object_the_auth_lacks_is_not_missing_it():

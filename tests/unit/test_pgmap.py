@@ -235,3 +235,18 @@ def test_json_formatter_floats():
         == '{"a":0.034608840942382812,"b":1,"c":[],"d":{}}'
     )
     assert dump_json({"x": [1]}, pretty=True) == '{\n    "x": [\n        1\n    ]\n}\n'
+
+
+def test_misplaced_and_degraded_in_pg_stat():
+    """upstream pool_stat_t::dump_recovery_info: the recovery counts appear (JSON and
+    the one-line summary) only while not zero, against the object copies."""
+    m, _ = make()
+    moving = pgs(1, [1], 1, 10, 500)
+    moving["1.1"].update(
+        state="active+remapped+backfilling", num_object_copies=20, num_objects_misplaced=5
+    )
+    m.apply_osd_report(1, {"pg_stats": moving}, 102.0)
+    s = m.pg_stat()["pg_summary"]
+    assert (s["misplaced_objects"], s["misplaced_total"], s["misplaced_ratio"]) == (5, 20, 0.25)
+    assert "degraded_objects" not in s
+    assert m.pg_stat_text().rstrip().endswith("; 5/20 objects misplaced (25.000%)")

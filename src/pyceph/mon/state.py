@@ -260,6 +260,7 @@ class MonState:
             from pyceph.osdmap.upmap_clean import clean_pg_upmaps
 
             sync_tier_snaps(p)  # tiers follow their base pool's snap state
+            clean_pg_temps(p)
             clean_pg_upmaps(p)  # OSDMonitor::encode_pending drops invalid upmaps
             if now is not None:
                 p.modified = now
@@ -725,8 +726,11 @@ class MonState:
         pool_s, _, ps_s = pgid.partition(".")
         key = (int(pool_s), int(ps_s, 16))
         m = self.pending_osdmap
-        if key[0] not in m.pools:
+        pool = m.pools.get(key[0])
+        if pool is None or key[1] >= pool.pg_num:
             return False
+        if any(not (0 <= o < m.max_osd and m.exists(o)) for o in osds):
+            return False  # upstream preprocess_pgtemp: an OSD that does not exist
         cur = m.pg_temp.get(key, [])
         if list(osds) == cur:
             return False
@@ -913,3 +917,17 @@ def _render(reply: Reply, fmt: str | None) -> bytes:
     if reply.data is not None:
         return dumps(reply.data, True).encode()
     return b""
+
+
+def clean_pg_temps(m: OSDMap) -> None:
+    """upstream OSDMap::clean_temps, on each new map: drop the pg_temps of PGs that no
+    longer exist, those whose OSDs are all down, and those equal to the up set."""
+    for key in list(m.pg_temp):
+        pool = m.pools.get(key[0])
+        temp = m.pg_temp[key]
+        if pool is None or key[1] >= pool.pg_num or not any(m.is_up(o) for o in temp):
+            del m.pg_temp[key]
+            continue
+        up = m.pg_to_up_acting_osds(key[0], key[1])[0]
+        if list(up) == list(temp):
+            del m.pg_temp[key]

@@ -71,6 +71,7 @@ MESSAGE_TYPES: tuple[str, ...] = HANDSHAKE_TYPES + (
     "pg_ready_to_merge",  # OSD -> mon: a shrink's source and target are (not) ready
     "mgr_configure",  # mgr -> OSD: the perf metric queries to count (MMgrConfigure)
     "osd_beacon",  # OSD -> mon: map epoch, primary PGs, their min last_epoch_clean
+    "backfill_reserve",  # primary -> backfill target: {op: request|release} (MBackfillReserve)
 )
 
 TYPE_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(MESSAGE_TYPES)}
@@ -268,6 +269,7 @@ HEAD_SPECS: dict[str, HeadSpec] = {
     "osd_beacon": _spec(
         {"epoch": INT, "pgs": LIST, "min_last_epoch_clean": INT}, None, _check_pgid_list
     ),
+    "backfill_reserve": _spec({"pgid": STR, "op": STR}, _PG_PEER, _check_pgid),
 }
 
 

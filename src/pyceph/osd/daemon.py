@@ -133,6 +133,9 @@ class OSDDaemon:
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
         self.monc.send("pg_ready_to_merge", head)
 
+    def pg_temp(self, pgs: dict[str, list[int]]) -> None:
+        self.monc.send("pg_temp", {"pgs": pgs})
+
     # -- dispatch ------------------------------------------------------------------------
     def _dispatch(self, conn: Connection, msg: Message) -> None:
         if msg.type == "mgr_configure" and self.osd is not None:

@@ -5,6 +5,7 @@ Nothing here touches sockets; "killing" an OSD cancels its tasks and keeps its s
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import errno
 import pickle
@@ -92,6 +93,20 @@ class _Mon:
 
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
         self.cluster.ready_to_merge.append(dict(head))
+
+    def pg_temp(self, pgs: dict[str, list[int]]) -> None:
+        c = self.cluster
+        m = c.map.next()
+        for pgid, osds in pgs.items():
+            pool, _, ps = pgid.partition(".")
+            key = (int(pool), int(ps, 16))
+            if osds:
+                m.pg_temp[key] = list(osds)
+            else:
+                m.pg_temp.pop(key, None)
+        if m.pg_temp != c.map.pg_temp:
+            # as a monitor would: later, not inside the PG that asked
+            asyncio.get_running_loop().call_soon(c.publish, m)
 
 
 class InProcCluster:

@@ -28,6 +28,7 @@ from pyceph.osd.peering import PGMapView
 from pyceph.osd.perf import OSDPerf
 from pyceph.osd.pg import PG
 from pyceph.osd.pglog import PGLog
+from pyceph.osd.reserver import AsyncReserver
 from pyceph.osd.scrub import ScrubOptions, scrub_due
 from pyceph.osd.service import OSDOptions
 from pyceph.osd.types import META_CID, PGInfo, parse_pgid, pgid_str
@@ -60,6 +61,7 @@ PEER_TYPES = frozenset(
         "pg_pull",
         "pg_list",
         "pg_remove",
+        "backfill_reserve",
     }
 )
 
@@ -73,6 +75,9 @@ class MonLink(Protocol):
 
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
         """Send MOSDPGReadyToMerge (pyceph.osd.merge.ready_to_merge builds `head`)."""
+
+    def pg_temp(self, pgs: dict[str, list[int]]) -> None:
+        """Send MOSDPGTemp: per PG id the acting set wanted ([] removes the pg_temp)."""
 
 
 def _osd_id(entity: str) -> int | None:
@@ -135,6 +140,8 @@ class OSD:
         self._pg_nums: dict[int, int] = {}
         self._pg_num_epoch: dict[int, int] = {}
         self._up_thru_wanted = 0
+        self.local_reserver = AsyncReserver(opts.max_backfills)
+        self.remote_reserver = AsyncReserver(opts.max_backfills)
         #: scrub scheduling options (the daemon sets them from its config)
         self.scrub_opts = ScrubOptions()
         #: perf counters (upstream's `osd` and `objecter` loggers), sent with each report
@@ -161,6 +168,11 @@ class OSD:
         self._up_thru_wanted = epoch
         self.tasks.spawn(self._alive(epoch), "osd_alive")
 
+    def request_pg_temp(self, pgid: str, osds: list[int]) -> None:
+        """A primary wants another acting set (upstream queue_want_pg_temp). Fire and
+        forget: the PG asks again with every map until one carries it."""
+        self.mon.pg_temp({pgid: list(osds)})
+
     async def _alive(self, epoch: int) -> None:
         while self._up_thru_wanted == epoch:
             try:
@@ -178,6 +190,14 @@ class OSD:
             return True
         p = m.pools.get(pool)
         return bool(p is not None and getattr(p, "flags", 0) & _POOL_FULL)
+
+    def backfill_toofull(self) -> bool:
+        """upstream OSDService::too_full_for_backfill: our used ratio against the map's
+        backfillfull_ratio (a store without a capacity is never full)."""
+        ratio = float(getattr(self.osdmap, "backfillfull_ratio", 0.0) or 0.0)
+        st = self.store.statfs()
+        total = int(st.get("total", 0))
+        return bool(ratio and total and int(st.get("used", 0)) / total >= ratio)
 
     async def wait_for_map(self, epoch: int) -> None:
         if self.map_epoch >= epoch:
@@ -596,6 +616,8 @@ class OSD:
             return await pg.handle_push(head, data, sender), b""
         if mtype == "pg_pull":
             return await pg.handle_pull(head)
+        if mtype == "backfill_reserve":
+            return await pg.handle_backfill_reserve(head, sender), b""
         if mtype == "pg_list" and "scrub" in head:
             # a scrub map request (upstream MOSDRepScrub): a listing with scrub details
             return pg.handle_scrub_map(head, sender), b""

@@ -13,6 +13,13 @@ have accepted writes has no surviving member (state "down"), picks the authorita
 log (newest last_epoch_started, then newest last_update), adopts it, computes each
 replica's divergent entries and missing objects, obtains up_thru for the interval,
 then activates.
+
+Remapped backfill (upstream PeeringState::choose_acting / calc_replicated_acting): when
+members of `up` cannot be caught up from the log (they need a backfill), the primary
+wants an acting set of complete OSDs instead (`calc_acting`), asks the monitor for it as
+a pg_temp (`RequestPGTemp`, upstream queue_want_pg_temp) and waits for the map; under
+that pg_temp the incomplete up members are backfill targets: activated and sent every
+write, but not acting. When they are complete the primary asks for the pg_temp to go.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyceph.osd.pglog import LogDiff, LogEntry, PGLog, choose_authoritative, diff_against_auth
-from pyceph.osd.types import Oid, PastInterval, PGInfo, Version
+from pyceph.osd.types import ZERO, Oid, PastInterval, PGInfo, Version
 
 # States (upstream names where one exists).
 INITIAL = "initial"
@@ -31,6 +38,8 @@ ACTIVATING = "activating"
 ACTIVE = "active"
 DOWN = "down"
 PEERED = "peered"  # peered, but fewer than min_size acting members: no I/O
+#: upstream NeedActingChange: the primary asked the monitor for another acting set
+WAIT_ACTING = "wait_acting"
 REPLICA = "replica"
 STRAY = "stray"
 DELETED = "deleted"
@@ -127,6 +136,45 @@ def close_interval(first: int, last_view: PGMapView) -> PastInterval:
     return PastInterval(first, last_view.epoch, list(last_view.acting), last_view.primary, rw)
 
 
+def calc_acting(
+    up: tuple[int, ...],
+    up_primary: int,
+    acting: tuple[int, ...],
+    size: int,
+    complete: dict[int, bool],
+    last_update: dict[int, Version],
+    auth: int,
+) -> tuple[tuple[int, ...], frozenset[int]]:
+    """Upstream calc_replicated_acting: the acting set we want and the backfill targets.
+
+    `complete` holds every OSD that answered, True when it can be caught up from the
+    authoritative log (False: it needs a backfill). The primary is the up primary when
+    complete, else the authoritative OSD; then the complete up members in order; then,
+    while short of `size`, complete members of the current acting set and then other
+    complete OSDs, newest last_update first. Incomplete up members are backfill targets."""
+    primary = up_primary if complete.get(up_primary) else auth
+    want = [primary]
+    backfill: set[int] = set()
+    for o in up:
+        if o == primary:
+            continue
+        if complete.get(o):
+            want.append(o)
+        elif o in complete:
+            backfill.add(o)
+
+    def newest(osds: list[int]) -> list[int]:
+        return sorted(osds, key=lambda o: (last_update.get(o, ZERO), -o), reverse=True)
+
+    others = [o for o in complete if o not in acting]
+    for o in newest([o for o in acting if o in complete]) + newest(others):
+        if len(want) >= size:
+            break
+        if complete.get(o) and o not in want and o not in backfill:
+            want.append(o)
+    return tuple(want), frozenset(backfill)
+
+
 # -- effects ------------------------------------------------------------------
 @dataclass
 class Query:
@@ -163,6 +211,13 @@ class Activate:
 
 
 @dataclass
+class RequestPGTemp:
+    """Ask the monitor for pg_temp `osds` (() removes it): upstream MOSDPGTemp."""
+
+    osds: tuple[int, ...]
+
+
+@dataclass
 class StateChange:
     state: str
 
@@ -173,7 +228,7 @@ class Clean:
     strays: list[int]
 
 
-Effect = Query | NeedUpThru | Activate | StateChange | Clean
+Effect = Query | NeedUpThru | Activate | RequestPGTemp | StateChange | Clean
 
 
 @dataclass
@@ -201,6 +256,10 @@ class Peering:
         self.activated: set[int] = set()
         self.pending_activation: Activate | None = None
         self.strays: set[int] = set()
+        #: up members that are not acting and get a backfill (upstream backfill_targets)
+        self.backfill_targets: set[int] = set()
+        #: the pg_temp we asked the monitor for and still wait on (() = its removal)
+        self.want_pg_temp: tuple[int, ...] | None = None
 
     # -- roles ------------------------------------------------------------------
     @property
@@ -212,6 +271,20 @@ class Peering:
         if self.view is None:
             return []
         return [o for o in self.view.acting if o != self.whoami]
+
+    @property
+    def acting_backfill_replicas(self) -> list[int]:
+        """Every OSD but us that gets the PG's writes (upstream acting_recovery_backfill)."""
+        return self.acting_replicas + sorted(self.backfill_targets)
+
+    @property
+    def remapped(self) -> bool:
+        """Acting differs from up (a pg_temp is in place): upstream PG_STATE_REMAPPED."""
+        return self.view is not None and self.view.acting != self.view.up
+
+    def backfill_pending(self) -> bool:
+        """Does some backfill target still miss objects?"""
+        return any(self.peer_missing.get(o) for o in self.backfill_targets)
 
     def _set_state(self, s: str, fx: list[Effect]) -> None:
         if s != self.state:
@@ -248,6 +321,9 @@ class Peering:
             self._maybe_activate(fx)
         elif self.state in (PEERING, DOWN):
             self._probe_more(fx)
+        if not new_interval and self.want_pg_temp is not None and self.is_primary:
+            # upstream resends MOSDPGTemp until a map carries it
+            fx.append(RequestPGTemp(self.want_pg_temp))
         return fx
 
     def _start_interval(self, fx: list[Effect]) -> None:
@@ -259,6 +335,8 @@ class Peering:
         self.peer_diffs.clear()
         self.activated.clear()
         self.pending_activation = None
+        self.backfill_targets = set()
+        self.want_pg_temp = None
         if view.primary == self.whoami:
             self._set_state(PEERING, fx)
             self.probe = set()
@@ -361,13 +439,18 @@ class Peering:
             # The auth's own missing set says what *its* store lacks, not ours: we lack
             # what our log and missing set say, plus the auth entries after the common point.
             own = ActivatePlan(self.whoami, d.backfill, d.common, d.entries, d.missing, d.deletes)
+        for osd, rep in self.replies.items():
+            self.peer_diffs[osd] = diff_against_auth(
+                auth_log, rep.info.last_update, rep.entries, rep.missing
+            )
+        if self._want_other_acting(auth, own.backfill, fx):
+            return
         self.info.last_user_version = max(self.info.last_user_version, auth_luv)
         plans: list[ActivatePlan] = []
         self.strays = set()
         for osd, rep in self.replies.items():
-            d = diff_against_auth(auth_log, rep.info.last_update, rep.entries, rep.missing)
-            self.peer_diffs[osd] = d
-            if osd in view.acting:
+            d = self.peer_diffs[osd]
+            if osd in view.acting or osd in self.backfill_targets:
                 plans.append(
                     ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
                 )
@@ -377,6 +460,30 @@ class Peering:
         self.pending_activation = Activate(view.epoch, own, auth_log.tail, plans, auth)
         self._set_state(WAIT_UP_THRU, fx)
         self._maybe_activate(fx)
+
+    def _want_other_acting(self, auth: int, own_backfill: bool, fx: list[Effect]) -> bool:
+        """Upstream choose_acting: True when we asked the monitor for another acting set
+        (and wait for the map); otherwise sets the backfill targets of this interval."""
+        view = self.view
+        assert view is not None
+        if view.shards:
+            return False  # erasure-coded pools keep backfilling acting members for now
+        complete = {o: not d.backfill for o, d in self.peer_diffs.items()}
+        complete[self.whoami] = not own_backfill
+        lus = {o: r.info.last_update for o, r in self.replies.items()}
+        lus[self.whoami] = self.info.last_update
+        want, targets = calc_acting(
+            view.up, view.up_primary, view.acting, view.size, complete, lus, auth
+        )
+        if want != view.acting and len(want) >= max(view.min_size, 1):
+            self.want_pg_temp = () if want == view.up else want
+            fx.append(RequestPGTemp(self.want_pg_temp))
+            self._set_state(WAIT_ACTING, fx)
+            return True
+        # Too few complete OSDs for a pg_temp: the up set stays acting and its
+        # incomplete members are backfilled while acting (and the PG is degraded).
+        self.backfill_targets = set(targets) - set(view.acting)
+        return False
 
     def _maybe_activate(self, fx: list[Effect]) -> None:
         view = self.view
@@ -405,7 +512,7 @@ class Peering:
         return fx
 
     def _check_all_activated(self, fx: list[Effect]) -> None:
-        if all(o in self.activated for o in self.acting_replicas):
+        if all(o in self.activated for o in self.acting_backfill_replicas):
             self._set_state(ACTIVE, fx)
             # Intervals before this activation no longer constrain peering.
             self.info.past_intervals = []
@@ -446,7 +553,7 @@ class Peering:
             and view is not None
             and len(view.acting) >= view.size
             and not self.missing
-            and not any(self.peer_missing.get(o) for o in self.acting_replicas)
+            and not any(self.peer_missing.get(o) for o in self.acting_backfill_replicas)
         )
 
     def _check_clean(self, fx: list[Effect]) -> None:
@@ -455,3 +562,17 @@ class Peering:
             self.info.last_epoch_clean = self.view.epoch
             fx.append(Clean(self.view.epoch, sorted(self.strays)))
             self.strays = set()
+        view = self.view
+        if (
+            self.state == ACTIVE
+            and view is not None
+            and self.backfill_targets
+            and self.want_pg_temp is None
+            and view.acting != view.up
+            and set(view.up) - set(view.acting) <= self.backfill_targets
+            and not self.missing
+            and not any(self.peer_missing.get(o) for o in self.acting_backfill_replicas)
+        ):
+            # upstream Backfilled: the targets are complete, let the map make up acting
+            self.want_pg_temp = ()
+            fx.append(RequestPGTemp(()))

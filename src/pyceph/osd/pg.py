@@ -40,6 +40,8 @@ from pyceph.osd.peering import (
     ACTIVE,
     DELETED,
     INITIAL,
+    PEERED,
+    WAIT_ACTING,
     Activate,
     ActivatePlan,
     Clean,
@@ -47,6 +49,7 @@ from pyceph.osd.peering import (
     Peering,
     PGMapView,
     Query,
+    RequestPGTemp,
     StateChange,
     starts_interval,
 )
@@ -97,6 +100,10 @@ WATCH_REAP_INTERVAL = 1.0
 #: Ops that need the object's watchers known to this primary before they run.
 _WATCH_STATE_OPS = frozenset({"watch", "notify"})
 _POOL_TYPE_ERASURE = 3
+#: upstream's backfill reservation states, as pg_state_string names them
+BACKFILL_WAIT = "backfill_wait"
+BACKFILLING = "backfilling"
+BACKFILL_TOOFULL = "backfill_toofull"
 
 Reply = tuple[dict[str, Any], bytes]
 
@@ -149,6 +156,9 @@ class PG:
         self._activated_gen = -1
         self._activated_ev = asyncio.Event()
         self._recovery: asyncio.Task[Any] | None = None
+        #: primary: where the backfill of our targets stands (BACKFILL_WAIT, BACKFILLING,
+        #: BACKFILL_TOOFULL; upstream's reservation states)
+        self.backfill_state = BACKFILL_WAIT
         self._recovering: dict[tuple[int, Oid], asyncio.Future[None]] = {}
         self.removed = False
         self.interval_floor = 0
@@ -259,6 +269,10 @@ class PG:
         if self._recovery is not None:
             self._recovery.cancel()
             self._recovery = None
+        # a new interval ends every backfill reservation of ours, here and on the peers
+        self.svc.local_reserver.release(self.pgid)
+        self.svc.remote_reserver.release(self.pgid)
+        self.backfill_state = BACKFILL_WAIT
         if self._trimmer is not None:
             self._trimmer.cancel()
             self._trimmer = None
@@ -274,6 +288,9 @@ class PG:
                 self.tasks.spawn(self._query(e.osd, self.gen), f"{self.pgid} query {e.osd}")
             elif isinstance(e, NeedUpThru):
                 self.svc.request_up_thru(e.epoch)
+            elif isinstance(e, RequestPGTemp):
+                log.info("pg %s: want pg_temp %s", self.pgid, list(e.osds))
+                self.svc.request_pg_temp(self.pgid, list(e.osds))
             elif isinstance(e, Activate):
                 self.tasks.spawn(self._activate(e, self.gen), f"{self.pgid} activate")
             elif isinstance(e, StateChange):
@@ -737,18 +754,88 @@ class PG:
             self._recovery = self.tasks.spawn(self._recover_all(self.gen), f"{self.pgid} recovery")
 
     async def _recover_all(self, gen: int) -> None:
+        """Recover the acting set from the logs' missing sets first, then backfill the
+        targets once reserved (upstream Recovering, then WaitLocal/RemoteBackfillReserved
+        and Backfilling)."""
+        targets = self.peering.backfill_targets
         try:
             while gen == self.gen:
                 work = [(self.svc.whoami, o) for o in list(self.peering.missing)]
-                for osd, m in self.peering.peer_missing.items():
+                for osd, m in sorted(
+                    self.peering.peer_missing.items(), key=lambda x: x[0] in targets
+                ):
                     work += [(osd, o) for o in list(m)]
                 if not work:
+                    self.backfill_state = BACKFILL_WAIT  # a later backfill reserves again
+                    self._release_backfill(gen)
                     return
+                pause = self.svc.opts.recovery_sleep
                 for osd, oid in work:
+                    reserve = osd in targets and self.backfill_state != BACKFILLING
+                    if reserve and not await self._reserve_backfill(gen):
+                        break  # refused (toofull): waited, start over
                     async with self._object_lock(oid):
                         await self._recover_one(osd, oid, gen)
+                    if pause > 0:  # osd_recovery_sleep: recovery yields to client I/O
+                        await self.race(self.svc.runtime.clock.sleep(pause), gen)
         except IntervalChanged:
             return
+
+    async def _reserve_backfill(self, gen: int) -> bool:
+        """Our local backfill slot, then each target's remote slot (in OSD order, so two
+        primaries never wait on each other). False when a target is too full: we then
+        release, wait osd_backfill_retry_interval and the caller starts over."""
+        self.backfill_state = BACKFILL_WAIT
+        await self.race(self.svc.local_reserver.reserve(self.pgid), gen)
+        for t in sorted(self.peering.backfill_targets):
+            while True:
+                r = await self.peer_call(t, "backfill_reserve", self.peer_head(op="request"), gen)
+                rc = r.head.get("r", 0)
+                if rc == 0:
+                    break
+                if rc == -errno.ENOSPC:
+                    log.info("pg %s: osd.%s too full for backfill", self.pgid, t)
+                    self.backfill_state = BACKFILL_TOOFULL
+                    self._release_backfill(gen)
+                    await self.race(
+                        self.svc.runtime.clock.sleep(self.svc.opts.backfill_retry_interval), gen
+                    )
+                    self.backfill_state = BACKFILL_WAIT
+                    return False
+                await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
+        self.backfill_state = BACKFILLING
+        return True
+
+    def _release_backfill(self, gen: int) -> None:
+        """Give back our local slot and the targets' remote ones."""
+        was = self.svc.local_reserver.holds(self.pgid)
+        self.svc.local_reserver.release(self.pgid)
+        if not was:
+            return
+        for t in sorted(self.peering.backfill_targets):
+            self.tasks.spawn(self._unreserve(t, gen), f"{self.pgid} unreserve {t}")
+
+    async def _unreserve(self, osd: int, gen: int) -> None:
+        try:
+            await self.peer_call(osd, "backfill_reserve", self.peer_head(op="release"), gen)
+        except IntervalChanged:
+            pass  # the target's own interval change released it
+
+    async def handle_backfill_reserve(self, head: dict[str, Any], sender: int) -> dict[str, Any]:
+        """A backfill target: grant (once a slot is free), refuse when too full, or
+        release the primary's remote reservation (upstream MBackfillReserve)."""
+        if self.stale(head, sender):
+            return {"r": -ESTALE}
+        if head.get("op") == "release":
+            self.svc.remote_reserver.release(self.pgid)
+            return {"r": 0}
+        if self.svc.backfill_toofull():
+            return {"r": -errno.ENOSPC}
+        try:
+            await self.race(self.svc.remote_reserver.reserve(self.pgid), self.gen)
+        except IntervalChanged:
+            return {"r": -ESTALE}
+        return {"r": 0}
 
     async def _recover_one(self, osd: int, oid: Oid, gen: int) -> None:
         """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
@@ -1416,7 +1503,7 @@ class PG:
                     gen,
                 )
             )
-            for osd in self.peering.acting_replicas
+            for osd in self.peering.acting_backfill_replicas
         ]
         try:
             try:
@@ -1678,6 +1765,29 @@ class PG:
             return self.svc.map_epoch
         return self.info.last_epoch_clean
 
+    def _state_flags(self, recovering: int, peered: bool = False) -> str:
+        """An active (or, below min_size, peered) PG's state string, flags in upstream
+        pg_state_string's order: a peered PG short of copies is undersized+degraded+peered."""
+        pe = self.peering
+        v = pe.view
+        if not peered and pe.is_clean():
+            return "active+clean+remapped" if pe.remapped else "active+clean"
+        flags = [] if peered else ["active"]
+        undersized = v is not None and len(v.acting) < v.size
+        if recovering and not peered:
+            flags.append("recovering")
+        if undersized:
+            flags.append("undersized")
+        if recovering or undersized:
+            flags.append("degraded")
+        if pe.remapped:
+            flags.append("remapped")
+        if pe.backfill_pending() and not peered:
+            flags.append(self.backfill_state if self.recovering else BACKFILL_WAIT)
+        if peered:
+            flags.append("peered")
+        return "+".join(flags)
+
     def pg_stats(self) -> dict[str, Any]:
         store = self.svc.store
         n = nbytes = clones = 0
@@ -1687,17 +1797,22 @@ class PG:
             cs = store.collection_stats(self.cid)
             n, nbytes, clones = cs.objects, cs.bytes, cs.clones
         v = self.peering.view
-        missing_primary = len(self.peering.missing)
-        degraded = missing_primary + sum(len(m) for m in self.peering.peer_missing.values())
+        pe = self.peering
+        missing_primary = len(pe.missing)
+        targets = pe.backfill_targets
+        degraded = missing_primary + sum(
+            len(m) for o, m in pe.peer_missing.items() if o not in targets
+        )
+        misplaced = sum(len(pe.peer_missing.get(o, ())) for o in targets)
         state = self.state
-        if self.premerge and state == ACTIVE and self.peering.is_clean():
+        if self.premerge and state == ACTIVE and pe.is_clean():
             state = "clean+premerge+peered"  # upstream: no client I/O until the merge
-        if state == ACTIVE:
-            state = (
-                "active+clean"
-                if self.peering.is_clean()
-                else ("active+recovering+degraded" if degraded else "active+undersized+degraded")
-            )
+        elif state == ACTIVE:
+            state = self._state_flags(degraded)
+        elif state == PEERED:
+            state = self._state_flags(degraded, peered=True)
+        elif state == WAIT_ACTING:
+            state = "remapped+peering"
         if state.startswith("active"):
             state += self.scrub.state_suffix()
         return {
@@ -1711,8 +1826,9 @@ class PG:
             "num_object_clones": clones,
             "num_object_copies": n * (v.size if v else 1),
             "num_objects_missing_on_primary": missing_primary,
-            "num_objects_degraded": degraded,
-            "num_objects_misplaced": 0,
+            # upstream counts every copy an undersized acting set lacks as degraded too
+            "num_objects_degraded": degraded + n * max(0, v.size - len(v.acting) if v else 0),
+            "num_objects_misplaced": misplaced,
             "num_objects_unfound": 0,
             "num_omap_bytes": 0,
             "num_omap_keys": 0,

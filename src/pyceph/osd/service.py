@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pyceph.common.runtime import Runtime
 from pyceph.msg.message import Message
 from pyceph.osd.ops import Limits
+from pyceph.osd.reserver import AsyncReserver
 from pyceph.store.objectstore import ObjectStore
 
 #: Client ops a PG keeps queued while it peers; beyond this new ops get EAGAIN.
@@ -51,6 +52,9 @@ class OSDOptions:
     bench_duration: int = 30  #: osd_bench_duration
     client_message_size_cap: int = 500 << 20  #: osd_client_message_size_cap
     client_message_cap: int = 256  #: osd_client_message_cap
+    recovery_sleep: float = 0.0  #: osd_recovery_sleep (seconds between recovered objects)
+    max_backfills: int = 1  #: osd_max_backfills (backfills to or from one OSD at once)
+    backfill_retry_interval: float = 30.0  #: osd_backfill_retry_interval (after toofull)
 
     @classmethod
     def from_config(cls, cfg: Any) -> OSDOptions:
@@ -85,6 +89,9 @@ class OSDOptions:
             bench_duration=int(g("osd_bench_duration", 30)),
             client_message_size_cap=int(g("osd_client_message_size_cap", 500 << 20)),
             client_message_cap=int(g("osd_client_message_cap", 256)),
+            recovery_sleep=float(g("osd_recovery_sleep", 0.0)),
+            max_backfills=int(g("osd_max_backfills", 1)),
+            backfill_retry_interval=float(g("osd_backfill_retry_interval", 30.0)),
         )
 
 
@@ -95,6 +102,10 @@ class PGService(Protocol):
     store: ObjectStore
     runtime: Runtime
     opts: OSDOptions
+    #: osd_max_backfills slots for backfills this OSD drives as primary (upstream
+    #: local_reserver) and for those it receives as a target (remote_reserver)
+    local_reserver: AsyncReserver
+    remote_reserver: AsyncReserver
 
     @property
     def map_epoch(self) -> int: ...
@@ -105,7 +116,13 @@ class PGService(Protocol):
 
     def request_up_thru(self, epoch: int) -> None: ...
 
+    def request_pg_temp(self, pgid: str, osds: list[int]) -> None:
+        """Ask the monitor for pg_temp `osds` for `pgid` ([]: remove it)."""
+
     def is_full(self, pool: int) -> bool: ...
+
+    def backfill_toofull(self) -> bool:
+        """Is this OSD at or above the map's backfillfull_ratio (no backfill to it)?"""
 
     async def wait_for_map(self, epoch: int) -> None: ...
 
