@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
+
+import rados
 
 SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "data" / "samples"
 
@@ -199,3 +202,24 @@ def test_pg_query_goes_to_the_primary(cluster_conf, pool):
         assert q["info"]["pgid"] == pgid and q["acting"] == acting, q
     r = ceph(cluster_conf, "pg", f"{pgid.split('.')[0]}.999", "query")
     assert r.returncode == errno.ENOENT, r.stderr
+
+
+def test_osd_perf_reports_each_osds_store_commit_latency(cluster_conf, pool):
+    """`ceph osd perf`: the OSDs time their store commits (upstream objectstore_perf_stat_t)
+    and after writes some OSD reports a latency above zero."""
+
+    with rados.Rados(conffile=cluster_conf) as r, r.open_ioctx(pool) as io:
+        for i in range(20):
+            io.write_full(f"perf-{i}", b"x" * 4096)
+
+        def infos() -> list[dict[str, Any]]:
+            res = ceph(cluster_conf, "osd", "perf", "-f", "json")
+            assert res.returncode == 0, res.stderr
+            return json.loads(res.stdout)["osd_perf_infos"]
+
+        wait_until(lambda: any(i["perf_stats"]["commit_latency_ns"] > 0 for i in infos()),
+                   "a commit latency reported", 30)  # fmt: skip
+    got = infos()
+    assert sorted(i["id"] for i in got) == [0, 1, 2]
+    res = ceph(cluster_conf, "osd", "perf")
+    assert res.stdout.splitlines()[0].split() == ["osd", "commit_latency(ms)", "apply_latency(ms)"]

@@ -250,3 +250,46 @@ def test_misplaced_and_degraded_in_pg_stat():
     assert (s["misplaced_objects"], s["misplaced_total"], s["misplaced_ratio"]) == (5, 20, 0.25)
     assert "degraded_objects" not in s
     assert m.pg_stat_text().rstrip().endswith("; 5/20 objects misplaced (25.000%)")
+
+
+def test_osd_perf_shows_each_osds_store_commit_latency():
+    """`osd perf` and pg dump's perf_stat carry the latency each OSD reported
+    (PGMap::dump/print_osd_perf_stats; whole milliseconds, OSDs high to low)."""
+    m, om = make()
+    st = {"kb": GIB_KB, "kb_avail": GIB_KB, "num_pgs": 1}
+    m.apply_osd_report(0, {"osd_stat": {**st, "commit_latency_ns": 2_700_000,
+                                        "apply_latency_ns": 2_700_000}}, 102.0)  # fmt: skip
+    m.apply_osd_report(1, {"osd_stat": {**st, "commit_latency_ns": 12_000_000,
+                                        "apply_latency_ns": 12_000_000}}, 102.0)  # fmt: skip
+    ret, out, _ = handle_mgr_command(m, om, {"prefix": "osd perf", "format": "json"})
+    assert ret == 0 and json.loads(out) == {
+        "osd_perf_infos": [
+            {"id": 1, "perf_stats": {"commit_latency_ms": 12.0, "apply_latency_ms": 12.0,
+                                     "commit_latency_ns": 12_000_000,
+                                     "apply_latency_ns": 12_000_000}},
+            {"id": 0, "perf_stats": {"commit_latency_ms": 2.0, "apply_latency_ms": 2.0,
+                                     "commit_latency_ns": 2_700_000,
+                                     "apply_latency_ns": 2_700_000}},
+        ]
+    }  # fmt: skip
+    ret, out, _ = handle_mgr_command(m, om, {"prefix": "osd perf"})
+    assert out.decode().splitlines() == [
+        "osd  commit_latency(ms)  apply_latency(ms)",
+        "  1                  12                 12",
+        "  0                   2                  2",
+    ]
+    osds = {o["osd"]: o for o in m.pg_dump("osds")["osd_stats"]}
+    assert osds[1]["perf_stat"]["commit_latency_ms"] == 12.0
+
+
+def test_osd_perf_stat_is_the_mean_commit_since_the_last_report():
+    from pyceph.osd.perf import OSDPerf
+
+    p = OSDPerf()
+    assert p.perf_stat() == {"commit_latency_ns": 0, "apply_latency_ns": 0}
+    p.store_commit(0.002)
+    p.store_commit(0.004)
+    assert p.perf_stat()["commit_latency_ns"] == 3_000_000
+    assert p.perf_stat()["commit_latency_ns"] == 3_000_000  # nothing since: the last figure
+    p.store_commit(0.010)
+    assert p.perf_stat() == {"commit_latency_ns": 10_000_000, "apply_latency_ns": 10_000_000}

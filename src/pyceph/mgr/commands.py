@@ -1,5 +1,5 @@
 """The manager's built-in command handlers (MgrCommands.h): pg stat/dump/ls, osd df,
-osd pool stats. Each returns upstream's ``(ret, outbuf, outs)`` triple.
+osd pool stats, osd perf. Each returns upstream's ``(ret, outbuf, outs)`` triple.
 """
 
 from __future__ import annotations
@@ -123,6 +123,13 @@ def _osd_pool_stats(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
     return 0, dump_json(pgmap.pool_stats(pid), fmt == "json-pretty").encode(), ""
 
 
+def _osd_perf(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    fmt = _fmt(cmd)
+    if fmt == "plain":
+        return 0, pgmap.osd_perf_text().encode(), ""
+    return 0, dump_json(pgmap.osd_perf(), fmt == "json-pretty").encode(), ""
+
+
 _HANDLERS: dict[str, Callable[[PGMap, Any, dict[str, Any]], Result]] = {
     "pg stat": _pg_stat,
     "pg dump": _pg_dump,
@@ -132,6 +139,7 @@ _HANDLERS: dict[str, Callable[[PGMap, Any, dict[str, Any]], Result]] = {
     "pg ls-by-primary": _pg_ls,
     "osd df": _osd_df,
     "osd pool stats": _osd_pool_stats,
+    "osd perf": _osd_perf,
 }
 
 

@@ -72,6 +72,8 @@ OSD_STAT_FIELDS = (
     "kb_used_omap",
     "kb_used_meta",
     "num_pgs",
+    "commit_latency_ns",  # objectstore_perf_stat_t (the OSD's mean store commit)
+    "apply_latency_ns",
 )
 
 # upstream object_stat_sum_t keys, in dump order; ours map onto a few of them
@@ -403,6 +405,35 @@ class PGMap:
                             f"{kind}_ratio": n / copies})  # fmt: skip
         return out
 
+    def osd_perf(self) -> dict[str, Any]:
+        """`osd perf` as JSON (PGMap::dump_osd_perf_stats): each OSD's store latencies."""
+        return {
+            "osd_perf_infos": [
+                {"id": osd, "perf_stats": self._perf_stat(st)}
+                for osd, st in sorted(self.osd_stats.items(), reverse=True)
+            ]
+        }
+
+    def osd_perf_text(self) -> str:
+        """`osd perf` plain (PGMap::print_osd_perf_stats): whole milliseconds."""
+        tab = TextTable()
+        for heading in ("osd", "commit_latency(ms)", "apply_latency(ms)"):
+            tab.define_column(heading, "left", "right")
+        for osd, st in sorted(self.osd_stats.items(), reverse=True):
+            tab.add_row([osd, st["commit_latency_ns"] // 1_000_000,
+                         st["apply_latency_ns"] // 1_000_000])  # fmt: skip
+        return str(tab)
+
+    @staticmethod
+    def _perf_stat(st: dict[str, int]) -> dict[str, Any]:
+        """objectstore_perf_stat_t::dump: whole milliseconds as floats, and nanoseconds."""
+        return {
+            "commit_latency_ms": float(st["commit_latency_ns"] // 1_000_000),
+            "apply_latency_ms": float(st["apply_latency_ns"] // 1_000_000),
+            "commit_latency_ns": st["commit_latency_ns"],
+            "apply_latency_ns": st["apply_latency_ns"],
+        }
+
     def pg_stat_text(self) -> str:
         s = self.pg_stat()["pg_summary"]
         states = ", ".join(f"{x['num']} {x['name']}" for x in s["num_pg_by_state"])
@@ -482,13 +513,7 @@ class PGMap:
             num_snap_trimming=0,
             num_shards_repaired=0,
             op_queue_age_hist={"histogram": [], "upper_bound": 1},
-            # objectstore_perf_stat_t: pyceph's OSDs do not time their store's commits
-            perf_stat={
-                "commit_latency_ms": 0.0,
-                "apply_latency_ms": 0.0,
-                "commit_latency_ns": 0,
-                "apply_latency_ns": 0,
-            },
+            perf_stat=self._perf_stat(st),
             alerts=[],
         )
         return d

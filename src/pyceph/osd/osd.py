@@ -700,6 +700,7 @@ class OSD:
                 "kb_used_omap": 0,
                 "kb_used_meta": int(st.get("meta_used", 0)) // 1024,
                 "num_pgs": len(self.pgs),
+                **self.perf.perf_stat(),
             },
             "pg_stats": pg_stats,
         }

@@ -68,6 +68,9 @@ class OSDPerf:
         o.add_time_avg("subop_latency", "Suboperations latency")
         o.add_u64_counter("recovery_ops", "Started recovery operations", "rop", PRIO_INTERESTING)
         o.add_u64_counter("recovery_bytes", "recovery bytes", "rbt", PRIO_INTERESTING, UNIT_BYTES)  # fmt: skip
+        self._commit_sum = 0.0
+        self._commit_n = 0
+        self._commit_ns = 0
         o.add_u64("numpg", "Placement groups", "pgs", PRIO_USEFUL)
         o.add_u64("numpg_primary", "Placement groups for which this osd is primary")
         o.add_u64("numpg_replica", "Placement groups for which this osd is replica")
@@ -147,6 +150,20 @@ class OSDPerf:
     def recovery(self, nbytes: int) -> None:
         self.osd.inc("recovery_ops")
         self.osd.inc("recovery_bytes", nbytes)
+
+    # -- the object store
+    def store_commit(self, seconds: float) -> None:
+        """One transaction queued and durable in `seconds` (BlueStore's commit_lat)."""
+        self._commit_sum += seconds
+        self._commit_n += 1
+
+    def perf_stat(self) -> dict[str, int]:
+        """objectstore_perf_stat_t: the mean commit latency since the last call (the last
+        figure again if nothing committed since); apply equals commit, as BlueStore's."""
+        if self._commit_n:
+            self._commit_ns = int(self._commit_sum / self._commit_n * 1e9)
+            self._commit_sum, self._commit_n = 0.0, 0
+        return {"commit_latency_ns": self._commit_ns, "apply_latency_ns": self._commit_ns}
 
     # -- report time
     def set_pgs(self, total: int, primary: int, replica: int, stray: int) -> None:

@@ -310,10 +310,13 @@ class PG:
 
     async def commit(self, t: Transaction) -> None:
         release = self.hold_commit()
+        clock = self.svc.runtime.clock
+        t0 = clock.monotonic()
         try:
             await self.svc.store.queue_transaction(t)
         finally:
             release()
+        self.svc.perf.store_commit(clock.monotonic() - t0)
 
     def hold_commit(self) -> Callable[[], None]:
         """Count a commit of ours as in flight until the returned function is called (also

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pyceph.common.runtime import Runtime
 from pyceph.msg.message import Message
 from pyceph.osd.ops import Limits
+from pyceph.osd.perf import OSDPerf
 from pyceph.osd.reserver import AsyncReserver
 from pyceph.store.objectstore import ObjectStore
 
@@ -106,6 +107,8 @@ class PGService(Protocol):
     #: local_reserver) and for those it receives as a target (remote_reserver)
     local_reserver: AsyncReserver
     remote_reserver: AsyncReserver
+    #: the OSD's perf counters (a PG times its store commits into them)
+    perf: OSDPerf
 
     @property
     def map_epoch(self) -> int: ...
