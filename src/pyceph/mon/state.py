@@ -579,6 +579,65 @@ class MonState:
         self.dirty.add("osdmap")
         return i
 
+    # ------------------------------------------------------------ OSD lifecycle
+    def osd_is_new(self, osd_id: int) -> bool:
+        """Upstream's CEPH_OSD_NEW: created (`osd new`/`osd create`) but never booted;
+        pyceph reads it from `up_from` (0 until the first boot) rather than a state bit."""
+        o = self.pending_osdmap.osds.get(osd_id)
+        return o is not None and o.exists and o.up_from == 0
+
+    def new_osd(self, uuid: str, want_id: int | None) -> int:
+        """`osd new` once validated: a fresh id (lowest free, or `want_id`), or the
+        re-creation of destroyed `want_id` (no longer destroyed, out, with the new uuid),
+        as upstream prepare_command_osd_new / do_osd_create."""
+        m = self.pending_osdmap
+        if want_id is not None and m.exists(want_id) and m.osds[want_id].destroyed:
+            o = m.osds[want_id]
+            o.destroyed = False
+            o.uuid = uuid
+            o.weight = OSD_OUT
+            o.up_from = 0
+            self.dirty.add("osdmap")
+            return want_id
+        return self.allocate_osd_id(uuid, want_id)
+
+    def destroy_osd(self, osd_id: int) -> None:
+        """Mark a down OSD destroyed (upstream prepare_command_osd_destroy): its uuid is
+        zeroed, its cephx key and its config-keys (`dm-crypt/osd/UUID/`,
+        `daemon-private/osd.N/`) go; the id and crush position stay for a replacement."""
+        m = self.pending_osdmap
+        o = m.osds[osd_id]
+        if o.destroyed:
+            return
+        for prefix in (f"dm-crypt/osd/{o.uuid}/", f"daemon-private/osd.{osd_id}/"):
+            for k in [k for k in self.config_key if k.startswith(prefix)]:
+                del self.config_key[k]
+        self.auth.pop(f"osd.{osd_id}", None)
+        self.auth.pop(f"client.osd-lockbox.{o.uuid}", None)
+        o.destroyed = True
+        o.uuid = "00000000-0000-0000-0000-000000000000"
+        self.dirty |= {"osdmap", "auth", "config-key"}
+
+    def remove_osd(self, osd_id: int) -> None:
+        """`osd rm` of a down OSD (prepare_command_osd_remove): its slot goes from the
+        map (metadata with it); its crush item, if any, stays."""
+        m = self.pending_osdmap
+        m.osds.pop(osd_id, None)
+        for key in [k for k, v in m.pg_temp.items() if osd_id in v]:
+            del m.pg_temp[key]
+        for key in [k for k, v in m.primary_temp.items() if v == osd_id]:
+            del m.primary_temp[key]
+        self.failure_reports.pop(osd_id, None)
+        self.dirty.add("osdmap")
+
+    def purge_osd(self, osd_id: int) -> None:
+        """`osd purge-actual` (prepare_command_osd_purge): crush rm, destroy, osd rm."""
+        m = self.pending_osdmap
+        if osd_id in m.crush.devices:
+            m.crush_for_write().remove_osd(osd_id)
+        self.destroy_osd(osd_id)
+        self.remove_osd(osd_id)
+
     def osd_boot(
         self,
         osd_id: int,

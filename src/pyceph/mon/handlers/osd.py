@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import json
 import re
 from typing import Any
 
 from pyceph.common.errors import CephError
+from pyceph.common.keyring import decode_secret
 from pyceph.osdmap.osdmap import (
     FLAG_FULL,
     FLAG_NOBACKFILL,
@@ -620,3 +622,149 @@ def osd_blocklist_clear(ctx: Ctx) -> Reply:
     had = bool(m.blocklist)
     m.blocklist.clear()
     return Reply(outs=" removed all blocklist entries", changed={"osdmap"} if had else set())
+
+
+# ---------------------------------------------------------------- OSD lifecycle
+# upstream OSDMonitor.cc ("osd rm", "osd destroy-actual|purge-actual|purge-new", "osd new")
+# and OSDMonitor's prepare_command_osd_{new,destroy,purge,remove}. The mgr's `osd
+# destroy|purge` check safe-to-destroy first and then send the `-actual` command.
+
+#: what upstream's monitor says when destroy/purge lacks --yes-i-really-mean-it
+NOT_SURE_DESTROY = (
+    "Are you SURE?  Did you verify with 'ceph osd safe-to-destroy'?  This will mean real, "
+    "permanent data loss, as well as deletion of cephx and lockbox keys. Pass "
+    "--yes-i-really-mean-it if you really do."
+)
+
+
+@command("osd rm")
+def osd_rm(ctx: Ctx) -> Reply:
+    """Remove down OSDs from the map (their crush items stay, as upstream); an up one is
+    refused with EBUSY, one that does not exist is noted; `any|all|*` means every OSD."""
+    s = ctx.state
+    m = s.pending_osdmap
+    ids: list[str] = ctx.get("ids", [])
+    msgs: list[str] = []
+    err = 0
+    removed: list[int] = []
+    for j, w in enumerate(ids):
+        if j == 0 and w in ("any", "all", "*"):
+            sel = m.existing_osds()
+        else:
+            try:
+                osd = parse_osd_id(w)
+            except CephError as e:
+                msgs.append(e.message)
+                err = -e.errno
+                continue
+            if not m.exists(osd):
+                msgs.append(f"osd.{osd} does not exist. ")
+                continue
+            sel = [osd]
+        for osd in sel:
+            if osd in removed:
+                continue
+            if m.is_up(osd):
+                msgs.append(", " if removed else "")
+                msgs.append(f"osd.{osd} is still up; must be down before removal. ")
+                err = -errno.EBUSY
+                continue
+            msgs.append(f", osd.{osd}" if removed else f"removed osd.{osd}")
+            removed.append(osd)
+        if j == 0 and w in ("any", "all", "*"):
+            break
+    for osd in removed:
+        s.remove_osd(osd)
+    if removed:  # upstream replies success once anything was removed
+        return Reply(outs="".join(msgs), changed={"osdmap"})
+    return Reply(outs="".join(msgs), ret=err)
+
+
+@command("osd destroy-actual", "osd purge-actual", "osd purge-new")
+def osd_destroy_purge(ctx: Ctx) -> Reply:
+    """Destroy (keep the id, mark it destroyed, drop its cephx key and config-keys) or
+    purge (destroy, crush rm, osd rm) one down OSD; `purge-new` only an OSD never booted."""
+    s = ctx.state
+    m = s.pending_osdmap
+    prefix = ctx.args["prefix"]
+    osd = int(ctx.args["id"])
+    if not ctx.get("yes_i_really_mean_it", False):
+        raise CephError(errno.EPERM, NOT_SURE_DESTROY)
+    if not s.osdmap.exists(osd) or not m.exists(osd):
+        return Reply(outs=f"osd.{osd} does not exist")  # idempotent
+    if s.osdmap.is_up(osd) or m.is_up(osd):
+        raise CephError(errno.EBUSY, f"osd.{osd} is not `down`.")
+    is_destroy = prefix == "osd destroy-actual"
+    if is_destroy and m.osds[osd].destroyed:
+        return Reply(outs=f"destroyed osd.{osd}")
+    if prefix == "osd purge-new" and not s.osd_is_new(osd):
+        raise CephError(errno.EPERM, f"osd.{osd} is not new")
+    if is_destroy:
+        s.destroy_osd(osd)
+        return Reply(outs=f"destroyed osd.{osd}", changed={"osdmap", "auth", "config-key"})
+    s.purge_osd(osd)
+    return Reply(outs=f"purged osd.{osd}", changed={"osdmap", "auth", "config-key"})
+
+
+def _osd_new_secret(inbuf: bytes) -> str | None:
+    """`osd new -i FILE`: the JSON parameters; only `cephx_secret` is used (pyceph has no
+    dm-crypt lockbox: `cephx_lockbox_secret`/`dmcrypt_key` are refused)."""
+    if not inbuf.strip():
+        return None
+    try:
+        params = json.loads(inbuf)
+    except ValueError as e:
+        raise CephError(errno.EINVAL, f"failed to parse json: {e}") from None
+    if not isinstance(params, dict):
+        raise CephError(errno.EINVAL, "json params must be an object")
+    if "cephx_lockbox_secret" in params or "dmcrypt_key" in params:
+        raise CephError(errno.EOPNOTSUPP, "pyceph has no dm-crypt lockbox")
+    if params and "cephx_secret" not in params:
+        raise CephError(errno.EINVAL, "requires a cephx secret.")
+    secret = params.get("cephx_secret")
+    return None if secret is None else str(secret)
+
+
+@command("osd new")
+def osd_new(ctx: Ctx) -> Reply:
+    """Create an OSD for a uuid (upstream prepare_command_osd_new): idempotent for a
+    uuid already known, an explicit `id` must be free or destroyed (then reused)."""
+    s = ctx.state
+    m = s.pending_osdmap
+    uuid = str(ctx.args["uuid"]).lower()
+    want = ctx.get("id")
+    if want is not None and int(want) < 0:
+        raise CephError(errno.EINVAL, "invalid OSD id; must be greater or equal than zero.")
+    secret = _osd_new_secret(ctx.inbuf)
+    known = next((i for i in m.existing_osds() if m.osds[i].uuid == uuid), None)
+
+    def reply(i: int, changed: set[str]) -> Reply:
+        return Reply(data={"osdid": i}, plain=f"{i}", changed=changed)
+
+    if known is not None:
+        if want is not None and int(want) != known:
+            raise CephError(errno.EEXIST, f"uuid {uuid} already in use for different id {known}")
+        have = s.get_auth(f"osd.{known}")
+        if secret is not None and (have is None or have[0] != secret):
+            raise CephError(errno.EEXIST, f"osd.{known} exists but secrets do not match")
+        return reply(known, set())
+    recreate = want is not None and m.exists(int(want)) and m.osds[int(want)].destroyed
+    if want is not None and m.exists(int(want)) and not recreate:
+        raise CephError(
+            errno.EINVAL, f"id {int(want)} already in use and does not match uuid {uuid}"
+        )
+    if secret is not None:
+        try:
+            decode_secret(secret)
+        except ValueError as e:
+            raise CephError(errno.EINVAL, f"invalid cephx_secret: {e}") from None
+    i = s.new_osd(uuid, None if want is None else int(want))
+    changed = {"osdmap"}
+    if secret is not None:
+        s.auth_add(f"osd.{i}", secret, dict(OSD_NEW_CAPS))
+        changed.add("auth")
+    return reply(i, changed)
+
+
+#: the caps `osd new` gives the OSD's cephx entity (upstream AuthMonitor::validate_osd_new)
+OSD_NEW_CAPS = {"mgr": "allow profile osd", "mon": "allow profile osd", "osd": "allow *"}
