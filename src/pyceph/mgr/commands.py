@@ -1,5 +1,6 @@
 """The manager's built-in command handlers (MgrCommands.h): pg stat/dump/ls, osd df,
-osd pool stats, osd perf. Each returns upstream's ``(ret, outbuf, outs)`` triple.
+osd pool stats, osd perf, osd safe-to-destroy/ok-to-stop, osd destroy/purge. Each
+returns upstream's ``(ret, outbuf, outs)`` triple.
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from typing import Any
 from pyceph.common.cmdargs import match_command
 from pyceph.common.errors import CephError
 from pyceph.common.output import dump_json
+from pyceph.mgr import osd_safety
 from pyceph.mgr.pgmap import PGMap
 
-__all__ = ["SCRUB_PREFIXES", "handle_mgr_command", "handle_scrub_command"]
+__all__ = [
+    "OSD_REMOVAL_PREFIXES",
+    "SCRUB_PREFIXES",
+    "handle_mgr_command",
+    "handle_osd_removal",
+    "handle_scrub_command",
+]
 
 Result = tuple[int, bytes, str]
 
@@ -130,7 +138,56 @@ def _osd_perf(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
     return 0, dump_json(pgmap.osd_perf(), fmt == "json-pretty").encode(), ""
 
 
+def _existing(osdmap: Any) -> list[int]:
+    return list(osdmap.existing_osds()) if osdmap is not None else []
+
+
+def _safe_to_destroy(pgmap: PGMap, osdmap: Any, osds: list[int]) -> osd_safety.SafeToDestroy:
+    exists = {i: osdmap is not None and osdmap.exists(i) for i in osds}
+    num_pgs = {o: int(st.get("num_pgs", 0)) for o, st in pgmap.osd_stats.items()}
+    return osd_safety.safe_to_destroy(osds, exists, pgmap.pgs(), num_pgs)
+
+
+def _osd_safe_to_destroy(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    """`osd safe-to-destroy IDS` (DaemonServer): with a format, the JSON sections and
+    r=0 whatever the answer; plain: the verdict as outs and its errno."""
+    try:
+        osds = osd_safety.parse_osd_id_list(cmd.get("ids") or [], _existing(osdmap))
+    except ValueError as e:
+        return -errno.EINVAL, b"", str(e)
+    if not osds:
+        return -errno.EINVAL, b"", "must specify one or more OSDs"
+    res = _safe_to_destroy(pgmap, osdmap, osds)
+    fmt = cmd.get("format")
+    if res.r == -errno.EAGAIN and not (res.active or res.missing_stats or res.stored_pgs):
+        return res.r, b"", res.outs  # unknown PGs: the answer whatever the format
+    if fmt in ("json", "json-pretty"):
+        if res.r == 0:
+            res.safe_to_destroy = osds
+        return 0, dump_json(res.dump(), fmt == "json-pretty").encode(), ""
+    return res.r, b"", res.outs
+
+
+def _osd_ok_to_stop(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
+    """`osd ok-to-stop IDS` (DaemonServer, Pacific): the report as JSON (compact unless
+    json-pretty) whatever the verdict; EAGAIN/EBUSY with upstream's text when not ok.
+    `--max` (grow the set along CRUSH) is accepted and not acted on."""
+    try:
+        osds = osd_safety.parse_osd_id_list(cmd.get("ids") or [], _existing(osdmap))
+    except ValueError as e:
+        return -errno.EINVAL, b"", str(e)
+    if not osds:
+        return -errno.EINVAL, b"", "must specify one or more OSDs"
+    pools = getattr(osdmap, "pools", {}) or {}
+    min_size = {int(pid): int(p.min_size) for pid, p in pools.items()}
+    res = osd_safety.ok_to_stop(osds, pgmap.pgs(), min_size)
+    pretty = cmd.get("format") == "json-pretty"
+    return res.r, dump_json(res.dump(), pretty).encode(), res.outs
+
+
 _HANDLERS: dict[str, Callable[[PGMap, Any, dict[str, Any]], Result]] = {
+    "osd safe-to-destroy": _osd_safe_to_destroy,
+    "osd ok-to-stop": _osd_ok_to_stop,
     "pg stat": _pg_stat,
     "pg dump": _pg_dump,
     "pg ls": _pg_ls,
@@ -259,3 +316,37 @@ async def handle_scrub_command(
 
 def _ids(osds: list[int]) -> str:
     return ",".join(str(o) for o in osds)
+
+
+#: `osd destroy|purge`: checked here, then done by the monitor's `-actual` command.
+OSD_REMOVAL_PREFIXES = frozenset({"osd destroy", "osd purge"})
+#: what the mgr adds when an unsafe destroy/purge lacks --force (DaemonServer)
+FORCE_HINT = (
+    "\nYou can proceed by passing --force, but be warned that this will likely mean "
+    "real, permanent data loss."
+)
+
+MonCommand = Callable[[dict[str, Any]], Awaitable[Result]]
+
+
+async def handle_osd_removal(
+    pgmap: PGMap, osdmap_provider: Any, cmd: dict[str, Any], mon_command: MonCommand
+) -> Result:
+    """`osd destroy|purge ID [--force] [--yes-i-really-mean-it]` (DaemonServer): refuse
+    an OSD that is not safe to destroy unless forced (--yes-i-really-mean-it counts, for
+    backward compatibility), then send `osd destroy-actual|purge-actual` through the
+    mgr's monitor session and answer with the monitor's reply."""
+    osdmap = _osdmap(osdmap_provider)
+    raw = cmd.get("id")
+    if raw is None:
+        return -errno.EINVAL, b"", "must specify OSD id"
+    try:
+        (osd,) = osd_safety.parse_osd_id_list([str(raw)], [])
+    except ValueError as e:
+        return -errno.EINVAL, b"", str(e)
+    res = _safe_to_destroy(pgmap, osdmap, [osd])
+    if res.r and not (cmd.get("force") or cmd.get("yes_i_really_mean_it")):
+        return res.r, b"", res.outs + FORCE_HINT
+    actual = {"prefix": f"{cmd['prefix']}-actual", "id": osd, "yes_i_really_mean_it": True}
+    r, _out, outs = await mon_command(actual)
+    return r, b"", outs

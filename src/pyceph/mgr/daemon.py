@@ -37,7 +37,13 @@ from pyceph.common.process import load_config, pid_file, run_until_signal, setup
 from pyceph.common.runtime import Runtime, install_uvloop, real_runtime
 from pyceph.common.tasks import TaskSet
 from pyceph.mgr import pg_adjust
-from pyceph.mgr.commands import SCRUB_PREFIXES, handle_mgr_command, handle_scrub_command
+from pyceph.mgr.commands import (
+    OSD_REMOVAL_PREFIXES,
+    SCRUB_PREFIXES,
+    handle_mgr_command,
+    handle_osd_removal,
+    handle_scrub_command,
+)
 from pyceph.mgr.modules.host import ModuleHost
 from pyceph.mgr.pgmap import PGMap
 from pyceph.mgr.servicemap import ServiceMap
@@ -427,6 +433,9 @@ class MgrDaemon:
         if cmd.get("prefix") in SCRUB_PREFIXES:
             self._spawn(self._scrub_command(conn, msg, cmd))
             return
+        if cmd.get("prefix") in OSD_REMOVAL_PREFIXES:
+            self._spawn(self._osd_removal_command(conn, msg, cmd))
+            return
         try:
             ret, out, outs = handle_mgr_command(
                 self.pgmap, self.monc.osdmap, cmd, bytes(msg.data), self.service_map
@@ -449,6 +458,26 @@ class MgrDaemon:
         if not conn.closed:
             conn.reply(msg, {"r": ret, "outs": outs}, out)
 
+    async def _osd_removal_command(self, conn: Connection, msg: Message, cmd: dict[str, Any]) -> None:  # fmt: skip
+        """`osd destroy|purge`: the safety check here, the `-actual` command at the mon."""
+        ret, out, outs = await self._osd_removal(cmd)
+        if not conn.closed:
+            conn.reply(msg, {"r": ret, "outs": outs}, out)
+
+    async def _osd_removal(self, cmd: dict[str, Any]) -> tuple[int, bytes, str]:
+        assert self.monc is not None
+        monc = self.monc
+
+        async def mon_command(c: dict[str, Any]) -> tuple[int, bytes, str]:
+            try:
+                return await monc.command(c, timeout=MON_COMMAND_TIMEOUT)
+            except CephError as e:
+                return -e.errno, b"", e.message
+            except TimeoutError:
+                return -errno.ETIMEDOUT, b"", f"{c['prefix']}: no answer from the monitor"
+
+        return await handle_osd_removal(self.pgmap, monc.osdmap, cmd, mon_command)
+
     async def handle_command_async(self, cmd: dict[str, Any], inbuf: bytes) -> tuple[int, bytes, str]:  # fmt: skip
         """A command to this mgr from one of its modules (`send_command(..., 'mgr', ...)`)."""
         if self.modules.find_command(str(cmd.get("prefix", ""))) is not None:
@@ -456,6 +485,8 @@ class MgrDaemon:
         assert self.monc is not None
         if cmd.get("prefix") in SCRUB_PREFIXES:
             return await handle_scrub_command(self.monc.osdmap, cmd, self.send_daemon_command)
+        if cmd.get("prefix") in OSD_REMOVAL_PREFIXES:
+            return await self._osd_removal(cmd)
         try:
             return handle_mgr_command(self.pgmap, self.monc.osdmap, cmd, inbuf, self.service_map)
         except CephError as e:
