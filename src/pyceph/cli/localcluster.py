@@ -192,7 +192,34 @@ class LocalCluster:
                 f.write(text)
         return self.start([f"mgr.{m}" for m in new])
 
-    async def _get_or_create_key(self, entity: str, caps: dict[str, str]) -> str:
+    def add_osds(self, count: int = 1) -> list[str]:
+        """Add `count` OSDs to this running cluster and start them: each takes the lowest
+        id neither in the OSDMap nor already a directory here, gets its cephx key from the
+        monitor (`auth get-or-create osd.N` with the OSD profile), and joins the map and
+        CRUSH when it boots (its store is made on first start), as `create`'s OSDs do."""
+        if count < 1:
+            raise CephError(22, "count must be at least 1")
+        in_map = set(asyncio.run(self._osd_ids()))
+        on_disk = {int(d.id) for d in self.daemons() if d.kind == "osd"}
+        names = []
+        i = 0
+        while len(names) < count:
+            if i not in in_map and i not in on_disk:
+                path = os.path.join(self.path, f"osd.{i}")
+                os.makedirs(path, exist_ok=True)
+                text = asyncio.run(self._get_or_create_key(f"osd.{i}", OSD_CAPS))
+                with open(os.path.join(path, "keyring"), "w") as f:
+                    f.write(text)
+                names.append(f"osd.{i}")
+            i += 1
+        return self.start(names)
+
+    async def _osd_ids(self) -> list[int]:
+        """`osd ls` of the running cluster."""
+        out = await self._admin_command({"prefix": "osd ls", "format": "json"})
+        return [int(i) for i in json.loads(out)]
+
+    async def _admin_command(self, cmd: dict[str, Any]) -> bytes:
         from pyceph.client.rados_client import RadosClient
         from pyceph.common.config import CephConfig
         from pyceph.common.runtime import real_runtime
@@ -202,14 +229,17 @@ class LocalCluster:
         client = RadosClient(real_runtime(), cfg)
         await client.connect(READY_TIMEOUT)
         try:
-            flat = [x for kv in sorted(caps.items()) for x in kv]
-            cmd = {"prefix": "auth get-or-create", "entity": entity, "caps": flat}
             ret, out, outs = await client.mon_command(json.dumps(cmd))
         finally:
             await client.shutdown()
         if ret != 0:
-            raise CephError(-ret, f"auth get-or-create {entity}: {outs}")
-        return out.decode()
+            raise CephError(-ret, f"{cmd['prefix']}: {outs}")
+        return out
+
+    async def _get_or_create_key(self, entity: str, caps: dict[str, str]) -> str:
+        flat = [x for kv in sorted(caps.items()) for x in kv]
+        cmd = {"prefix": "auth get-or-create", "entity": entity, "caps": flat}
+        return (await self._admin_command(cmd)).decode()
 
     def _run_sync(self, cmd: list[str]) -> None:
         res = subprocess.run(cmd, capture_output=True, text=True)

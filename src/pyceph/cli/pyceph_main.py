@@ -1,4 +1,5 @@
-"""`pyceph up|down|status [DIR]`: a local cluster of real daemons in one directory."""
+"""`pyceph up|down|status [DIR]`, `pyceph osd add [DIR]`: a local cluster of real daemons
+in one directory."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("dir", nargs="?", default=DEFAULT_DIR)
     st = sub.add_parser("status", help="which daemons run")
     st.add_argument("dir", nargs="?", default=DEFAULT_DIR)
+    osd = sub.add_parser("osd", help="OSDs of a running cluster")
+    osd_sub = osd.add_subparsers(dest="osd_verb", required=True)
+    add = osd_sub.add_parser(
+        "add", help="add OSDs to the running cluster (each gets the lowest free id)"
+    )
+    add.add_argument("dir", nargs="?", default=DEFAULT_DIR)
+    add.add_argument("--count", type=int, default=1, help="how many OSDs (default 1)")
+    add.add_argument("--timeout", type=float, default=READY_TIMEOUT)
     args = p.parse_args(argv)
     cluster = LocalCluster(args.dir)
     try:
@@ -50,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         if not cluster.exists():
             print(f"pyceph: no cluster in {cluster.path}", file=sys.stderr)
             return 2
+        if args.verb == "osd":  # the only osd verb: add
+            for name in cluster.add_osds(args.count):
+                print(f"started {name}")
+            cluster.wait_ready(args.timeout)
+            print("cluster ready")
+            return 0
         if args.verb == "down":
             for name in cluster.stop():
                 print(f"stopped {name}")
