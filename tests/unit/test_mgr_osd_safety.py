@@ -112,7 +112,8 @@ def test_mgr_commands_render_upstream_formats() -> None:
     r, out, outs = handle_mgr_command(pm, m, {"prefix": "osd safe-to-destroy", "ids": ["7"]})
     assert (r, outs) == (0, "OSD(s) 7 are safe to destroy without reducing data durability.")
     r, out, outs = handle_mgr_command(pm, m, {"prefix": "osd ok-to-stop", "ids": [str(osd)]})
-    assert r == 0 and json.loads(out)["ok_to_stop"] is True and b"\n" not in out.strip()
+    assert r == 0 and json.loads(out)["ok_to_stop"] is True
+    assert out.endswith(b"}\n") and out.count(b"\n") == 1  # compact, newline-ended
     r, out, outs = handle_mgr_command(pm, m, {"prefix": "osd ok-to-stop", "ids": ["all"]})
     assert r == -errno.EBUSY and json.loads(out)["num_not_ok_pgs"] == 4
     r, out, outs = handle_mgr_command(pm, m, {"prefix": "osd ok-to-stop", "ids": ["x"]})

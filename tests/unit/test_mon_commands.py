@@ -204,7 +204,8 @@ ERRORS = [
      "bad capabilities request; odd number of arguments"),
     ({"prefix": "config-key get", "key": "nope"}, errno.ENOENT,
      "error obtaining 'nope': (2) No such file or directory"),
-    ({"prefix": "osd down", "ids": ["abc"]}, errno.EINVAL, "invalid osd id-1"),
+    ({"prefix": "osd down", "ids": ["abc"]}, errno.EINVAL,
+     "Expected option value to be integer, got 'abc'invalid osd id-1"),
     ({"prefix": "no such command"}, errno.EINVAL, None),
 ]  # fmt: skip
 

@@ -35,6 +35,9 @@ def test_osd_rm_refuses_up_osds_and_notes_missing_ones() -> None:
     assert r.ret == -errno.EBUSY
     assert r.outs == ("osd.0 is still up; must be down before removal. "
                       "osd.1 is still up; must be down before removal. ")  # fmt: skip
+    r = run(s, {"prefix": "osd rm", "ids": ["foo"]})
+    assert r.ret == -errno.EINVAL
+    assert r.outs == "Expected option value to be integer, got 'foo'invalid osd id-1"
     r = run(s, {"prefix": "osd rm", "ids": ["9"]})
     assert (r.ret, r.outs) == (0, "osd.9 does not exist. ")
     assert snap(s) == before
@@ -97,6 +100,8 @@ def test_osd_new_is_idempotent_and_checks_ids() -> None:
     s = make_state()
     r = run(s, {"prefix": "osd new", "uuid": UUID})
     assert (r.ret, r.outbuf) == (0, b"3")
+    o = s.osdmap.osds[3]
+    assert (o.uuid, o.up, o.is_in, s.osdmap.max_osd) == (UUID, False, True, 4)
     e = s.osdmap.epoch
     r = run(s, {"prefix": "osd new", "uuid": UUID})
     assert (r.ret, r.outbuf, s.osdmap.epoch) == (0, b"3", e)

@@ -181,8 +181,8 @@ def _osd_ok_to_stop(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
     pools = getattr(osdmap, "pools", {}) or {}
     min_size = {int(pid): int(p.min_size) for pid, p in pools.items()}
     res = osd_safety.ok_to_stop(osds, pgmap.pgs(), min_size)
-    pretty = cmd.get("format") == "json-pretty"
-    return res.r, dump_json(res.dump(), pretty).encode(), res.outs
+    pretty = cmd.get("format") == "json-pretty"  # upstream ends the report with a newline
+    return res.r, (dump_json(res.dump(), pretty) + "\n").encode(), res.outs
 
 
 _HANDLERS: dict[str, Callable[[PGMap, Any, dict[str, Any]], Result]] = {

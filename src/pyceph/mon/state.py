@@ -587,7 +587,7 @@ class MonState:
         return o is not None and o.exists and o.up_from == 0
 
     def new_osd(self, uuid: str, want_id: int | None) -> int:
-        """`osd new` once validated: a fresh id (lowest free, or `want_id`), or the
+        """`osd new` once validated: a fresh id (lowest free, or `want_id`; in, down), or the
         re-creation of destroyed `want_id` (no longer destroyed, out, with the new uuid),
         as upstream prepare_command_osd_new / do_osd_create."""
         m = self.pending_osdmap
@@ -599,7 +599,9 @@ class MonState:
             o.up_from = 0
             self.dirty.add("osdmap")
             return want_id
-        return self.allocate_osd_id(uuid, want_id)
+        i = self.allocate_osd_id(uuid, want_id)
+        m.osds[i].weight = OSD_IN  # a fresh slot is in, as 16.2.15's `osd dump` shows
+        return i
 
     def destroy_osd(self, osd_id: int) -> None:
         """Mark a down OSD destroyed (upstream prepare_command_osd_destroy): its uuid is

@@ -65,10 +65,13 @@ def _map_at(ctx: Ctx) -> OSDMap:
 
 
 def parse_osd_id(s: str) -> int:
-    """Upstream `parse_osd_id`: `N` or `osd.N`; raises EINVAL with upstream's text."""
+    """Upstream `parse_osd_id`: `N` or `osd.N`; raises EINVAL with upstream's text (the
+    integer parser's complaint, then the caller's, as 16.2.15 prints them)."""
     t = s[4:] if s.startswith("osd.") else s
     if not re.fullmatch(r"\d+", t):
-        raise CephError(errno.EINVAL, f"invalid osd id{-1}")
+        raise CephError(
+            errno.EINVAL, f"Expected option value to be integer, got '{s}'invalid osd id{-1}"
+        )
     v = int(t)
     if v > 0xFFFF:
         raise CephError(errno.ERANGE, f"osd id {v} is too large")
