@@ -65,7 +65,26 @@ def test_ok_to_stop_report() -> None:
                         "unknown_pgs": ["1.0"], "ok_become_degraded": ["1.2"]}  # fmt: skip
     deg = [("1.0", pg("active+undersized+degraded", [0, 1]))]
     assert osd_safety.ok_to_stop([0], deg, {1: 1}).ok_become_more_degraded == ["1.0"]
-    assert osd_safety.ok_to_stop([0], deg, {}).bad_no_pool == ["1.0"]
+    assert osd_safety.ok_to_stop([0], deg, {}).dump()["bad_no_pool_pgs"] == ["1.0"]
+    # a PG both inactive and losing its last copy is in both lists, counted once
+    peered = [("1.0", pg("undersized+degraded+peered", [0]))]
+    r = osd_safety.ok_to_stop([0], peered, {1: 1})
+    assert r.bad_already_inactive == r.bad_become_inactive == ["1.0"]
+    assert r.dump()["num_not_ok_pgs"] == 1
+
+
+def test_ok_to_stop_max_grows_the_set_along_crush() -> None:
+    # size-2 PGs over 4 OSDs; osd 0 and 1 never share a PG, so both may stop
+    pgs = [("1.0", pg("active+clean", [0, 2])), ("1.1", pg("active+clean", [1, 3])),
+           ("1.2", pg("active+clean", [2, 1])), ("1.3", pg("active+clean", [3, 0]))]  # fmt: skip
+
+    def peers(osds: list[int]) -> list[list[int]]:
+        return [[0, 1, 2, 3]]  # one host holding every OSD
+
+    r = osd_safety.ok_to_stop([0], pgs, {1: 1}, max_osds=3, peers=peers)
+    assert r.r == 0 and r.osds == [0, 1]  # 2 and 3 each share a PG with 0 or 1
+    r = osd_safety.ok_to_stop([0], pgs, {1: 1}, max_osds=1, peers=peers)
+    assert r.osds == [0]
 
 
 def test_parse_osd_id_list() -> None:
@@ -116,6 +135,13 @@ def test_mgr_commands_render_upstream_formats() -> None:
     assert out.endswith(b"}\n") and out.count(b"\n") == 1  # compact, newline-ended
     r, out, outs = handle_mgr_command(pm, m, {"prefix": "osd ok-to-stop", "ids": ["all"]})
     assert r == -errno.EBUSY and json.loads(out)["num_not_ok_pgs"] == 4
+    r, out, outs = handle_mgr_command(
+        pm, m, {"prefix": "osd ok-to-stop", "ids": [str(osd)], "max": 3}
+    )
+    grown = json.loads(out)["osds"]
+    assert r == 0 and osd in grown and 1 <= len(grown) <= 3
+    for _, d in pm.pgs():  # every PG keeps a copy (min_size 1) outside the grown set
+        assert set(d["acting"]) - set(grown), (grown, d["acting"])
     r, out, outs = handle_mgr_command(pm, m, {"prefix": "osd ok-to-stop", "ids": ["x"]})
     assert r == -errno.EINVAL
 

@@ -168,10 +168,35 @@ def _osd_safe_to_destroy(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Resu
     return res.r, b"", res.outs
 
 
+def _crush_peers(osdmap: Any) -> Any:
+    """For `ok-to-stop --max`: the up OSDs beneath each CRUSH ancestor of a set's first
+    OSD, nearest ancestor first (CrushWrapper get_immediate_parent_id/get_all_children)."""
+    crush = getattr(osdmap, "crush", None)
+    if crush is None:
+        return None
+    parent_of = {item: bid for bid, b in crush.buckets.items() for item in b.items}
+
+    def leaves(bid: int) -> list[int]:
+        out: list[int] = []
+        for item in crush.buckets[bid].items:
+            out += [item] if item >= 0 else leaves(item)
+        return out
+
+    def peers(osds: list[int]) -> list[list[int]]:
+        levels = []
+        cur = osds[0]
+        while cur in parent_of:
+            cur = parent_of[cur]
+            levels.append(sorted(o for o in leaves(cur) if osdmap.is_up(o)))
+        return levels
+
+    return peers
+
+
 def _osd_ok_to_stop(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
-    """`osd ok-to-stop IDS` (DaemonServer, Pacific): the report as JSON (compact unless
-    json-pretty) whatever the verdict; EAGAIN/EBUSY with upstream's text when not ok.
-    `--max` (grow the set along CRUSH) is accepted and not acted on."""
+    """`osd ok-to-stop IDS [--max N]` (DaemonServer, Pacific): the report as JSON (compact
+    unless json-pretty) whatever the verdict; EAGAIN/EBUSY with upstream's text when not
+    ok. `--max` grows an ok set along CRUSH from its first OSD."""
     try:
         osds = osd_safety.parse_osd_id_list(cmd.get("ids") or [], _existing(osdmap))
     except ValueError as e:
@@ -180,7 +205,8 @@ def _osd_ok_to_stop(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
         return -errno.EINVAL, b"", "must specify one or more OSDs"
     pools = getattr(osdmap, "pools", {}) or {}
     min_size = {int(pid): int(p.min_size) for pid, p in pools.items()}
-    res = osd_safety.ok_to_stop(osds, pgmap.pgs(), min_size)
+    max_osds = int(cmd.get("max") or 0)
+    res = osd_safety.ok_to_stop(osds, pgmap.pgs(), min_size, max_osds, _crush_peers(osdmap))
     pretty = cmd.get("format") == "json-pretty"  # upstream ends the report with a newline
     return res.r, (dump_json(res.dump(), pretty) + "\n").encode(), res.outs
 

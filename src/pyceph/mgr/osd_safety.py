@@ -11,13 +11,14 @@ below its pool's `min_size` (``_check_offlines_pgs``). Each returns upstream's
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "OkToStop",
     "SafeToDestroy",
+    "check_offline_pgs",
     "ids_text",
     "ok_to_stop",
     "parse_osd_id_list",
@@ -129,11 +130,14 @@ def safe_to_destroy(
 
 @dataclass
 class OkToStop:
-    """The outcome of `osd ok-to-stop` (upstream's `offline_pg_report`)."""
+    """The outcome of `osd ok-to-stop` (upstream's `offline_pg_report`); a PG may be in
+    several `bad_*` lists and counts once in `not_ok`."""
 
     osds: list[int]
     r: int = 0
     outs: str = ""
+    ok: list[str] = field(default_factory=list)
+    not_ok: list[str] = field(default_factory=list)
     ok_become_degraded: list[str] = field(default_factory=list)
     ok_become_more_degraded: list[str] = field(default_factory=list)
     bad_no_pool: list[str] = field(default_factory=list)
@@ -142,22 +146,23 @@ class OkToStop:
     unknown: list[str] = field(default_factory=list)
 
     @property
-    def num_not_ok(self) -> int:
-        return (
-            len(self.bad_no_pool) + len(self.bad_already_inactive) + len(self.bad_become_inactive)
-        )
+    def ok_to_stop(self) -> bool:
+        return not (
+            self.bad_no_pool or self.bad_already_inactive or self.bad_become_inactive
+            or self.unknown
+        )  # fmt: skip
 
     def dump(self) -> dict[str, Any]:
         """upstream offline_pg_report::dump: empty lists are left out."""
         d: dict[str, Any] = {
-            "ok_to_stop": self.r == 0,
+            "ok_to_stop": self.ok_to_stop,
             "osds": self.osds,
-            "num_ok_pgs": len(self.ok_become_degraded) + len(self.ok_become_more_degraded),
-            "num_not_ok_pgs": self.num_not_ok,
+            "num_ok_pgs": len(self.ok),
+            "num_not_ok_pgs": len(self.not_ok),
         }
         for key, v in (
             ("unknown_pgs", self.unknown),
-            ("bad_no_pool", self.bad_no_pool),
+            ("bad_no_pool_pgs", self.bad_no_pool),
             ("bad_already_inactive", self.bad_already_inactive),
             ("bad_become_inactive", self.bad_become_inactive),
             ("ok_become_degraded", self.ok_become_degraded),
@@ -173,14 +178,14 @@ def _pg_key(pgid: str) -> tuple[int, int]:
     return int(p), int(s, 16)
 
 
-def ok_to_stop(
+def check_offline_pgs(
     osds: Iterable[int],
     pgs: Iterable[tuple[str, Mapping[str, Any]]],
     pool_min_size: Mapping[int, int],
 ) -> OkToStop:
-    """`pgs`: (pgid, stats with `state` and `acting`) of every PG; `pool_min_size` of
-    each existing pool. A PG that is unknown makes the answer EAGAIN; one not active, of
-    a missing pool, or whose acting set would drop below min_size makes it EBUSY."""
+    """upstream DaemonServer::_check_offlines_pgs: what stopping `osds` does to each PG
+    whose acting set holds one (`pgs`: pgid and stats with `state`, `acting`;
+    `pool_min_size` of each existing pool). Unknown PGs are listed whatever they map to."""
     want = sorted(set(osds))
     res = OkToStop(osds=want)
     stop = set(want)
@@ -192,22 +197,64 @@ def ok_to_stop(
         acting = [o for o in d.get("acting", []) if o >= 0]
         if not stop & set(acting):
             continue
+        left = len({o for o in acting if o not in stop})
         min_size = pool_min_size.get(_pg_key(pgid)[0])
-        if min_size is None:
+        bad = False
+        if min_size is None:  # the pool is being created or deleted
             res.bad_no_pool.append(pgid)
-        elif not _is(state, "active"):
+            bad = True
+        if not _is(state, "active"):
             res.bad_already_inactive.append(pgid)
-        elif len([o for o in acting if o not in stop]) < min_size:
+            bad = True
+        if min_size is not None and left < min_size:
             res.bad_become_inactive.append(pgid)
-        elif _is(state, "degraded"):
+            bad = True
+        if bad:
+            res.not_ok.append(pgid)
+            continue
+        res.ok.append(pgid)
+        if _is(state, "degraded"):
             res.ok_become_more_degraded.append(pgid)
         else:
             res.ok_become_degraded.append(pgid)
+    return res
+
+
+def ok_to_stop(
+    osds: Iterable[int],
+    pgs: Iterable[tuple[str, Mapping[str, Any]]],
+    pool_min_size: Mapping[int, int],
+    max_osds: int = 0,
+    peers: Callable[[list[int]], list[list[int]]] | None = None,
+) -> OkToStop:
+    """`osd ok-to-stop IDS [--max N]`: the report for `osds`, or, when it is ok and `max_osds`
+    exceeds them, for the largest set grown from them (upstream _maximize_ok_to_stop_set):
+    `peers(osds)` gives, one CRUSH level up at a time from the first OSD, the up OSDs
+    beneath each ancestor. EAGAIN when a PG is unknown, EBUSY when one would go offline."""
+    pg_list = list(pgs)
+    res = check_offline_pgs(osds, pg_list, pool_min_size)
+    if res.ok_to_stop and peers is not None and len(res.osds) < max_osds:
+        have = list(res.osds)
+        for level in peers(have):
+            failed = 0
+            for o in level:
+                if o in have:
+                    continue
+                trial = check_offline_pgs([*have, o], pg_list, pool_min_size)
+                if not trial.ok_to_stop:
+                    failed += 1
+                    continue
+                have.append(o)
+                res = trial
+                if len(have) >= max_osds:
+                    break
+            if failed or len(have) >= max_osds:
+                break
     if res.unknown:
         res.r = -errno.EAGAIN
         res.outs = f"{len(res.unknown)} pgs have unknown state; cannot draw any conclusions"
-    elif res.num_not_ok:
+    elif not res.ok_to_stop:
         res.r = -errno.EBUSY
-        res.outs = (f"unsafe to stop osd(s) at this time ({res.num_not_ok} PGs are or would "
+        res.outs = (f"unsafe to stop osd(s) at this time ({len(res.not_ok)} PGs are or would "
                     "become offline)")  # fmt: skip
     return res
