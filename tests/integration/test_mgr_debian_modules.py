@@ -316,29 +316,69 @@ def test_progress(ready: str) -> None:
     assert _ceph(ready, "progress").returncode == 0
 
 
+#: Times `test_progress_events_show_in_status` marks its OSD out or in at most.
+PROGRESS_TOGGLES = 4
+
+
 def test_progress_events_show_in_status(ready: str) -> None:
-    """An OSD marked out starts the progress module's events; the one it adds to
-    `ceph -s` shows there (JSON and plain), and all end once the OSD is back in."""
+    """An OSD marked out (or in) starts the progress module's events for the PGs that
+    move; while PGs are not active+clean (a size-4 pool on 3 OSDs stays undersized) its
+    Global Recovery Event shows in `ceph -s` (JSON and plain), and all end once the OSD
+    is in and the PGs are clean.
+
+    The module compares the acting sets of the map it last saw with the newest map when
+    it processes the change; by then the newest may already hold the pg_temp a primary
+    asked for to backfill, which keeps the acting set (upstream's module races the same
+    way): then no PG "moved" and no event starts. So the OSD is marked out and in again,
+    a bounded number of times, until one change starts an event."""
 
     def events() -> dict[str, Any]:
         return _json(ready, "status")["progress_events"]
 
+    def shown() -> list[dict[str, Any]]:
+        return [e for e in events().values() if e["add_to_ceph_s"]]
+
     _wait(lambda: "device_health_metrics" in _ok(ready, "osd", "pool", "ls"), "a pool")
     _wait(lambda: _all_clean(ready), "every PG active+clean before the change")
-    _ok(ready, "osd", "out", "0")
+    for pool, size in (("moved", "2"), ("undersized", "4")):
+        _ok(ready, "osd", "pool", "create", pool, "4")
+        _ok(ready, "osd", "pool", "set", pool, "size", size)
+
+    def settled() -> bool:
+        states = _json(ready, "pg", "stat")["pg_summary"]["num_pg_by_state"]
+        return {s["name"] for s in states} <= {
+            "active+clean", "active+clean+remapped", "active+undersized+degraded",
+            "active+undersized+degraded+remapped",
+        }  # fmt: skip
+
+    _wait(settled, "the new pools' PGs peered (the size-4 one undersized)")
+    victim = str(_json(ready, "pg", "ls-by-pool", "moved")["pg_stats"][0]["acting"][0])
+    marked = "in"
     try:
-        shown = _wait(
-            lambda: [e for e in events().values() if e["add_to_ceph_s"]], "an event in status"
-        )
-        assert 0.0 <= shown[0]["progress"] <= 1.0
-        first = shown[0]["message"].splitlines()[0]
+        for _ in range(PROGRESS_TOGGLES):
+            marked = "out" if marked == "in" else "in"
+            _ok(ready, "osd", marked, victim)
+            try:
+                found = wait_until(shown, "an event in status", MODULE_WAIT / 4)
+                break
+            except AssertionError:
+                _wait(settled, "the PGs settled before the next change")
+        else:
+            raise AssertionError(f"no progress event after {PROGRESS_TOGGLES} changes")
+        assert 0.0 <= found[0]["progress"] <= 1.0
+        first = found[0]["message"].splitlines()[0]
         assert first.startswith("Global Recovery Event")
-        plain = _ok(ready, "status")  # the OSD is still out: the event is still there
+        plain = _ok(ready, "status")  # the PGs are still undersized: the event is still there
         assert f"\n  progress:\n    {first.split(' (')[0]}" in plain
-        tracked = _json(ready, "progress", "json")["events"]
-        assert any(e["message"] == "Rebalancing after osd.0 marked out" for e in tracked)
+        tracked = _json(ready, "progress", "json")
+        assert any(
+            e["message"] == f"Rebalancing after osd.{victim} marked {marked}"
+            for e in tracked["events"] + tracked["completed"]
+        )
     finally:
-        _ok(ready, "osd", "in", "0")
+        _ok(ready, "osd", "in", victim)
+        for pool in ("moved", "undersized"):
+            _ok(ready, "osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it")
     _wait(lambda: not events(), "the events to complete", timeout=2 * MODULE_WAIT)
     assert "progress:" not in _ok(ready, "status")
 
