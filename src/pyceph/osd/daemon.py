@@ -253,6 +253,8 @@ class OSDDaemon:
             secret,
             on_osdmap=self._on_osdmap,
             on_mgrmap=lambda _m: self._mgrmap_changed.set(),
+            # the monitor's config database for us (upstream MConfig): `config set osd`
+            on_config=cfg.apply_mon_config,
             config=cfg,
             every_osdmap_epoch=True,
         )
@@ -304,7 +306,11 @@ class OSDDaemon:
                 self.monc.osdmap = stored
             epoch = await self._boot()
             await self.monc.subscribe(
-                {"osdmap": stored.epoch + 1 if stored is not None else 0, "mgrmap": 0}
+                {
+                    "osdmap": stored.epoch + 1 if stored is not None else 0,
+                    "mgrmap": 0,
+                    "config": 0,
+                }
             )
             await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
             log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
