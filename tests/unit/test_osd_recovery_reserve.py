@@ -123,3 +123,20 @@ def test_max_backfills_raised_at_runtime_grants_the_waiter():
         await c.stop()
 
     run(main())
+
+
+def test_recovering_state_and_recovery_sleep_changed_at_runtime():
+    async def main():
+        c = _cluster(recovery_sleep=0.2)  # osd_recovery_sleep: a pause after each object
+        primary, victim = await _degraded_pg(c)
+        osd = c.running[primary]
+        await c.revive(victim)
+        await _until(lambda: "recovering" in _state(c, primary), "recovering")
+        assert _state(c, primary) == "active+recovering+degraded"
+        assert osd.local_reserver.holds("1.0") and c.running[victim].remote_reserver.holds("1.0")
+        osd.set_options(replace(osd.opts, recovery_sleep=0.0))
+        await c.wait_clean()
+        assert osd.pgs[(1, 0)].pg_stats()["state"] == "active+clean"
+        await c.stop()
+
+    run(main())
