@@ -140,3 +140,24 @@ def test_recovering_state_and_recovery_sleep_changed_at_runtime():
         await c.stop()
 
     run(main())
+
+
+def test_a_replica_revokes_its_slot_for_a_higher_priority():
+    async def main():
+        c = _cluster(recovery_sleep=0.2)
+        primary, victim = await _degraded_pg(c)
+        await c.revive(victim)
+        await _until(lambda: "recovering" in _state(c, primary), "recovering")
+        rep = c.running[victim].remote_reserver
+        urgent = asyncio.ensure_future(rep.reserve("urgent", OSD_RECOVERY_PRIORITY_MAX))
+        await asyncio.wait_for(urgent, WAIT)  # our PG (priority 190) was preempted there
+        # the primary hears the revoke, stops between objects and queues again
+        await _until(lambda: "recovery_wait" in _state(c, primary), "recovery_wait again")
+        assert _state(c, primary) == "active+recovery_wait+degraded"
+        rep.release("urgent")
+        await c.wait_clean()
+        for i in range(N):
+            assert holders(c, 1, f"o{i}") == {o: b"v%d" % i for o in range(3)}
+        await c.stop()
+
+    run(main())

@@ -892,7 +892,13 @@ class PG:
     async def handle_backfill_reserve(self, head: dict[str, Any], sender: int) -> dict[str, Any]:
         """A replica or backfill target: grant our remote slot (once one is free, by the
         primary's priority), refuse a backfill when too full, or release the primary's
-        remote reservation (upstream MRecoveryReserve / MBackfillReserve)."""
+        remote reservation (upstream MRecoveryReserve / MBackfillReserve). The primary:
+        a replica took its slot back for a higher priority (REVOKE)."""
+        if head.get("op") == "revoke":
+            if self.is_primary and int(head.get("sis", -1)) == self.info.same_interval_since:
+                log.info("pg %s: osd.%s revoked its reservation", self.pgid, sender)
+                self._preempted = True
+            return {"r": 0}
         if self.stale(head, sender):
             return {"r": -ESTALE}
         if head.get("op") == "release":
@@ -902,11 +908,24 @@ class PG:
         if backfill and self.svc.backfill_toofull():
             return {"r": -errno.ENOSPC}
         prio = int(head.get("prio", 0))
+        gen = self.gen
+
+        def preempted() -> None:
+            if gen == self.gen:
+                self.tasks.spawn(self._revoke(sender, gen), f"{self.pgid} revoke")
+
         try:
-            await self.race(self.svc.remote_reserver.reserve(self.pgid, prio), self.gen)
+            await self.race(self.svc.remote_reserver.reserve(self.pgid, prio, preempted), gen)
         except IntervalChanged:
             return {"r": -ESTALE}
         return {"r": 0}
+
+    async def _revoke(self, primary: int, gen: int) -> None:
+        """Tell the primary our remote slot went to a higher-priority PG."""
+        try:
+            await self.peer_call(primary, "backfill_reserve", self.peer_head(op="revoke"), gen)
+        except IntervalChanged:
+            pass  # the primary's own interval change ended its reservation
 
     async def _recover_one(self, osd: int, oid: Oid, gen: int) -> None:
         """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
