@@ -793,7 +793,6 @@ class PG:
                     await self._release_reservations(gen)
                     if not await self._reserve(kind, gen):
                         continue  # refused (toofull): waited, start over
-                pause = self.svc.opts.recovery_sleep
                 for osd, oid in rec or bf:
                     if self._preempted:
                         break
