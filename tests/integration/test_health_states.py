@@ -92,7 +92,7 @@ def health(r: rados.Rados) -> dict:
 def settled(r: rados.Rados) -> bool:
     st = mon(r, prefix="status")
     transient = ("peering", "activating", "unknown", "creating", "recovering", "scrubbing",
-                 "wait_up_thru")  # fmt: skip
+                 "wait_up_thru", "recovery_wait")  # fmt: skip
     names = [s["state_name"] for s in st["pgmap"].get("pgs_by_state", [])]
     return not any(t in n for n in names for t in transient)
 

@@ -49,6 +49,13 @@ SCRUB_SCHED_INTERVAL = 1.0
 REPORT_DUE_SLACK = 1e-3
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _whoami(config: Any) -> int:
     return int(config.entity_id)
 
@@ -246,6 +253,8 @@ class OSDDaemon:
             secret,
             on_osdmap=self._on_osdmap,
             on_mgrmap=lambda _m: self._mgrmap_changed.set(),
+            # the monitor's config database for us (upstream MConfig): `config set osd`
+            on_config=cfg.apply_mon_config,
             config=cfg,
             every_osdmap_epoch=True,
         )
@@ -257,6 +266,17 @@ class OSDDaemon:
             self._call_osd,
             self,
         )
+        loop = asyncio.get_running_loop()
+
+        def options_changed(changed: set[str]) -> None:
+            # upstream OSD::handle_conf_change: runtime options apply without a restart
+            if any(n.startswith("osd_") for n in changed):
+                if _running_loop() is loop:
+                    self._apply_options()
+                else:
+                    loop.call_soon_threadsafe(self._apply_options)
+
+        cfg.observers.append(options_changed)
         try:
             await self.monc.start(MON_START_TIMEOUT)
             self.auth = ServiceAuthServer(self.monc, "osd")
@@ -286,7 +306,11 @@ class OSDDaemon:
                 self.monc.osdmap = stored
             epoch = await self._boot()
             await self.monc.subscribe(
-                {"osdmap": stored.epoch + 1 if stored is not None else 0, "mgrmap": 0}
+                {
+                    "osdmap": stored.epoch + 1 if stored is not None else 0,
+                    "mgrmap": 0,
+                    "config": 0,
+                }
             )
             await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
             log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
@@ -302,6 +326,7 @@ class OSDDaemon:
             except (CephError, TimeoutError) as e:
                 log.warning("%s: mark-me-down failed: %s", self.entity, e)
         finally:
+            cfg.observers.remove(options_changed)
             await self.tasks.close()
             await self.osd.stop()
             if self.msgr is not None:
@@ -319,6 +344,10 @@ class OSDDaemon:
             if self.osd is not None:
                 self.monc.send("osd_beacon", self.osd.beacon())
             await self.runtime.clock.sleep(float(self.config.get("osd_beacon_report_interval")))
+
+    def _apply_options(self) -> None:
+        if self.osd is not None:
+            self.osd.set_options(OSDOptions.from_config(self.config))
 
     # -- scrub scheduling ------------------------------------------------------------------
     async def _scrub_loop(self) -> None:

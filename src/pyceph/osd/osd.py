@@ -152,6 +152,15 @@ class OSD:
         self.client_throttle = ClientThrottle(opts.client_message_size_cap, opts.client_message_cap)
         cls.load_classes()  # object classes are loaded once, at start (upstream ClassHandler)
 
+    def set_options(self, opts: OSDOptions) -> None:
+        """Options re-read after a config change (upstream OSD::handle_conf_change): PGs
+        see `opts` from their next step on (osd_recovery_sleep between objects), and the
+        reservers take osd_max_backfills at once (more slots grant waiters now)."""
+        self.opts = opts
+        for r in (self.local_reserver, self.remote_reserver):
+            if r.slots != opts.max_backfills:
+                r.set_max(opts.max_backfills)
+
     # -- PGService -------------------------------------------------------------------
     @property
     def map_epoch(self) -> int:

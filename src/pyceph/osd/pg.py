@@ -54,6 +54,7 @@ from pyceph.osd.peering import (
     starts_interval,
 )
 from pyceph.osd.pglog import DELETE, ERROR, MODIFY, LogEntry, PGLog
+from pyceph.osd.recovery_prio import backfill_priority, recovery_priority
 from pyceph.osd.scrub import (
     ScrubOptions,
     ScrubResult,
@@ -104,6 +105,12 @@ _POOL_TYPE_ERASURE = 3
 BACKFILL_WAIT = "backfill_wait"
 BACKFILLING = "backfilling"
 BACKFILL_TOOFULL = "backfill_toofull"
+#: upstream's log recovery reservation states
+RECOVERY_WAIT = "recovery_wait"
+RECOVERING = "recovering"
+#: what a PG's reservations are for (the `kind` of a reservation request)
+RESERVE_RECOVERY = "recovery"
+RESERVE_BACKFILL = "backfill"
 
 Reply = tuple[dict[str, Any], bytes]
 
@@ -159,6 +166,13 @@ class PG:
         #: primary: where the backfill of our targets stands (BACKFILL_WAIT, BACKFILLING,
         #: BACKFILL_TOOFULL; upstream's reservation states)
         self.backfill_state = BACKFILL_WAIT
+        #: primary: where log recovery stands (RECOVERY_WAIT, RECOVERING)
+        self.recovery_state = RECOVERY_WAIT
+        #: primary: what our local reservation and `_remote_held` slots are for (None: none)
+        self._held: str | None = None
+        self._remote_held: list[int] = []
+        #: the local reserver took our slot back for a higher-priority PG
+        self._preempted = False
         self._recovering: dict[tuple[int, Oid], asyncio.Future[None]] = {}
         self.removed = False
         self.interval_floor = 0
@@ -269,10 +283,14 @@ class PG:
         if self._recovery is not None:
             self._recovery.cancel()
             self._recovery = None
-        # a new interval ends every backfill reservation of ours, here and on the peers
+        # a new interval ends every reservation of ours, here and on the peers
         self.svc.local_reserver.release(self.pgid)
         self.svc.remote_reserver.release(self.pgid)
         self.backfill_state = BACKFILL_WAIT
+        self.recovery_state = RECOVERY_WAIT
+        self._held = None
+        self._remote_held = []
+        self._preempted = False
         if self._trimmer is not None:
             self._trimmer.cancel()
             self._trimmer = None
@@ -757,88 +775,159 @@ class PG:
             self._recovery = self.tasks.spawn(self._recover_all(self.gen), f"{self.pgid} recovery")
 
     async def _recover_all(self, gen: int) -> None:
-        """Recover the acting set from the logs' missing sets first, then backfill the
-        targets once reserved (upstream Recovering, then WaitLocal/RemoteBackfillReserved
-        and Backfilling)."""
-        targets = self.peering.backfill_targets
+        """Recover the acting set from the logs' missing sets once reserved (upstream
+        WaitLocal/RemoteRecoveryReserved, Recovering), then backfill the targets once
+        reserved again at backfill priority (WaitLocal/RemoteBackfillReserved,
+        Backfilling). A preempted reservation stops between objects and queues again."""
+        me = self.svc.whoami
         try:
             while gen == self.gen:
-                work = [(self.svc.whoami, o) for o in list(self.peering.missing)]
-                for osd, m in sorted(
-                    self.peering.peer_missing.items(), key=lambda x: x[0] in targets
-                ):
-                    work += [(osd, o) for o in list(m)]
-                if not work:
-                    self.backfill_state = BACKFILL_WAIT  # a later backfill reserves again
-                    self._release_backfill(gen)
+                pe = self.peering
+                targets = pe.backfill_targets
+                rec = [(me, o) for o in list(pe.missing)]
+                bf: list[tuple[int, Oid]] = []
+                for osd, m in sorted(pe.peer_missing.items()):
+                    (bf if osd in targets else rec).extend((osd, o) for o in list(m))
+                kind = RESERVE_RECOVERY if rec else RESERVE_BACKFILL if bf else None
+                if kind is None:
+                    await self._release_reservations(gen)
                     return
-                pause = self.svc.opts.recovery_sleep
-                for osd, oid in work:
-                    reserve = osd in targets and self.backfill_state != BACKFILLING
-                    if reserve and not await self._reserve_backfill(gen):
-                        break  # refused (toofull): waited, start over
+                if self._held != kind:
+                    await self._release_reservations(gen)
+                    if not await self._reserve(kind, gen):
+                        continue  # refused (toofull): waited, start over
+                for osd, oid in rec or bf:
+                    if self._preempted:
+                        break
                     async with self._object_lock(oid):
                         await self._recover_one(osd, oid, gen)
+                    pause = self.svc.opts.recovery_sleep  # runtime changes apply at once
                     if pause > 0:  # osd_recovery_sleep: recovery yields to client I/O
                         await self.race(self.svc.runtime.clock.sleep(pause), gen)
+                if self._preempted:
+                    log.info("pg %s: %s reservation preempted", self.pgid, kind)
+                    await self._release_reservations(gen)
         except IntervalChanged:
             return
 
-    async def _reserve_backfill(self, gen: int) -> bool:
-        """Our local backfill slot, then each target's remote slot (in OSD order, so two
-        primaries never wait on each other). False when a target is too full: we then
-        release, wait osd_backfill_retry_interval and the caller starts over."""
-        self.backfill_state = BACKFILL_WAIT
-        await self.race(self.svc.local_reserver.reserve(self.pgid), gen)
-        for t in sorted(self.peering.backfill_targets):
+    def reservation_priority(self, kind: str) -> int:
+        """This PG's priority for a `kind` reservation (upstream get_recovery_priority /
+        get_backfill_priority, with the pool's recovery_priority option)."""
+        pe = self.peering
+        v = pe.view
+        osdmap = getattr(self.svc, "osdmap", None)
+        pool = osdmap.pools.get(self.pool) if osdmap is not None else None
+        pool_prio = int(getattr(pool, "options", {}).get("recovery_priority", 0) or 0)
+        size = v.size if v is not None else 1
+        min_size = v.min_size if v is not None else 1
+        acting = list(v.acting) if v is not None else []
+        if kind == RESERVE_RECOVERY:
+            complete = sum(
+                1
+                for o in acting
+                if not (pe.missing if o == self.svc.whoami else pe.peer_missing.get(o))
+            )
+            return recovery_priority(min_size, complete, pool_prio)
+        degraded = bool(pe.missing) or any(
+            pe.peer_missing.get(o) for o in acting if o != self.svc.whoami
+        )
+        return backfill_priority(size, min_size, len(acting), degraded, pool_prio)
+
+    def _on_preempt(self, gen: int) -> None:
+        if gen == self.gen:
+            self._preempted = True
+
+    async def _reserve(self, kind: str, gen: int) -> bool:
+        """Our local slot, then each peer's remote slot (in OSD order, so two primaries
+        never wait on each other): every other acting (and backfill) OSD for log
+        recovery, the targets for backfill. False when a backfill target is too full:
+        we then release, wait osd_backfill_retry_interval and the caller starts over."""
+        recovery = kind == RESERVE_RECOVERY
+        if recovery:
+            self.recovery_state = RECOVERY_WAIT
+        else:
+            self.backfill_state = BACKFILL_WAIT
+        prio = self.reservation_priority(kind)
+        self._preempted = False
+        self._held = kind
+        await self.race(
+            self.svc.local_reserver.reserve(self.pgid, prio, lambda: self._on_preempt(gen)), gen
+        )
+        pe = self.peering
+        peers = pe.acting_backfill_replicas if recovery else pe.backfill_targets
+        for t in sorted(set(peers)):
             while True:
-                r = await self.peer_call(t, "backfill_reserve", self.peer_head(op="request"), gen)
+                head = self.peer_head(op="request", kind=kind, prio=prio)
+                r = await self.peer_call(t, "backfill_reserve", head, gen)
                 rc = r.head.get("r", 0)
                 if rc == 0:
+                    self._remote_held.append(t)
                     break
                 if rc == -errno.ENOSPC:
                     log.info("pg %s: osd.%s too full for backfill", self.pgid, t)
+                    await self._release_reservations(gen)
                     self.backfill_state = BACKFILL_TOOFULL
-                    self._release_backfill(gen)
                     await self.race(
                         self.svc.runtime.clock.sleep(self.svc.opts.backfill_retry_interval), gen
                     )
                     self.backfill_state = BACKFILL_WAIT
                     return False
                 await self.race(self.svc.runtime.clock.sleep(PEER_RETRY_DELAY), gen)
-        self.backfill_state = BACKFILLING
+        if recovery:
+            self.recovery_state = RECOVERING
+        else:
+            self.backfill_state = BACKFILLING
         return True
 
-    def _release_backfill(self, gen: int) -> None:
-        """Give back our local slot and the targets' remote ones."""
-        was = self.svc.local_reserver.holds(self.pgid)
+    async def _release_reservations(self, gen: int) -> None:
+        """Give back our local slot and the peers' remote ones (each release answered
+        before a later request of ours can reach that peer)."""
         self.svc.local_reserver.release(self.pgid)
-        if not was:
-            return
-        for t in sorted(self.peering.backfill_targets):
-            self.tasks.spawn(self._unreserve(t, gen), f"{self.pgid} unreserve {t}")
-
-    async def _unreserve(self, osd: int, gen: int) -> None:
-        try:
-            await self.peer_call(osd, "backfill_reserve", self.peer_head(op="release"), gen)
-        except IntervalChanged:
-            pass  # the target's own interval change released it
+        self.recovery_state = RECOVERY_WAIT
+        self.backfill_state = BACKFILL_WAIT
+        self._held = None
+        self._preempted = False
+        held, self._remote_held = self._remote_held, []
+        for t in held:
+            await self.peer_call(t, "backfill_reserve", self.peer_head(op="release"), gen)
 
     async def handle_backfill_reserve(self, head: dict[str, Any], sender: int) -> dict[str, Any]:
-        """A backfill target: grant (once a slot is free), refuse when too full, or
-        release the primary's remote reservation (upstream MBackfillReserve)."""
+        """A replica or backfill target: grant our remote slot (once one is free, by the
+        primary's priority), refuse a backfill when too full, or release the primary's
+        remote reservation (upstream MRecoveryReserve / MBackfillReserve). The primary:
+        a replica took its slot back for a higher priority (REVOKE)."""
+        if head.get("op") == "revoke":
+            if self.is_primary and int(head.get("sis", -1)) == self.info.same_interval_since:
+                log.info("pg %s: osd.%s revoked its reservation", self.pgid, sender)
+                self._preempted = True
+            return {"r": 0}
         if self.stale(head, sender):
             return {"r": -ESTALE}
         if head.get("op") == "release":
             self.svc.remote_reserver.release(self.pgid)
             return {"r": 0}
-        if self.svc.backfill_toofull():
+        backfill = head.get("kind", RESERVE_BACKFILL) == RESERVE_BACKFILL
+        if backfill and self.svc.backfill_toofull():
             return {"r": -errno.ENOSPC}
+        prio = int(head.get("prio", 0))
+        gen = self.gen
+
+        def preempted() -> None:
+            if gen == self.gen:
+                self.tasks.spawn(self._revoke(sender, gen), f"{self.pgid} revoke")
+
         try:
-            await self.race(self.svc.remote_reserver.reserve(self.pgid), self.gen)
+            await self.race(self.svc.remote_reserver.reserve(self.pgid, prio, preempted), gen)
         except IntervalChanged:
             return {"r": -ESTALE}
         return {"r": 0}
+
+    async def _revoke(self, primary: int, gen: int) -> None:
+        """Tell the primary our remote slot went to a higher-priority PG."""
+        try:
+            await self.peer_call(primary, "backfill_reserve", self.peer_head(op="revoke"), gen)
+        except IntervalChanged:
+            pass  # the primary's own interval change ended its reservation
 
     async def _recover_one(self, osd: int, oid: Oid, gen: int) -> None:
         """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
@@ -1778,7 +1867,8 @@ class PG:
         flags = [] if peered else ["active"]
         undersized = v is not None and len(v.acting) < v.size
         if recovering and not peered:
-            flags.append("recovering")
+            held = self.recovery_state == RECOVERING and self.recovering
+            flags.append(RECOVERING if held else RECOVERY_WAIT)
         if undersized:
             flags.append("undersized")
         if recovering or undersized:

@@ -1,47 +1,103 @@
-"""Backfill reservations (upstream AsyncReserver, as the OSD's local and remote backfill
-reservers use it): at most `slots` keys hold a reservation at once (osd_max_backfills);
-the others wait in arrival order and are granted as holders release.
+"""Recovery and backfill reservations (upstream `common/AsyncReserver.h`, the OSD's
+`local_reserver` and `remote_reserver`, shared by log recovery and backfill).
 
-`Reserver` is the bookkeeping alone (no I/O, no event loop): requests and releases in,
-the keys granted out. `AsyncReserver` is its shell for coroutines: `reserve` returns once
-the key holds a slot; a caller that gives up (cancelled) must `release` it.
+At most `slots` keys (osd_max_backfills) hold a reservation at once. Waiters are granted
+highest priority first, in arrival order within a priority. A holder that asked to be
+preemptible loses its slot when a waiter of strictly higher priority finds no free one,
+or when the slot count drops below the number of holders (upstream `do_queues` /
+`preempt_one`: the lowest-priority preemptible holder goes first).
+
+`Reserver` is the bookkeeping alone (no I/O, no event loop): requests, releases and slot
+changes in, the keys granted and preempted out. `AsyncReserver` is its shell for
+coroutines: `reserve` returns once the key holds a slot; a caller that gives up
+(cancelled) must `release` it; a preempted holder's callback runs on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+import itertools
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Changes:
+    """What one call to a `Reserver` did: keys granted and keys preempted."""
+
+    granted: list[Hashable] = field(default_factory=list)
+    preempted: list[Hashable] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    prio: int
+    seq: int  # arrival (queue) or grant (holder) order
+    preemptible: bool
 
 
 class Reserver:
-    """Slots for at most `slots` holders; FIFO queue for the rest."""
+    """Slots for at most `slots` holders; a priority queue (FIFO within a priority)."""
 
-    def __init__(self, slots: int) -> None:
-        self.slots = max(1, slots)
-        self.granted: set[Hashable] = set()
-        self.queue: list[Hashable] = []
+    def __init__(self, slots: int, min_priority: int = 0) -> None:
+        self.slots = max(0, slots)
+        #: waiters below this priority are never granted (osd_min_recovery_priority)
+        self.min_priority = min_priority
+        self.granted: dict[Hashable, _Entry] = {}
+        self.queue: dict[Hashable, _Entry] = {}
+        self._seq = itertools.count()
 
-    def request(self, key: Hashable) -> bool:
-        """Ask for a slot; True when `key` holds one now (also if it already did)."""
-        if key in self.granted:
-            return True
-        if key not in self.queue:
-            self.queue.append(key)
-        return key in self._fill()
+    def holds(self, key: Hashable) -> bool:
+        return key in self.granted
 
-    def release(self, key: Hashable) -> list[Hashable]:
-        """Give up `key`'s slot (or its place in the queue); returns the keys granted now."""
-        self.granted.discard(key)
-        if key in self.queue:
-            self.queue.remove(key)
+    def request(self, key: Hashable, prio: int = 0, preemptible: bool = False) -> Changes:
+        """Queue `key` at `prio` (a holder or a waiter already queued keeps its place)."""
+        if key not in self.granted and key not in self.queue:
+            self.queue[key] = _Entry(prio, next(self._seq), preemptible)
         return self._fill()
 
-    def _fill(self) -> list[Hashable]:
-        out = []
-        while self.queue and len(self.granted) < self.slots:
-            k = self.queue.pop(0)
-            self.granted.add(k)
-            out.append(k)
+    def release(self, key: Hashable) -> Changes:
+        """Give up `key`'s slot or its place in the queue (a no-op for an unknown key)."""
+        self.granted.pop(key, None)
+        self.queue.pop(key, None)
+        return self._fill()
+
+    def set_max(self, slots: int) -> Changes:
+        """A new slot count (osd_max_backfills changed): more slots grant waiters now,
+        fewer preempt preemptible holders."""
+        self.slots = max(0, slots)
+        return self._fill()
+
+    def _victim(self) -> Hashable | None:
+        """The preemptible holder to go first: lowest priority, latest granted."""
+        cands = [(e.prio, -e.seq, k) for k, e in self.granted.items() if e.preemptible]
+        if not cands:
+            return None
+        return min(cands, key=lambda c: (c[0], c[1]))[2]
+
+    def _preempt(self, key: Hashable, out: Changes) -> None:
+        del self.granted[key]
+        out.preempted.append(key)
+
+    def _fill(self) -> Changes:
+        out = Changes()
+        while len(self.granted) > self.slots:
+            v = self._victim()
+            if v is None:
+                break
+            self._preempt(v, out)
+        while self.queue:
+            key, e = max(self.queue.items(), key=lambda kv: (kv[1].prio, -kv[1].seq))
+            if e.prio < self.min_priority:
+                break
+            if len(self.granted) >= self.slots:
+                v = self._victim()
+                if v is None or self.granted[v].prio >= e.prio:
+                    break
+                self._preempt(v, out)
+            del self.queue[key]
+            self.granted[key] = _Entry(e.prio, next(self._seq), e.preemptible)
+            out.granted.append(key)
         return out
 
 
@@ -51,24 +107,47 @@ class AsyncReserver:
     def __init__(self, slots: int) -> None:
         self.r = Reserver(slots)
         self._waiters: dict[Hashable, asyncio.Future[None]] = {}
+        self._on_preempt: dict[Hashable, Callable[[], None]] = {}
+
+    @property
+    def slots(self) -> int:
+        return self.r.slots
 
     def holds(self, key: Hashable) -> bool:
-        return key in self.r.granted
+        return self.r.holds(key)
 
-    async def reserve(self, key: Hashable) -> None:
-        """Until `key` holds a slot."""
-        if self.r.request(key):
+    async def reserve(
+        self, key: Hashable, prio: int = 0, on_preempt: Callable[[], None] | None = None
+    ) -> None:
+        """Until `key` holds a slot. With `on_preempt`, the slot can be taken back by a
+        higher-priority waiter (or fewer slots); the callback then runs on the loop."""
+        if on_preempt is not None:
+            self._on_preempt[key] = on_preempt
+        if self.r.holds(key):
             return
         fut = self._waiters.get(key)
         if fut is None or fut.done():
             fut = self._waiters[key] = asyncio.get_running_loop().create_future()
+        self._apply(self.r.request(key, prio, on_preempt is not None))
         await asyncio.shield(fut)
 
     def release(self, key: Hashable) -> None:
         """Give up `key`'s slot or wait (a waiter of it stays blocked: its caller is
         being cancelled, as an interval change does)."""
         self._waiters.pop(key, None)
-        for k in self.r.release(key):
+        self._on_preempt.pop(key, None)
+        self._apply(self.r.release(key))
+
+    def set_max(self, slots: int) -> None:
+        """Change the slot count at runtime (upstream AsyncReserver::set_max)."""
+        self._apply(self.r.set_max(slots))
+
+    def _apply(self, ch: Changes) -> None:
+        for k in ch.granted:
             w = self._waiters.pop(k, None)
             if w is not None and not w.done():
                 w.set_result(None)
+        for k in ch.preempted:
+            cb = self._on_preempt.pop(k, None)
+            if cb is not None:
+                asyncio.get_running_loop().call_soon(cb)
