@@ -172,6 +172,9 @@ class OpResult:
     modified: bool = False
     oi: ObjectInfo | None = None
     snapdir: bool = False  #: the head is gone but its clones remain (on a snapdir)
+    #: the version in the head's object info before the op (None: no head), read once
+    #: here so the PG's log entry need not read it again
+    prior_version: Version | None = None
     effects: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -217,6 +220,7 @@ class _Exec:
         self.res = OpResult()
         oi = load_oi(store, cid, key)
         self.res.existed = oi is not None
+        self.res.prior_version = oi.version if oi else None
         self.old_oi = oi
         self.oi = oi.copy() if oi else ObjectInfo()
         self.oi_dirty = False  #: the object info changed without a data change (watchers)
