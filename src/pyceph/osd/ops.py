@@ -839,7 +839,8 @@ def execute(
         elif env.snapc is not None:
             new_ss.seq = max(new_ss.seq, env.snapc[0])
         ex.ov.apply_to(_TxnWriter(res.txn, cid, key, USER_ATTR_PREFIX))
-        snapdir = snap_key(key, SNAPDIR)
+        # the snapdir's key only where one is written or removed (a new ObjectKey each
+        # time: most writes have no snapdir)
         if res.exists:
             oi = ex.oi if ex.old_oi is not None and not _recreated(ex.ov) else ObjectInfo()
             oi.size = ex.size
@@ -850,18 +851,19 @@ def execute(
             res.txn.setattr(cid, key, OI_ATTR, oi.encode())
             res.oi = oi
             if on_snapdir:
-                res.txn.remove(cid, snapdir)
+                res.txn.remove(cid, snap_key(key, SNAPDIR))
             if not new_ss.trivial:
                 res.txn.setattr(cid, key, SS_ATTR, new_ss.encode())
         elif new_ss.clones:
             # the head is gone but clones remain: the SnapSet moves to the snapdir
+            snapdir = snap_key(key, SNAPDIR)
             res.txn.touch(cid, snapdir)
             sd_oi = ObjectInfo(0, version, user_version, mtime)
             res.txn.setattr(cid, snapdir, OI_ATTR, sd_oi.encode())
             res.txn.setattr(cid, snapdir, SS_ATTR, new_ss.encode())
             res.snapdir = True
         elif on_snapdir:
-            res.txn.remove(cid, snapdir)
+            res.txn.remove(cid, snap_key(key, SNAPDIR))
     elif res.exists:
         res.oi = ex.old_oi
     return res
