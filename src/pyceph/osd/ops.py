@@ -172,6 +172,9 @@ class OpResult:
     modified: bool = False
     oi: ObjectInfo | None = None
     snapdir: bool = False  #: the head is gone but its clones remain (on a snapdir)
+    #: the version in the head's object info before the op (None: no head), read once
+    #: here so the PG's log entry need not read it again
+    prior_version: Version | None = None
     effects: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -217,6 +220,7 @@ class _Exec:
         self.res = OpResult()
         oi = load_oi(store, cid, key)
         self.res.existed = oi is not None
+        self.res.prior_version = oi.version if oi else None
         self.old_oi = oi
         self.oi = oi.copy() if oi else ObjectInfo()
         self.oi_dirty = False  #: the object info changed without a data change (watchers)
@@ -835,7 +839,8 @@ def execute(
         elif env.snapc is not None:
             new_ss.seq = max(new_ss.seq, env.snapc[0])
         ex.ov.apply_to(_TxnWriter(res.txn, cid, key, USER_ATTR_PREFIX))
-        snapdir = snap_key(key, SNAPDIR)
+        # the snapdir's key only where one is written or removed (a new ObjectKey each
+        # time: most writes have no snapdir)
         if res.exists:
             oi = ex.oi if ex.old_oi is not None and not _recreated(ex.ov) else ObjectInfo()
             oi.size = ex.size
@@ -846,18 +851,19 @@ def execute(
             res.txn.setattr(cid, key, OI_ATTR, oi.encode())
             res.oi = oi
             if on_snapdir:
-                res.txn.remove(cid, snapdir)
+                res.txn.remove(cid, snap_key(key, SNAPDIR))
             if not new_ss.trivial:
                 res.txn.setattr(cid, key, SS_ATTR, new_ss.encode())
         elif new_ss.clones:
             # the head is gone but clones remain: the SnapSet moves to the snapdir
+            snapdir = snap_key(key, SNAPDIR)
             res.txn.touch(cid, snapdir)
             sd_oi = ObjectInfo(0, version, user_version, mtime)
             res.txn.setattr(cid, snapdir, OI_ATTR, sd_oi.encode())
             res.txn.setattr(cid, snapdir, SS_ATTR, new_ss.encode())
             res.snapdir = True
         elif on_snapdir:
-            res.txn.remove(cid, snapdir)
+            res.txn.remove(cid, snap_key(key, SNAPDIR))
     elif res.exists:
         res.oi = ex.old_oi
     return res

@@ -1528,7 +1528,6 @@ class PG:
             # the logical object, decoded from k shards if the ops need its data
             store = await self.ec.materialize(oid, gen, self.ec.need_data(ops))
         k = object_key(self.pool, oid)
-        old_v = self.object_version(oid)
         prev = self.log.head
         version: Version = (self.svc.map_epoch, prev[1] + 1)
         uv = self.info.last_user_version + 1
@@ -1546,6 +1545,11 @@ class PG:
         )
         if res.r == -errno.ENOSPC:
             return self._reply(res.r, res.outs, 0, []), None
+        # the head's version as execute read it (same store, no await since); an EC
+        # object is read from its shards, and without a head the snapdir may have one
+        old_v = res.prior_version
+        if old_v is None or self.ec is not None:
+            old_v = self.object_version(oid, k)
         if res.r < 0 or not res.modified:
             op = ERROR
         elif res.existed and not res.exists and not res.snapdir:
@@ -1841,9 +1845,10 @@ class PG:
             h["shard"] = self.shard
         return h, d
 
-    def object_version(self, oid: Oid) -> Version | None:
-        """The version of the object's head (or of its snapdir when only clones remain)."""
-        k = object_key(self.pool, oid)
+    def object_version(self, oid: Oid, key: ObjectKey | None = None) -> Version | None:
+        """The version of the object's head (or of its snapdir when only clones remain);
+        `key`: the head's store key if the caller has it."""
+        k = key if key is not None else object_key(self.pool, oid)
         oi = load_oi(self.svc.store, self.cid, k) or load_oi(
             self.svc.store, self.cid, snap_key(k, SNAPDIR)
         )

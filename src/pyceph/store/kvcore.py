@@ -284,11 +284,31 @@ def ceph_crc32c(seed: int, data: bytes | memoryview) -> int:
     return ~_crc.crc32c(data, value=~seed & 0xFFFFFFFF) & 0xFFFFFFFF
 
 
+#: Collection ids' escaped key prefixes, kept while they stay (every onode and meta key
+#: of every op starts with one; an OSD has a few hundred collections). Oldest dropped past
+#: this.
+CID_CACHE_SIZE = 4096
+_CID_ESC: dict[str, bytes] = {}
+
+
+def cid_prefix(cid: str) -> bytes:
+    """`escape_str(cid)`, the key prefix of a collection's onode and meta records."""
+    if type(cid) is not str:
+        return escape_str(cid)  # not a cid: escape_str says why
+    p = _CID_ESC.get(cid)
+    if p is None:
+        p = escape_str(cid)
+        if len(_CID_ESC) >= CID_CACHE_SIZE:
+            del _CID_ESC[next(iter(_CID_ESC))]
+        _CID_ESC[cid] = p
+    return p
+
+
 def _okey(limits: StoreLimits, cid: str, oid: ObjectKey) -> bytes:
     enc = oid.encode()
     if len(enc) > limits.max_object_key_len:
         raise StoreError(errno.ENAMETOOLONG, f"object name too long: {oid.name[:64]!r}...")
-    return escape_str(cid) + enc
+    return cid_prefix(cid) + enc
 
 
 def _check_cid(limits: StoreLimits, cid: str) -> bytes:
@@ -326,7 +346,10 @@ class Reader:
 
     def onode(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int] | None:
         """(full onode key, nid, size) or None."""
-        k = _okey(self.limits, cid, oid)
+        return self._onode_at(_okey(self.limits, cid, oid))
+
+    def _onode_at(self, k: bytes) -> tuple[bytes, int, int] | None:
+        """The onode with full key ``k`` (as `onode`)."""
         sk = stored_key(k)
         v = self.kv.get(SP_ONODE, sk)
         if v is None:
@@ -610,6 +633,12 @@ class Applier(Reader):
 
     The caller provides atomicity: on `StoreError` it discards the KV changes
     (aborts the sub-transaction) and restores the state it copied.
+
+    One Applier applies one transaction, and remembers within it what the transaction's
+    ops keep asking: the onodes it looked up or wrote (a write_full's touch, truncate,
+    write and setattrs are four lookups of one onode) and the collections it found. Every
+    ONODE record change goes through `_put`/`_del`, which forget the onodes, or through
+    `_set_onode`, which records the new one; a collection is forgotten when removed.
     """
 
     def __init__(
@@ -623,9 +652,31 @@ class Applier(Reader):
         super().__init__(kv, limits, extent_size)
         self.state = state
         self.capacity = capacity
+        self._onodes: dict[bytes, tuple[bytes, int, int] | None] = {}
+        self._colls: set[str] = set()
+
+    # -- lookups remembered for the transaction ----------------------------------
+    def onode(self, cid: str, oid: ObjectKey) -> tuple[bytes, int, int] | None:
+        k = _okey(self.limits, cid, oid)
+        try:
+            return self._onodes[k]
+        except KeyError:
+            o = self._onodes[k] = self._onode_at(k)
+            return o
+
+    def _need_coll(self, cid: str) -> None:
+        if type(cid) is str and cid in self._colls:
+            return
+        super()._need_coll(cid)
+        self._colls.add(cid)
 
     # -- accounted primitives --------------------------------------------------
     def _put(self, sp: int, k: bytes, v: bytes | memoryview) -> None:
+        if sp == SP_ONODE:
+            self._onodes.clear()
+        self._put_acct(sp, k, v)
+
+    def _put_acct(self, sp: int, k: bytes, v: bytes | memoryview) -> None:
         old = self.kv.get(sp, k)
         st = self.state
         if old is not None:
@@ -634,6 +685,8 @@ class Applier(Reader):
         self.kv.put(sp, k, v)
 
     def _del(self, sp: int, k: bytes) -> None:
+        if sp == SP_ONODE:
+            self._onodes.clear()
         old = self.kv.get(sp, k)
         if old is not None:
             self.state.meta_bytes -= len(k) + len(old)
@@ -660,6 +713,8 @@ class Applier(Reader):
         self.kv.delete(SP_DATA, k)
 
     def _del_prefix(self, sp: int, p: bytes, end: bytes | None = None) -> None:
+        if sp == SP_ONODE:
+            self._onodes.clear()
         hi = end if end is not None else prefix_end(p)
         keys = [(bytes(k), len(v)) for k, v in self.kv.iterate(sp, p, hi)]
         for k, n in keys:
@@ -671,7 +726,8 @@ class Applier(Reader):
 
     def _set_onode(self, k: bytes, nid: int, size: int) -> None:
         """Write the onode with full key ``k``."""
-        self._put(SP_ONODE, *join_record(SP_ONODE, k, _ONODE.pack(nid, size)))
+        self._put_acct(SP_ONODE, *join_record(SP_ONODE, k, _ONODE.pack(nid, size)))
+        self._onodes[k] = (k, nid, size)
 
     def _claim(self, space: int, full: bytes) -> None:
         """EIO if a long ``full`` key's stored key holds another full key's record."""
@@ -713,10 +769,13 @@ class Applier(Reader):
         if len(txn.ops) > self.limits.max_ops_per_txn:
             raise StoreError(errno.E2BIG, f"too many ops ({len(txn.ops)})")
         used_before = self.state.used
-        for op in txn.ops:
+        ops = txn.ops
+        for i, op in enumerate(ops):
             fn = self._dispatch.get(op[0])
             if fn is None:
                 raise StoreError(errno.EOPNOTSUPP, f"unknown op {op[0]!r}")
+            if fn is Applier._truncate and i + 1 < len(ops) and self._overwritten(op, ops[i + 1]):
+                continue
             fn(self, *op[1:])
         used = self.state.used
         if self.capacity is not None and used > self.capacity and used > used_before:
@@ -725,6 +784,19 @@ class Applier(Reader):
                 f"no space: transaction needs {used - used_before} bytes, "
                 f"{max(0, self.capacity - used_before)} available",
             )
+
+    def _overwritten(self, trunc: tuple, nxt: tuple) -> bool:
+        """Is ``trunc`` a truncate to 0 whose object the next op rewrites whole (a
+        write_full: truncate 0, write at 0)? Then the truncate is skipped: the write covers
+        every byte the object has, so it stores the same extents and size without the
+        extents dropped and re-added and the onode written twice. Not when the object is
+        larger than the write (its tail must go) or missing (the truncate's errors stand)."""
+        if trunc[3] != 0 or nxt[0] != Op.WRITE or nxt[3] != 0 or not len(nxt[4]):
+            return False
+        if nxt[1] != trunc[1] or nxt[2] != trunc[2]:
+            return False
+        o = self.onode(trunc[1], trunc[2])
+        return o is not None and o[2] <= len(nxt[4])
 
     # collections
     def _mkcoll(self, cid: str, bits: int) -> None:
@@ -742,6 +814,7 @@ class Applier(Reader):
             raise StoreError(errno.ENOTEMPTY, f"collection {cid!r} not empty")
         self._del_prefix(SP_META, p)
         self._del(SP_COLL, k)
+        self._colls.discard(cid)
 
     def _set_bits(self, cid: str, bits: int) -> None:
         self._need_coll(cid)
@@ -1047,7 +1120,7 @@ class Applier(Reader):
         if len(key) > self.limits.max_meta_key_len:
             raise StoreError(errno.ENAMETOOLONG, f"meta key too long ({len(key)})")
         self._need_coll(cid)
-        return escape_str(cid) + key
+        return cid_prefix(cid) + key
 
     def _meta_set(self, cid: str, key: bytes, value: bytes) -> None:
         if len(value) > self.limits.max_meta_value_size:

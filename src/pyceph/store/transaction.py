@@ -98,6 +98,17 @@ def _key(wire: Any) -> ObjectKey:
     return k
 
 
+#: The last buffer `Transaction.decode` decoded and its ops. Where several OSDs share a
+#: process (the embedded cluster, the simulator, in-process test clusters) every replica
+#: of a write receives the primary's same encoded transaction: all but the first reuse
+#: the ops instead of unpacking them again. Ops are immutable tuples (their arguments
+#: are never changed once added), so sharing them is safe; each Transaction gets its own
+#: list. Only buffers up to `DECODE_MEMO_MAX_BYTES` are kept (a process keeps at most
+#: one such buffer alive).
+DECODE_MEMO_MAX_BYTES = 64 * 1024
+_LAST_DECODED: tuple[bytes, list[tuple[Any, ...]]] | None = None
+
+
 def _b(data: bytes | bytearray | memoryview) -> bytes | memoryview:
     if isinstance(data, bytes | memoryview):
         return data
@@ -304,7 +315,13 @@ class Transaction:
     @classmethod
     def decode(cls, buf: bytes | memoryview) -> Transaction:
         """Inverse of `encode`."""
+        global _LAST_DECODED
         t = cls()
+        last = _LAST_DECODED
+        if last is not None and type(buf) is bytes and (last[0] is buf or last[0] == buf):
+            t.ops = list(last[1])
+            t.data_bytes = len(buf)
+            return t
         ops = t.ops
         for raw in msgpack.unpackb(
             buf, raw=False, strict_map_key=False, unicode_errors="surrogateescape"
@@ -321,4 +338,6 @@ class Transaction:
                 args[0] = code
                 ops.append(tuple(args))
         t.data_bytes = len(buf)
+        if type(buf) is bytes and len(buf) <= DECODE_MEMO_MAX_BYTES:
+            _LAST_DECODED = (buf, list(ops))
         return t
