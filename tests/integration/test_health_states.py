@@ -323,8 +323,8 @@ def test_health_in_failure_states_matches_the_reference(
         tell_pg(r, rot_pg, "repair")
         reach(r, lambda h: h["status"] == "HEALTH_OK", "repaired")
 
-        # OBJECT_MISPLACED needs remapped backfill (the backfill branch): compared once
-        # pyceph reports misplaced objects, else the PGs just heal
+        # OBJECT_MISPLACED: compared while pyceph still reports misplaced objects (the
+        # remapped backfill may finish before the check, then the PGs just heal)
         mon(r, prefix="osd pool set", pool=POOL, var="size", val="2")
         reach(r, lambda h: h["status"] == "HEALTH_OK", "size 2")
         mon(r, prefix="config set", who="global", name="mon_warn_on_misplaced", value="true")
