@@ -142,6 +142,17 @@ def _existing(osdmap: Any) -> list[int]:
     return list(osdmap.existing_osds()) if osdmap is not None else []
 
 
+def _osd_ids(osdmap: Any, cmd: dict[str, Any]) -> list[int] | Result:
+    """The OSDs a safety command names (`ids`: ids, names, any|all|*), or its EINVAL."""
+    try:
+        osds = osd_safety.parse_osd_id_list(cmd.get("ids") or [], _existing(osdmap))
+    except ValueError as e:
+        return -errno.EINVAL, b"", str(e)
+    if not osds:
+        return -errno.EINVAL, b"", "must specify one or more OSDs"
+    return osds
+
+
 def _safe_to_destroy(pgmap: PGMap, osdmap: Any, osds: list[int]) -> osd_safety.SafeToDestroy:
     exists = {i: osdmap is not None and osdmap.exists(i) for i in osds}
     num_pgs = {o: int(st.get("num_pgs", 0)) for o, st in pgmap.osd_stats.items()}
@@ -151,12 +162,9 @@ def _safe_to_destroy(pgmap: PGMap, osdmap: Any, osds: list[int]) -> osd_safety.S
 def _osd_safe_to_destroy(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
     """`osd safe-to-destroy IDS` (DaemonServer): with a format, the JSON sections and
     r=0 whatever the answer; plain: the verdict as outs and its errno."""
-    try:
-        osds = osd_safety.parse_osd_id_list(cmd.get("ids") or [], _existing(osdmap))
-    except ValueError as e:
-        return -errno.EINVAL, b"", str(e)
-    if not osds:
-        return -errno.EINVAL, b"", "must specify one or more OSDs"
+    osds = _osd_ids(osdmap, cmd)
+    if isinstance(osds, tuple):
+        return osds
     res = _safe_to_destroy(pgmap, osdmap, osds)
     fmt = cmd.get("format")
     if res.r == -errno.EAGAIN and not (res.active or res.missing_stats or res.stored_pgs):
@@ -197,12 +205,9 @@ def _osd_ok_to_stop(pgmap: PGMap, osdmap: Any, cmd: dict[str, Any]) -> Result:
     """`osd ok-to-stop IDS [--max N]` (DaemonServer, Pacific): the report as JSON (compact
     unless json-pretty) whatever the verdict; EAGAIN/EBUSY with upstream's text when not
     ok. `--max` grows an ok set along CRUSH from its first OSD."""
-    try:
-        osds = osd_safety.parse_osd_id_list(cmd.get("ids") or [], _existing(osdmap))
-    except ValueError as e:
-        return -errno.EINVAL, b"", str(e)
-    if not osds:
-        return -errno.EINVAL, b"", "must specify one or more OSDs"
+    osds = _osd_ids(osdmap, cmd)
+    if isinstance(osds, tuple):
+        return osds
     pools = getattr(osdmap, "pools", {}) or {}
     min_size = {int(pid): int(p.min_size) for pid, p in pools.items()}
     max_osds = int(cmd.get("max") or 0)
