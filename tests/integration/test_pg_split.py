@@ -38,6 +38,16 @@ def _clean(r: rados.Rados, pg_num: int) -> bool:
     )
 
 
+def _reported_since_change(r: rados.Rados, pool: str) -> bool:
+    """Every PG of `pool` has reported from the map of the pool's last change. PG stats
+    reach the mgr every `mgr_stats_period`, so until then the PG a split or merge changed
+    can still show its last report from before it (as upstream's do)."""
+    detail = next(p for p in _mon(r, prefix="osd pool ls", detail="detail") if p["pool_name"] == pool)  # fmt: skip
+    since = int(detail["last_change"])
+    pgs = _mon(r, prefix="pg ls-by-pool", poolstr=pool)["pg_stats"]
+    return all(int(p["reported_epoch"]) >= since and p["state"] == "active+clean" for p in pgs)
+
+
 class Appender(threading.Thread):
     """Appends a counter record to object (n % OBJECTS); keeps what was acknowledged."""
 
@@ -101,6 +111,7 @@ def test_split_under_a_writer_and_an_osd_that_missed_it(cluster_factory) -> None
                 assert ioctx.read(name, len(data) + 1) == data, name
             assert {o.key for o in ioctx.list_objects()} == set(model)
         # every object is counted in the PG it folds into
+        wait_until(lambda: _reported_since_change(r, POOL), "stats after the split", HEAL_TIMEOUT)
         pgs = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
         assert sum(p["stat_sum"]["num_objects"] for p in pgs) == len(model)
         # a later kill of a split OSD still heals (the children persisted)
@@ -173,6 +184,7 @@ def test_merge_under_a_writer_and_an_osd_that_missed_it(cluster_factory) -> None
             for name, data in model.items():
                 assert ioctx.read(name, len(data) + 1) == data, name
             assert {o.key for o in ioctx.list_objects()} == set(model)
+        wait_until(lambda: _reported_since_change(r, MERGE_POOL), "stats after the merges", HEAL_TIMEOUT)  # fmt: skip
         pgs = _mon(r, prefix="pg ls-by-pool", poolstr=MERGE_POOL)["pg_stats"]
         assert sum(p["stat_sum"]["num_objects"] for p in pgs) == len(model)
     finally:
