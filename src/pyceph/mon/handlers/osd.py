@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from pyceph.common.errors import CephError
@@ -246,34 +247,44 @@ def _apply(ctx: Ctx, which: str, osd: int, verbose: bool, msgs: list[str]) -> bo
     return True
 
 
-@command("osd in", "osd out", "osd down")
-def osd_in_out_down(ctx: Ctx) -> Reply:
-    s = ctx.state
-    m = s.pending_osdmap
-    which = ctx.args["prefix"].split()[1]
-    ids: list[str] = ctx.get("ids", [])
-    msgs: list[str] = []
-    err = 0
-    any_change = False
+#: The words that, first among an `osd in/out/down/rm` id list, name every OSD.
+EVERY_OSD = ("any", "all", "*")
+
+
+def _named_osds(
+    m: Any, ids: list[str], every: list[int], msgs: list[str], errs: list[int]
+) -> Iterator[tuple[int, bool]]:
+    """The OSDs an id list names, in order, each with whether it was named explicitly: a
+    leading `any|all|*` stands for `every`; an id that does not parse is noted in `msgs`
+    with its errno in `errs`, one that does not exist is noted and skipped (upstream)."""
     for j, w in enumerate(ids):
-        if j == 0 and w in ("any", "all", "*"):
-            if which == "in":
-                sel = [i for i in m.existing_osds() if not m.is_in(i)]
-            else:
-                sel = m.existing_osds()
-            for i in sel:
-                any_change |= _apply(ctx, which, i, False, msgs)
-            break
+        if j == 0 and w in EVERY_OSD:
+            for osd in every:
+                yield osd, False
+            return
         try:
             osd = parse_osd_id(w)
         except CephError as e:
             msgs.append(e.message)
-            err = -e.errno
+            errs.append(-e.errno)
             continue
         if not m.exists(osd):
             msgs.append(f"osd.{osd} does not exist. ")
             continue
-        any_change |= _apply(ctx, which, osd, True, msgs)
+        yield osd, True
+
+
+@command("osd in", "osd out", "osd down")
+def osd_in_out_down(ctx: Ctx) -> Reply:
+    m = ctx.state.pending_osdmap
+    which = ctx.args["prefix"].split()[1]
+    every = [i for i in m.existing_osds() if which != "in" or not m.is_in(i)]
+    msgs: list[str] = []
+    errs: list[int] = []
+    any_change = False
+    for osd, explicit in _named_osds(m, ctx.get("ids", []), every, msgs, errs):
+        any_change |= _apply(ctx, which, osd, explicit, msgs)
+    err = errs[-1] if errs else 0
     return Reply(outs="".join(msgs), ret=err, changed={"osdmap"} if any_change else set())
 
 
@@ -646,36 +657,20 @@ def osd_rm(ctx: Ctx) -> Reply:
     refused with EBUSY, one that does not exist is noted; `any|all|*` means every OSD."""
     s = ctx.state
     m = s.pending_osdmap
-    ids: list[str] = ctx.get("ids", [])
     msgs: list[str] = []
-    err = 0
+    errs: list[int] = []
     removed: list[int] = []
-    for j, w in enumerate(ids):
-        if j == 0 and w in ("any", "all", "*"):
-            sel = m.existing_osds()
-        else:
-            try:
-                osd = parse_osd_id(w)
-            except CephError as e:
-                msgs.append(e.message)
-                err = -e.errno
-                continue
-            if not m.exists(osd):
-                msgs.append(f"osd.{osd} does not exist. ")
-                continue
-            sel = [osd]
-        for osd in sel:
-            if osd in removed:
-                continue
-            if m.is_up(osd):
-                msgs.append(", " if removed else "")
-                msgs.append(f"osd.{osd} is still up; must be down before removal. ")
-                err = -errno.EBUSY
-                continue
-            msgs.append(f", osd.{osd}" if removed else f"removed osd.{osd}")
-            removed.append(osd)
-        if j == 0 and w in ("any", "all", "*"):
-            break
+    for osd, _ in _named_osds(m, ctx.get("ids", []), m.existing_osds(), msgs, errs):
+        if osd in removed:
+            continue
+        if m.is_up(osd):
+            msgs.append(", " if removed else "")
+            msgs.append(f"osd.{osd} is still up; must be down before removal. ")
+            errs.append(-errno.EBUSY)
+            continue
+        msgs.append(f", osd.{osd}" if removed else f"removed osd.{osd}")
+        removed.append(osd)
+    err = errs[-1] if errs else 0
     for osd in removed:
         s.remove_osd(osd)
     if removed:  # upstream replies success once anything was removed
