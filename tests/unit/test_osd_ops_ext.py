@@ -575,6 +575,14 @@ def test_watchers_survive_a_primary_change():
             await asyncio.sleep(0.05)
         for i in c.running:
             assert set(load_oi(c.stores[i], pg_cid(1, 0), key).watchers) == {(101, 1)}
+        # its client comes back too late: the watch is over, it is not registered again
+        # (upstream -ENOTCONN: the application must watch anew, knowing it missed notifies)
+        back = {"op": "reconnect", "cookie": 2}
+        assert (await _op(c, "obj", [["watch", back]], conn=w2))[0]["r"] == -errno.ENOTCONN
+        ping = {**back, "op": "ping"}
+        assert (await _op(c, "obj", [["watch", ping]], conn=w2))[0]["r"] == -errno.ENOTCONN
+        h, _ = await c.op(1, "obj", [["list_watchers", {}]])
+        assert [w["watcher_id"] for w in h["ops"][0]["watchers"]] == [101]
         await c.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))

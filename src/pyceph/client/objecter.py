@@ -16,8 +16,10 @@ the resends too go out in tid order. An op gives up only at its timeout.
 
 Watches are *linger ops* (upstream Objecter::LingerOp): registered once, then kept alive —
 pinged while all is well, re-sent (``reconnect``) to the current primary when the map moves
-the object's PG or the OSD connection drops — until unwatched or until the OSD ends them
-(object deleted: the error callback gets -ENOTCONN). OSDs send `watch_notify` messages on
+the object's PG or the OSD connection drops — until unwatched or until the OSD ends them:
+the object is deleted, or the watch expired (not pinged within its timeout) so a ping or
+reconnect finds no record; the error callback then gets -ENOTCONN and the application
+watches again, knowing it may have missed notifies (upstream). OSDs send `watch_notify` messages on
 the connection the watch was registered from; `handle_message` routes them to the watch's
 callbacks and acks each notify with a `notify_ack` op carrying the callback's reply.
 
@@ -678,7 +680,7 @@ class Objecter:
                 continue
             try:
                 r = await self._linger_send(lop, "reconnect" if lost else "ping")
-                if r in (-ENOTCONN, -ETIMEDOUT) and not lost:
+                if r == -ETIMEDOUT and not lost:  # a new primary: it has our record only
                     r = await self._linger_send(lop, "reconnect")
             except CephError as e:
                 if e.errno == ESHUTDOWN and self._stopped:

@@ -314,7 +314,7 @@ class RadosClient:
 
         `on_notify(notify_id, notifier_gid, cookie, data)` runs on the loop; its result (or
         the result of the awaitable it returns) is the ack payload. `on_error(cookie, err)`
-        gets -ENOTCONN when the watch ends (object deleted)."""
+        gets -ENOTCONN when the watch ends (object deleted, or the watch expired)."""
         assert self.objecter is not None
         return await self.objecter.watch(
             pool_id,

@@ -654,7 +654,10 @@ class _Exec:
             if not self.env.watchers.get(key, {}).get("connected", False):
                 raise _Fail(errno.ETIMEDOUT)  # the client must reconnect
         elif wop in ("watch", "reconnect"):
-            # a reconnect whose record is gone registers it again (upstream: -ENOTCONN)
+            if wop == "reconnect" and rec is None:
+                # the watch expired (or was removed): the client must learn it may have
+                # missed notifies, so it is not registered again (upstream -ENOTCONN)
+                raise _Fail(errno.ENOTCONN)
             timeout = int(float(a.get("timeout") or 0)) or self.env.watch_timeout
             if rec is None:
                 if len(self.oi.watchers) >= MAX_WATCHERS_PER_OBJECT:

@@ -30,6 +30,7 @@ from typing import Any
 from pyceph.client.objecter import SNAP_HEAD
 from pyceph.client.op import ObjectOp
 from pyceph.common.errors import CephError
+from pyceph.common.tasks import TaskSet
 from pyceph.sim.model import UNKNOWN_ERRNOS, Model, ModelViolation, Mutation, ObjState, State
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,30 @@ class WorkloadStats:
     reads_checked: int = 0
     notify_ok: int = 0
     notify_timeouts: int = 0
-    notify_missed: int = 0  #: notifies that skipped our watcher (check_notify_watchers off)
+    notify_missed: int = 0  #: notifies that skipped our watcher (check off, or it expired)
+    watches_lost: int = 0  #: watches the OSD ended (expired): each was registered again
     snaps_created: int = 0
     snaps_removed: int = 0
 
     def total(self) -> int:
         return sum(self.ops.values())
+
+
+#: Pause between attempts to register a lost watch again.
+REWATCH_RETRY = 1.0
+#: How long a notify that skipped our watcher waits to learn whether the watch had
+#: expired (the client learns it at its next ping): longer than a ping interval.
+WATCH_LOSS_WAIT = 60.0
+
+
+@dataclass
+class _Watch:
+    """One watched object and the handle of its current registration."""
+
+    pool_id: int
+    oid: str
+    handle: Any = None
+    lost: int = 0  #: registrations the OSD ended; each was replaced by a new one
 
 
 class _Pool:
@@ -151,7 +170,8 @@ class Workload:
         for k in kinds:
             total += self.cfg.weights[k]
             self._cum.append(total)
-        self._watches: list[tuple[int, str, Any]] = []
+        self._watches: list[_Watch] = []
+        self._tasks = TaskSet("workload")
         self._notified: set[bytes] = set()
         self._notify_seq = 0
         self._remaining = 0
@@ -180,17 +200,62 @@ class Workload:
             if r.r < 0:
                 raise CephError(-r.r, f"creating {oid}")
 
-            def on_notify(_nid: int, _gid: int, _cookie: int, data: bytes) -> bytes:
-                self._notified.add(bytes(data))
-                return b"ack"
+            w = _Watch(p.pool_id, oid)
+            await self._register(w)
+            self._watches.append(w)
 
-            h = await self.client.watch(p.pool_id, oid, on_notify=on_notify)
-            self._watches.append((p.pool_id, oid, h))
+    def _on_notify(self, _nid: int, _gid: int, _cookie: int, data: bytes) -> bytes:
+        self._notified.add(bytes(data))
+        return b"ack"
+
+    async def _register(self, w: _Watch) -> None:
+        """Watch `w.oid`; when the OSD ends the watch (it expired while the client could
+        not ping it), register it again, as an application must (upstream librbd's
+        rewatch): the notifies in between may have skipped it."""
+
+        def on_error(cookie: int, err: int) -> None:
+            if w.handle is None or cookie != w.handle.cookie or self._tasks.closed:
+                return
+            w.lost += 1
+            self.stats.watches_lost += 1
+            log.info("workload: watch on %s lost (%d), watching again", w.oid, err)
+            self._tasks.spawn(self._rewatch(w), f"rewatch {w.oid}")
+
+        w.handle = await self.client.watch(
+            w.pool_id, w.oid, on_notify=self._on_notify, on_error=on_error
+        )
+
+    async def _rewatch(self, w: _Watch) -> None:
+        while True:
+            try:
+                await self._register(w)
+                return
+            except CephError as e:
+                log.info("workload: watching %s again: %s", w.oid, e)
+                await asyncio.sleep(REWATCH_RETRY)
+
+    async def _watch_was_lost(self, w: _Watch, lost_before: int) -> bool:
+        """After a notify that skipped our watcher: True once the watch proves to have
+        been lost (its error arrived), False once a ping confirmed it after the notify
+        (so its record was there all along), bounded by WATCH_LOSS_WAIT."""
+        loop = asyncio.get_running_loop()
+        done = loop.time()
+        while loop.time() - done < WATCH_LOSS_WAIT:
+            if w.lost != lost_before:
+                return True
+            since_ok = await self.client.watch_check(w.handle)
+            if since_ok < 0:
+                return True
+            if since_ok / 1000 < loop.time() - done:
+                return False
+            await asyncio.sleep(REWATCH_RETRY)
+        return False
 
     async def close(self) -> None:
-        for _pid, _oid, h in self._watches:
+        await self._tasks.close()
+        for w in self._watches:
             try:
-                await self.client.unwatch(h)
+                await self.client.unwatch(w.handle)
             except CephError as e:
                 log.info("workload: unwatch: %s", e)
         self._watches.clear()
@@ -469,7 +534,8 @@ class Workload:
     async def _notify(self) -> None:
         if not self._watches:
             return
-        pool_id, oid, h = self._watches[self.rand.randrange(len(self._watches))]
+        w = self._watches[self.rand.randrange(len(self._watches))]
+        pool_id, oid, h, lost_before = w.pool_id, w.oid, w.handle, w.lost
         self._notify_seq += 1
         payload = f"notify-{self._notify_seq}".encode()
         op = ObjectOp()
@@ -486,7 +552,9 @@ class Workload:
             raise ModelViolation(f"notify on {oid} failed with r={r}")
         acks = res.outs[0].fields.get("acks", [])
         cookies = {int(a[1]) for a in acks}
-        if h.cookie not in cookies and not self.cfg.check_notify_watchers:
+        if h.cookie not in cookies and (
+            not self.cfg.check_notify_watchers or await self._watch_was_lost(w, lost_before)
+        ):
             self.stats.notify_missed += 1
             return
         if h.cookie not in cookies:
