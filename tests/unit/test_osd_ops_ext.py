@@ -464,6 +464,36 @@ async def _op(c: InProcCluster, name: str, ops: list[Any], data: bytes = b"", co
     return h, bytes(d)
 
 
+def test_a_write_that_changes_nothing_is_answered_like_a_read():
+    """A watch the object info already records (a client re-sending its watch) writes
+    nothing: no PG log entry, the object's own version in the reply (upstream execute_ctx
+    on an empty transaction); a failed write still logs its error for dup detection."""
+
+    async def main():
+        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)})
+        await c.start()
+        await c.wait_clean()
+        h, _ = await c.op(1, "obj", [["write_full", {"dlen": 1}]], b"x")
+        assert h["r"] == 0
+        w1 = FakeConn(101)
+        watch = {"op": "watch", "cookie": 1, "timeout": 30}
+        first, _ = await _op(c, "obj", [["watch", watch]], conn=w1)
+        assert first["r"] == 0
+        _u, _p, _a, primary = c.map.pg_to_up_acting_osds(1, 0)
+        pg = c.running[primary].pgs[(1, 0)]
+        head = pg.log.head
+        again, _ = await _op(c, "obj", [["watch", watch]], conn=w1)
+        assert again["r"] == 0 and again["version"] == first["version"]
+        assert pg.log.head == head
+        gone = {"op": "reconnect", "cookie": 9}  # no such record
+        bad, _ = await _op(c, "obj", [["watch", gone]], conn=w1)
+        assert bad["r"] == -errno.ENOTCONN
+        assert pg.log.head > head  # the error is logged
+        await c.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
 def test_notify_through_the_pg():
     async def main():
         c = InProcCluster(3, {1: FakePool(pg_num=4)})
@@ -557,6 +587,10 @@ def test_watchers_survive_a_primary_change():
         assert (await _op(c, "obj", [["watch", ping]], conn=w1))[0]["r"] == -errno.ETIMEDOUT
         assert (await _op(c, "obj", [["watch", {**ping, "op": "reconnect"}]], conn=w1))[0]["r"] == 0
         assert (await _op(c, "obj", [["watch", ping]], conn=w1))[0]["r"] == 0
+        deadline = asyncio.get_running_loop().time() + 10
+        while not w1.sent:  # the notify reaches the reconnected watcher
+            assert asyncio.get_running_loop().time() < deadline, "no notify after reconnect"
+            await asyncio.sleep(0.01)
         _t, head, data = w1.sent[0]
         assert data == b"hi"
         ack = {"notify_id": head["notify_id"], "cookie": 1, "dlen": 2}

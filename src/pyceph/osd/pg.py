@@ -1545,12 +1545,18 @@ class PG:
         )
         if res.r == -errno.ENOSPC:
             return self._reply(res.r, res.outs, 0, []), None
+        if res.r >= 0 and not res.modified:
+            # nothing to write (a watch already registered, guards that held): answered as
+            # a read is, with the object's version and no log entry (upstream execute_ctx
+            # on an empty transaction)
+            uv_now = res.oi.user_version if res.oi else 0
+            return self._reply(res.r, res.outs, uv_now, res.outdata), res
         # the head's version as execute read it (same store, no await since); an EC
         # object is read from its shards, and without a head the snapdir may have one
         old_v = res.prior_version
         if old_v is None or self.ec is not None:
             old_v = self.object_version(oid, k)
-        if res.r < 0 or not res.modified:
+        if res.r < 0:
             op = ERROR
         elif res.existed and not res.exists and not res.snapdir:
             op = DELETE
