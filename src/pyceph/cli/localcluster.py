@@ -322,25 +322,32 @@ class LocalCluster:
         raise CephError(110, f"{d.name} did not start:\n{tail}")
 
     def stop(self, names: list[str] | None = None, sig: int = signal.SIGTERM) -> list[str]:
-        """Signal daemons and wait for them to exit (SIGKILL after STOP_TIMEOUT)."""
-        victims = []
-        for d in reversed(self.daemons()):
-            if names is not None and d.name not in names:
-                continue
-            pid = self.pid(d)
-            if pid is None:
-                continue
-            os.kill(pid, sig)
-            victims.append((d, pid))
+        """Signal daemons and wait for them to exit (SIGKILL after STOP_TIMEOUT).
+
+        OSDs go first, then mgrs, then monitors, each kind waited for before the next:
+        a stopping OSD tells the monitor it is going down (upstream's mark-me-down), and
+        with the monitor gone first it would wait out its shutdown bound instead."""
+        stopped = []
         deadline = time.monotonic() + STOP_TIMEOUT
-        for d, pid in victims:
-            while self.pid(d) is not None and time.monotonic() < deadline:
-                time.sleep(POLL_INTERVAL)
-            if self.pid(d) is not None:
-                os.kill(pid, signal.SIGKILL)
-                while self.pid(d) is not None:
+        for kind in ("osd", "mgr", "mon"):
+            victims = []
+            for d in reversed(self.daemons()):
+                if d.kind != kind or (names is not None and d.name not in names):
+                    continue
+                pid = self.pid(d)
+                if pid is None:
+                    continue
+                os.kill(pid, sig)
+                victims.append((d, pid))
+            for d, pid in victims:
+                while self.pid(d) is not None and time.monotonic() < deadline:
                     time.sleep(POLL_INTERVAL)
-        return [d.name for d, _ in victims]
+                if self.pid(d) is not None:
+                    os.kill(pid, signal.SIGKILL)
+                    while self.pid(d) is not None:
+                        time.sleep(POLL_INTERVAL)
+            stopped += [d.name for d, _ in victims]
+        return stopped
 
     def kill(self, name: str) -> None:
         """kill -9 one daemon and wait until it is gone."""
