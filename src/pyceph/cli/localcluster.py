@@ -119,6 +119,45 @@ class LocalCluster:
     ) -> None:
         """Write conf and keyrings and make the monitor's store (`num_mgrs` mgrs: one
         active, the others standby)."""
+        self._write_files(num_osds, overrides, num_mgrs)
+        self._run_sync(self._mon_mkfs_command())
+
+    def create_and_start(
+        self, num_osds: int = 3, overrides: dict[str, str] | None = None, num_mgrs: int = 1
+    ) -> list[str]:
+        """`create` then `start`, with the mgrs and OSDs spawned while the monitor's
+        store is made (they need only their conf and keyrings, and hunt for the monitor
+        until it listens): the store's creation overlaps their interpreters' start."""
+        self._write_files(num_osds, overrides, num_mgrs)
+        mkfs = subprocess.Popen(
+            self._mon_mkfs_command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        others = [d for d in self.daemons() if d.kind != "mon"]
+        spawned = [(d, self._spawn(d)) for d in others]
+        try:
+            _, err = mkfs.communicate(timeout=PID_FILE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            mkfs.kill()
+            _, err = mkfs.communicate()
+        if mkfs.returncode != 0:
+            for _, proc in spawned:
+                proc.kill()
+                proc.wait()
+            raise CephError(5, f"{' '.join(mkfs.args)} failed: {err.strip()}")
+        mon = Daemon("mon", "a")
+        return self._await_started([(mon, self._spawn(mon)), *spawned])
+
+    def _mon_mkfs_command(self) -> list[str]:
+        return _daemon_command("mon") + [
+            "--mkfs", "-i", "a", "-c", self.conf_path, "-k", f"{self.path}/mon.a/keyring"
+        ]  # fmt: skip
+
+    def _write_files(self, num_osds: int, overrides: dict[str, str] | None, num_mgrs: int) -> None:
+        """The cluster's directories, fsid, keys, keyrings and ceph.conf."""
         if not 1 <= num_mgrs <= len(MGR_IDS):
             raise CephError(22, f"num_mgrs must be 1..{len(MGR_IDS)}")
         if self.exists():
@@ -186,10 +225,6 @@ class LocalCluster:
         ]
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines))
-        self._run_sync(
-            _daemon_command("mon")
-            + ["--mkfs", "-i", "a", "-c", self.conf_path, "-k", f"{self.path}/mon.a/keyring"]
-        )
 
     def add_mgrs(self, count: int) -> list[str]:
         """Make `count` more mgrs in this running cluster (keys registered with the
@@ -286,20 +321,27 @@ class LocalCluster:
                 continue
             if self.pid(d) is not None:
                 continue
-            try:
-                os.unlink(self.pid_path(d))
-            except FileNotFoundError:
-                pass
-            with open(os.path.join(self.path, "log", f"{d.name}.out"), "ab") as out:
-                proc = subprocess.Popen(
-                    _daemon_command(d.kind) + ["-i", d.id, "-c", self.conf_path],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            started.append((d, proc))
+            started.append((d, self._spawn(d)))
+        return self._await_started(started)
+
+    def _spawn(self, d: Daemon) -> subprocess.Popen:
+        """Start `d`'s process (its output to log/NAME.out), not waiting for it."""
+        try:
+            os.unlink(self.pid_path(d))
+        except FileNotFoundError:
+            pass
+        with open(os.path.join(self.path, "log", f"{d.name}.out"), "ab") as out:
+            return subprocess.Popen(
+                _daemon_command(d.kind) + ["-i", d.id, "-c", self.conf_path],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+
+    def _await_started(self, started: list[tuple[Daemon, subprocess.Popen]]) -> list[str]:
+        """Until every spawned daemon has written its pid file; their names."""
         deadline = time.monotonic() + PID_FILE_TIMEOUT
         for d, proc in started:
             self._wait_pid_file(d, proc, deadline)

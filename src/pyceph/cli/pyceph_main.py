@@ -72,9 +72,10 @@ def _up(cluster: LocalCluster, args: argparse.Namespace) -> int:
     """`pyceph up`: create (if needed) and start the cluster; set up the dashboard while
     the cluster comes up (it needs the mon and the mgr, not the OSDs), then print the
     readiness, the dashboard's access and, last, the conf path."""
-    if not cluster.exists():
-        cluster.create(num_osds=args.osds, num_mgrs=args.mgrs)
-    cluster.start()
+    if cluster.exists():
+        cluster.start()
+    else:
+        cluster.create_and_start(num_osds=args.osds, num_mgrs=args.mgrs)
     have = sum(1 for d in cluster.daemons() if d.kind == "mgr")
     if args.mgrs > have:
         cluster.add_mgrs(args.mgrs - have)
