@@ -423,16 +423,15 @@ class LocalCluster:
                 )
                 if ret == 0:
                     status = json.loads(out)
-                    if (
-                        _is_ready(status, want_osds)
-                        and await _capacity_published(client, want_osds)
-                        and await _mgr_settled(client)
-                    ):
+                    stats_in = _is_ready(status, want_osds) and await _capacity_published(
+                        client, want_osds
+                    )
+                    if stats_in and await _mgr_settled(client):
                         return status
-                    if (
-                        _osds_ready(status, want_osds)
-                        and time.monotonic() >= flushed + FLUSH_INTERVAL
-                    ):
+                    # only while the monitor lacks PG states or capacity: a flush is
+                    # work for the mgr, which may still be loading its modules
+                    due = time.monotonic() >= flushed + FLUSH_INTERVAL
+                    if not stats_in and due and _osds_ready(status, want_osds):
                         flushed = time.monotonic()
                         await _flush_pg_stats(client, want_osds)
                 await asyncio.sleep(READY_POLL)
