@@ -103,7 +103,8 @@ class OSDDaemon:
         self._rebooting = False
         self.entity = f"osd.{self.whoami}"
         self.tasks = TaskSet(self.entity)
-        #: set by the MonClient on every mgr map: the report loop goes to a new mgr at once
+        #: set by the MonClient on every mgr map (the report loop goes to a new mgr at
+        #: once) and by `flush_pg_stats` (it reports now)
         self._mgrmap_changed = asyncio.Event()
         #: `flush_pg_stats` asked for a report now; reports sent since boot (stat seq)
         self._flush_due = False
@@ -476,6 +477,7 @@ class OSDDaemon:
                         reported_to, last, wait = addr, clock.monotonic(), period
                     except CephError as e:
                         log.debug("%s: mgr report failed: %s", self.entity, e)
+                        self._flush_due = self._flush_due or flush  # flushed by the retry
                         wait = float(self.config.get("mgr_connect_retry_interval"))
             # until the next report is due, or at once when the mgr map changes
             try:
