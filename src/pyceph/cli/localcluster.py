@@ -9,6 +9,7 @@ beside it), stops or kills them, and waits until the cluster is ready.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,7 +33,19 @@ READY_TIMEOUT = 120.0
 #: How long `down` waits for a daemon to exit after SIGTERM before SIGKILL.
 STOP_TIMEOUT = 15.0
 RESERVED_PORTS = {3300, 6789}
-POLL_INTERVAL = 0.1
+#: How often a pid file, a daemon's exit or a dashboard step is looked for.
+POLL_INTERVAL = 0.05
+#: How long `start` waits for the daemons it spawned to write their pid files.
+PID_FILE_TIMEOUT = 30.0
+#: How often `wait_ready` asks the monitor for the cluster's status.
+READY_POLL = 0.1
+#: While OSDs are up but PGs not yet shown active, how often `wait_ready` asks them to
+#: flush their PG stats to the mgr, and how long one round may take.
+FLUSH_INTERVAL = 0.3
+FLUSH_TIMEOUT = 5.0
+#: The pool the `devicehealth` mgr module makes once enough OSDs are up (upstream's
+#: default of its `pool_name` option).
+DEVICE_HEALTH_POOL = "device_health_metrics"
 
 #: Names of the cluster's mgrs in the order they are made (the first is `mgr.x`).
 MGR_IDS = "xyzwvutsrqponmlkjihgfedcba"
@@ -105,6 +119,45 @@ class LocalCluster:
     ) -> None:
         """Write conf and keyrings and make the monitor's store (`num_mgrs` mgrs: one
         active, the others standby)."""
+        self._write_files(num_osds, overrides, num_mgrs)
+        self._run_sync(self._mon_mkfs_command())
+
+    def create_and_start(
+        self, num_osds: int = 3, overrides: dict[str, str] | None = None, num_mgrs: int = 1
+    ) -> list[str]:
+        """`create` then `start`, with the mgrs and OSDs spawned while the monitor's
+        store is made (they need only their conf and keyrings, and hunt for the monitor
+        until it listens): the store's creation overlaps their interpreters' start."""
+        self._write_files(num_osds, overrides, num_mgrs)
+        mkfs = subprocess.Popen(
+            self._mon_mkfs_command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        others = [d for d in self.daemons() if d.kind != "mon"]
+        spawned = [(d, self._spawn(d)) for d in others]
+        try:
+            _, err = mkfs.communicate(timeout=PID_FILE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            mkfs.kill()
+            _, err = mkfs.communicate()
+        if mkfs.returncode != 0:
+            for _, proc in spawned:
+                proc.kill()
+                proc.wait()
+            raise CephError(5, f"{' '.join(mkfs.args)} failed: {err.strip()}")
+        mon = Daemon("mon", "a")
+        return self._await_started([(mon, self._spawn(mon)), *spawned])
+
+    def _mon_mkfs_command(self) -> list[str]:
+        return _daemon_command("mon") + [
+            "--mkfs", "-i", "a", "-c", self.conf_path, "-k", f"{self.path}/mon.a/keyring"
+        ]  # fmt: skip
+
+    def _write_files(self, num_osds: int, overrides: dict[str, str] | None, num_mgrs: int) -> None:
+        """The cluster's directories, fsid, keys, keyrings and ceph.conf."""
         if not 1 <= num_mgrs <= len(MGR_IDS):
             raise CephError(22, f"num_mgrs must be 1..{len(MGR_IDS)}")
         if self.exists():
@@ -172,10 +225,6 @@ class LocalCluster:
         ]
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines))
-        self._run_sync(
-            _daemon_command("mon")
-            + ["--mkfs", "-i", "a", "-c", self.conf_path, "-k", f"{self.path}/mon.a/keyring"]
-        )
 
     def add_mgrs(self, count: int) -> list[str]:
         """Make `count` more mgrs in this running cluster (keys registered with the
@@ -260,35 +309,52 @@ class LocalCluster:
         return pid if _alive(pid) else None
 
     def start(self, names: list[str] | None = None) -> list[str]:
-        """Start every daemon (or those named) that is not running; returns those started."""
+        """Start every daemon (or those named) that is not running; returns those started.
+
+        All are spawned at once, then waited for (their pid files): a daemon's start is
+        mostly its interpreter importing pyceph, which runs in parallel; OSDs and mgrs
+        that come up before the monitor listens hunt for it (pyceph.monc), as upstream
+        daemons do."""
         started = []
         for d in self.daemons():
             if names is not None and d.name not in names:
                 continue
             if self.pid(d) is not None:
                 continue
-            try:
-                os.unlink(self.pid_path(d))
-            except FileNotFoundError:
-                pass
-            with open(os.path.join(self.path, "log", f"{d.name}.out"), "ab") as out:
-                subprocess.Popen(
-                    _daemon_command(d.kind) + ["-i", d.id, "-c", self.conf_path],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            self._wait_pid_file(d)
-            started.append(d.name)
-        return started
+            started.append((d, self._spawn(d)))
+        return self._await_started(started)
 
-    def _wait_pid_file(self, d: Daemon, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
+    def _spawn(self, d: Daemon) -> subprocess.Popen:
+        """Start `d`'s process (its output to log/NAME.out), not waiting for it."""
+        try:
+            os.unlink(self.pid_path(d))
+        except FileNotFoundError:
+            pass
+        with open(os.path.join(self.path, "log", f"{d.name}.out"), "ab") as out:
+            return subprocess.Popen(
+                _daemon_command(d.kind) + ["-i", d.id, "-c", self.conf_path],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+
+    def _await_started(self, started: list[tuple[Daemon, subprocess.Popen]]) -> list[str]:
+        """Until every spawned daemon has written its pid file; their names."""
+        deadline = time.monotonic() + PID_FILE_TIMEOUT
+        for d, proc in started:
+            self._wait_pid_file(d, proc, deadline)
+        return [d.name for d, _ in started]
+
+    def _wait_pid_file(self, d: Daemon, proc: subprocess.Popen, deadline: float) -> None:
+        """Until `d` has written its pid file; its output's tail in the error when it
+        exits first or `deadline` passes."""
         while time.monotonic() < deadline:
             if self.pid(d) is not None:
                 return
+            if proc.poll() is not None:
+                break
             time.sleep(POLL_INTERVAL)
         log = os.path.join(self.path, "log", f"{d.name}.out")
         tail = ""
@@ -298,25 +364,32 @@ class LocalCluster:
         raise CephError(110, f"{d.name} did not start:\n{tail}")
 
     def stop(self, names: list[str] | None = None, sig: int = signal.SIGTERM) -> list[str]:
-        """Signal daemons and wait for them to exit (SIGKILL after STOP_TIMEOUT)."""
-        victims = []
-        for d in reversed(self.daemons()):
-            if names is not None and d.name not in names:
-                continue
-            pid = self.pid(d)
-            if pid is None:
-                continue
-            os.kill(pid, sig)
-            victims.append((d, pid))
+        """Signal daemons and wait for them to exit (SIGKILL after STOP_TIMEOUT).
+
+        OSDs go first, then mgrs, then monitors, each kind waited for before the next:
+        a stopping OSD tells the monitor it is going down (upstream's mark-me-down), and
+        with the monitor gone first it would wait out its shutdown bound instead."""
+        stopped = []
         deadline = time.monotonic() + STOP_TIMEOUT
-        for d, pid in victims:
-            while self.pid(d) is not None and time.monotonic() < deadline:
-                time.sleep(POLL_INTERVAL)
-            if self.pid(d) is not None:
-                os.kill(pid, signal.SIGKILL)
-                while self.pid(d) is not None:
+        for kind in ("osd", "mgr", "mon"):
+            victims = []
+            for d in reversed(self.daemons()):
+                if d.kind != kind or (names is not None and d.name not in names):
+                    continue
+                pid = self.pid(d)
+                if pid is None:
+                    continue
+                os.kill(pid, sig)
+                victims.append((d, pid))
+            for d, pid in victims:
+                while self.pid(d) is not None and time.monotonic() < deadline:
                     time.sleep(POLL_INTERVAL)
-        return [d.name for d, _ in victims]
+                if self.pid(d) is not None:
+                    os.kill(pid, signal.SIGKILL)
+                    while self.pid(d) is not None:
+                        time.sleep(POLL_INTERVAL)
+            stopped += [d.name for d, _ in victims]
+        return stopped
 
     def kill(self, name: str) -> None:
         """kill -9 one daemon and wait until it is gone."""
@@ -342,6 +415,7 @@ class LocalCluster:
         await client.connect(timeout)
         want_osds = sum(1 for d in self.daemons() if d.kind == "osd")
         status: dict = {}
+        flushed = float("-inf")
         try:
             while time.monotonic() < deadline:
                 ret, out, _ = await client.mon_command(
@@ -349,14 +423,33 @@ class LocalCluster:
                 )
                 if ret == 0:
                     status = json.loads(out)
-                    if _is_ready(status, want_osds) and await _capacity_published(
+                    stats_in = _is_ready(status, want_osds) and await _capacity_published(
                         client, want_osds
-                    ):
+                    )
+                    if stats_in and await _mgr_settled(client):
                         return status
-                await asyncio.sleep(0.25)
+                    # only while the monitor lacks PG states or capacity: a flush is
+                    # work for the mgr, which may still be loading its modules
+                    due = time.monotonic() >= flushed + FLUSH_INTERVAL
+                    if not stats_in and due and _osds_ready(status, want_osds):
+                        flushed = time.monotonic()
+                        await _flush_pg_stats(client, want_osds)
+                await asyncio.sleep(READY_POLL)
         finally:
             await client.shutdown()
         raise CephError(110, f"cluster not ready after {timeout:.0f}s: {json.dumps(status)[:2000]}")
+
+
+async def _flush_pg_stats(client: Any, num_osds: int) -> None:
+    """`ceph tell osd.N flush_pg_stats` to every OSD at once (as upstream's test helpers
+    do before waiting for clean PGs): their PG states and capacity reach the mgr, and
+    from it the monitor, now rather than at the next `mgr_stats_period`. Errors (an OSD
+    the client's map does not show up yet) are left to the next round."""
+    cmd = json.dumps({"prefix": "flush_pg_stats"})
+    await asyncio.gather(
+        *(client.osd_command(i, cmd, timeout=FLUSH_TIMEOUT) for i in range(num_osds)),
+        return_exceptions=True,
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -392,9 +485,54 @@ async def _capacity_published(client: Any, want_osds: int) -> bool:
     return int(json.loads(out).get("stats", {}).get("total_bytes", 0)) == total
 
 
-def _is_ready(status: dict, want_osds: int) -> bool:
+async def _mgr_settled(client: Any) -> bool:
+    """Whether the active mgr has loaded its modules and, when `devicehealth` runs, that
+    module has made its pool: it does so as soon as enough OSDs are up, so a cluster
+    called ready without it would show a new, unknown PG a moment later."""
+    ret, out, _ = await client.mon_command(json.dumps({"prefix": "mgr dump", "format": "json"}))
+    if ret != 0 or not json.loads(out).get("available_modules"):
+        return False
+    ret, conf, _ = await client.mon_command(json.dumps({"prefix": "config dump", "format": "json"}))
+    if ret != 0:
+        return False
+    want = device_pool_expected(json.loads(out), json.loads(conf or b"[]"))
+    if want is None:
+        return True
+    ret, out, _ = await client.mon_command(json.dumps({"prefix": "osd pool ls", "format": "json"}))
+    return ret == 0 and want in json.loads(out or b"[]")
+
+
+def device_pool_expected(mgr_dump: dict, config_dump: list[dict]) -> str | None:
+    """From `mgr dump` and `config dump`: the pool `devicehealth` makes (upstream's
+    default name DEVICE_HEALTH_POOL, or its `pool_name` option) when that module runs
+    (always on in this release, or enabled, and able to run) with `enable_monitoring`
+    on; else None."""
+    from pyceph import CEPH_RELEASE
+
+    name = "devicehealth"
+    runs = name in (mgr_dump.get("always_on_modules") or {}).get(CEPH_RELEASE, [])
+    runs = runs or name in (mgr_dump.get("modules") or [])
+    able = any(m.get("name") == name and m.get("can_run") for m in mgr_dump.get("available_modules") or [])  # fmt: skip
+    if not (runs and able):
+        return None
+    opts = {
+        e.get("name"): str(e.get("value"))
+        for e in config_dump
+        if e.get("section") in ("global", "mgr")
+    }
+    if opts.get(f"mgr/{name}/enable_monitoring", "true").lower() in ("false", "0", "no"):
+        return None
+    return opts.get(f"mgr/{name}/pool_name", DEVICE_HEALTH_POOL)
+
+
+def _osds_ready(status: dict, want_osds: int) -> bool:
+    """Whether `want_osds` OSDs exist and all are up and in."""
     om = status.get("osdmap", {})
-    if not (om.get("num_osds") == om.get("num_up_osds") == om.get("num_in_osds") == want_osds):
+    return om.get("num_osds") == om.get("num_up_osds") == om.get("num_in_osds") == want_osds
+
+
+def _is_ready(status: dict, want_osds: int) -> bool:
+    if not _osds_ready(status, want_osds):
         return False
     if not status.get("mgrmap", {}).get("available"):
         return False
@@ -432,14 +570,20 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def setup_dashboard(cluster: LocalCluster, timeout: float = DASHBOARD_TIMEOUT) -> DashboardAccess:
+def setup_dashboard(
+    cluster: LocalCluster,
+    timeout: float = DASHBOARD_TIMEOUT,
+    cancel: threading.Event | None = None,
+) -> DashboardAccess:
     """Enable the dashboard on 127.0.0.1 with TLS (a self-signed certificate), with an
     administrator `admin` whose generated password is kept 0600 in the cluster's
     directory; idempotent (a started cluster keeps its port, certificate and
-    password). Returns when the dashboard accepts connections."""
+    password). Returns when the dashboard accepts connections; ECANCELED once `cancel`
+    is set (the cluster did not come up)."""
     import rados
     from pyceph.mgr.builtin.dashboard.access import generate_password
 
+    stop = cancel or threading.Event()
     r = rados.Rados(conffile=cluster.conf_path)
     r.connect()
     deadline = time.monotonic() + timeout
@@ -459,7 +603,8 @@ def setup_dashboard(cluster: LocalCluster, timeout: float = DASHBOARD_TIMEOUT) -
                 return v
             if time.monotonic() > deadline:
                 raise CephError(110, f"dashboard: timed out waiting for {what}")
-            time.sleep(POLL_INTERVAL)
+            if stop.wait(POLL_INTERVAL):
+                raise CephError(errno.ECANCELED, f"dashboard: canceled waiting for {what}")
 
     try:
         dump = json.loads(mon(prefix="config dump", format="json")[1] or "[]")

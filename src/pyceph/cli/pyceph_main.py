@@ -4,9 +4,16 @@ in one directory."""
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import sys
+import threading
 
-from pyceph.cli.localcluster import READY_TIMEOUT, LocalCluster, setup_dashboard
+from pyceph.cli.localcluster import (
+    DASHBOARD_TIMEOUT,
+    READY_TIMEOUT,
+    LocalCluster,
+    setup_dashboard,
+)
 from pyceph.common.errors import CephError
 
 DEFAULT_DIR = "./cluster"
@@ -38,24 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     cluster = LocalCluster(args.dir)
     try:
         if args.verb == "up":
-            if not cluster.exists():
-                cluster.create(num_osds=args.osds, num_mgrs=args.mgrs)
-            cluster.start()
-            have = sum(1 for d in cluster.daemons() if d.kind == "mgr")
-            if args.mgrs > have:
-                cluster.add_mgrs(args.mgrs - have)
-            cluster.wait_ready(args.timeout)
-            print(f"cluster ready; export CEPH_CONF={cluster.conf_path}")
-            try:
-                dash = setup_dashboard(cluster)
-                print(
-                    f"dashboard: {dash.url} user {dash.user} password {dash.password}"
-                    f" (kept in {dash.password_file})"
-                )
-            except CephError as e:  # the cluster is up; say why the dashboard is not
-                print(f"pyceph: dashboard not available: {e}", file=sys.stderr)
-            print(cluster.conf_path)
-            return 0
+            return _up(cluster, args)
         if not cluster.exists():
             print(f"pyceph: no cluster in {cluster.path}", file=sys.stderr)
             return 2
@@ -76,6 +66,38 @@ def main(argv: list[str] | None = None) -> int:
     except CephError as e:
         print(f"pyceph: {e}", file=sys.stderr)
         return 1
+
+
+def _up(cluster: LocalCluster, args: argparse.Namespace) -> int:
+    """`pyceph up`: create (if needed) and start the cluster; set up the dashboard while
+    the cluster comes up (it needs the mon and the mgr, not the OSDs), then print the
+    readiness, the dashboard's access and, last, the conf path."""
+    if cluster.exists():
+        cluster.start()
+    else:
+        cluster.create_and_start(num_osds=args.osds, num_mgrs=args.mgrs)
+    have = sum(1 for d in cluster.daemons() if d.kind == "mgr")
+    if args.mgrs > have:
+        cluster.add_mgrs(args.mgrs - have)
+    cancel = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dashboard") as pool:
+        dash = pool.submit(setup_dashboard, cluster, DASHBOARD_TIMEOUT + args.timeout, cancel)
+        try:
+            cluster.wait_ready(args.timeout)
+        except BaseException:
+            cancel.set()
+            raise
+        print(f"cluster ready; export CEPH_CONF={cluster.conf_path}", flush=True)
+        try:
+            access = dash.result()
+            print(
+                f"dashboard: {access.url} user {access.user} password {access.password}"
+                f" (kept in {access.password_file})"
+            )
+        except CephError as e:  # the cluster is up; say why the dashboard is not
+            print(f"pyceph: dashboard not available: {e}", file=sys.stderr)
+    print(cluster.conf_path)
+    return 0
 
 
 if __name__ == "__main__":

@@ -367,6 +367,7 @@ MGR_COMMANDS: tuple[tuple[str, str, str, str, int], ...] = (
 # The `ceph tell osd.N ...` commands pyceph's OSD implements (pyceph.osd.commands).
 OSD_COMMANDS: tuple[tuple[str, str, str, str, int], ...] = (
     ("version", "report version of OSD", "osd", "r", 0),
+    ("flush_pg_stats", "flush pg stats", "osd", "rw", 0),
     (
         "bench name=count,type=CephInt,req=false name=size,type=CephInt,req=false name=object_size,type=CephInt,req=false name=object_num,type=CephInt,req=false",
         "OSD benchmark: write <count> <size>-byte objects(with <obj_size> <obj_num>), (default count=1G default size=4MB). Results in log.",

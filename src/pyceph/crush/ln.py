@@ -541,5 +541,7 @@ def crush_ln(xin: int) -> int:
     return (iexpon << 44) + (lh >> 4)
 
 
-# Precomputed for every 16-bit input, since straw2 only ever asks for those.
-LN_TABLE: tuple[int, ...] = tuple(crush_ln(u) for u in range(0x10000))
+#: crush_ln of every 16-bit input (straw2 only ever asks for those), each entry filled
+#: in on first use: computing all 65536 took ~40 ms at every import of pyceph.crush, in
+#: every daemon, client and CLI command, where a small cluster needs a few hundred.
+LN_TABLE: list[int | None] = [None] * 0x10000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .hash import crush_hash32_2, crush_hash32_3, crush_hash32_4
-from .ln import LN_TABLE
+from .ln import LN_TABLE, crush_ln
 
 CRUSH_ITEM_NONE = 0x7FFFFFFF
 CRUSH_ITEM_UNDEF = 0x7FFFFFFE
@@ -159,8 +159,11 @@ def _straw2_choose(b: CBucket, x: int, r: int) -> int:
                 if len(cache) >= _DRAW_CACHE_MAX:
                     cache.clear()
                 u = cache[key] = crush_hash32_3(x, item, r) & 0xFFFF
+            ln = ln_table[u]
+            if ln is None:
+                ln = ln_table[u] = crush_ln(u)
             # ln is <= 0; C's division truncates toward zero
-            ln = _LN_OFFSET - ln_table[u]
+            ln = _LN_OFFSET - ln
             draw = -(ln // w)
         else:
             draw = -0x8000000000000000

@@ -362,7 +362,9 @@ class MgrDaemon:
             first = osd_id not in self.pgmap.osd_stats
             self.pgmap.apply_osd_report(osd_id, dict(msg.head["report"]), self.runtime.clock.now())
             self._osd_perf_queries(conn, osd_id, msg.head.get("perf_metrics"))
-            if first:  # a new OSD's capacity reaches the monitor at once, not a tick later
+            # a new OSD's capacity, or a report flushed on request (`flush_pg_stats`),
+            # reaches the monitor at once, not a tick later
+            if first or msg.head.get("flush"):
                 self._digest_due.set()
         elif msg.type == "mgr_command":
             self._command(conn, msg)

@@ -7,7 +7,9 @@ command: an unknown prefix is -EINVAL "unknown command prefix X". The PG command
 "couldn't parse pgid 'X'") naming a PG this OSD has (-ENOENT "i don't have pgid X")
 and is primary for (-EAGAIN).
 
-Only the commands that make sense for pyceph's OSD are implemented: `version`, `bench`
+Only the commands that make sense for pyceph's OSD are implemented: `version`,
+`flush_pg_stats` (report to the mgr now; upstream's test helpers call it before waiting
+for clean PGs, as `pyceph up` does), `bench`
 (pyceph.osd.bench), the PG `query`, `scrub`/`deep_scrub`/`repair` (what the mgr sends
 the primary for `ceph pg scrub|deep-scrub|repair`) and `list_inconsistent_obj|snapset`
 (what `rados list-inconsistent-*` reads; upstream uses the SCRUBLS PG op). Output is JSON, pretty-printed unless `format` asks for compact json
@@ -93,6 +95,9 @@ async def handle_command(
     if prefix == "version":
         out = {"version": CEPH_VERSION, "release": CEPH_RELEASE, "release_type": "stable"}
         return _reply(0, "", _format(cmd, out))
+    if prefix == "flush_pg_stats":
+        # upstream: MgrClient::send_pgstats, then the stat seq that report carries
+        return _reply(0, "", f"{osd.mon.flush_pg_stats()}\n".encode())
     if prefix in PG_PREFIXES:
         return _pg_command(osd, prefix, cmd)
     if prefix == "bench":

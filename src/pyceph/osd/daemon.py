@@ -103,8 +103,12 @@ class OSDDaemon:
         self._rebooting = False
         self.entity = f"osd.{self.whoami}"
         self.tasks = TaskSet(self.entity)
-        #: set by the MonClient on every mgr map: the report loop goes to a new mgr at once
+        #: set by the MonClient on every mgr map (the report loop goes to a new mgr at
+        #: once) and by `flush_pg_stats` (it reports now)
         self._mgrmap_changed = asyncio.Event()
+        #: `flush_pg_stats` asked for a report now; reports sent since boot (stat seq)
+        self._flush_due = False
+        self._reports_sent = 0
         self.monc: Any = None
         self.auth: Any = None
         self.msgr: Messenger | None = None
@@ -142,6 +146,18 @@ class OSDDaemon:
 
     def pg_temp(self, pgs: dict[str, list[int]]) -> None:
         self.monc.send("pg_temp", {"pgs": pgs})
+
+    def flush_pg_stats(self) -> int:
+        """`ceph tell osd.N flush_pg_stats`: wake the report loop to send now; the
+        stat seq of that report, as upstream's (up_from << 32) + reports counted."""
+        self._flush_due = True
+        self._mgrmap_changed.set()
+        return self._stat_seq(self._reports_sent + 1)
+
+    def _stat_seq(self, n: int) -> int:
+        m = self.osd.osdmap if self.osd is not None else None
+        info = m.osds.get(self.whoami) if m is not None else None
+        return ((int(info.up_from) if info is not None else 0) << 32) + n
 
     # -- dispatch ------------------------------------------------------------------------
     def _dispatch(self, conn: Connection, msg: Message) -> None:
@@ -445,7 +461,8 @@ class OSDDaemon:
             wait = period  # no active mgr: until the map names one (or a period passes)
             if addr is not None and self.msgr is not None and self.osd is not None:
                 wait = last + period - clock.monotonic()
-                if addr != reported_to or wait <= REPORT_DUE_SLACK:
+                if addr != reported_to or wait <= REPORT_DUE_SLACK or self._flush_due:
+                    flush, self._flush_due = self._flush_due, False
                     try:
                         conn = await self.msgr.connect(addr, "mgr")
                         self.osd.send_ready_to_merge()  # again, should a PG have become clean
@@ -453,10 +470,14 @@ class OSDDaemon:
                         head = {"osd_id": self.whoami, "report": report, "perf": self._perf_report(report)}  # fmt: skip
                         if self.osd.perf_queries.active:
                             head["perf_metrics"] = self.osd.perf_queries.take_report()
+                        if flush:  # the mgr passes a flushed report on to the monitor at once
+                            head["flush"] = True
                         conn.send("mgr_report", head)
+                        self._reports_sent += 1
                         reported_to, last, wait = addr, clock.monotonic(), period
                     except CephError as e:
                         log.debug("%s: mgr report failed: %s", self.entity, e)
+                        self._flush_due = self._flush_due or flush  # flushed by the retry
                         wait = float(self.config.get("mgr_connect_retry_interval"))
             # until the next report is due, or at once when the mgr map changes
             try:

@@ -94,6 +94,9 @@ class _Mon:
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
         self.cluster.ready_to_merge.append(dict(head))
 
+    def flush_pg_stats(self) -> int:
+        return 0  # no mgr here: nothing to report to
+
     def pg_temp(self, pgs: dict[str, list[int]]) -> None:
         c = self.cluster
         m = c.map.next()

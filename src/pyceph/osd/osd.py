@@ -79,6 +79,10 @@ class MonLink(Protocol):
     def pg_temp(self, pgs: dict[str, list[int]]) -> None:
         """Send MOSDPGTemp: per PG id the acting set wanted ([] removes the pg_temp)."""
 
+    def flush_pg_stats(self) -> int:
+        """Report the PG stats to the mgr now (upstream MgrClient::send_pgstats); the
+        stat sequence number that report carries."""
+
 
 def _osd_id(entity: str) -> int | None:
     if entity.startswith("osd."):

@@ -12,9 +12,15 @@ as a sans-I/O core plus an aiohttp application factory, shared by the standalone
 - `formats`: output formats (plain text, the JSON envelope, XML) and their choice;
 - `app`: the aiohttp application, given an async "run this command" callable;
 - `client`: that callable over a `rados.Rados` handle (both hosts use it).
+
+`Runner` and `make_app` are imported from `app` on first use: the mgr loads the
+`restapi` module at every start to learn its options, without the web stack.
 """
 
-from pyceph.restapi.app import Runner, make_app
+from __future__ import annotations
+
+from typing import Any
+
 from pyceph.restapi.routes import DEFAULT_BASE_URL, RouteTable
 
 #: upstream's default cephx user of ceph-rest-api (ceph_rest_api.py DEFAULT_CLIENTNAME)
@@ -30,3 +36,12 @@ __all__ = [
     "Runner",
     "make_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`Runner` and `make_app`, from `pyceph.restapi.app` when first asked for."""
+    if name in ("Runner", "make_app"):
+        from pyceph.restapi import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

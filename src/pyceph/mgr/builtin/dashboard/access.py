@@ -32,7 +32,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .framework import Permission, Scope
+from .security import Permission, Scope
 
 __all__ = [
     "DB_KEY",

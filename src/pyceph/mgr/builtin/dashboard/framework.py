@@ -79,6 +79,7 @@ from aiohttp import web
 from aiohttp_pydantic import PydanticView
 from pydantic import ValidationError
 
+from .security import Permission, Scope
 from .tasks import TASK_WAIT, TaskManager
 
 if TYPE_CHECKING:
@@ -101,45 +102,6 @@ __all__ = [
     "negotiate_version",
     "serialize_exception",
 ]
-
-
-class Scope:
-    """Security scopes (upstream's `security.Scope`)."""
-
-    HOSTS = "hosts"
-    CONFIG_OPT = "config-opt"
-    POOL = "pool"
-    OSD = "osd"
-    MONITOR = "monitor"
-    RBD_IMAGE = "rbd-image"
-    ISCSI = "iscsi"
-    RBD_MIRRORING = "rbd-mirroring"
-    RGW = "rgw"
-    CEPHFS = "cephfs"
-    MANAGER = "manager"
-    LOG = "log"
-    GRAFANA = "grafana"
-    PROMETHEUS = "prometheus"
-    USER = "user"
-    DASHBOARD_SETTINGS = "dashboard-settings"
-    NFS_GANESHA = "nfs-ganesha"
-
-    @classmethod
-    def all_scopes(cls) -> list[str]:
-        return [v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str)]
-
-
-class Permission:
-    """Permissions within a scope (upstream's `security.Permission`)."""
-
-    READ = "read"
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-
-    @classmethod
-    def all_permissions(cls) -> list[str]:
-        return [cls.READ, cls.CREATE, cls.UPDATE, cls.DELETE]
 
 
 #: the permission an HTTP method needs unless a view overrides it (upstream's RESTController)

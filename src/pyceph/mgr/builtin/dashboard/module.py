@@ -5,9 +5,9 @@ module's serve() thread runs the aiohttp app (`app.build_app`) through
 `pyceph.mgr.web.WebServer` on `server_addr` and `ssl_server_port` (8443) with TLS,
 or `server_port` (8080) when the `ssl` option is false; the URL is published in
 ``ceph mgr services``. With TLS on and no certificate yet, the module waits
-(checking every `CONFIG_POLL` seconds) for ``ceph dashboard
-create-self-signed-cert`` or ``set-ssl-certificate``/``-key``, as upstream's
-``await_configuration``. A change of address, port, ``ssl`` or certificate
+(checking every `CONFIG_POLL` seconds, and at once when these commands or a config
+change say so) for ``ceph dashboard create-self-signed-cert`` or
+``set-ssl-certificate``/``-key``, as upstream's ``await_configuration``. A change of address, port, ``ssl`` or certificate
 restarts the server. The commands manage users and roles (``ac-*``), TLS
 material and the token lifetime (``JWT_TOKEN_TTL``, upstream's setting name).
 
@@ -22,9 +22,7 @@ import errno
 import json
 import threading
 import time
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from mgr_module import (
     CLICheckNonemptyFileInput,
@@ -36,14 +34,17 @@ from mgr_module import (
     Option,
 )
 from mgr_util import build_url
-from pyceph.mgr.web import WebServer
 
-from . import tls
 from .access import SYSTEM_ROLES, AccessError
-from .app import build_app
-from .framework import DashboardContext
 from .services.auth import DEFAULT_TOKEN_TTL, AuthService
-from .tasks import TaskManager
+
+# The web stack (aiohttp, pydantic, the controllers) and `cryptography` are imported
+# when the module serves or handles TLS, not when the mgr loads every module at start
+# to learn its commands: loading stays cheap and `pyceph up` imports `access` alone.
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from pyceph.mgr.web import WebServer
 
 #: upstream's default ports
 DEFAULT_PORT = 8080
@@ -120,16 +121,24 @@ class _Runner:
         self.mod = mod
         self.make_app = make_app
         self._stop = threading.Event()
+        #: set on stop or a configuration change: a wait for a certificate ends at once
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._server: WebServer | None = None
         self.config: _Config | None = None
 
     def run(self) -> None:
+        # the web stack is imported here, while a certificate may still be on its way
+        from pyceph.mgr.web import WebServer
+
+        from . import tls
+
         while not self._stop.is_set():
+            self._wake.clear()
             cfg = _Config(self.mod)
             if cfg.ssl and not (cfg.cert and cfg.key):
                 self.mod.log.info("dashboard: no SSL certificate; waiting for one")
-                self._stop.wait(CONFIG_POLL)
+                self._wake.wait(CONFIG_POLL)
                 continue
             ctx = None
             if cfg.ssl:
@@ -137,7 +146,7 @@ class _Runner:
                     ctx = tls.server_context(cfg.cert or "", cfg.key or "")
                 except tls.TlsError as e:
                     self.mod.log.error("dashboard: %s", e)
-                    self._stop.wait(CONFIG_POLL)
+                    self._wake.wait(CONFIG_POLL)
                     continue
             server = WebServer("dashboard")
             with self._lock:
@@ -155,9 +164,12 @@ class _Runner:
                     self._server = None
 
     def restart_if_changed(self) -> None:
-        """Restart the server when where/how it serves changed (a config change)."""
+        """Restart the server when where/how it serves changed (a config change); a
+        runner still waiting for its configuration looks again at once."""
         cfg = self.config
-        if cfg is not None and _Config(self.mod).key_tuple() != cfg.key_tuple():
+        if cfg is None:
+            self._wake.set()
+        elif _Config(self.mod).key_tuple() != cfg.key_tuple():
             self.restart()
 
     def restart(self) -> None:
@@ -168,6 +180,7 @@ class _Runner:
     def stop(self) -> None:
         with self._lock:
             self._stop.set()
+            self._wake.set()
             if self._server is not None:
                 self._server.stop()
 
@@ -201,6 +214,10 @@ class Module(MgrModule):
         return int(self.get_module_option("JWT_TOKEN_TTL") or DEFAULT_TOKEN_TTL)
 
     def _make_app(self, server: WebServer) -> web.Application:
+        from .app import build_app
+        from .framework import DashboardContext
+        from .tasks import TaskManager
+
         ctx = DashboardContext(self, server, TaskManager(server.blocking), self.auth)
         return build_app(ctx)
 
@@ -304,6 +321,8 @@ class Module(MgrModule):
     @CLIWriteCommand("dashboard create-self-signed-cert")
     def create_self_signed_cert(self) -> HandleCommandResult:
         """Create self signed certificate"""
+        from . import tls
+
         cert, key = tls.make_self_signed()
         self.set_store("crt", cert)
         self.set_store("key", key)
@@ -314,6 +333,8 @@ class Module(MgrModule):
     @CLICheckNonemptyFileInput(desc="the certificate")
     def set_ssl_certificate(self, inbuf: str, mgr_id: str | None = None) -> HandleCommandResult:
         """Set the SSL certificate from -i <file>"""
+        from . import tls
+
         try:
             tls.check_cert(inbuf)
         except tls.TlsError as e:
@@ -326,6 +347,8 @@ class Module(MgrModule):
     @CLICheckNonemptyFileInput(desc="the certificate key")
     def set_ssl_certificate_key(self, inbuf: str, mgr_id: str | None = None) -> HandleCommandResult:
         """Set the SSL certificate key from -i <file>"""
+        from . import tls
+
         try:
             tls.check_key(inbuf)
         except tls.TlsError as e:
@@ -362,6 +385,8 @@ class StandbyModule(MgrStandbyModule):
         pass  # only the active mgr's dashboard is published
 
     def _make_app(self, server: WebServer) -> web.Application:
+        from aiohttp import web
+
         async def any_path(request: web.Request) -> web.StreamResponse:
             if self.get_module_option("standby_behaviour") == "error":
                 code = int(self.get_module_option("standby_error_status_code") or 500)

@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 import rados
 from mgr_module import MgrModule, MgrStandbyModule, Option
 from mgr_util import build_url
-from pyceph.mgr.web import WebServer
-from pyceph.restapi import DEFAULT_CLIENT_NAME, make_app
-from pyceph.restapi.client import runner
+from pyceph.restapi import DEFAULT_CLIENT_NAME
 from pyceph.restapi.routes import DEFAULT_BASE_URL, normalize_base_url
+
+# The web stack (aiohttp, the API's app) is imported when the module serves, not when
+# the mgr loads every module at start to learn its options and commands.
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from pyceph.mgr.web import WebServer
 
 __all__ = ["Module", "StandbyModule"]
 
@@ -132,6 +135,8 @@ class _Serving:
         self.lock = threading.Lock()
 
     def run(self, publish: bool) -> None:
+        from pyceph.mgr.web import WebServer
+
         while not self.shutting_down.is_set():
             addr, port, base = _settings(self.mod, _SERVER_KEYS)
             addr, port, base = str(addr), int(port), normalize_base_url(str(base))
@@ -175,6 +180,9 @@ class Module(MgrModule):
         self._running: tuple[Any, ...] | None = None
 
     def _app(self, server: WebServer, base_url: str) -> web.Application:
+        from pyceph.restapi import make_app
+        from pyceph.restapi.client import runner
+
         self._running = _settings(self, _SERVER_KEYS)
         return make_app(runner(server.blocking, self._session.get), base_url)
 
@@ -202,6 +210,8 @@ class StandbyModule(MgrStandbyModule):
         self._serving = _Serving(self, self._app)
 
     def _app(self, server: WebServer, base_url: str) -> web.Application:
+        from aiohttp import web
+
         async def redirect(request: web.Request) -> web.Response:
             active = self.get_active_uri()
             if not active:
