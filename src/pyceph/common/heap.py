@@ -52,19 +52,22 @@ class _Mallinfo2(ctypes.Structure):
 
 @dataclass
 class HeapTrimmer:
-    """When to trim: the heap holds more than `free_max` bytes it does not use."""
+    """When to trim: the heap holds more than `free_max` bytes it does not use.
+
+    glibc still counts a trimmed chunk as free (its pages are gone, the chunk is not), so
+    while the heap keeps that many free bytes every check trims again; a trim with
+    nothing resident left to release walks the free lists only (~0.1 ms measured)."""
 
     free_max: int
     trims: int = 0
-    released: int = 0
+    releases: int = 0  #: trims that gave pages back
 
     def should_trim(self, free_bytes: int) -> bool:
         return free_bytes > self.free_max
 
-    def trimmed(self, free_before: int, free_after: int) -> None:
-        """Record one trim (`free_*`: the heap's free bytes around it)."""
+    def trimmed(self, released: bool) -> None:
         self.trims += 1
-        self.released += max(0, free_before - free_after)
+        self.releases += released
 
 
 class GlibcHeap:
@@ -99,18 +102,16 @@ class GlibcHeap:
         mi = self._libc.mallinfo2()
         return int(mi.uordblks) + int(mi.hblkhd)
 
-    def trim(self) -> None:
-        """Return every whole free page of every arena to the system."""
-        self._libc.malloc_trim(0)
+    def trim(self) -> bool:
+        """Return every whole free page of every arena to the system; True if any was."""
+        return bool(self._libc.malloc_trim(0))
 
 
 def trim_once(heap: GlibcHeap, trimmer: HeapTrimmer) -> bool:
     """Trim if `trimmer` says the heap holds too much free memory; True if it did."""
-    free = heap.free_bytes()
-    if not trimmer.should_trim(free):
+    if not trimmer.should_trim(heap.free_bytes()):
         return False
-    heap.trim()
-    trimmer.trimmed(free, heap.free_bytes())
+    trimmer.trimmed(heap.trim())
     return True
 
 

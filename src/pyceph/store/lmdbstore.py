@@ -282,6 +282,10 @@ class LmdbStore(KVObjectStore):
             kv.rollback()
             self._wstate = saved
             return e
+        finally:
+            # LMDB reads the first page of every overflow value it frees: a batch
+            # removing a pool's objects maps 4 KiB of every extent; drop them as it goes
+            self.mapped_reads.maybe_release()
         return None
 
     def _commit_together(self, txns: list[Transaction]) -> list[BaseException | None]:
