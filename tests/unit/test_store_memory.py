@@ -138,3 +138,46 @@ def test_zero_bound_never_releases(tmp_path):
     m = MappedReads(str(tmp_path / "data.mdb"), 0)
     m.add(1 << 40)
     assert not m.maybe_release() and m.releases == 0
+
+
+def test_encode_split_sends_a_single_write_payload_uncopied():
+    """A replicated write's data is the client's own buffer on the wire, and the replica's
+    ops refer to the received buffer: no copy of the payload on either side."""
+    payload = memoryview(bytearray(os.urandom(4 * MiB)))
+    t = (
+        Transaction()
+        .write(C, ObjectKey("o", hash=7), 0, payload)
+        .setattrs(C, "o", {"_": b"oi"})
+        .write(C, "small", 0, b"tiny")  # short payloads stay in the ops
+        .meta_set(C, b"log.1", b"entry")
+    )
+    ops, data = t.encode_split()
+    assert data is payload
+    assert len(ops) < 1024
+    received = bytearray(data)  # what a frame buffer holds after the socket read
+    t2 = Transaction.decode_split(ops, received)
+    assert [op[:4] for op in t2.ops] == [op[:4] for op in t.ops]
+    w = t2.ops[0][4]
+    assert isinstance(w, memoryview) and w.obj is received and w == payload
+    assert t2.ops[2][4] == b"tiny"
+
+
+def test_encode_split_joins_several_payloads_and_applies_the_same(tmp_path):
+    a, b = os.urandom(10_000), os.urandom(70_000)
+    t = Transaction().create_collection(C).write(C, "a", 0, a).write(C, "b", 5, b)
+    ops, data = t.encode_split()
+    assert bytes(data) == a + b
+    s = open_store(tmp_path)
+    s.apply_transaction(Transaction.decode_split(ops, data))
+    assert s.read(C, "a") == a and s.read(C, "b") == bytes(5) + b
+    s.umount()
+
+
+def test_decode_split_refuses_references_past_the_data():
+    ops, data = Transaction().write(C, "o", 0, os.urandom(8192)).encode_split()
+    try:
+        Transaction.decode_split(ops, bytes(len(data) - 1))
+    except ValueError as e:
+        assert "past the data" in str(e)
+    else:
+        raise AssertionError("a short data buffer was accepted")
