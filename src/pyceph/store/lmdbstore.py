@@ -65,7 +65,7 @@ FORMAT_VERSION = 1
 MAX_QUEUE_TXNS = 1024  # transactions queued or committing before callers wait
 MAX_QUEUE_BYTES = 256 << 20  # payload bytes queued or committing before callers wait
 MAX_BATCH_TXNS = 512  # transactions per LMDB write transaction (one sync)
-MAX_BATCH_BYTES = 64 << 20  # payload bytes per LMDB write transaction
+MAX_BATCH_BYTES = 16 << 20  # payload bytes per LMDB write transaction (its dirty pages)
 MAP_OVERHEAD = 64 << 20  # LMDB map headroom for B-tree pages and copy-on-write
 
 
