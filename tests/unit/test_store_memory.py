@@ -11,7 +11,7 @@ from contextlib import nullcontext
 
 from pyceph.store import LmdbStore, StoreError, Transaction
 from pyceph.store.kvcore import DEFAULT_EXTENT_SIZE, Applier, StoreState, UndoKV
-from pyceph.store.mapres import PROC_MAPS, MappedReads, file_mappings
+from pyceph.store.mapres import PROC_MAPS, MappedReads, file_mappings, resident_file_bytes
 from pyceph.store.memstore import MemKV
 from pyceph.store.types import ObjectKey, StoreLimits
 
@@ -181,3 +181,35 @@ def test_decode_split_refuses_references_past_the_data():
         assert "past the data" in str(e)
     else:
         raise AssertionError("a short data buffer was accepted")
+
+
+def test_commits_after_a_large_removal_keep_the_mapped_pages_bounded(tmp_path):
+    """After a removal frees many pages LMDB rewrites (and re-reads) its free-page list
+    at every commit; the store keeps what that maps within its bound."""
+    bound = MiB
+    s = open_store(tmp_path, map_read_release=bound)
+    blob = os.urandom(MiB)
+    t = Transaction().create_collection(C)
+    for i in range(32):
+        t.write(C, f"big{i}", 0, blob)
+    s.apply_transaction(t)
+    t = Transaction()
+    for i in range(32):
+        t.remove(C, f"big{i}")
+    s.apply_transaction(t)
+    small = os.urandom(4096)
+
+    async def main():
+        for r in range(20):
+            await asyncio.gather(
+                *(
+                    s.queue_transaction(Transaction().write(C, f"s{r}.{i}", 0, small))
+                    for i in range(32)
+                )  # fmt: skip
+            )
+            grown = resident_file_bytes() - s.mapped_reads.resident_base
+            assert grown < bound + MiB, grown  # one commit's pages past the bound at most
+
+    asyncio.run(main())
+    assert s.fsck() == []
+    s.umount()

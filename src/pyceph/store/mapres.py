@@ -9,7 +9,11 @@ have been copied out (every read copies; see kvcore's `Reader.read`).
 
 `MappedReads` counts the data bytes read through the map since the last release and,
 past its bound, drops the whole map's pages from the process with
-`madvise(MADV_DONTNEED)`. On a shared file mapping that only unmaps: the data stays in
+`madvise(MADV_DONTNEED)`. Commits map pages too, which no byte count sees: LMDB rewrites
+its free-page list to new pages at every commit and the next commit reads them back
+(after a pool deletion: ~1.7 MiB mapped per MiB of small writes). So after each commit
+`check_resident` compares the process's resident file pages (/proc/self/statm, one
+small read) with their level after the last release and releases past the same bound. On a shared file mapping that only unmaps: the data stays in
 the file and the page cache, the next access maps it again with a minor fault (no I/O,
 no copy), and a reader holding a view into the map at that moment still reads the same
 bytes. The B-tree pages hot in the map are mapped back on their next use. The map's
@@ -35,8 +39,10 @@ log = logging.getLogger(__name__)
 MAP_READ_RELEASE_BYTES = 16 << 20
 #: madvise(2) advice: drop the pages of the range from this process.
 MADV_DONTNEED = 4
-#: Where Linux lists a process's mappings.
+#: Where Linux lists a process's mappings, and its memory counters in pages.
 PROC_MAPS = "/proc/self/maps"
+PROC_STATM = "/proc/self/statm"
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _load_madvise() -> Any | None:
@@ -75,6 +81,8 @@ class MappedReads:
         self.release_bytes = release_bytes
         self.pending = 0
         self.releases = 0
+        #: resident file-backed bytes of the process after the last release (statm)
+        self.resident_base = resident_file_bytes() or 0
 
     def add(self, nbytes: int) -> None:
         self.pending += nbytes
@@ -85,6 +93,17 @@ class MappedReads:
     def maybe_release(self) -> bool:
         """Drop the map's pages if enough has been read through it; True if it did."""
         if not self.due():
+            return False
+        self.pending = 0
+        return self.release()
+
+    def check_resident(self) -> bool:
+        """After a commit: release if the process's resident file pages grew by the
+        bound since the last release; True if it did."""
+        if self.release_bytes <= 0:
+            return False
+        now = resident_file_bytes()
+        if now is None or now - self.resident_base < self.release_bytes:
             return False
         self.pending = 0
         return self.release()
@@ -105,4 +124,14 @@ class MappedReads:
             else:
                 log.debug("madvise of %s failed: errno %s", self.data_file, ctypes.get_errno())
         self.releases += done
+        self.resident_base = resident_file_bytes() or 0
         return done
+
+
+def resident_file_bytes() -> int | None:
+    """The process's resident file-backed and shared bytes (statm's third field)."""
+    try:
+        with open(PROC_STATM, "rb") as f:
+            return int(f.read().split()[2]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
