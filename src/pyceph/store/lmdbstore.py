@@ -23,7 +23,9 @@ Memory: the write transaction hands out views, not copies (``buffers=True``), an
 failed transaction's undo log refers to the committed state instead of copying it
 (`kvcore.UndoKV`), so removing or overwriting stored data neither copies nor reads its
 bytes; pages read through LMDB's map are dropped from the process once
-``map_read_release`` bytes of extents have gone through it (`mapres`).
+``map_read_release`` bytes of extents have gone through it, or once commits have mapped
+that much (`mapres`). A batch carries at most ``max_batch_bytes`` of payload: without
+``writemap`` LMDB keeps the batch's dirty pages in malloc'd memory until it commits.
 
 Capacity: kvcore charges every extent rounded to 4 KiB plus every metadata
 record's bytes; a transaction that would push that past ``capacity_bytes``
