@@ -16,7 +16,8 @@ cluster's median with its min–max and the ratio pyceph/reference:
 * the single-client `pybench.py` of refceph (`py-sync-write`, `py-sync-read`,
   `py-aio-write`, `py-aio-read`): the same script with pyceph's `rados` on pyceph and
   Debian's python3-rados on refceph;
-* each kind of daemon's peak RSS under the 4 MiB write load (`rss-osd`, ...) and its CPU
+* each kind of daemon's peak RSS under the 4 MiB write load (`rss-osd`, ...; its anonymous
+  and file-backed parts `rss-anon-osd`, `rss-file-osd`, ...) and its CPU
   seconds per GB written in the 4 MiB and 4 KiB writes (`cpu-4M-osd`, ...);
 * time from nothing to a ready cluster (`startup`: `pyceph up` vs refceph's start.sh).
 
@@ -125,6 +126,10 @@ def all_rows() -> list[Row]:
         rows.append(Row(f"py-{phase.replace('_', '-')}", f"pybench 4K {phase}", "ops/s", HIGHER))
     for kind in DAEMON_KINDS:
         rows.append(Row(f"rss-{kind}", f"peak RSS per {kind}, 4M write", "MiB", LOWER))
+    for part in ("anon", "file"):
+        for kind in DAEMON_KINDS:
+            rows.append(Row(f"rss-{part}-{kind}", f"peak Rss{part.capitalize()} per {kind}, "
+                            "4M write", "MiB", LOWER))  # fmt: skip
     for bs in BLOCK_SIZES:
         for kind in (*DAEMON_KINDS, "all"):
             rows.append(Row(f"cpu-{bs}-{kind}", f"{kind} CPU s per GB, {bs} write", "s/GB", LOWER))
@@ -246,9 +251,11 @@ class Workloads:
                 self.out[f"cpu-{bs}-all"] = sum(per_kind.values()) / gb
             if bs == "4M":
                 for kind in DAEMON_KINDS:
-                    peaks = [u.peak_rss_mib for n, u in usage.items() if daemon_kind(n) == kind]
-                    if peaks:
-                        self.out[f"rss-{kind}"] = max(peaks)
+                    mine = [u for n, u in usage.items() if daemon_kind(n) == kind]
+                    if mine:
+                        self.out[f"rss-{kind}"] = max(u.peak_rss_mib for u in mine)
+                        self.out[f"rss-anon-{kind}"] = max(u.peak_rss_anon_mib for u in mine)
+                        self.out[f"rss-file-{kind}"] = max(u.peak_rss_file_mib for u in mine)
 
     def rados_group(self, bs: str, size: int) -> None:
         """write, then seq and rand reads of what it wrote, in a pool of their own that is

@@ -5,9 +5,10 @@
 `../shared/tools/refceph/start.sh`, found relative to the repository) through the same
 small interface: start (timed: start to ready), `ceph`/`rados`/`rbd` commands, the
 environment a Python client needs (pyceph's `rados` or Debian's python3-rados), the
-daemons' pids, stop. `DaemonMeter` samples each daemon's RSS and CPU time from /proc
-while a workload runs. The parsers read the summaries `rados bench` and `rbd bench`
-print (upstream's formats, which pyceph's CLIs reproduce).
+daemons' pids, stop. `DaemonMeter` samples each daemon's RSS (with its anonymous and
+file-backed parts) and CPU time from /proc while a workload runs. The parsers read the
+summaries `rados bench` and `rbd bench` print (upstream's formats, which pyceph's CLIs
+reproduce).
 
 Not a test: benchmarks are run by hand (see compare.py).
 """
@@ -149,44 +150,68 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def proc_rss_mib(pid: int) -> float | None:
-    """Resident set size of `pid` in MiB (None when it is gone)."""
+#: /proc/PID/status fields `proc_mem_mib` reads: the resident set and its parts (anonymous
+#: memory: heap and buffers; file-backed: mapped libraries and LMDB's read-only map).
+MEM_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")
+
+
+def proc_mem_mib(pid: int) -> dict[str, float] | None:
+    """`MEM_FIELDS` of `pid` in MiB (None when it is gone)."""
+    out: dict[str, float] = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+                key, _, val = line.partition(":")
+                if key in MEM_FIELDS:
+                    out[key] = int(val.split()[0]) / 1024
     except OSError:
         return None
-    return None
+    return out or None
+
+
+def proc_rss_mib(pid: int) -> float | None:
+    """Resident set size of `pid` in MiB (None when it is gone)."""
+    mem = proc_mem_mib(pid)
+    return None if mem is None else mem.get("VmRSS")
 
 
 @dataclass
 class DaemonUsage:
-    """What one daemon used during a workload."""
+    """What one daemon used during a workload: CPU seconds, and the peaks of its resident
+    set and of that set's anonymous and file-backed parts (each sampled on its own: the
+    three peaks need not fall on the same sample)."""
 
     cpu_seconds: float
     peak_rss_mib: float
+    peak_rss_anon_mib: float = 0.0
+    peak_rss_file_mib: float = 0.0
+
+
+#: DaemonUsage's peak fields by /proc/PID/status field.
+_PEAK_OF = {"VmRSS": "peak_rss_mib", "RssAnon": "peak_rss_anon_mib", "RssFile": "peak_rss_file_mib"}
 
 
 class DaemonMeter:
-    """Samples the daemons' RSS every `METER_PERIOD` s while a workload runs; CPU seconds
-    are the difference of /proc counters at start and stop. Use as a context manager; the
-    sampling thread is joined on exit."""
+    """Samples the daemons' RSS (whole, anonymous, file-backed) every `METER_PERIOD` s
+    while a workload runs; CPU seconds are the difference of /proc counters at start and
+    stop. Use as a context manager; the sampling thread is joined on exit."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = dict(pids)
         self.usage: dict[str, DaemonUsage] = {}
         self._cpu0: dict[str, float | None] = {}
-        self._peak: dict[str, float] = {}
+        self._peak: dict[str, dict[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_loop, name="daemon-meter")
 
     def _sample(self) -> None:
         for name, pid in self.pids.items():
-            rss = proc_rss_mib(pid)
-            if rss is not None:
-                self._peak[name] = max(self._peak.get(name, 0.0), rss)
+            mem = proc_mem_mib(pid)
+            if mem is None:
+                continue
+            peak = self._peak.setdefault(name, {})
+            for key, val in mem.items():
+                peak[key] = max(peak.get(key, 0.0), val)
 
     def _sample_loop(self) -> None:
         while not self._stop.wait(METER_PERIOD):
@@ -205,7 +230,9 @@ class DaemonMeter:
         for name, pid in self.pids.items():
             c0, c1 = self._cpu0.get(name), proc_cpu_seconds(pid)
             if c0 is not None and c1 is not None:
-                self.usage[name] = DaemonUsage(c1 - c0, self._peak.get(name, 0.0))
+                peak = self._peak.get(name, {})
+                fields = {attr: peak.get(key, 0.0) for key, attr in _PEAK_OF.items()}
+                self.usage[name] = DaemonUsage(c1 - c0, **fields)
 
 
 def daemon_kind(name: str) -> str:

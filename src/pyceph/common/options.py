@@ -2371,6 +2371,20 @@ _PYCEPH: tuple[Option, ...] = (
         services=("osd",),
     ),
     _o(
+        "pyceph_heap_free_max",
+        "size",
+        8 * _MiB,
+        "free C heap a daemon keeps before it returns the rest to the system (malloc_trim)",
+        min=0,
+    ),
+    _o(
+        "pyceph_heap_trim_interval",
+        "float",
+        1.0,
+        "seconds between a daemon's checks of its free C heap (0: never trim)",
+        min=0.0,
+    ),
+    _o(
         "pyceph_embedded_num_osds",
         "uint",
         3,

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 
 from pyceph.common.config import CephConfig
+from pyceph.common.heap import keep_heap_trimmed
+from pyceph.common.tasks import TaskSet
 
 
 def load_config(entity: str, conf: str | None, extra: list[str]) -> CephConfig:
@@ -61,10 +63,22 @@ def pid_file(cfg: CephConfig) -> Iterator[None]:
                 os.unlink(path)
 
 
-async def run_until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `serve(stop)` until SIGTERM/SIGINT sets `stop`."""
+async def run_until_signal(
+    serve: Callable[[asyncio.Event], Awaitable[None]], cfg: CephConfig | None = None
+) -> None:
+    """Run `serve(stop)` until SIGTERM/SIGINT sets `stop`. With the daemon's `cfg`, the
+    process also gives its free C heap back every `pyceph_heap_trim_interval` seconds
+    beyond `pyceph_heap_free_max` (`pyceph.common.heap`)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve(stop)
+    tasks = TaskSet("process")
+    if cfg is not None:
+        interval = float(cfg.get("pyceph_heap_trim_interval"))
+        free_max = int(cfg.get("pyceph_heap_free_max"))
+        tasks.spawn(keep_heap_trimmed(interval, free_max), "heap-trim")
+    try:
+        await serve(stop)
+    finally:
+        await tasks.close()

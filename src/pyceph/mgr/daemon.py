@@ -552,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon = MgrDaemon(real_runtime(), cfg)
     try:
         with pid_file(cfg):
-            asyncio.run(run_until_signal(daemon.serve))
+            asyncio.run(run_until_signal(daemon.serve, cfg))
     except CephError as e:
         print(f"pyceph-mgr: {e}", file=sys.stderr)
         return e.errno

@@ -593,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyceph-mon: {e}", file=sys.stderr)
         return e.errno
     with pid_file(cfg):
-        asyncio.run(run_until_signal(daemon.serve))
+        asyncio.run(run_until_signal(daemon.serve, cfg))
     kv.close()
     return 0
 

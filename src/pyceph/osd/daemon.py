@@ -523,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     install_uvloop()
     try:
         with pid_file(cfg):
-            asyncio.run(run_until_signal(lambda stop: run_osd(runtime, cfg, stop)))
+            asyncio.run(run_until_signal(lambda stop: run_osd(runtime, cfg, stop), cfg))
     except (CephError, StoreError) as e:
         print(f"pyceph-osd: {e}", file=sys.stderr)
         return e.errno

@@ -1589,12 +1589,15 @@ class PG:
         me = self.svc.whoami
         if self.ec is not None and per_osd is None:
             per_osd = self.ec.retarget(obj_txn)
-        wire = obj_txn.encode() if per_osd is None else b""
+        # a replicated write's data goes on as the buffer it came in (encode_split)
+        txn_ops, wire = obj_txn.encode_split() if per_osd is None else (None, b"")
         t = Transaction().append(obj_txn if per_osd is None else per_osd.get(me, obj_txn))
         trim_to = self._append_entry(t, entry)
         rep_head = self.peer_head(
             entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
         )
+        if txn_ops is not None:
+            rep_head["txn"] = txn_ops
         local = self.tasks.spawn(self.commit(t), f"{self.pgid} commit {entry.version}")
         reps = [
             asyncio.ensure_future(
@@ -1800,7 +1803,11 @@ class PG:
             return {"r": 0}
         if self.log.head != prev:
             return {"r": -ESTALE}
-        t = Transaction.decode(data) if len(data) else Transaction()
+        txn_ops = head.get("txn")
+        if txn_ops is not None:  # ops in the head, written data in `data` (encode_split)
+            t = Transaction.decode_split(txn_ops, data)
+        else:
+            t = Transaction.decode(data) if len(data) else Transaction()
         self.log.append(entry)
         self.info.last_update = entry.version
         self.info.last_user_version = max(self.info.last_user_version, entry.user_version)

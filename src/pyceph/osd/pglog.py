@@ -18,6 +18,7 @@ from pyceph.osd.types import ZERO, Oid, ReqId, Version, oid_of, reqid_of, ver
 MODIFY = "modify"
 DELETE = "delete"
 ERROR = "error"  # a failed write, logged so a resend gets the same error
+_OPS = {MODIFY: MODIFY, DELETE: DELETE, ERROR: ERROR}
 
 
 @dataclass(slots=True)
@@ -46,7 +47,13 @@ class LogEntry:
     @classmethod
     def from_wire(cls, w: list[Any]) -> LogEntry:
         return cls(
-            str(w[0]), oid_of(w[1]), ver(w[2]), ver(w[3]), reqid_of(w[4]), int(w[5]), int(w[6])
+            _OPS.get(w[0]) or str(w[0]),  # the module's constant, not a string per entry
+            oid_of(w[1]),
+            ver(w[2]),
+            ver(w[3]),
+            reqid_of(w[4]),
+            int(w[5]),
+            int(w[6]),
         )
 
 

@@ -6,6 +6,7 @@ one msgpack-friendly representation of each.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +40,12 @@ def oid_of(v: Any) -> Oid:
 
 
 def reqid_of(v: Any) -> ReqId | None:
+    """A request id from its wire form. The entity name is interned: a replica's PG
+    logs and dup indexes hold thousands of request ids of a few clients each (one
+    string per client instead of one per entry)."""
     if v is None:
         return None
-    return (str(v[0]), int(v[1]), int(v[2]))
+    return (sys.intern(str(v[0])), int(v[1]), int(v[2]))
 
 
 def pgid_str(pool: int, ps: int) -> str:

@@ -19,6 +19,14 @@ the batch with a single sync in a dedicated worker thread, then resolves all
 the callers. The queue is bounded (``max_queue_txns``/``max_queue_bytes``);
 callers beyond it wait their turn in FIFO order.
 
+Memory: the write transaction hands out views, not copies (``buffers=True``), and a
+failed transaction's undo log refers to the committed state instead of copying it
+(`kvcore.UndoKV`), so removing or overwriting stored data neither copies nor reads its
+bytes; pages read through LMDB's map are dropped from the process once
+``map_read_release`` bytes of extents have gone through it, or once commits have mapped
+that much (`mapres`). A batch carries at most ``max_batch_bytes`` of payload: without
+``writemap`` LMDB keeps the batch's dirty pages in malloc'd memory until it commits.
+
 Capacity: kvcore charges every extent rounded to 4 KiB plus every metadata
 record's bytes; a transaction that would push that past ``capacity_bytes``
 fails with ENOSPC before commit. The LMDB map is sized with headroom above the
@@ -41,7 +49,16 @@ import lmdb
 import msgpack
 
 from .errors import StoreError
-from .kvcore import DEFAULT_EXTENT_SIZE, SP_SYS, SPACE_NAMES, Applier, StoreState, UndoKV
+from .kvcore import (
+    DEFAULT_EXTENT_SIZE,
+    SP_DATA,
+    SP_SYS,
+    SPACE_NAMES,
+    Applier,
+    StoreState,
+    UndoKV,
+)
+from .mapres import MAP_READ_RELEASE_BYTES, MappedReads
 from .objectstore import KVObjectStore
 from .transaction import Transaction
 from .types import StoreLimits
@@ -50,7 +67,7 @@ FORMAT_VERSION = 1
 MAX_QUEUE_TXNS = 1024  # transactions queued or committing before callers wait
 MAX_QUEUE_BYTES = 256 << 20  # payload bytes queued or committing before callers wait
 MAX_BATCH_TXNS = 512  # transactions per LMDB write transaction (one sync)
-MAX_BATCH_BYTES = 64 << 20  # payload bytes per LMDB write transaction
+MAX_BATCH_BYTES = 16 << 20  # payload bytes per LMDB write transaction (its dirty pages)
 MAP_OVERHEAD = 64 << 20  # LMDB map headroom for B-tree pages and copy-on-write
 
 
@@ -60,16 +77,21 @@ def default_map_size(capacity_bytes: int) -> int:
 
 
 class _LmdbKV:
-    """kvcore.KV over one LMDB transaction."""
+    """kvcore.KV over one LMDB transaction; with `reads`, the data extents it returns are
+    counted there (a read view: their bytes are about to be read through the map)."""
 
-    __slots__ = ("txn", "dbs")
+    __slots__ = ("txn", "dbs", "reads")
 
-    def __init__(self, txn: lmdb.Transaction, dbs: list) -> None:
+    def __init__(self, txn: lmdb.Transaction, dbs: list, reads: MappedReads | None = None) -> None:
         self.txn = txn
         self.dbs = dbs
+        self.reads = reads
 
     def get(self, space: int, key: bytes) -> bytes | memoryview | None:
-        return self.txn.get(key, db=self.dbs[space])
+        v = self.txn.get(key, db=self.dbs[space])
+        if space == SP_DATA and v is not None and self.reads is not None:
+            self.reads.pending += len(v)
+        return v
 
     def iterate(
         self, space: int, start: bytes, end: bytes | None
@@ -77,10 +99,13 @@ class _LmdbKV:
         cur = self.txn.cursor(db=self.dbs[space])
         if not cur.set_range(start):
             return
+        reads = self.reads if space == SP_DATA else None
         for k, v in cur.iternext():
             k = bytes(k)
             if end is not None and k >= end:
                 return
+            if reads is not None:
+                reads.pending += len(v)
             yield k, v
 
     def put(self, space: int, key: bytes, value: bytes | memoryview) -> None:
@@ -109,6 +134,7 @@ class LmdbStore(KVObjectStore):
         max_queue_bytes: int = MAX_QUEUE_BYTES,
         max_batch_txns: int = MAX_BATCH_TXNS,
         max_batch_bytes: int = MAX_BATCH_BYTES,
+        map_read_release: int = MAP_READ_RELEASE_BYTES,
     ) -> None:
         super().__init__(int(capacity_bytes), extent_size, limits)
         self.path = os.fspath(path)
@@ -117,6 +143,8 @@ class LmdbStore(KVObjectStore):
         self.max_queue_bytes = max_queue_bytes
         self.max_batch_txns = max_batch_txns
         self.max_batch_bytes = max_batch_bytes
+        #: data read through LMDB's map since its pages were last dropped (`mapres`)
+        self.mapped_reads = MappedReads(os.path.join(self.path, "data.mdb"), map_read_release)
         self.env: lmdb.Environment | None = None
         self.dbs: list = []
         self._wlock = threading.Lock()
@@ -216,8 +244,11 @@ class LmdbStore(KVObjectStore):
     def _read_view(self) -> Iterator[_LmdbKV]:
         if self.env is None:
             raise StoreError(errno.ESHUTDOWN, "store not mounted")
-        with self.env.begin(buffers=True) as txn:
-            yield _LmdbKV(txn, self.dbs)
+        try:
+            with self.env.begin(buffers=True) as txn:
+                yield _LmdbKV(txn, self.dbs, self.mapped_reads)
+        finally:
+            self.mapped_reads.maybe_release()
 
     # -- commit path (worker thread) ------------------------------------------------
     def _commit_batch(self, txns: list[Transaction]) -> list[BaseException | None]:
@@ -226,10 +257,26 @@ class LmdbStore(KVObjectStore):
                 return self._commit_together(txns)
             except _MapFull:
                 return [self._commit_alone(t) for t in txns]
+            finally:
+                # partial overwrites read old extents (counted as read); committing maps
+                # B-tree and free-list pages no count sees (measured: check_resident)
+                self.mapped_reads.add(sum(t.data_bytes for t in txns))
+                if not self.mapped_reads.maybe_release():
+                    self.mapped_reads.check_resident()
 
-    def _apply_one(self, wtxn: lmdb.Transaction, txn: Transaction) -> BaseException | None:
+    @contextmanager
+    def _committed_view(self) -> Iterator[_LmdbKV]:
+        """The last committed state, in the committer thread while its write transaction
+        is open (py-lmdb opens every environment MDB_NOTLS: a thread may hold both)."""
+        assert self.env is not None
+        with self.env.begin(buffers=True) as txn:
+            yield _LmdbKV(txn, self.dbs)
+
+    def _apply_one(
+        self, wtxn: lmdb.Transaction, txn: Transaction, touched: set[tuple[int, bytes]]
+    ) -> BaseException | None:
         saved = self._wstate.copy()
-        kv = UndoKV(_LmdbKV(wtxn, self.dbs))
+        kv = UndoKV(_LmdbKV(wtxn, self.dbs, self.mapped_reads), self._committed_view, touched)
         try:
             Applier(kv, self._wstate, self.limits, self.extent_size, self.capacity).apply(txn)
         except lmdb.Error:
@@ -238,14 +285,21 @@ class LmdbStore(KVObjectStore):
             kv.rollback()
             self._wstate = saved
             return e
+        finally:
+            # LMDB reads the first page of every overflow value it frees: a batch
+            # removing a pool's objects maps 4 KiB of every extent; drop them as it goes
+            self.mapped_reads.maybe_release()
         return None
 
     def _commit_together(self, txns: list[Transaction]) -> list[BaseException | None]:
         assert self.env is not None
         start = self._wstate.copy()
-        wtxn = self.env.begin(write=True)
+        # buffers: values read while applying are views of the map (or of LMDB's dirty
+        # pages), never copies: kvcore keeps only what it copies itself
+        wtxn = self.env.begin(write=True, buffers=True)
+        touched: set[tuple[int, bytes]] = set()  # keys this batch changed (UndoKV)
         try:
-            results = [self._apply_one(wtxn, t) for t in txns]
+            results = [self._apply_one(wtxn, t, touched) for t in txns]
             if any(r is None for r in results):
                 wtxn.put(b"stats", self._wstate.encode(), db=self.dbs[SP_SYS])
                 wtxn.commit()  # one fdatasync for the whole batch

@@ -3,11 +3,14 @@ upstream's operation set (src/os/Transaction.h) plus a per-collection meta key
 space so the OSD commits its PG log/info with the object writes they describe.
 
 Transactions encode to msgpack (`encode`/`decode`) so a primary can ship them to
-replicas unchanged.
+replicas unchanged; `encode_split`/`decode_split` keep the written data out of the
+msgpack, so a client's 4 MiB write goes to the replicas as the buffer it arrived in and
+is stored from the buffer it is received in (no copy on either side).
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Mapping
 from enum import IntEnum
 from typing import Any
@@ -107,6 +110,18 @@ def _key(wire: Any) -> ObjectKey:
 #: one such buffer alive).
 DECODE_MEMO_MAX_BYTES = 64 * 1024
 _LAST_DECODED: tuple[bytes, list[tuple[Any, ...]]] | None = None
+
+
+#: msgpack extension type of a WRITE payload carried beside the ops (`encode_split`).
+EXT_PAYLOAD = 1
+#: WRITE payloads at least this long travel beside the ops (`encode_split`); shorter
+#: ones stay inside them (a separate buffer costs more than copying a few bytes).
+SPLIT_MIN_BYTES = 4096
+#: A payload reference: (offset, length) in the data buffer.
+_PAYLOAD_REF = struct.Struct("<QQ")
+#: The last (ops, data) `Transaction.decode_split` decoded and its ops, as
+#: `_LAST_DECODED` (data kept only up to `DECODE_MEMO_MAX_BYTES`).
+_LAST_SPLIT: tuple[bytes, bytes | memoryview, list[tuple[Any, ...]]] | None = None
 
 
 def _b(data: bytes | bytearray | memoryview) -> bytes | memoryview:
@@ -312,20 +327,67 @@ class Transaction:
             )
         return msgpack.packb(out, use_bin_type=True, unicode_errors="surrogateescape")
 
+    def encode_split(self) -> tuple[bytes, bytes | memoryview]:
+        """(ops, data): the ops as `encode` gives them, except that every WRITE payload
+        of `SPLIT_MIN_BYTES` or more is a reference (`EXT_PAYLOAD`) into ``data``, where
+        those payloads lie end to end. With one such payload (a client's write) ``data``
+        is that payload itself, uncopied; with several they are joined."""
+        out = []
+        payloads: list[bytes | memoryview] = []
+        pos = 0
+        for op in self.ops:
+            code = op[0]
+            idx = _KEY_ARGS.get(code, ())
+            args = [a.to_tuple() if i in idx else a for i, a in enumerate(op) if i]
+            if code == Op.WRITE and len(op[4]) >= SPLIT_MIN_BYTES:
+                n = len(op[4])
+                args[3] = msgpack.ExtType(EXT_PAYLOAD, _PAYLOAD_REF.pack(pos, n))
+                payloads.append(op[4])
+                pos += n
+            out.append([int(code), *args])
+        ops = msgpack.packb(out, use_bin_type=True, unicode_errors="surrogateescape")
+        if not payloads:
+            return ops, b""
+        return ops, payloads[0] if len(payloads) == 1 else b"".join(payloads)
+
     @classmethod
-    def decode(cls, buf: bytes | memoryview) -> Transaction:
-        """Inverse of `encode`."""
-        global _LAST_DECODED
+    def decode_split(cls, ops: bytes, data: bytes | memoryview) -> Transaction:
+        """Inverse of `encode_split`: WRITE payloads are views of ``data`` (it must stay
+        unchanged while the transaction lives; a received frame's buffer does)."""
+        global _LAST_SPLIT
         t = cls()
-        last = _LAST_DECODED
-        if last is not None and type(buf) is bytes and (last[0] is buf or last[0] == buf):
-            t.ops = list(last[1])
-            t.data_bytes = len(buf)
+        last = _LAST_SPLIT
+        if last is not None and last[1] is data and last[0] == ops:
+            t.ops = list(last[2])
+            t.data_bytes = len(ops) + len(data)
             return t
-        ops = t.ops
-        for raw in msgpack.unpackb(
-            buf, raw=False, strict_map_key=False, unicode_errors="surrogateescape"
-        ):
+        view = memoryview(data).cast("B") if len(data) else memoryview(b"")
+
+        def payload(code: int, raw: bytes) -> memoryview:
+            if code != EXT_PAYLOAD or len(raw) != _PAYLOAD_REF.size:
+                raise ValueError(f"unknown msgpack extension {code}")
+            off, n = _PAYLOAD_REF.unpack(raw)
+            if off + n > len(view):
+                raise ValueError(f"payload [{off}, {off + n}) past the data ({len(view)})")
+            return view[off : off + n]
+
+        t._decode_ops(
+            msgpack.unpackb(
+                ops,
+                raw=False,
+                strict_map_key=False,
+                unicode_errors="surrogateescape",
+                ext_hook=payload,
+            )
+        )
+        t.data_bytes = len(ops) + len(data)
+        if len(data) <= DECODE_MEMO_MAX_BYTES and len(ops) <= DECODE_MEMO_MAX_BYTES:
+            _LAST_SPLIT = (ops, data, list(t.ops))
+        return t
+
+    def _decode_ops(self, raw_ops: Any) -> None:
+        ops = self.ops
+        for raw in raw_ops:
             try:
                 code = _OPS[raw[0]]
             except (KeyError, TypeError):
@@ -337,7 +399,21 @@ class Transaction:
                 args = [_key(a) if i in idx else a for i, a in enumerate(raw)]
                 args[0] = code
                 ops.append(tuple(args))
+
+    @classmethod
+    def decode(cls, buf: bytes | memoryview) -> Transaction:
+        """Inverse of `encode`."""
+        global _LAST_DECODED
+        t = cls()
+        last = _LAST_DECODED
+        if last is not None and type(buf) is bytes and (last[0] is buf or last[0] == buf):
+            t.ops = list(last[1])
+            t.data_bytes = len(buf)
+            return t
+        t._decode_ops(
+            msgpack.unpackb(buf, raw=False, strict_map_key=False, unicode_errors="surrogateescape")
+        )
         t.data_bytes = len(buf)
         if type(buf) is bytes and len(buf) <= DECODE_MEMO_MAX_BYTES:
-            _LAST_DECODED = (buf, list(ops))
+            _LAST_DECODED = (buf, list(t.ops))
         return t
