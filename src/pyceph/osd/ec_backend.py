@@ -126,11 +126,19 @@ class ECBackend:
 
     # -- placement -------------------------------------------------------------------
     def placement(self) -> dict[int, int]:
-        """osd -> the shard it holds, for the live members of the acting set."""
-        v = self.pg.peering.view
+        """osd -> the shard it holds, for the live members of the acting set and the
+        backfill targets (each at its up position: it receives that shard's writes
+        while the acting OSD at that position still serves it)."""
+        pe = self.pg.peering
+        v = pe.view
         if v is None:
             return {}
-        return {o: i for i, o in enumerate(v.shards) if o >= 0}
+        out = {o: i for i, o in enumerate(v.shards) if o >= 0}
+        for o in pe.backfill_targets:
+            shard = pe.backfill_shard(o)
+            if shard is not None and o not in out:
+                out[o] = shard
+        return out
 
     def shard_cid(self, shard: int) -> str:
         return pg_cid(self.pg.pool, self.pg.ps, shard)
@@ -163,7 +171,8 @@ class ECBackend:
         if len(out) >= k:
             return out
         tasks: dict[asyncio.Future[Any], tuple[int, int]] = {}
-        for osd, shard in sorted(place.items(), key=lambda x: x[1]):
+        targets = pg.peering.backfill_targets  # acting OSDs first: they serve the shard
+        for osd, shard in sorted(place.items(), key=lambda x: (x[0] in targets, x[1])):
             if osd == me or osd in exclude:
                 continue
             if oid in pg.peering.peer_missing.get(osd, {}):

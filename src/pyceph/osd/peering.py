@@ -20,6 +20,9 @@ wants an acting set of complete OSDs instead (`calc_acting`), asks the monitor f
 a pg_temp (`RequestPGTemp`, upstream queue_want_pg_temp) and waits for the map; under
 that pg_temp the incomplete up members are backfill targets: activated and sent every
 write, but not acting. When they are complete the primary asks for the pg_temp to go.
+Erasure-coded PGs do the same by position (upstream calc_ec_acting): the position in
+acting is the shard id, the pg_temp keeps every shard where it is (holes included), and
+a backfill target receives the shard of its up position.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyceph.crush.mapper import CRUSH_ITEM_NONE
 from pyceph.osd.pglog import LogDiff, LogEntry, PGLog, choose_authoritative, diff_against_auth
 from pyceph.osd.types import ZERO, Oid, PastInterval, PGInfo, Version
 
@@ -64,6 +68,9 @@ class PGMapView:
     shards: tuple[int, ...] = ()
     #: the pool's pg_num: a change (a split) starts a new interval
     pg_num: int = 0
+    #: erasure-coded pools: the up set by position (-1 for CRUSH_ITEM_NONE); ()
+    #: for replicated pools
+    up_shards: tuple[int, ...] = ()
 
     @classmethod
     def from_osdmap(cls, m: Any, pool: int, ps: int) -> PGMapView:
@@ -73,10 +80,10 @@ class PGMapView:
         if p is None:
             return cls(m.epoch, (), -1, (), -1, 0, 0, up_osds, up_thru, False)
         up, upp, acting, primary = m.pg_to_up_acting_osds(pool, ps)
-        none = 0x7FFFFFFF
-        shards = (
-            tuple(-1 if o == none else o for o in acting) if int(getattr(p, "type", 1)) == 3 else ()
-        )
+        none = CRUSH_ITEM_NONE  # PGMapView's position tuples use -1 for it
+        ec = int(getattr(p, "type", 1)) == 3
+        shards = tuple(-1 if o == none else o for o in acting) if ec else ()
+        up_shards = tuple(-1 if o == none else o for o in up) if ec else ()
         return cls(
             m.epoch,
             tuple(o for o in up if o != none),
@@ -89,12 +96,20 @@ class PGMapView:
             up_thru,
             shards=shards,
             pg_num=int(p.pg_num),
+            up_shards=up_shards,
         )
 
     def shard_of(self, osd: int) -> int | None:
         """The shard `osd` holds in an erasure-coded PG (None: none, or replicated)."""
         try:
             return self.shards.index(osd)
+        except ValueError:
+            return None
+
+    def up_shard_of(self, osd: int) -> int | None:
+        """The shard `osd` is mapped to by `up` in an erasure-coded PG (None: none)."""
+        try:
+            return self.up_shards.index(osd)
         except ValueError:
             return None
 
@@ -175,6 +190,67 @@ def calc_acting(
     return tuple(want), frozenset(backfill)
 
 
+def choose_ec_authoritative(infos: dict[int, PGInfo], primary: int) -> int | None:
+    """Upstream find_best_info for a pool that requires rollback (erasure-coded): the
+    newest last_epoch_started wins, then the *oldest* last_update (an entry only some
+    shards applied was never acknowledged and cannot be read back from fewer than k
+    shards, so it is rolled back, not recovered), then the longest log, then the primary."""
+    best: int | None = None
+    best_key: tuple[Any, ...] | None = None
+    for osd, info in sorted(infos.items()):
+        lu = info.last_update
+        key = (
+            info.last_epoch_started,
+            (-lu[0], -lu[1]),
+            (-info.log_tail[0], -info.log_tail[1]),
+            osd == primary,
+        )
+        if best_key is None or key > best_key:
+            best, best_key = osd, key
+    return best
+
+
+def calc_ec_acting(
+    up: tuple[int, ...],
+    acting: tuple[int, ...],
+    size: int,
+    complete: dict[int, bool],
+    shard_of: dict[int, int | None],
+) -> tuple[tuple[int, ...], frozenset[int]]:
+    """Upstream PeeringState::calc_ec_acting: the acting set we want, by position (the
+    position is the shard id; -1 is a hole, CRUSH_ITEM_NONE), and the backfill targets.
+
+    `up` and `acting` are by position (-1 for holes); `complete` holds every OSD that
+    answered (True when it can be caught up from the authoritative log) and `shard_of`
+    the shard each of them holds. For each position: the up OSD if it is complete for
+    that shard, else (the up OSD then being a backfill target of that shard) the acting
+    OSD there if complete for it, else the lowest complete OSD holding that shard, else
+    a hole. An OSD of ours holds one shard of a PG (upstream's pg_shard_t allows more),
+    so the caller cannot use a result whose backfill targets are also wanted acting."""
+
+    def ok(osd: int, pos: int) -> bool:
+        return osd >= 0 and bool(complete.get(osd)) and shard_of.get(osd) == pos
+
+    want = [-1] * size
+    backfill: set[int] = set()
+    for i in range(size):
+        u = up[i] if i < len(up) else -1
+        if ok(u, i):
+            want[i] = u
+            continue
+        if u >= 0 and u in complete:
+            backfill.add(u)
+        a = acting[i] if i < len(acting) else -1
+        if ok(a, i):
+            want[i] = a
+            continue
+        for o in sorted(complete):
+            if ok(o, i) and o not in want:
+                want[i] = o
+                break
+    return tuple(want), frozenset(backfill)
+
+
 # -- effects ------------------------------------------------------------------
 @dataclass
 class Query:
@@ -241,8 +317,18 @@ class PeerReport:
 class Peering:
     """One PG's peering state on one OSD."""
 
-    def __init__(self, whoami: int, info: PGInfo, log: PGLog, missing: dict[Oid, Version]):
+    def __init__(
+        self,
+        whoami: int,
+        info: PGInfo,
+        log: PGLog,
+        missing: dict[Oid, Version],
+        shard: int | None = None,
+    ):
         self.whoami = whoami
+        #: erasure-coded pools: the shard this OSD holds; peers' in `peer_shards`
+        self.shard = shard
+        self.peer_shards: dict[int, int | None] = {}
         self.info = info
         self.log = log
         self.missing = missing  # objects this OSD lacks (oid -> needed version)
@@ -330,6 +416,7 @@ class Peering:
         view = self.view
         assert view is not None
         self.replies.clear()
+        self.peer_shards.clear()
         self.failed.clear()
         self.peer_missing.clear()
         self.peer_diffs.clear()
@@ -374,13 +461,20 @@ class Peering:
 
     # -- peer answers -------------------------------------------------------------
     def on_info(
-        self, osd: int, info: PGInfo, entries: list[LogEntry], missing: dict[Oid, Version]
+        self,
+        osd: int,
+        info: PGInfo,
+        entries: list[LogEntry],
+        missing: dict[Oid, Version],
+        shard: int | None = None,
     ) -> list[Effect]:
-        """A peer's answer to our query (or its unsolicited notify)."""
+        """A peer's answer to our query (or its unsolicited notify); `shard`: the shard
+        it holds of an erasure-coded PG."""
         fx: list[Effect] = []
         if not self.is_primary or self.state not in (PEERING, DOWN):
             return fx
         self.replies[osd] = PeerReport(info, entries, missing)
+        self.peer_shards[osd] = shard
         self.failed.discard(osd)
         # Past intervals other OSDs saw widen our prior set.
         known = {(p.first, p.last) for p in self.info.past_intervals}
@@ -425,7 +519,10 @@ class Peering:
         assert view is not None
         infos = {o: r.info for o, r in self.replies.items()}
         infos[self.whoami] = self.info
-        auth = choose_authoritative(infos, self.whoami)
+        if view.shards:
+            auth = choose_ec_authoritative(infos, self.whoami)
+        else:
+            auth = choose_authoritative(infos, self.whoami)
         assert auth is not None
         if auth == self.whoami:
             auth_log = PGLog(self.log.tail, list(self.log.entries))
@@ -466,10 +563,10 @@ class Peering:
         (and wait for the map); otherwise sets the backfill targets of this interval."""
         view = self.view
         assert view is not None
-        if view.shards:
-            return False  # erasure-coded pools keep backfilling acting members for now
         complete = {o: not d.backfill for o, d in self.peer_diffs.items()}
         complete[self.whoami] = not own_backfill
+        if view.shards:
+            return self._want_other_ec_acting(complete, fx)
         lus = {o: r.info.last_update for o, r in self.replies.items()}
         lus[self.whoami] = self.info.last_update
         want, targets = calc_acting(
@@ -484,6 +581,36 @@ class Peering:
         # incomplete members are backfilled while acting (and the PG is degraded).
         self.backfill_targets = set(targets) - set(view.acting)
         return False
+
+    def _want_other_ec_acting(self, complete: dict[int, bool], fx: list[Effect]) -> bool:
+        """choose_acting for an erasure-coded PG (`calc_ec_acting`): the pg_temp keeps
+        every shard on its position, holes included."""
+        view = self.view
+        assert view is not None
+        shard_of = dict(self.peer_shards)
+        shard_of[self.whoami] = self.shard
+        up = view.up_shards or view.shards
+        want, targets = calc_ec_acting(up, view.shards, view.size, complete, shard_of)
+        members = [o for o in want if o >= 0]
+        if targets & set(members) or len(members) < max(view.min_size, 1):
+            # Not expressible with one shard per OSD, or too few complete OSDs: the
+            # up set stays acting and its incomplete members are backfilled while acting.
+            return False
+        if want != view.shards:
+            temp = tuple(CRUSH_ITEM_NONE if o < 0 else o for o in want)
+            self.want_pg_temp = () if want == up else temp
+            fx.append(RequestPGTemp(self.want_pg_temp))
+            self._set_state(WAIT_ACTING, fx)
+            return True
+        self.backfill_targets = set(targets)
+        return False
+
+    def backfill_shard(self, osd: int) -> int | None:
+        """The shard a backfill target of an erasure-coded PG receives: its up position."""
+        view = self.view
+        if view is None or osd not in self.backfill_targets:
+            return None
+        return view.up_shard_of(osd)
 
     def _maybe_activate(self, fx: list[Effect]) -> None:
         view = self.view

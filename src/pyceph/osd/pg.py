@@ -143,7 +143,7 @@ class PG:
         info, plog, missing = state or pgmeta.load(svc.store, self.cid, self.pgid)
         self.info: PGInfo = info
         self.log: PGLog = plog
-        self.peering = Peering(svc.whoami, info, plog, missing)
+        self.peering = Peering(svc.whoami, info, plog, missing, shard)
         self.gen = 0  # interval generation
         self._interval_fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._wake = asyncio.Event()
@@ -244,7 +244,11 @@ class PG:
             self.ec = ECBackend.for_pool(self, osdmap, pool)
         else:
             self.ec.update(pool)
+        # our position in acting, else in up (a backfill target receives that shard);
+        # neither: a stray keeps the shard it holds (upstream's pg_temp keeps positions)
         new = view.shard_of(self.svc.whoami)
+        if new is None:
+            new = view.up_shard_of(self.svc.whoami)
         if new is not None and new != self.shard:
             self._switch_shard(new, view.epoch)
 
@@ -271,7 +275,7 @@ class PG:
         self.cid = pg_cid(self.pool, self.ps, shard)
         info, plog, missing = pgmeta.load(store, self.cid, self.pgid)
         self.info, self.log = info, plog
-        self.peering = Peering(self.svc.whoami, info, plog, missing)
+        self.peering = Peering(self.svc.whoami, info, plog, missing, shard)
 
     def _bump_interval(self) -> None:
         self.gen += 1
@@ -532,7 +536,9 @@ class PG:
             entries = [LogEntry.from_wire(w) for w in h.get("entries", [])]
             missing = {oid_of(o): ver(v) for o, v in h.get("missing", [])}
             if gen == self.gen:
-                self.run_effects(self.peering.on_info(osd, info, entries, missing))
+                shard = h.get("shard")
+                shard = None if shard is None else int(shard)
+                self.run_effects(self.peering.on_info(osd, info, entries, missing, shard))
         except IntervalChanged:
             return
 
@@ -1062,7 +1068,7 @@ class PG:
         if v is None:
             return
         acting = [o for o in v.acting if o >= 0]
-        shards = {o: i for i, o in enumerate(v.acting) if o >= 0} if self.ec else None
+        shards = {o: i for i, o in enumerate(v.shards) if o >= 0} if self.ec else None
         opts: ScrubOptions = getattr(self.svc, "scrub_opts", None) or ScrubOptions()
         oids: set[Oid] = set()
         for osd in acting:
@@ -1666,7 +1672,7 @@ class PG:
         info, plog, missing = pgmeta.load(self.svc.store, self.cid, self.pgid)
         view = self.peering.view
         self.info, self.log = info, plog
-        self.peering = Peering(self.svc.whoami, info, plog, missing)
+        self.peering = Peering(self.svc.whoami, info, plog, missing, self.shard)
         self._bump_interval()
         if view is not None:
             self.peering.restore_view(view)  # same interval: peer again within it
@@ -1715,6 +1721,7 @@ class PG:
             "info": self.info.to_wire(),
             "entries": [e.to_wire() for e in self.log.entries],
             "missing": [[list(o), list(v)] for o, v in self.peering.missing.items()],
+            "shard": self.shard,
         }
 
     def handle_list(self, head: dict[str, Any]) -> dict[str, Any]:
@@ -1886,6 +1893,15 @@ class PG:
             flags.append("peered")
         return "+".join(flags)
 
+    def _serves_elsewhere(self, target: int) -> bool:
+        """Does an acting OSD serve what backfill target `target` receives (so its
+        objects are misplaced, not degraded)? Always for a replicated PG."""
+        v = self.peering.view
+        if v is None or not v.shards:
+            return True
+        shard = self.peering.backfill_shard(target)
+        return shard is not None and shard < len(v.shards) and v.shards[shard] >= 0
+
     def pg_stats(self) -> dict[str, Any]:
         store = self.svc.store
         n = nbytes = clones = 0
@@ -1901,7 +1917,11 @@ class PG:
         degraded = missing_primary + sum(
             len(m) for o, m in pe.peer_missing.items() if o not in targets
         )
-        misplaced = sum(len(pe.peer_missing.get(o, ())) for o in targets)
+        # an erasure-coded target whose position in acting is a hole rebuilds a shard
+        # nobody serves: degraded (counted with the undersized acting set), not misplaced
+        misplaced = sum(
+            len(pe.peer_missing.get(o, ())) for o in targets if self._serves_elsewhere(o)
+        )
         state = self.state
         if self.premerge and state == ACTIVE and pe.is_clean():
             state = "clean+premerge+peered"  # upstream: no client I/O until the merge
