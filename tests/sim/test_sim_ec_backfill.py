@@ -9,15 +9,33 @@ The PG logs are short so that an OSD joining a PG needs a backfill, not log reco
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
-from tests.sim.test_sim_backfill import BACKFILL_TIMEOUT, OPTIONS, STATIC_OBJECTS, VICTIM, Watcher
+from tests.sim.test_sim_backfill import (
+    BACKFILL_TIMEOUT,
+    OPTIONS,
+    SHORT_LOG,
+    STATIC_OBJECTS,
+    VICTIM,
+    Watcher,
+)
 from tests.sim.test_sim_backfill import _moved as _all_moved
 from tests.sim.test_sim_cluster import _wait_clean
 from tests.sim.test_sim_split import OBJECTS, Writers, _read
 
+from pyceph.common.errors import CephError
 from pyceph.sim import seeds
 from pyceph.sim.cluster import SimCluster
+from pyceph.sim.thrasher import (
+    HEAL_TIMEOUT,
+    SIM_LINK_DROP,
+    SIM_OPTIONS,
+    SIM_THRASH_INTERVAL,
+    SimBackend,
+    ThrashConfig,
+    Thrasher,
+)
 
 SEEDS = seeds()
 #: The erasure-code profile: two data shards and one coding shard, one per OSD.
@@ -38,6 +56,7 @@ async def ec_pool(c: SimCluster, rc, name: str = "ec", pg_num: int = 8) -> int:
         erasure_code_profile=f"{name}-profile",
     )
     await c.command(rc, "osd pool set", pool=name, var="allow_ec_overwrites", val="true")
+    await c.command(rc, "osd pool application enable", pool=name, app="rados")
     await rc.wait_for_latest_osdmap()
     pool = rc.osdmap.lookup_pool(name)
     assert pool >= 0, f"seed {c.seed}: pool {name} not in the map"
@@ -106,3 +125,107 @@ def test_ec_osd_out_backfills_through_pg_temp_keeping_positions(seed):
     with SimCluster(seed, num_osds=4, options=OPTIONS) as c:
         seen = c.run(_out_scenario(c, seed))
     assert any("backfill" in s for s in seen.states), seen.states
+
+
+class TolerantAppenders:
+    """Appenders over an EC pool under the thrasher: an append that fails or times out
+    leaves its object either without or with the record (never acknowledged, maybe
+    applied), and the writer leaves that object alone from then on."""
+
+    def __init__(self, rc, pool: int, seed: int, writers: int = 4) -> None:
+        self.rc, self.pool, self.seed = rc, pool, seed
+        self.acked: dict[str, bytes] = {}
+        #: objects whose last append has an unknown outcome -> that record
+        self.unsure: dict[str, bytes] = {}
+        self._stop = asyncio.Event()
+        self._tasks = [asyncio.ensure_future(self._run(w)) for w in range(writers)]
+
+    async def _run(self, w: int) -> None:
+        n = 0
+        mine = [f"t{w}-{i}" for i in range(THRASH_OBJECTS_PER_WRITER)]
+        while not self._stop.is_set():
+            live = [o for o in mine if o not in self.unsure]
+            if not live:
+                return
+            name = live[n % len(live)]
+            data = b"%d.%d|" % (w, n) * (1 + n % 7)
+            try:
+                r = await self.rc.op(
+                    self.pool, name, [("append", {}, data)], timeout=THRASH_OP_TIMEOUT
+                )
+            except CephError:  # timed out: the outcome is unknown
+                self.unsure[name] = data
+                continue
+            if r.r == 0:
+                self.acked[name] = self.acked.get(name, b"") + data
+            else:
+                self.unsure[name] = data
+            n += 1
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks)
+
+    async def verify(self) -> None:
+        for name in sorted(set(self.acked) | set(self.unsure)):
+            have = self.acked.get(name, b"")
+            r = await _read(self.rc, self.pool, name)
+            ok = {have, have + self.unsure[name]} if name in self.unsure else {have}
+            got = r.outs[0].data if r.r == 0 else None
+            if r.r != 0 and not have:
+                continue  # its only append never happened
+            assert got in ok, f"seed {self.seed}: {name}: {got!r:.80} not one of {ok!r:.200}"
+
+
+#: Objects each appender writes under the thrasher.
+THRASH_OBJECTS_PER_WRITER = 6
+#: Virtual seconds a client op may take under the thrasher before its outcome is unknown.
+THRASH_OP_TIMEOUT = 120.0
+#: Virtual seconds of thrashing.
+THRASH_SECONDS = 90.0
+
+
+async def _thrash_scenario(c: SimCluster, seed: int) -> tuple[dict, float]:
+    await c.start()
+    await c.wait_osds_up()
+    rc = await c.client()
+    pool = await ec_pool(c, rc)
+    backend = SimBackend(c, rc)
+    th = Thrasher(
+        backend,
+        c.rand.fork("thrasher"),
+        ThrashConfig(
+            min_interval=SIM_THRASH_INTERVAL[0],
+            max_interval=SIM_THRASH_INTERVAL[1],
+            max_down=1,  # size - min_size of a k=2 m=1 pool
+            max_out=1,
+        ),
+    )
+    await th.wait_healthy()
+    w = TolerantAppenders(rc, pool, seed)
+    th.start()
+    try:
+        await asyncio.sleep(THRASH_SECONDS)
+    finally:
+        await th.stop_and_heal()
+        await w.stop()
+    healed = await th.wait_healthy()
+    assert not c.osdmap().pg_temp, f"seed {seed}: pg_temp left: {c.osdmap().pg_temp}"
+    await w.verify()
+    assert w.acked, f"seed {seed}: nothing acknowledged"
+    return dict(th.counts), healed
+
+
+@pytest.mark.parametrize("seed", SEEDS[:1])
+def test_ec_pool_under_the_thrasher_backfills_and_loses_nothing(seed, caplog):
+    """Kills, restarts, partitions, out/in against an EC pool with short logs: OSDs that
+    join a PG backfill their shard through a pg_temp; every acknowledged append reads
+    back and the cluster heals to HEALTH_OK with no pg_temp left."""
+    caplog.set_level(logging.INFO, logger="pyceph.osd.pg")
+    with SimCluster(seed, num_osds=4, options={**SIM_OPTIONS, **SHORT_LOG}) as c:
+        c.faults.set_default(drop=SIM_LINK_DROP)
+        counts, healed = c.run(_thrash_scenario(c, seed))
+    wanted = [r for r in caplog.records if "want pg_temp" in r.getMessage()]
+    assert wanted, f"seed {seed}: no PG asked for a pg_temp ({counts})"
+    assert healed <= HEAL_TIMEOUT and sum(counts.values()) > 0

@@ -34,6 +34,9 @@ from pyceph.crush.mapper import CRUSH_ITEM_NONE
 from pyceph.osd.pglog import LogDiff, LogEntry, PGLog, choose_authoritative, diff_against_auth
 from pyceph.osd.types import ZERO, Oid, PastInterval, PGInfo, Version
 
+#: the k of upstream's default erasure-code profile
+DEFAULT_EC_K = 2
+
 # States (upstream names where one exists).
 INITIAL = "initial"
 PEERING = "peering"
@@ -71,6 +74,8 @@ class PGMapView:
     #: erasure-coded pools: the up set by position (-1 for CRUSH_ITEM_NONE); ()
     #: for replicated pools
     up_shards: tuple[int, ...] = ()
+    #: erasure-coded pools: the profile's k (data shards); 0 for replicated pools
+    ec_k: int = 0
 
     @classmethod
     def from_osdmap(cls, m: Any, pool: int, ps: int) -> PGMapView:
@@ -97,6 +102,7 @@ class PGMapView:
             shards=shards,
             pg_num=int(p.pg_num),
             up_shards=up_shards,
+            ec_k=_profile_k(m, p) if ec else 0,
         )
 
     def shard_of(self, osd: int) -> int | None:
@@ -115,6 +121,13 @@ class PGMapView:
 
     def is_up(self, osd: int) -> bool:
         return osd in self.up_osds
+
+
+def _profile_k(m: Any, pool: Any) -> int:
+    """The k of an erasure-coded pool's profile (upstream's default profile: 2)."""
+    profiles = getattr(m, "erasure_code_profiles", None) or {}
+    profile = profiles.get(getattr(pool, "erasure_code_profile", "")) or {}
+    return int(profile.get("k", DEFAULT_EC_K))
 
 
 def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
@@ -190,21 +203,26 @@ def calc_acting(
     return tuple(want), frozenset(backfill)
 
 
-def choose_ec_authoritative(infos: dict[int, PGInfo], primary: int) -> int | None:
-    """Upstream find_best_info for a pool that requires rollback (erasure-coded): the
-    newest last_epoch_started wins, then the *oldest* last_update (an entry only some
-    shards applied was never acknowledged and cannot be read back from fewer than k
-    shards, so it is rolled back, not recovered), then the longest log, then the primary."""
+def choose_ec_authoritative(infos: dict[int, PGInfo], primary: int, k: int) -> int | None:
+    """The authoritative log of an erasure-coded PG (upstream find_best_info for a pool
+    that requires rollback, without rollback data): among the newest
+    last_epoch_started, the OSD with the k-th newest last_update. Every entry up to it
+    was applied by at least k shards, so the others can rebuild it from them; a newer
+    entry was applied by fewer than k shards, was never acknowledged, and cannot be
+    read back from them: it is rolled back (the object is rebuilt from the shards that
+    did not apply it). Ties: the longest log, then the primary."""
+    if not infos:
+        return None
+    les = max(i.last_epoch_started for i in infos.values())
+    newest = [i for i in infos.values() if i.last_epoch_started == les]
+    lus = sorted((i.last_update for i in newest), reverse=True)
+    target = lus[min(max(k, 1), len(lus)) - 1]
     best: int | None = None
     best_key: tuple[Any, ...] | None = None
     for osd, info in sorted(infos.items()):
-        lu = info.last_update
-        key = (
-            info.last_epoch_started,
-            (-lu[0], -lu[1]),
-            (-info.log_tail[0], -info.log_tail[1]),
-            osd == primary,
-        )
+        if info.last_epoch_started != les or info.last_update != target:
+            continue
+        key = ((-info.log_tail[0], -info.log_tail[1]), osd == primary)
         if best_key is None or key > best_key:
             best, best_key = osd, key
     return best
@@ -520,7 +538,7 @@ class Peering:
         infos = {o: r.info for o, r in self.replies.items()}
         infos[self.whoami] = self.info
         if view.shards:
-            auth = choose_ec_authoritative(infos, self.whoami)
+            auth = choose_ec_authoritative(infos, self.whoami, view.ec_k)
         else:
             auth = choose_authoritative(infos, self.whoami)
         assert auth is not None
