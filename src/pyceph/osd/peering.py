@@ -203,24 +203,31 @@ def calc_acting(
     return tuple(want), frozenset(backfill)
 
 
-def choose_ec_authoritative(infos: dict[int, PGInfo], primary: int, k: int) -> int | None:
+def choose_ec_authoritative(
+    infos: dict[int, PGInfo], primary: int, k: int, shard_of: dict[int, int | None]
+) -> int | None:
     """The authoritative log of an erasure-coded PG (upstream find_best_info for a pool
     that requires rollback, without rollback data): among the newest
-    last_epoch_started, the OSD with the k-th newest last_update. Every entry up to it
-    was applied by at least k shards, so the others can rebuild it from them; a newer
-    entry was applied by fewer than k shards, was never acknowledged, and cannot be
-    read back from them: it is rolled back (the object is rebuilt from the shards that
+    last_epoch_started, an OSD with the newest last_update that at least k distinct
+    shards reached. Every entry up to it can be rebuilt from those shards on the
+    others; a newer entry was applied by fewer than k shards, was never acknowledged,
+    and cannot be read back: it is rolled back (the object rebuilt from the shards that
     did not apply it). Ties: the longest log, then the primary."""
     if not infos:
         return None
     les = max(i.last_epoch_started for i in infos.values())
-    newest = [i for i in infos.values() if i.last_epoch_started == les]
-    lus = sorted((i.last_update for i in newest), reverse=True)
-    target = lus[min(max(k, 1), len(lus)) - 1]
+    newest = {o: i for o, i in infos.items() if i.last_epoch_started == les}
+    lus = sorted({i.last_update for i in newest.values()}, reverse=True)
+    target = lus[-1]
+    for lu in lus:
+        shards = {shard_of.get(o, o) for o, i in newest.items() if i.last_update >= lu}
+        if len(shards) >= max(k, 1):
+            target = lu
+            break
     best: int | None = None
     best_key: tuple[Any, ...] | None = None
-    for osd, info in sorted(infos.items()):
-        if info.last_epoch_started != les or info.last_update != target:
+    for osd, info in sorted(newest.items()):
+        if info.last_update != target:
             continue
         key = ((-info.log_tail[0], -info.log_tail[1]), osd == primary)
         if best_key is None or key > best_key:
@@ -243,8 +250,9 @@ def calc_ec_acting(
     the shard each of them holds. For each position: the up OSD if it is complete for
     that shard, else (the up OSD then being a backfill target of that shard) the acting
     OSD there if complete for it, else the lowest complete OSD holding that shard, else
-    a hole. An OSD of ours holds one shard of a PG (upstream's pg_shard_t allows more),
-    so the caller cannot use a result whose backfill targets are also wanted acting."""
+    a hole. An OSD of ours holds one shard of a PG (upstream's pg_shard_t allows more):
+    an up OSD wanted acting for the shard it holds is not a backfill target of its up
+    position until that shard is complete elsewhere."""
 
     def ok(osd: int, pos: int) -> bool:
         return osd >= 0 and bool(complete.get(osd)) and shard_of.get(osd) == pos
@@ -266,7 +274,9 @@ def calc_ec_acting(
             if ok(o, i) and o not in want:
                 want[i] = o
                 break
-    return tuple(want), frozenset(backfill)
+    # An OSD serving its shard elsewhere in `want` is not yet a target: it becomes one
+    # once its shard is complete on the up OSD of that position (the next pg_temp).
+    return tuple(want), frozenset(backfill - set(want))
 
 
 # -- effects ------------------------------------------------------------------
@@ -290,6 +300,9 @@ class ActivatePlan:
     entries: list[LogEntry]
     missing: dict[Oid, Version]
     deletes: set[Oid]
+    #: erasure-coded pools: the shard the member holds from now on (it drops the one
+    #: it held when that differs, and is backfilled)
+    shard: int | None = None
 
 
 @dataclass
@@ -538,7 +551,8 @@ class Peering:
         infos = {o: r.info for o, r in self.replies.items()}
         infos[self.whoami] = self.info
         if view.shards:
-            auth = choose_ec_authoritative(infos, self.whoami, view.ec_k)
+            shard_of = {**self.peer_shards, self.whoami: self.shard}
+            auth = choose_ec_authoritative(infos, self.whoami, view.ec_k, shard_of)
         else:
             auth = choose_authoritative(infos, self.whoami)
         assert auth is not None
@@ -563,12 +577,16 @@ class Peering:
         self.info.last_user_version = max(self.info.last_user_version, auth_luv)
         plans: list[ActivatePlan] = []
         self.strays = set()
+        if view.shards:
+            own = self._reshard(own, auth_log)
         for osd, rep in self.replies.items():
             d = self.peer_diffs[osd]
             if osd in view.acting or osd in self.backfill_targets:
-                plans.append(
-                    ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
-                )
+                plan = ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
+                if view.shards:
+                    plan = self._reshard(plan, auth_log)
+                    d.backfill = plan.backfill
+                plans.append(plan)
                 self.peer_missing[osd] = dict(d.missing)
             elif rep.info.last_update != (0, 0) or rep.entries:
                 self.strays.add(osd)
@@ -610,9 +628,10 @@ class Peering:
         up = view.up_shards or view.shards
         want, targets = calc_ec_acting(up, view.shards, view.size, complete, shard_of)
         members = [o for o in want if o >= 0]
-        if targets & set(members) or len(members) < max(view.min_size, 1):
-            # Not expressible with one shard per OSD, or too few complete OSDs: the
-            # up set stays acting and its incomplete members are backfilled while acting.
+        if len(members) < max(view.min_size, 1):
+            # Too few complete OSDs for a pg_temp: the acting set stays and its
+            # incomplete members are backfilled while acting (each takes the shard
+            # of its position at activation).
             return False
         if want != view.shards:
             temp = tuple(CRUSH_ITEM_NONE if o < 0 else o for o in want)
@@ -622,6 +641,45 @@ class Peering:
             return True
         self.backfill_targets = set(targets)
         return False
+
+    def assigned_shard(self, osd: int) -> int | None:
+        """The shard an acting member or backfill target of an erasure-coded PG holds
+        in this interval: its acting position, else (a target) its up position."""
+        view = self.view
+        if view is None or not view.shards:
+            return None
+        shard = view.shard_of(osd)
+        return shard if shard is not None else self.backfill_shard(osd)
+
+    def held_shard(self, osd: int) -> int | None:
+        """The shard `osd` reported holding (ours for us)."""
+        return self.shard if osd == self.whoami else self.peer_shards.get(osd)
+
+    def _reshard(self, plan: ActivatePlan, auth_log: PGLog) -> ActivatePlan:
+        """An erasure-coded member's plan with its shard; one that holds another shard
+        drops it and is backfilled with the authoritative log."""
+        shard = self.assigned_shard(plan.osd)
+        plan.shard = shard
+        if shard is None or shard == self.held_shard(plan.osd):
+            return plan
+        return ActivatePlan(plan.osd, True, ZERO, list(auth_log.entries), {}, set(), shard=shard)
+
+    def stray_shards(self, oid: Oid) -> dict[int, int]:
+        """Erasure-coded PGs: OSDs outside acting and the backfill targets that hold a
+        shard of `oid` at the authoritative version (upstream's missing_loc also
+        counts strays), osd -> shard."""
+        view = self.view
+        out: dict[int, int] = {}
+        if view is None:
+            return out
+        for osd, shard in self.peer_shards.items():
+            d = self.peer_diffs.get(osd)
+            if shard is None or d is None or d.backfill or osd in view.acting:
+                continue
+            if osd in self.backfill_targets or oid in d.missing or oid in d.deletes:
+                continue
+            out[osd] = shard
+        return out
 
     def backfill_shard(self, osd: int) -> int | None:
         """The shard a backfill target of an erasure-coded PG receives: its up position."""
@@ -708,6 +766,25 @@ class Peering:
             fx.append(Clean(self.view.epoch, sorted(self.strays)))
             self.strays = set()
         view = self.view
+        if (
+            self.state == ACTIVE
+            and view is not None
+            and view.shards
+            and self.want_pg_temp is None
+            and view.shards != view.up_shards
+            and not self.missing
+            and not any(self.peer_missing.get(o) for o in self.acting_backfill_replicas)
+        ):
+            # the targets are complete: the acting set they make with the members
+            # (up, or the next step towards it)
+            complete = {o: True for o in self.acting_backfill_replicas + [self.whoami]}
+            shard_of = {o: self.assigned_shard(o) for o in complete}
+            want, _ = calc_ec_acting(view.up_shards, view.shards, view.size, complete, shard_of)
+            if want != view.shards:
+                temp = tuple(CRUSH_ITEM_NONE if o < 0 else o for o in want)
+                self.want_pg_temp = () if want == view.up_shards else temp
+                fx.append(RequestPGTemp(self.want_pg_temp))
+            return
         if (
             self.state == ACTIVE
             and view is not None

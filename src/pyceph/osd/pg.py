@@ -235,7 +235,9 @@ class PG:
         self.peering.restore_view(view)
 
     def _ec_advance(self, view: PGMapView) -> None:
-        """Erasure-coded pool: keep the codec current and follow our shard position."""
+        """Erasure-coded pool: keep the codec current. Our shard stays what it is when
+        our position changes (the primary may want us serving it: a pg_temp keeps
+        positions); an activation for another shard switches it (`_reshard_txn`)."""
         osdmap = getattr(self.svc, "osdmap", None)
         pool = osdmap.pools.get(self.pool) if osdmap is not None else None
         if not is_erasure(pool):
@@ -244,17 +246,11 @@ class PG:
             self.ec = ECBackend.for_pool(self, osdmap, pool)
         else:
             self.ec.update(pool)
-        # our position in acting, else in up (a backfill target receives that shard);
-        # neither: a stray keeps the shard it holds (upstream's pg_temp keeps positions)
-        new = view.shard_of(self.svc.whoami)
-        if new is None:
-            new = view.up_shard_of(self.svc.whoami)
-        if new is not None and new != self.shard:
-            self._switch_shard(new, view.epoch)
 
-    def _switch_shard(self, shard: int, epoch: int) -> None:
-        """We moved to another position of the acting set: our old shard is useless
-        there, so start the new one empty (peering backfills it)."""
+    def _reshard_txn(self, shard: int) -> Transaction:
+        """Activation gave us another shard than the one we hold: drop ours (its
+        objects, log and info) and start the new one's collection, which the
+        activation's backfill plan fills. Memory follows at once; the caller commits."""
         log.info("pg %s: shard %s -> %s", self.pgid, self.shard, shard)
         store = self.svc.store
         t = Transaction()
@@ -268,14 +264,11 @@ class PG:
                     break
                 start = nxt
             t.remove_collection(self.cid)
-        t.append(PG.create_txn(self.pool, self.ps, epoch, shard))
-        store.apply_transaction(t)
-        self._bump_interval()
+        t.append(PG.create_txn(self.pool, self.ps, self.info.epoch_created, shard))
         self.shard = shard
         self.cid = pg_cid(self.pool, self.ps, shard)
-        info, plog, missing = pgmeta.load(store, self.cid, self.pgid)
-        self.info, self.log = info, plog
-        self.peering = Peering(self.svc.whoami, info, plog, missing, shard)
+        self.peering.shard = shard
+        return t
 
     def _bump_interval(self) -> None:
         self.gen += 1
@@ -587,7 +580,8 @@ class PG:
                     else dict(self.peering.missing)
                 )
                 for p in backfills:
-                    have = await self._list_objects(p.osd, gen)
+                    resharded = p.shard is not None and p.shard != self.peering.held_shard(p.osd)
+                    have = {} if resharded else await self._list_objects(p.osd, gen)
                     p.missing = {o: v for o, v in ref.items() if have.get(o) != v}
                     p.missing.update(auth_missing)
                     p.deletes = set(have) - set(ref)
@@ -601,7 +595,10 @@ class PG:
             await self._local_idle.wait()
             if gen != self.gen:
                 return
-            t = self.apply_plan(act.own, act.tail, act.epoch, self.info.same_interval_since)
+            t = Transaction()
+            if act.own.shard is not None and act.own.shard != self.shard:
+                t.append(self._reshard_txn(act.own.shard))
+            t.append(self.apply_plan(act.own, act.tail, act.epoch, self.info.same_interval_since))
             self.peering.activation_applied(act)
             await self.commit(t)
             self._activated_gen = gen
@@ -619,6 +616,7 @@ class PG:
                     entries=[e.to_wire() for e in p.entries],
                     missing=[[list(o), list(v)] for o, v in p.missing.items()],
                     deletes=[list(o) for o in p.deletes],
+                    shard=p.shard,
                 )
                 while True:
                     r = await self.peer_call(p.osd, "pg_activate", head, gen)
@@ -1756,7 +1754,11 @@ class PG:
             {oid_of(o): ver(v) for o, v in head.get("missing", [])},
             {oid_of(o) for o in head.get("deletes", [])},
         )
-        t = self.apply_plan(p, ver(head.get("tail")), int(head["les"]), int(head["sis"]))
+        t = Transaction()
+        shard = head.get("shard")
+        if shard is not None and int(shard) != self.shard:
+            t.append(self._reshard_txn(int(shard)))
+        t.append(self.apply_plan(p, ver(head.get("tail")), int(head["les"]), int(head["sis"])))
         self.info.past_intervals = []
         pgmeta.write_info(t, self.cid, self.info)
         await self.commit(t)
