@@ -461,7 +461,8 @@ class PG:
             self.is_primary,
             clean,
             self.premerge and not self._ops_running and not self._local_inflight,
-            tuple(v.acting) if v is not None else (),
+            # an erasure-coded PG compares positions (shard ids): the merged shards align
+            (v.shards or v.acting) if v is not None else (),
             self.info.last_update,
             self.info.last_epoch_started,
             self.info.last_epoch_clean,
