@@ -252,24 +252,20 @@ def test_growing_still_splits_at_once() -> None:
     )  # fmt: skip
 
 
-def test_erasure_coded_pools_do_not_shrink_yet() -> None:
-    """pyceph departure: lowering an erasure-coded pool's pg_num is refused (its OSDs
-    cannot yet swap shard positions without losing the shards), and nothing changes."""
+def test_erasure_coded_pools_shrink_as_replicated_ones() -> None:
+    """Lowering an erasure-coded pool's pg_num sets its target, which the mgr walks down
+    a step at a time (pgp_num first, then pg_num_actual), as for a replicated pool."""
     s = make_state()
     run(s, {"prefix": "osd erasure-code-profile set", "name": "ec21",
             "profile": ["k=2", "m=1", "crush-failure-domain=osd"]})  # fmt: skip
     r = run(s, {"prefix": "osd pool create", "pool": "p", "pg_num": 8, "pool_type": "erasure",
                 "erasure_code_profile": "ec21"})  # fmt: skip
     assert r.ret == 0, r.outs
-    before = _pool(s).to_plain()
-    for var in ("pg_num", "pg_num_actual"):
-        r = _set(s, var, 7)
-        assert (r.ret, r.outs) == (
-            -errno.EOPNOTSUPP,
-            "pool p is erasure-coded: pyceph cannot merge its PGs yet (lowering pg_num)",
-        )
-    assert _pool(s).to_plain() == before
-    assert _set(s, "pg_num", 12).ret == 0 and _pool(s).pg_num == 12  # growing still splits
+    assert _set(s, "pg_num", 4).ret == 0
+    p = _pool(s)
+    assert (p.pg_num, p.pg_num_target, p.pgp_num_target) == (8, 4, 4)
+    assert _set(s, "pgp_num_actual", 7).ret == 0
+    assert _set(s, "pg_num_actual", 7).ret == 0 and _pool(s).pg_num_pending == 7
 
 
 def test_old_pools_read_back_with_pending_equal_to_pg_num() -> None:

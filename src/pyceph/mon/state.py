@@ -790,8 +790,10 @@ class MonState:
         pool = m.pools.get(key[0])
         if pool is None or key[1] >= pool.pg_num:
             return False
-        if any(not (0 <= o < m.max_osd and m.exists(o)) for o in osds):
-            return False  # upstream preprocess_pgtemp: an OSD that does not exist
+        if any(not (0 <= o < m.max_osd and m.exists(o)) for o in osds if o != P.CRUSH_ITEM_NONE):
+            # upstream preprocess_pgtemp: an OSD that does not exist (an erasure-coded
+            # PG's pg_temp keeps its holes, CRUSH_ITEM_NONE, on their positions)
+            return False
         cur = m.pg_temp.get(key, [])
         if list(osds) == cur:
             return False

@@ -35,10 +35,10 @@ from pyceph.osd import pgmeta
 from pyceph.osd.ops import OI_ATTR, ObjectInfo
 from pyceph.osd.service import PEER_RETRY_DELAY
 from pyceph.osd.snaps import object_keys
-from pyceph.osd.types import Oid, object_key, pg_cid
+from pyceph.osd.types import Oid, Version, object_key, pg_cid
 from pyceph.store.memstore import MemStore
 from pyceph.store.transaction import Op, Transaction
-from pyceph.store.types import SNAPDIR, ObjectKey
+from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 
 if TYPE_CHECKING:
     from pyceph.osd.pg import PG
@@ -98,6 +98,17 @@ def split_payload(head: Mapping[str, Any], data: bytes | memoryview) -> dict[int
     return out
 
 
+def payload_version(head: Mapping[str, Any]) -> Version | None:
+    """The version of an `object_payload`'s object: its head's object info, else its
+    snapdir's (only clones left); None when it does not exist."""
+    by_snap = {int(o["snap"]): o for o in head.get("objs") or []}
+    for snap in (HEAD, SNAPDIR):
+        raw = (by_snap.get(snap) or {}).get("attrs", {}).get(OI_ATTR)
+        if raw:
+            return ObjectInfo.decode(bytes(raw)).version
+    return None
+
+
 class ECBackend:
     """The erasure-coding side of one PG (its `PG` keeps log, peering and locks)."""
 
@@ -126,11 +137,19 @@ class ECBackend:
 
     # -- placement -------------------------------------------------------------------
     def placement(self) -> dict[int, int]:
-        """osd -> the shard it holds, for the live members of the acting set."""
-        v = self.pg.peering.view
+        """osd -> the shard it holds, for the live members of the acting set and the
+        backfill targets (each at its up position: it receives that shard's writes
+        while the acting OSD at that position still serves it)."""
+        pe = self.pg.peering
+        v = pe.view
         if v is None:
             return {}
-        return {o: i for i, o in enumerate(v.shards) if o >= 0}
+        out = {o: i for i, o in enumerate(v.shards) if o >= 0}
+        for o in pe.backfill_targets:
+            shard = pe.backfill_shard(o)
+            if shard is not None and o not in out:
+                out[o] = shard
+        return out
 
     def shard_cid(self, shard: int) -> str:
         return pg_cid(self.pg.pool, self.pg.ps, shard)
@@ -162,8 +181,16 @@ class ECBackend:
             out[place[me]] = (head, split_payload(head, data))
         if len(out) >= k:
             return out
+        # the version every shard must be at: the one we miss, else ours
+        want = pg.peering.missing.get(oid) or pg.object_version(oid)
         tasks: dict[asyncio.Future[Any], tuple[int, int]] = {}
-        for osd, shard in sorted(place.items(), key=lambda x: x[1]):
+        # acting OSDs first (they serve the shard), then targets, then strays that still
+        # hold a shard of the object at the authoritative version
+        targets = pg.peering.backfill_targets
+        sources = sorted(place.items(), key=lambda x: (x[0] in targets, x[1]))
+        strays = pg.peering.stray_shards(oid)
+        sources += sorted(((o, s) for o, s in strays.items() if o not in place), key=lambda x: x[1])
+        for osd, shard in sources:
             if osd == me or osd in exclude:
                 continue
             if oid in pg.peering.peer_missing.get(osd, {}):
@@ -182,6 +209,13 @@ class ECBackend:
                         continue
                     s = r.head.get("shard")
                     s = shard if s is None else int(s)
+                    got = payload_version(r.head)
+                    if want is not None and got is not None and got != want:
+                        # a shard of another version (equal padded lengths would
+                        # decode into garbage): never mix it in
+                        log.warning("pg %s: %s: osd.%s has shard %s at %s, not %s",
+                                    pg.pgid, oid, _osd, s, got, want)  # fmt: skip
+                        continue
                     if s not in out:
                         out[s] = (dict(r.head), split_payload(r.head, r.data))
         finally:

@@ -20,6 +20,9 @@ wants an acting set of complete OSDs instead (`calc_acting`), asks the monitor f
 a pg_temp (`RequestPGTemp`, upstream queue_want_pg_temp) and waits for the map; under
 that pg_temp the incomplete up members are backfill targets: activated and sent every
 write, but not acting. When they are complete the primary asks for the pg_temp to go.
+Erasure-coded PGs do the same by position (upstream calc_ec_acting): the position in
+acting is the shard id, the pg_temp keeps every shard where it is (holes included), and
+a backfill target receives the shard of its up position.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyceph.crush.mapper import CRUSH_ITEM_NONE
 from pyceph.osd.pglog import LogDiff, LogEntry, PGLog, choose_authoritative, diff_against_auth
 from pyceph.osd.types import ZERO, Oid, PastInterval, PGInfo, Version
+
+#: the k of upstream's default erasure-code profile
+DEFAULT_EC_K = 2
 
 # States (upstream names where one exists).
 INITIAL = "initial"
@@ -64,6 +71,11 @@ class PGMapView:
     shards: tuple[int, ...] = ()
     #: the pool's pg_num: a change (a split) starts a new interval
     pg_num: int = 0
+    #: erasure-coded pools: the up set by position (-1 for CRUSH_ITEM_NONE); ()
+    #: for replicated pools
+    up_shards: tuple[int, ...] = ()
+    #: erasure-coded pools: the profile's k (data shards); 0 for replicated pools
+    ec_k: int = 0
 
     @classmethod
     def from_osdmap(cls, m: Any, pool: int, ps: int) -> PGMapView:
@@ -73,10 +85,10 @@ class PGMapView:
         if p is None:
             return cls(m.epoch, (), -1, (), -1, 0, 0, up_osds, up_thru, False)
         up, upp, acting, primary = m.pg_to_up_acting_osds(pool, ps)
-        none = 0x7FFFFFFF
-        shards = (
-            tuple(-1 if o == none else o for o in acting) if int(getattr(p, "type", 1)) == 3 else ()
-        )
+        none = CRUSH_ITEM_NONE  # PGMapView's position tuples use -1 for it
+        ec = int(getattr(p, "type", 1)) == 3
+        shards = tuple(-1 if o == none else o for o in acting) if ec else ()
+        up_shards = tuple(-1 if o == none else o for o in up) if ec else ()
         return cls(
             m.epoch,
             tuple(o for o in up if o != none),
@@ -89,6 +101,8 @@ class PGMapView:
             up_thru,
             shards=shards,
             pg_num=int(p.pg_num),
+            up_shards=up_shards,
+            ec_k=_profile_k(m, p) if ec else 0,
         )
 
     def shard_of(self, osd: int) -> int | None:
@@ -98,8 +112,22 @@ class PGMapView:
         except ValueError:
             return None
 
+    def up_shard_of(self, osd: int) -> int | None:
+        """The shard `osd` is mapped to by `up` in an erasure-coded PG (None: none)."""
+        try:
+            return self.up_shards.index(osd)
+        except ValueError:
+            return None
+
     def is_up(self, osd: int) -> bool:
         return osd in self.up_osds
+
+
+def _profile_k(m: Any, pool: Any) -> int:
+    """The k of an erasure-coded pool's profile (upstream's default profile: 2)."""
+    profiles = getattr(m, "erasure_code_profiles", None) or {}
+    profile = profiles.get(getattr(pool, "erasure_code_profile", "")) or {}
+    return int(profile.get("k", DEFAULT_EC_K))
 
 
 def is_new_interval(old: PGMapView, new: PGMapView) -> bool:
@@ -175,6 +203,82 @@ def calc_acting(
     return tuple(want), frozenset(backfill)
 
 
+def choose_ec_authoritative(
+    infos: dict[int, PGInfo], primary: int, k: int, shard_of: dict[int, int | None]
+) -> int | None:
+    """The authoritative log of an erasure-coded PG (upstream find_best_info for a pool
+    that requires rollback, without rollback data): among the newest
+    last_epoch_started, an OSD with the newest last_update that at least k distinct
+    shards reached. Every entry up to it can be rebuilt from those shards on the
+    others; a newer entry was applied by fewer than k shards, was never acknowledged,
+    and cannot be read back: it is rolled back (the object rebuilt from the shards that
+    did not apply it). Ties: the longest log, then the primary."""
+    if not infos:
+        return None
+    les = max(i.last_epoch_started for i in infos.values())
+    newest = {o: i for o, i in infos.items() if i.last_epoch_started == les}
+    lus = sorted({i.last_update for i in newest.values()}, reverse=True)
+    target = lus[-1]
+    for lu in lus:
+        shards = {shard_of.get(o, o) for o, i in newest.items() if i.last_update >= lu}
+        if len(shards) >= max(k, 1):
+            target = lu
+            break
+    best: int | None = None
+    best_key: tuple[Any, ...] | None = None
+    for osd, info in sorted(newest.items()):
+        if info.last_update != target:
+            continue
+        key = ((-info.log_tail[0], -info.log_tail[1]), osd == primary)
+        if best_key is None or key > best_key:
+            best, best_key = osd, key
+    return best
+
+
+def calc_ec_acting(
+    up: tuple[int, ...],
+    acting: tuple[int, ...],
+    size: int,
+    complete: dict[int, bool],
+    shard_of: dict[int, int | None],
+) -> tuple[tuple[int, ...], frozenset[int]]:
+    """Upstream PeeringState::calc_ec_acting: the acting set we want, by position (the
+    position is the shard id; -1 is a hole, CRUSH_ITEM_NONE), and the backfill targets.
+
+    `up` and `acting` are by position (-1 for holes); `complete` holds every OSD that
+    answered (True when it can be caught up from the authoritative log) and `shard_of`
+    the shard each of them holds. For each position: the up OSD if it is complete for
+    that shard, else (the up OSD then being a backfill target of that shard) the acting
+    OSD there if complete for it, else the lowest complete OSD holding that shard, else
+    a hole. An OSD of ours holds one shard of a PG (upstream's pg_shard_t allows more):
+    an up OSD wanted acting for the shard it holds is not a backfill target of its up
+    position until that shard is complete elsewhere."""
+
+    def ok(osd: int, pos: int) -> bool:
+        return osd >= 0 and bool(complete.get(osd)) and shard_of.get(osd) == pos
+
+    want = [-1] * size
+    backfill: set[int] = set()
+    for i in range(size):
+        u = up[i] if i < len(up) else -1
+        if ok(u, i):
+            want[i] = u
+            continue
+        if u >= 0 and u in complete:
+            backfill.add(u)
+        a = acting[i] if i < len(acting) else -1
+        if ok(a, i):
+            want[i] = a
+            continue
+        for o in sorted(complete):
+            if ok(o, i) and o not in want:
+                want[i] = o
+                break
+    # An OSD serving its shard elsewhere in `want` is not yet a target: it becomes one
+    # once its shard is complete on the up OSD of that position (the next pg_temp).
+    return tuple(want), frozenset(backfill - set(want))
+
+
 # -- effects ------------------------------------------------------------------
 @dataclass
 class Query:
@@ -196,6 +300,9 @@ class ActivatePlan:
     entries: list[LogEntry]
     missing: dict[Oid, Version]
     deletes: set[Oid]
+    #: erasure-coded pools: the shard the member holds from now on (it drops the one
+    #: it held when that differs, and is backfilled)
+    shard: int | None = None
 
 
 @dataclass
@@ -241,8 +348,18 @@ class PeerReport:
 class Peering:
     """One PG's peering state on one OSD."""
 
-    def __init__(self, whoami: int, info: PGInfo, log: PGLog, missing: dict[Oid, Version]):
+    def __init__(
+        self,
+        whoami: int,
+        info: PGInfo,
+        log: PGLog,
+        missing: dict[Oid, Version],
+        shard: int | None = None,
+    ):
         self.whoami = whoami
+        #: erasure-coded pools: the shard this OSD holds; peers' in `peer_shards`
+        self.shard = shard
+        self.peer_shards: dict[int, int | None] = {}
         self.info = info
         self.log = log
         self.missing = missing  # objects this OSD lacks (oid -> needed version)
@@ -330,6 +447,7 @@ class Peering:
         view = self.view
         assert view is not None
         self.replies.clear()
+        self.peer_shards.clear()
         self.failed.clear()
         self.peer_missing.clear()
         self.peer_diffs.clear()
@@ -374,13 +492,20 @@ class Peering:
 
     # -- peer answers -------------------------------------------------------------
     def on_info(
-        self, osd: int, info: PGInfo, entries: list[LogEntry], missing: dict[Oid, Version]
+        self,
+        osd: int,
+        info: PGInfo,
+        entries: list[LogEntry],
+        missing: dict[Oid, Version],
+        shard: int | None = None,
     ) -> list[Effect]:
-        """A peer's answer to our query (or its unsolicited notify)."""
+        """A peer's answer to our query (or its unsolicited notify); `shard`: the shard
+        it holds of an erasure-coded PG."""
         fx: list[Effect] = []
         if not self.is_primary or self.state not in (PEERING, DOWN):
             return fx
         self.replies[osd] = PeerReport(info, entries, missing)
+        self.peer_shards[osd] = shard
         self.failed.discard(osd)
         # Past intervals other OSDs saw widen our prior set.
         known = {(p.first, p.last) for p in self.info.past_intervals}
@@ -425,7 +550,11 @@ class Peering:
         assert view is not None
         infos = {o: r.info for o, r in self.replies.items()}
         infos[self.whoami] = self.info
-        auth = choose_authoritative(infos, self.whoami)
+        if view.shards:
+            shard_of = {**self.peer_shards, self.whoami: self.shard}
+            auth = choose_ec_authoritative(infos, self.whoami, view.ec_k, shard_of)
+        else:
+            auth = choose_authoritative(infos, self.whoami)
         assert auth is not None
         if auth == self.whoami:
             auth_log = PGLog(self.log.tail, list(self.log.entries))
@@ -448,12 +577,16 @@ class Peering:
         self.info.last_user_version = max(self.info.last_user_version, auth_luv)
         plans: list[ActivatePlan] = []
         self.strays = set()
+        if view.shards:
+            own = self._reshard(own, auth_log)
         for osd, rep in self.replies.items():
             d = self.peer_diffs[osd]
             if osd in view.acting or osd in self.backfill_targets:
-                plans.append(
-                    ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
-                )
+                plan = ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
+                if view.shards:
+                    plan = self._reshard(plan, auth_log)
+                    d.backfill = plan.backfill
+                plans.append(plan)
                 self.peer_missing[osd] = dict(d.missing)
             elif rep.info.last_update != (0, 0) or rep.entries:
                 self.strays.add(osd)
@@ -466,10 +599,10 @@ class Peering:
         (and wait for the map); otherwise sets the backfill targets of this interval."""
         view = self.view
         assert view is not None
-        if view.shards:
-            return False  # erasure-coded pools keep backfilling acting members for now
         complete = {o: not d.backfill for o, d in self.peer_diffs.items()}
         complete[self.whoami] = not own_backfill
+        if view.shards:
+            return self._want_other_ec_acting(complete, fx)
         lus = {o: r.info.last_update for o, r in self.replies.items()}
         lus[self.whoami] = self.info.last_update
         want, targets = calc_acting(
@@ -484,6 +617,76 @@ class Peering:
         # incomplete members are backfilled while acting (and the PG is degraded).
         self.backfill_targets = set(targets) - set(view.acting)
         return False
+
+    def _want_other_ec_acting(self, complete: dict[int, bool], fx: list[Effect]) -> bool:
+        """choose_acting for an erasure-coded PG (`calc_ec_acting`): the pg_temp keeps
+        every shard on its position, holes included."""
+        view = self.view
+        assert view is not None
+        shard_of = dict(self.peer_shards)
+        shard_of[self.whoami] = self.shard
+        up = view.up_shards or view.shards
+        want, targets = calc_ec_acting(up, view.shards, view.size, complete, shard_of)
+        members = [o for o in want if o >= 0]
+        if len(members) < max(view.min_size, 1):
+            # Too few complete OSDs for a pg_temp: the acting set stays and its
+            # incomplete members are backfilled while acting (each takes the shard
+            # of its position at activation).
+            return False
+        if want != view.shards:
+            temp = tuple(CRUSH_ITEM_NONE if o < 0 else o for o in want)
+            self.want_pg_temp = () if want == up else temp
+            fx.append(RequestPGTemp(self.want_pg_temp))
+            self._set_state(WAIT_ACTING, fx)
+            return True
+        self.backfill_targets = set(targets)
+        return False
+
+    def assigned_shard(self, osd: int) -> int | None:
+        """The shard an acting member or backfill target of an erasure-coded PG holds
+        in this interval: its acting position, else (a target) its up position."""
+        view = self.view
+        if view is None or not view.shards:
+            return None
+        shard = view.shard_of(osd)
+        return shard if shard is not None else self.backfill_shard(osd)
+
+    def held_shard(self, osd: int) -> int | None:
+        """The shard `osd` reported holding (ours for us)."""
+        return self.shard if osd == self.whoami else self.peer_shards.get(osd)
+
+    def _reshard(self, plan: ActivatePlan, auth_log: PGLog) -> ActivatePlan:
+        """An erasure-coded member's plan with its shard; one that holds another shard
+        drops it and is backfilled with the authoritative log."""
+        shard = self.assigned_shard(plan.osd)
+        plan.shard = shard
+        if shard is None or shard == self.held_shard(plan.osd):
+            return plan
+        return ActivatePlan(plan.osd, True, ZERO, list(auth_log.entries), {}, set(), shard=shard)
+
+    def stray_shards(self, oid: Oid) -> dict[int, int]:
+        """Erasure-coded PGs: OSDs outside acting and the backfill targets that hold a
+        shard of `oid` at the authoritative version (upstream's missing_loc also
+        counts strays), osd -> shard."""
+        view = self.view
+        out: dict[int, int] = {}
+        if view is None:
+            return out
+        for osd, shard in self.peer_shards.items():
+            d = self.peer_diffs.get(osd)
+            if shard is None or d is None or d.backfill or osd in view.acting:
+                continue
+            if osd in self.backfill_targets or oid in d.missing or oid in d.deletes:
+                continue
+            out[osd] = shard
+        return out
+
+    def backfill_shard(self, osd: int) -> int | None:
+        """The shard a backfill target of an erasure-coded PG receives: its up position."""
+        view = self.view
+        if view is None or osd not in self.backfill_targets:
+            return None
+        return view.up_shard_of(osd)
 
     def _maybe_activate(self, fx: list[Effect]) -> None:
         view = self.view
@@ -563,6 +766,25 @@ class Peering:
             fx.append(Clean(self.view.epoch, sorted(self.strays)))
             self.strays = set()
         view = self.view
+        if (
+            self.state == ACTIVE
+            and view is not None
+            and view.shards
+            and self.want_pg_temp is None
+            and view.shards != view.up_shards
+            and not self.missing
+            and not any(self.peer_missing.get(o) for o in self.acting_backfill_replicas)
+        ):
+            # the targets are complete: the acting set they make with the members
+            # (up, or the next step towards it)
+            complete = {o: True for o in self.acting_backfill_replicas + [self.whoami]}
+            shard_of = {o: self.assigned_shard(o) for o in complete}
+            want, _ = calc_ec_acting(view.up_shards, view.shards, view.size, complete, shard_of)
+            if want != view.shards:
+                temp = tuple(CRUSH_ITEM_NONE if o < 0 else o for o in want)
+                self.want_pg_temp = () if want == view.up_shards else temp
+                fx.append(RequestPGTemp(self.want_pg_temp))
+            return
         if (
             self.state == ACTIVE
             and view is not None

@@ -143,7 +143,7 @@ class PG:
         info, plog, missing = state or pgmeta.load(svc.store, self.cid, self.pgid)
         self.info: PGInfo = info
         self.log: PGLog = plog
-        self.peering = Peering(svc.whoami, info, plog, missing)
+        self.peering = Peering(svc.whoami, info, plog, missing, shard)
         self.gen = 0  # interval generation
         self._interval_fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._wake = asyncio.Event()
@@ -235,7 +235,9 @@ class PG:
         self.peering.restore_view(view)
 
     def _ec_advance(self, view: PGMapView) -> None:
-        """Erasure-coded pool: keep the codec current and follow our shard position."""
+        """Erasure-coded pool: keep the codec current. Our shard stays what it is when
+        our position changes (the primary may want us serving it: a pg_temp keeps
+        positions); an activation for another shard switches it (`_reshard_txn`)."""
         osdmap = getattr(self.svc, "osdmap", None)
         pool = osdmap.pools.get(self.pool) if osdmap is not None else None
         if not is_erasure(pool):
@@ -244,13 +246,11 @@ class PG:
             self.ec = ECBackend.for_pool(self, osdmap, pool)
         else:
             self.ec.update(pool)
-        new = view.shard_of(self.svc.whoami)
-        if new is not None and new != self.shard:
-            self._switch_shard(new, view.epoch)
 
-    def _switch_shard(self, shard: int, epoch: int) -> None:
-        """We moved to another position of the acting set: our old shard is useless
-        there, so start the new one empty (peering backfills it)."""
+    def _reshard_txn(self, shard: int) -> Transaction:
+        """Activation gave us another shard than the one we hold: drop ours (its
+        objects, log and info) and start the new one's collection, which the
+        activation's backfill plan fills. Memory follows at once; the caller commits."""
         log.info("pg %s: shard %s -> %s", self.pgid, self.shard, shard)
         store = self.svc.store
         t = Transaction()
@@ -264,14 +264,11 @@ class PG:
                     break
                 start = nxt
             t.remove_collection(self.cid)
-        t.append(PG.create_txn(self.pool, self.ps, epoch, shard))
-        store.apply_transaction(t)
-        self._bump_interval()
+        t.append(PG.create_txn(self.pool, self.ps, self.info.epoch_created, shard))
         self.shard = shard
         self.cid = pg_cid(self.pool, self.ps, shard)
-        info, plog, missing = pgmeta.load(store, self.cid, self.pgid)
-        self.info, self.log = info, plog
-        self.peering = Peering(self.svc.whoami, info, plog, missing)
+        self.peering.shard = shard
+        return t
 
     def _bump_interval(self) -> None:
         self.gen += 1
@@ -464,7 +461,8 @@ class PG:
             self.is_primary,
             clean,
             self.premerge and not self._ops_running and not self._local_inflight,
-            tuple(v.acting) if v is not None else (),
+            # an erasure-coded PG compares positions (shard ids): the merged shards align
+            (v.shards or v.acting) if v is not None else (),
             self.info.last_update,
             self.info.last_epoch_started,
             self.info.last_epoch_clean,
@@ -532,7 +530,9 @@ class PG:
             entries = [LogEntry.from_wire(w) for w in h.get("entries", [])]
             missing = {oid_of(o): ver(v) for o, v in h.get("missing", [])}
             if gen == self.gen:
-                self.run_effects(self.peering.on_info(osd, info, entries, missing))
+                shard = h.get("shard")
+                shard = None if shard is None else int(shard)
+                self.run_effects(self.peering.on_info(osd, info, entries, missing, shard))
         except IntervalChanged:
             return
 
@@ -581,7 +581,8 @@ class PG:
                     else dict(self.peering.missing)
                 )
                 for p in backfills:
-                    have = await self._list_objects(p.osd, gen)
+                    resharded = p.shard is not None and p.shard != self.peering.held_shard(p.osd)
+                    have = {} if resharded else await self._list_objects(p.osd, gen)
                     p.missing = {o: v for o, v in ref.items() if have.get(o) != v}
                     p.missing.update(auth_missing)
                     p.deletes = set(have) - set(ref)
@@ -595,7 +596,10 @@ class PG:
             await self._local_idle.wait()
             if gen != self.gen:
                 return
-            t = self.apply_plan(act.own, act.tail, act.epoch, self.info.same_interval_since)
+            t = Transaction()
+            if act.own.shard is not None and act.own.shard != self.shard:
+                t.append(self._reshard_txn(act.own.shard))
+            t.append(self.apply_plan(act.own, act.tail, act.epoch, self.info.same_interval_since))
             self.peering.activation_applied(act)
             await self.commit(t)
             self._activated_gen = gen
@@ -613,6 +617,7 @@ class PG:
                     entries=[e.to_wire() for e in p.entries],
                     missing=[[list(o), list(v)] for o, v in p.missing.items()],
                     deletes=[list(o) for o in p.deletes],
+                    shard=p.shard,
                 )
                 while True:
                     r = await self.peer_call(p.osd, "pg_activate", head, gen)
@@ -1062,7 +1067,7 @@ class PG:
         if v is None:
             return
         acting = [o for o in v.acting if o >= 0]
-        shards = {o: i for i, o in enumerate(v.acting) if o >= 0} if self.ec else None
+        shards = {o: i for i, o in enumerate(v.shards) if o >= 0} if self.ec else None
         opts: ScrubOptions = getattr(self.svc, "scrub_opts", None) or ScrubOptions()
         oids: set[Oid] = set()
         for osd in acting:
@@ -1675,7 +1680,7 @@ class PG:
         info, plog, missing = pgmeta.load(self.svc.store, self.cid, self.pgid)
         view = self.peering.view
         self.info, self.log = info, plog
-        self.peering = Peering(self.svc.whoami, info, plog, missing)
+        self.peering = Peering(self.svc.whoami, info, plog, missing, self.shard)
         self._bump_interval()
         if view is not None:
             self.peering.restore_view(view)  # same interval: peer again within it
@@ -1724,6 +1729,7 @@ class PG:
             "info": self.info.to_wire(),
             "entries": [e.to_wire() for e in self.log.entries],
             "missing": [[list(o), list(v)] for o, v in self.peering.missing.items()],
+            "shard": self.shard,
         }
 
     def handle_list(self, head: dict[str, Any]) -> dict[str, Any]:
@@ -1758,7 +1764,11 @@ class PG:
             {oid_of(o): ver(v) for o, v in head.get("missing", [])},
             {oid_of(o) for o in head.get("deletes", [])},
         )
-        t = self.apply_plan(p, ver(head.get("tail")), int(head["les"]), int(head["sis"]))
+        t = Transaction()
+        shard = head.get("shard")
+        if shard is not None and int(shard) != self.shard:
+            t.append(self._reshard_txn(int(shard)))
+        t.append(self.apply_plan(p, ver(head.get("tail")), int(head["les"]), int(head["sis"])))
         self.info.past_intervals = []
         pgmeta.write_info(t, self.cid, self.info)
         await self.commit(t)
@@ -1899,6 +1909,15 @@ class PG:
             flags.append("peered")
         return "+".join(flags)
 
+    def _serves_elsewhere(self, target: int) -> bool:
+        """Does an acting OSD serve what backfill target `target` receives (so its
+        objects are misplaced, not degraded)? Always for a replicated PG."""
+        v = self.peering.view
+        if v is None or not v.shards:
+            return True
+        shard = self.peering.backfill_shard(target)
+        return shard is not None and shard < len(v.shards) and v.shards[shard] >= 0
+
     def pg_stats(self) -> dict[str, Any]:
         store = self.svc.store
         n = nbytes = clones = 0
@@ -1914,7 +1933,11 @@ class PG:
         degraded = missing_primary + sum(
             len(m) for o, m in pe.peer_missing.items() if o not in targets
         )
-        misplaced = sum(len(pe.peer_missing.get(o, ())) for o in targets)
+        # an erasure-coded target whose position in acting is a hole rebuilds a shard
+        # nobody serves: degraded (counted with the undersized acting set), not misplaced
+        misplaced = sum(
+            len(pe.peer_missing.get(o, ())) for o in targets if self._serves_elsewhere(o)
+        )
         state = self.state
         if self.premerge and state == ACTIVE and pe.is_clean():
             state = "clean+premerge+peered"  # upstream: no client I/O until the merge

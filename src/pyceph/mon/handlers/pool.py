@@ -417,16 +417,6 @@ def _parse_int(val: str) -> tuple[int | None, str]:
         return None, f"strict_strtoll: expected integer, got: '{val}'"
 
 
-def _check_can_merge(p: P.Pool) -> None:
-    """pyceph merges replicated pools' PGs only: the pgp_num steps before a merge remap
-    PGs, and an erasure-coded PG whose OSDs swap shard positions drops both shards (no
-    pg_temp keeps the old acting set while they are rebuilt), so its objects would go
-    unfound. Upstream merges erasure-coded pools too."""
-    if p.is_erasure():
-        raise CephError(errno.EOPNOTSUPP, f"pool {p.pool_name} is erasure-coded: pyceph cannot "
-                        "merge its PGs yet (lowering pg_num)")  # fmt: skip
-
-
 def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
     """`pg_num_actual` (the mgr's step; upstream OSDMonitor::prepare_command_pool_set):
     growing splits at once, shrinking only lowers pg_num_pending by one; the monitor lowers
@@ -444,7 +434,6 @@ def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
     if n > p.pg_num:
         _grow_pg_num(p, n, epoch)
         return
-    _check_can_merge(p)
     if n < p.pgp_num:
         raise CephError(errno.EINVAL, f"specified pg_num {n} < pgp_num {p.pgp_num}")
     if n < p.pg_num - 1:
@@ -535,8 +524,6 @@ def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
             return
         if v > int(s.opt("mon_max_pool_pg_num")):
             raise CephError(errno.ERANGE, _max_pg_msg(s))
-        if v < p.pg_num:
-            _check_can_merge(p)
         if v > p.pg_num_target:
             check_pg_num(s, p.pool_id, v, p.size)
         # pgp_num tracks pg_num if it did (upstream: left to the user if set apart)

@@ -1,0 +1,75 @@
+"""Erasure-coded PG merges on real daemons: `pg_num` 8 -> 4 on an EC pool (k=2, m=1,
+4 OSDs) under a writer. The mgr steps pgp_num down (shards move through pg_temps that
+keep positions), then pg_num one PG at a time once source and target are clean on the
+same acting set; every OSD folds each shard into the same shard of the target.
+Everything acknowledged reads back and lists; HEALTH_OK with every PG active+clean."""
+
+from __future__ import annotations
+
+from tests.integration.test_pg_split import (
+    HEAL_TIMEOUT,
+    MERGE_OPTIONS,
+    SHRINK_TIMEOUT,
+    Appender,
+    _mon,
+)
+from tests.waiting import wait_until
+
+import rados
+
+POOL = "ecmerge"
+PROFILE = "ecmerge-profile"
+
+
+def _nums(r: rados.Rados) -> tuple[int, int, int, int]:
+    d = next(p for p in _mon(r, prefix="osd pool ls", detail="detail") if p["pool_name"] == POOL)
+    return d["pg_num"], d["pg_placement_num"], d["pg_num_target"], d["pg_num_pending"]
+
+
+def _clean(r: rados.Rados, pg_num: int) -> bool:
+    st = _mon(r, prefix="status")
+    pgs, om = st["pgmap"], st["osdmap"]
+    states = {s["state_name"]: s["count"] for s in pgs["pgs_by_state"]}
+    mine = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
+    return (
+        om["num_up_osds"] == om["num_osds"] == om["num_in_osds"]
+        and states.get("active+clean") == pgs["num_pgs"]
+        and len(mine) == pg_num
+        and st["health"]["status"] == "HEALTH_OK"
+    )
+
+
+def test_ec_merge_under_a_writer(cluster_factory) -> None:
+    cluster = cluster_factory(4, **MERGE_OPTIONS)
+    r = rados.Rados(conffile=cluster.conf_path)
+    r.connect(timeout=30)
+    try:
+        _mon(r, prefix="osd erasure-code-profile set", name=PROFILE,
+             profile=["k=2", "m=1", "crush-failure-domain=osd"])  # fmt: skip
+        _mon(r, prefix="osd pool create", pool=POOL, pg_num=8, pool_type="erasure",
+             erasure_code_profile=PROFILE)  # fmt: skip
+        _mon(r, prefix="osd pool set", pool=POOL, var="allow_ec_overwrites", val="true")
+        _mon(r, prefix="osd pool application enable", pool=POOL, app="rados")
+        wait_until(lambda: _clean(r, 8), "pool active+clean", HEAL_TIMEOUT)
+        with r.open_ioctx(POOL) as ioctx:
+            writer = Appender(ioctx)
+            writer.start()
+            try:
+                writer.progress(100)
+                _mon(r, prefix="osd pool set", pool=POOL, var="pg_num", val="4")
+                assert _nums(r)[2] == 4  # the target; pg_num follows
+                wait_until(lambda: _nums(r)[0] <= 6, "the first merges", SHRINK_TIMEOUT)
+                writer.progress(50)
+                wait_until(lambda: _nums(r)[0] == 4, "pg_num 4", SHRINK_TIMEOUT)
+                writer.progress(100)
+            finally:
+                model = writer.finish()
+            wait_until(lambda: _clean(r, 4), "4 PGs active+clean", HEAL_TIMEOUT)
+            assert _nums(r) == (4, 4, 4, 4)
+            for name, data in model.items():
+                assert ioctx.read(name, len(data) + 1) == data, name
+            assert {o.key for o in ioctx.list_objects()} == set(model)
+        pgs = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
+        assert sum(p["stat_sum"]["num_objects"] for p in pgs) == len(model)
+    finally:
+        r.shutdown()
