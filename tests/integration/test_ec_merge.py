@@ -12,6 +12,7 @@ from tests.integration.test_pg_split import (
     SHRINK_TIMEOUT,
     Appender,
     _mon,
+    _reported_since_change,
 )
 from tests.waiting import wait_until
 
@@ -69,6 +70,7 @@ def test_ec_merge_under_a_writer(cluster_factory) -> None:
             for name, data in model.items():
                 assert ioctx.read(name, len(data) + 1) == data, name
             assert {o.key for o in ioctx.list_objects()} == set(model)
+        wait_until(lambda: _reported_since_change(r, POOL), "stats after the merges", HEAL_TIMEOUT)  # fmt: skip
         pgs = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
         assert sum(p["stat_sum"]["num_objects"] for p in pgs) == len(model)
     finally:
