@@ -751,9 +751,7 @@ class PG:
             await self._recover_one(me, oid, gen)
             if oid in self.peering.missing:
                 return False
-        for osd in list(self.peering.peer_missing):
-            if oid in self.peering.peer_missing[osd]:
-                await self._recover_one(osd, oid, gen)
+        await self._recover_on_peers(oid, gen)
         old_v = self.object_version(oid)
         prev = self.log.head
         version: Version = (self.svc.map_epoch, prev[1] + 1)
@@ -933,6 +931,16 @@ class PG:
             await self.peer_call(primary, "backfill_reserve", self.peer_head(op="revoke"), gen)
         except IntervalChanged:
             pass  # the primary's own interval change ended its reservation
+
+    async def _recover_on_peers(self, oid: Oid, gen: int) -> None:
+        """Recover `oid` on every peer that misses it, before a write touches it (upstream
+        wait_for_degraded_object). The peers' missing sets change while one recovers (a
+        peer completes, a new interval clears them): each is looked up afresh."""
+        for osd in list(self.peering.peer_missing):
+            if gen != self.gen:
+                raise IntervalChanged
+            if oid in self.peering.peer_missing.get(osd, ()):
+                await self._recover_one(osd, oid, gen)
 
     async def _recover_one(self, osd: int, oid: Oid, gen: int) -> None:
         """Bring `oid` on `osd` (maybe us) to our state; caller holds the object lock."""
@@ -1296,9 +1304,7 @@ class PG:
                 self._restore_watchers(oid)
                 env.watchers = self.watch.view(oid)
             if write:
-                for osd in list(self.peering.peer_missing):
-                    if oid in self.peering.peer_missing[osd]:
-                        await self._recover_one(osd, oid, gen)
+                await self._recover_on_peers(oid, gen)
             if write:
                 reply, res = await self._do_write(head, ops, data, oid, gen, env)
             elif self.ec is not None:
@@ -1466,9 +1472,7 @@ class PG:
                 await self._recover_one(self.svc.whoami, oid, gen)
                 if oid in self.peering.missing:
                     return  # unfound for now: the next pass tries again
-            for osd in list(self.peering.peer_missing):
-                if oid in self.peering.peer_missing[osd]:
-                    await self._recover_one(osd, oid, gen)
+            await self._recover_on_peers(oid, gen)
             k = object_key(self.pool, oid)
             oi = load_oi(self.svc.store, self.cid, k)
             if oi is not None and oi.watchers.pop((gid, cookie), None) is not None:
