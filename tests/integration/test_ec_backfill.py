@@ -30,6 +30,15 @@ NONE = 0x7FFFFFFF
 SAMPLE_INTERVAL = 0.2
 
 
+def create_ec_pool(r: rados.Rados, pool: str, profile: str) -> None:
+    """An EC pool, k=2 m=1 over OSDs, 8 PGs, overwrites allowed (unaligned appends)."""
+    _mon(r, prefix="osd erasure-code-profile set", name=profile,
+         profile=["k=2", "m=1", "crush-failure-domain=osd"])  # fmt: skip
+    _mon(r, prefix="osd pool create", pool=pool, pg_num=8, pool_type="erasure",
+         erasure_code_profile=profile)  # fmt: skip
+    _mon(r, prefix="osd pool set", pool=pool, var="allow_ec_overwrites", val="true")
+
+
 def _static(i: int) -> bytes:
     return b"%06d|" % i * 700  # not stripe-aligned: a partial last stripe on every shard
 
@@ -39,11 +48,7 @@ def test_ec_osd_out_backfills_through_pg_temp_keeping_positions(cluster_factory)
     r = rados.Rados(conffile=cluster.conf_path)
     r.connect(timeout=30)
     try:
-        _mon(r, prefix="osd erasure-code-profile set", name=PROFILE,
-             profile=["k=2", "m=1", "crush-failure-domain=osd"])  # fmt: skip
-        _mon(r, prefix="osd pool create", pool=POOL, pg_num=8, pool_type="erasure",
-             erasure_code_profile=PROFILE)  # fmt: skip
-        _mon(r, prefix="osd pool set", pool=POOL, var="allow_ec_overwrites", val="true")
+        create_ec_pool(r, POOL, PROFILE)
         wait_until(lambda: _all_clean(r), "pool active+clean", HEAL_TIMEOUT)
         io = r.open_ioctx(POOL)
         for i in range(STATIC_OBJECTS):

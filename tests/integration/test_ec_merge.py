@@ -6,12 +6,15 @@ Everything acknowledged reads back and lists; HEALTH_OK with every PG active+cle
 
 from __future__ import annotations
 
+from tests.integration.test_ec_backfill import create_ec_pool
 from tests.integration.test_pg_split import (
     HEAL_TIMEOUT,
     MERGE_OPTIONS,
     SHRINK_TIMEOUT,
     Appender,
+    _merge_clean,
     _mon,
+    _pool_nums,
     _reported_since_change,
 )
 from tests.waiting import wait_until
@@ -22,51 +25,29 @@ POOL = "ecmerge"
 PROFILE = "ecmerge-profile"
 
 
-def _nums(r: rados.Rados) -> tuple[int, int, int, int]:
-    d = next(p for p in _mon(r, prefix="osd pool ls", detail="detail") if p["pool_name"] == POOL)
-    return d["pg_num"], d["pg_placement_num"], d["pg_num_target"], d["pg_num_pending"]
-
-
-def _clean(r: rados.Rados, pg_num: int) -> bool:
-    st = _mon(r, prefix="status")
-    pgs, om = st["pgmap"], st["osdmap"]
-    states = {s["state_name"]: s["count"] for s in pgs["pgs_by_state"]}
-    mine = _mon(r, prefix="pg ls-by-pool", poolstr=POOL)["pg_stats"]
-    return (
-        om["num_up_osds"] == om["num_osds"] == om["num_in_osds"]
-        and states.get("active+clean") == pgs["num_pgs"]
-        and len(mine) == pg_num
-        and st["health"]["status"] == "HEALTH_OK"
-    )
-
-
 def test_ec_merge_under_a_writer(cluster_factory) -> None:
     cluster = cluster_factory(4, **MERGE_OPTIONS)
     r = rados.Rados(conffile=cluster.conf_path)
     r.connect(timeout=30)
     try:
-        _mon(r, prefix="osd erasure-code-profile set", name=PROFILE,
-             profile=["k=2", "m=1", "crush-failure-domain=osd"])  # fmt: skip
-        _mon(r, prefix="osd pool create", pool=POOL, pg_num=8, pool_type="erasure",
-             erasure_code_profile=PROFILE)  # fmt: skip
-        _mon(r, prefix="osd pool set", pool=POOL, var="allow_ec_overwrites", val="true")
+        create_ec_pool(r, POOL, PROFILE)
         _mon(r, prefix="osd pool application enable", pool=POOL, app="rados")
-        wait_until(lambda: _clean(r, 8), "pool active+clean", HEAL_TIMEOUT)
+        wait_until(lambda: _merge_clean(r, 8, POOL), "pool active+clean", HEAL_TIMEOUT)
         with r.open_ioctx(POOL) as ioctx:
             writer = Appender(ioctx)
             writer.start()
             try:
                 writer.progress(100)
                 _mon(r, prefix="osd pool set", pool=POOL, var="pg_num", val="4")
-                assert _nums(r)[2] == 4  # the target; pg_num follows
-                wait_until(lambda: _nums(r)[0] <= 6, "the first merges", SHRINK_TIMEOUT)
+                assert _pool_nums(r, POOL)[2] == 4  # the target; pg_num follows
+                wait_until(lambda: _pool_nums(r, POOL)[0] <= 6, "the first merges", SHRINK_TIMEOUT)
                 writer.progress(50)
-                wait_until(lambda: _nums(r)[0] == 4, "pg_num 4", SHRINK_TIMEOUT)
+                wait_until(lambda: _pool_nums(r, POOL)[0] == 4, "pg_num 4", SHRINK_TIMEOUT)
                 writer.progress(100)
             finally:
                 model = writer.finish()
-            wait_until(lambda: _clean(r, 4), "4 PGs active+clean", HEAL_TIMEOUT)
-            assert _nums(r) == (4, 4, 4, 4)
+            wait_until(lambda: _merge_clean(r, 4, POOL), "4 PGs active+clean", HEAL_TIMEOUT)
+            assert _pool_nums(r, POOL) == (4, 4, 4, 4)
             for name, data in model.items():
                 assert ioctx.read(name, len(data) + 1) == data, name
             assert {o.key for o in ioctx.list_objects()} == set(model)

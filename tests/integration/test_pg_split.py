@@ -131,16 +131,17 @@ MERGE_OPTIONS = {"mgr_tick_period": "1", "mon_osd_down_out_interval": "5"}
 SHRINK_TIMEOUT = 240.0
 
 
-def _pool_nums(r: rados.Rados) -> tuple[int, int, int, int]:
-    d = next(p for p in _mon(r, prefix="osd pool ls", detail="detail") if p["pool_name"] == MERGE_POOL)  # fmt: skip
+def _pool_nums(r: rados.Rados, pool: str = MERGE_POOL) -> tuple[int, int, int, int]:
+    d = next(p for p in _mon(r, prefix="osd pool ls", detail="detail") if p["pool_name"] == pool)  # fmt: skip
     return d["pg_num"], d["pg_placement_num"], d["pg_num_target"], d["pg_num_pending"]
 
 
-def _merge_clean(r: rados.Rados, pg_num: int) -> bool:
+def _merge_clean(r: rados.Rados, pg_num: int, pool: str = MERGE_POOL) -> bool:
+    """Every OSD up and in, every PG active+clean, HEALTH_OK, and `pool` has `pg_num` PGs."""
     st = _mon(r, prefix="status")
     pgs, om = st["pgmap"], st["osdmap"]
     states = {s["state_name"]: s["count"] for s in pgs["pgs_by_state"]}
-    mine = _mon(r, prefix="pg ls-by-pool", poolstr=MERGE_POOL)["pg_stats"]
+    mine = _mon(r, prefix="pg ls-by-pool", poolstr=pool)["pg_stats"]
     return (
         om["num_up_osds"] == om["num_osds"] == om["num_in_osds"]
         and states.get("active+clean") == pgs["num_pgs"]
