@@ -105,7 +105,7 @@ class OSDDaemon:
         self.tasks = TaskSet(self.entity)
         #: set by the MonClient on every mgr map (the report loop goes to a new mgr at
         #: once) and by `flush_pg_stats` (it reports now)
-        self._mgrmap_changed = asyncio.Event()
+        self._report_now = asyncio.Event()
         #: `flush_pg_stats` asked for a report now; reports sent since boot (stat seq)
         self._flush_due = False
         self._reports_sent = 0
@@ -151,7 +151,7 @@ class OSDDaemon:
         """`ceph tell osd.N flush_pg_stats`: wake the report loop to send now; the
         stat seq of that report, as upstream's (up_from << 32) + reports counted."""
         self._flush_due = True
-        self._mgrmap_changed.set()
+        self._report_now.set()
         return self._stat_seq(self._reports_sent + 1)
 
     def _stat_seq(self, n: int) -> int:
@@ -268,7 +268,7 @@ class OSDDaemon:
             self.entity,
             secret,
             on_osdmap=self._on_osdmap,
-            on_mgrmap=lambda _m: self._mgrmap_changed.set(),
+            on_mgrmap=lambda _m: self._report_now.set(),
             # the monitor's config database for us (upstream MConfig): `config set osd`
             on_config=cfg.apply_mon_config,
             config=cfg,
@@ -455,7 +455,7 @@ class OSDDaemon:
         reported_to: Any = None
         last = float("-inf")
         while True:
-            self._mgrmap_changed.clear()
+            self._report_now.clear()
             period = float(self.config.get("mgr_stats_period"))
             addr = self._mgr_addr()
             wait = period  # no active mgr: until the map names one (or a period passes)
@@ -479,9 +479,9 @@ class OSDDaemon:
                         log.debug("%s: mgr report failed: %s", self.entity, e)
                         self._flush_due = self._flush_due or flush  # flushed by the retry
                         wait = float(self.config.get("mgr_connect_retry_interval"))
-            # until the next report is due, or at once when the mgr map changes
+            # until the next report is due, or at once on a new mgr map or a flush
             try:
-                await asyncio.wait_for(self._mgrmap_changed.wait(), wait)
+                await asyncio.wait_for(self._report_now.wait(), wait)
             except TimeoutError:
                 pass
 
