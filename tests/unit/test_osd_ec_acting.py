@@ -4,6 +4,8 @@ Positions are shard ids; -1 is a hole (CRUSH_ITEM_NONE)."""
 
 from __future__ import annotations
 
+from tests.unit.test_osd_backfill_acting import info_of, trimmed_log
+
 from pyceph.crush.mapper import CRUSH_ITEM_NONE
 from pyceph.osd.peering import (
     ACTIVE,
@@ -15,7 +17,7 @@ from pyceph.osd.peering import (
     calc_ec_acting,
     choose_ec_authoritative,
 )
-from pyceph.osd.pglog import MODIFY, LogEntry, PGLog
+from pyceph.osd.pglog import PGLog
 from pyceph.osd.types import PGInfo
 
 
@@ -89,19 +91,6 @@ def view(epoch, up, acting, up_thru=None, size=3, min_size=2):
         up_shards=tuple(up),
         ec_k=2,
     )
-
-
-def E(v, name):
-    return LogEntry(MODIFY, ("", name, ""), (1, v), (0, 0), ("c", 1, v), v)
-
-
-def trimmed_log():
-    """A log whose tail is past 1'1: an empty OSD cannot be caught up from it."""
-    return PGLog(tail=(1, 1), entries=[E(2, "b"), E(3, "c")])
-
-
-def info_of(log, les=1):
-    return PGInfo("1.0", last_update=log.head, log_tail=log.tail, last_epoch_started=les)
 
 
 def test_moved_ec_interval_asks_for_a_pg_temp_keeping_positions():
