@@ -85,7 +85,7 @@ async def _out_scenario(c: SimCluster, seed: int) -> Watcher:
     pool = await _pool(c, rc, pg_num=8)
     await _wait_clean(c, rc)
     for i in range(STATIC_OBJECTS):  # data the writers do not touch: only backfill moves it
-        r = await rc.op(pool, f"s{i}", [("write_full", {}, b"%d|" % i * 64)], timeout=120)
+        r = await rc.op(pool, f"s{i}", [("write_full", {}, _static(i))], timeout=120)
         assert r.r == 0, f"seed {seed}: write s{i} -> {r}"
     w = Writers(rc, pool, seed)
     try:
@@ -107,14 +107,24 @@ async def _out_scenario(c: SimCluster, seed: int) -> Watcher:
     )
     await _wait_clean(c, rc, timeout=BACKFILL_TIMEOUT)
     assert not c.osdmap().pg_temp, f"seed {seed}: pg_temp left: {c.osdmap().pg_temp}"
-    for name in sorted(w.acked):
+    await _check_healed(c, rc, pool, seed, w.acked, _static)
+    return seen
+
+
+def _static(i: int) -> bytes:
+    return b"%d|" % i * 64
+
+
+async def _check_healed(c, rc, pool: int, seed: int, acked: dict, static) -> None:
+    """Every acknowledged and every static object reads back, and the out OSD's copies
+    were removed once the PGs were clean elsewhere."""
+    for name in sorted(acked):
         r = await _read(rc, pool, name)
-        assert r.r == 0 and r.outs[0].data == w.acked[name], f"seed {seed}: {name} differs"
+        assert r.r == 0 and r.outs[0].data == acked[name], f"seed {seed}: {name} differs"
     for i in range(STATIC_OBJECTS):
         r = await _read(rc, pool, f"s{i}")
-        assert r.r == 0 and r.outs[0].data == b"%d|" % i * 64, f"seed {seed}: s{i} differs"
-    assert len(w.acked) == OBJECTS
-    # the out OSD's copies were removed once the PGs were clean elsewhere
+        assert r.r == 0 and r.outs[0].data == static(i), f"seed {seed}: s{i} differs"
+    assert len(acked) == OBJECTS
     store = c.daemons[f"osd.{VICTIM}"].obj.store
     left = [
         cid
@@ -122,7 +132,6 @@ async def _out_scenario(c: SimCluster, seed: int) -> Watcher:
         if cid.startswith(f"{pool}.") and store.collection_list(cid, None, 10)[0]
     ]
     assert not left, f"seed {seed}: osd.{VICTIM} still holds {left}"
-    return seen
 
 
 @pytest.mark.parametrize("seed", SEEDS[:2])

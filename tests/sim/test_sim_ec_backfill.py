@@ -19,10 +19,11 @@ from tests.sim.test_sim_backfill import (
     STATIC_OBJECTS,
     VICTIM,
     Watcher,
+    _check_healed,
 )
 from tests.sim.test_sim_backfill import _moved as _all_moved
 from tests.sim.test_sim_cluster import _wait_clean
-from tests.sim.test_sim_split import OBJECTS, Writers, _read
+from tests.sim.test_sim_split import Writers, _read
 
 from pyceph.common.errors import CephError
 from pyceph.sim import seeds
@@ -111,20 +112,7 @@ async def _out_scenario(c: SimCluster, seed: int) -> Watcher:
     )
     await _wait_clean(c, rc, timeout=BACKFILL_TIMEOUT)
     assert not c.osdmap().pg_temp, f"seed {seed}: pg_temp left: {c.osdmap().pg_temp}"
-    for name in sorted(w.acked):
-        r = await _read(rc, pool, name)
-        assert r.r == 0 and r.outs[0].data == w.acked[name], f"seed {seed}: {name} differs"
-    for i in range(STATIC_OBJECTS):
-        r = await _read(rc, pool, f"s{i}")
-        assert r.r == 0 and r.outs[0].data == _static(i), f"seed {seed}: s{i} differs"
-    assert len(w.acked) == OBJECTS
-    store = c.daemons[f"osd.{VICTIM}"].obj.store
-    left = [
-        cid
-        for cid in store.list_collections()
-        if cid.startswith(f"{pool}.") and store.collection_list(cid, None, 10)[0]
-    ]
-    assert not left, f"seed {seed}: osd.{VICTIM} still holds {left}"
+    await _check_healed(c, rc, pool, seed, w.acked, _static)
     return seen
 
 
