@@ -202,7 +202,10 @@ def mcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmp = tmp_path_factory.mktemp("mgrmod")
     folder = str(tmp / "modules")
     _write_module(folder)
-    cluster = make_cluster(str(tmp / "c"), num_osds=1, mgr_module_path=folder)
+    # no module enabled at creation: the tests here enable the ones they use
+    cluster = make_cluster(
+        str(tmp / "c"), num_osds=1, mgr_module_path=folder, mgr_initial_modules=""
+    )
     try:
         yield cluster
     finally:
@@ -279,6 +282,14 @@ def test_enable_errors(mcluster: Any) -> None:
     assert c["summary"]["message"] == "Module 'cannot' has failed dependency: needs a unicorn"
     assert _ceph(conf, "mgr", "module", "disable", "cannot").returncode == 0
     _wait(lambda: "MGR_MODULE_DEPENDENCY" not in checks(), "the check to clear")
+
+
+def test_new_cluster_enables_its_initial_modules(cluster_conf: str) -> None:
+    """`pyceph up` sets mgr_initial_modules to the upstream default's modules that run."""
+    enabled = _module_ls(cluster_conf)["enabled_modules"]
+    assert "iostat" in enabled
+    assert not {"nfs", "restful"} & set(enabled)
+    assert _ceph(cluster_conf, "iostat", "--print-header").returncode == 0
 
 
 def test_command_before_enable_and_commands_listed(mcluster: Any) -> None:

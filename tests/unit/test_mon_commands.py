@@ -371,6 +371,15 @@ def test_mgr_commands_are_forwarded(st: MonState) -> None:
     assert r.forward_to_mgr and r.ret == 0
 
 
+def test_new_cluster_enables_mgr_initial_modules() -> None:
+    assert make_state().mgrmap["modules"] == ["iostat", "nfs", "restful"]  # upstream's default
+    assert make_state({"mgr_initial_modules": "iostat, prometheus"}).mgrmap["modules"] == [
+        "iostat",
+        "prometheus",
+    ]
+    assert make_state({"mgr_initial_modules": ""}).mgrmap["modules"] == []
+
+
 def test_full_osd_sets_pool_full_flag(st: MonState) -> None:
     from pyceph.osdmap.pool import FLAG_FULL
 

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pyceph.common.bootstrap import ADMIN_CAPS, BASE_OPTIONS, MGR_CAPS, OSD_CAPS
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring, generate_secret
 from pyceph.mgr.pgmap import capacity_known
@@ -49,10 +50,6 @@ DEVICE_HEALTH_POOL = "device_health_metrics"
 
 #: Names of the cluster's mgrs in the order they are made (the first is `mgr.x`).
 MGR_IDS = "xyzwvutsrqponmlkjihgfedcba"
-
-ADMIN_CAPS = {"mon": "allow *", "osd": "allow *", "mgr": "allow *", "mds": "allow *"}
-OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
-MGR_CAPS = {"mon": "allow profile mgr", "osd": "allow *", "mds": "allow *"}
 
 
 def free_port() -> int:
@@ -190,14 +187,7 @@ class LocalCluster:
             kr.save(os.path.join(self.path, f"osd.{i}", "keyring"))
         admin.save(os.path.join(self.path, "keyring"))
         everything.save(os.path.join(self.path, "mon.a", "keyring"))
-        settings = {
-            # as the reference's start script: every pyceph client reclaims its global_id
-            # securely, so a new cluster need not warn AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED
-            "auth_allow_insecure_global_id_reclaim": "false",
-            "mon_allow_pool_delete": "true",
-            "osd_crush_chooseleaf_type": "0",
-            "osd_pool_default_size": "3",
-        }
+        settings = dict(BASE_OPTIONS)
         settings.update(overrides or {})
         lines = [
             "[global]",

@@ -13,23 +13,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pyceph.common.bootstrap import ADMIN_CAPS, MGR_CAPS, MON_CAPS, OSD_CAPS
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring
 from pyceph.common.runtime import Runtime
-
-ADMIN_CAPS = {"mon": "allow *", "osd": "allow *", "mgr": "allow *", "mds": "allow *"}
-OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
-MGR_CAPS = {"mon": "allow profile mgr", "osd": "allow *", "mds": "allow *"}
-MON_CAPS = {"mon": "allow *"}
-
-#: Settings every in-process cluster starts with (as `LocalCluster`), before its own.
-BASE_OPTIONS = {
-    "auth_allow_insecure_global_id_reclaim": "false",  # as LocalCluster (secure reclaim only)
-    "mon_allow_pool_delete": "true",
-    "osd_crush_chooseleaf_type": "0",
-    "osd_pool_default_size": "3",
-}
 
 #: The monitor's store (a KV) under its data directory.
 MON_STORE = "store"

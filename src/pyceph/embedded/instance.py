@@ -32,13 +32,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pyceph.common.bootstrap import BASE_OPTIONS
 from pyceph.common.conffile import parse_conf
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring, decode_secret, generate_secret
 from pyceph.common.runtime import RealClock, RealDisk, RealRand, Runtime
 from pyceph.embedded.daemons import (
-    BASE_OPTIONS,
     MON_STORE,
     cluster_conf_text,
     daemon_config,

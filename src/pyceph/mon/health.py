@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyceph.common.options import OPTIONS
 from pyceph.osdmap.osdmap import FLAG_STRING_ORDER
 
 if TYPE_CHECKING:
@@ -207,8 +206,8 @@ def _pg_checks(state: MonState, checks: dict, now: float) -> None:
 
     stats = (state.mgr_digest or {}).get("pg_stats", {})
     states = pg_states(state)
-    cutoff = now - float(_opt(state, "mon_pg_stuck_threshold"))
-    max_detail = int(_opt(state, "mon_health_max_detail"))
+    cutoff = now - float(state.opt("mon_pg_stuck_threshold"))
+    max_detail = int(state.opt("mon_health_max_detail"))
     counts: dict[str, dict[str, int]] = {}
     pgs: dict[str, set[str]] = {}
     lines: dict[str, dict[str, str]] = {}
@@ -259,19 +258,13 @@ def _pg_checks(state: MonState, checks: dict, now: float) -> None:
         _add(checks, code, sev, summary, len(pgs[code]), det)
     misplaced = sum(int(s.get("num_objects_misplaced", 0)) for s in stats.values())
     copies = _object_copies(state, stats)
-    if misplaced and copies > 0 and bool(_opt(state, "mon_warn_on_misplaced")):
+    if misplaced and copies > 0 and bool(state.opt("mon_warn_on_misplaced")):
         _add(checks, "OBJECT_MISPLACED", WARN,
              f"{misplaced}/{copies} objects misplaced ({100.0 * misplaced / copies:.3f}%)",
              misplaced, [])  # fmt: skip
     errors = sum(int(s.get("num_scrub_errors", 0)) for s in stats.values())
     if errors:
         _add(checks, "OSD_SCRUB_ERRORS", ERR, f"{errors} scrub errors", errors, [])
-
-
-def _opt(state: MonState, name: str) -> Any:
-    """An option's value, its table default when the monitor has none."""
-    v = state.opt(name)
-    return OPTIONS[name].default if v is None else v
 
 
 def _object_copies(state: MonState, stats: dict[str, Any]) -> int:

@@ -41,6 +41,7 @@ import msgpack
 from pyceph.auth import enforce
 from pyceph.common.errors import CephError
 from pyceph.common.jsonfmt import dumps
+from pyceph.common.options import OPTIONS
 from pyceph.crush.map import CrushError, CrushMap
 from pyceph.osdmap import incremental
 from pyceph.osdmap import pool as P
@@ -65,45 +66,6 @@ log = logging.getLogger(__name__)
 
 MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus",
                 "pacific", "elector-pinging"]  # fmt: skip
-
-# Fallbacks when the option table does not know a name (or a test passes a dict).
-OPTION_DEFAULTS: dict[str, Any] = {
-    "mon_osd_min_down_reporters": 2,
-    "mon_osd_down_out_interval": 600,
-    "mon_allow_pool_delete": False,
-    "mon_allow_pool_size_one": False,
-    "osd_pool_default_size": 3,
-    "osd_pool_default_min_size": 0,
-    "osd_pool_default_pg_num": 32,
-    "osd_pool_default_pgp_num": 0,
-    "osd_pool_default_pg_autoscale_mode": "on",
-    "osd_pool_default_flag_hashpspool": True,
-    "osd_pool_default_flag_nodelete": False,
-    "osd_pool_default_flag_nopgchange": False,
-    "osd_pool_default_flag_nosizechange": False,
-    "osd_pool_default_crush_rule": -1,
-    "osd_pool_erasure_code_stripe_unit": 4096,
-    "mon_max_pool_pg_num": 65536,
-    "mon_max_pg_per_osd": 250,
-    "osd_crush_chooseleaf_type": 1,
-    "osd_crush_update_on_start": True,
-    "osd_crush_initial_weight": -1.0,
-    "mon_osd_auto_mark_in": False,
-    "mon_osd_auto_mark_new_in": True,
-    "mon_osd_auto_mark_auto_out_in": True,
-    "mon_osd_full_ratio": 0.95,
-    "mon_osd_backfillfull_ratio": 0.90,
-    "mon_osd_nearfull_ratio": 0.85,
-    "mon_warn_on_pool_no_redundancy": True,
-    "mon_min_osdmap_epochs": 500,
-    "mon_osd_report_timeout": 900,
-    "mon_osdmap_full_prune_interval": 10,
-    "mon_osd_cache_size": 500,
-    "mon_osd_blocklist_default_expire": 3600.0,
-    "mon_mgr_beacon_grace": 30.0,
-    "mon_mgr_mkfs_grace": 120.0,
-    "mon_cluster_log_max": 10000,
-}
 
 #: LogEntry priorities (clog_type) in order, and the names clog() accepts for them.
 LOG_LEVELS = {"[DBG]": 0, "[INF]": 1, "[SEC]": 2, "[WRN]": 3, "[ERR]": 4}
@@ -171,11 +133,13 @@ class MonState:
 
     # ------------------------------------------------------------ options
     def opt(self, name: str) -> Any:
+        """An option's value from the daemon's config, else the option table's default
+        (a bare state in a test passes a plain dict)."""
         try:
             v = self._get_option(name)
         except (KeyError, LookupError, ValueError):
             v = None
-        return OPTION_DEFAULTS.get(name) if v is None else v
+        return OPTIONS[name].default if v is None else v
 
     # ------------------------------------------------------------ creation
     @classmethod
@@ -213,6 +177,7 @@ class MonState:
         s.osdmap = m.freeze()
         s.osdmap_history.start(1, m.encode())
         s._new_pending()
+        s.mgrmap["modules"] = initial_mgr_modules(str(s.opt("mgr_initial_modules") or ""))
         if admin_key:
             s.auth["client.admin"] = {
                 "key": admin_key,
@@ -502,7 +467,7 @@ class MonState:
                 "message": message,
             }
         )
-        limit = int(self.opt("mon_cluster_log_max"))
+        limit = int(self.opt("mon_log_max"))
         if len(self.log) > limit:
             del self.log[: len(self.log) - limit]
         if prio != "DBG":  # debug entries (pgmap ticks, read-only audit) stay in memory
@@ -940,6 +905,12 @@ class MonState:
 def _strerror(err: int) -> str:
     """What upstream's monitor says for an error it gives no message of its own."""
     return f"({err}) {os.strerror(err)}"
+
+
+def initial_mgr_modules(setting: str) -> list[str]:
+    """The modules a new cluster's MgrMap enables (upstream MgrMonitor::create_initial
+    reads `mgr_initial_modules`, names separated by spaces or commas)."""
+    return sorted(set(setting.replace(",", " ").split()))
 
 
 def _empty_mgrmap() -> dict[str, Any]:

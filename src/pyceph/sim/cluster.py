@@ -28,16 +28,12 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from pyceph.common.bootstrap import ADMIN_CAPS, BASE_OPTIONS, MGR_CAPS, MON_CAPS, OSD_CAPS
 from pyceph.common.config import CephConfig
 from pyceph.common.errors import CephError
 from pyceph.common.keyring import Keyring, generate_secret
 from pyceph.common.runtime import IdleHost, Runtime
 from pyceph.embedded.daemons import (
-    ADMIN_CAPS,
-    BASE_OPTIONS,
-    MGR_CAPS,
-    MON_CAPS,
-    OSD_CAPS,
     cluster_conf_text,
     daemon_config,
     serve_daemon,

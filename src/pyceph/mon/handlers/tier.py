@@ -24,25 +24,6 @@ from . import Ctx, Reply, command
 
 _SNAP_MODE_FLAGS = P.FLAG_POOL_SNAPS | P.FLAG_SELFMANAGED_SNAPS
 
-#: upstream defaults of the tiering options (used when the config has no value)
-_OPT_DEFAULTS: dict[str, Any] = {
-    "osd_tier_default_cache_mode": "writeback",
-    "osd_tier_default_cache_hit_set_type": "bloom",
-    "osd_tier_default_cache_hit_set_count": 4,
-    "osd_tier_default_cache_hit_set_period": 1200,
-    "osd_tier_default_cache_min_read_recency_for_promote": 1,
-    "osd_tier_default_cache_min_write_recency_for_promote": 1,
-    "osd_tier_default_cache_hit_set_grade_decay_rate": 20,
-    "osd_tier_default_cache_hit_set_search_last_n": 1,
-    "osd_pool_default_hit_set_bloom_fpp": 0.05,
-    "mon_debug_unsafe_allow_tier_with_nonempty_snaps": False,
-}
-
-
-def _opt(ctx: Ctx, name: str) -> Any:
-    v = ctx.state.opt(name)
-    return _OPT_DEFAULTS.get(name) if v is None else v
-
 
 def _lookup(m: OSDMap, name: str) -> P.Pool:
     pid = m.lookup_pool(name)
@@ -115,7 +96,7 @@ def osd_tier_add(ctx: Ctx) -> Reply:
         raise CephError(
             errno.EOPNOTSUPP, f"tier pool '{tp.pool_name}' is an ec pool, which cannot be a tier"
         )
-    allow_snaps = bool(_opt(ctx, "mon_debug_unsafe_allow_tier_with_nonempty_snaps"))
+    allow_snaps = bool(ctx.state.opt("mon_debug_unsafe_allow_tier_with_nonempty_snaps"))
     if (tp.removed_snaps or tp.pool_snaps) and (not force or not allow_snaps):
         raise CephError(
             errno.ENOTEMPTY,
@@ -276,15 +257,15 @@ def osd_tier_add_cache(ctx: Ctx) -> Reply:
         raise CephError(errno.EINVAL, f"unable to parse 'size' value '{size}'")
     if _num_objects(ctx, tp.pool_id):
         raise CephError(errno.ENOTEMPTY, f"tier pool '{tp.pool_name}' is not empty")
-    modestr = str(_opt(ctx, "osd_tier_default_cache_mode"))
+    modestr = str(ctx.state.opt("osd_tier_default_cache_mode"))
     mode = P.CACHE_MODE_BY_NAME.get(modestr)
     if mode is None:
         raise CephError(
             errno.EINVAL, f"osd tier cache default mode '{modestr}' is not a valid cache mode"
         )
-    hs_type = str(_opt(ctx, "osd_tier_default_cache_hit_set_type"))
+    hs_type = str(ctx.state.opt("osd_tier_default_cache_hit_set_type"))
     if hs_type == "bloom":
-        fpp = float(_opt(ctx, "osd_pool_default_hit_set_bloom_fpp"))
+        fpp = float(ctx.state.opt("osd_pool_default_hit_set_bloom_fpp"))
         hsp: dict[str, Any] = {"type": "bloom", "false_positive_probability": fpp,
                                "target_size": 0, "seed": 0}  # fmt: skip
     elif hs_type in ("explicit_hash", "explicit_object"):
@@ -301,16 +282,18 @@ def osd_tier_add_cache(ctx: Ctx) -> Reply:
     nb.last_force_op_resend = nt.last_force_op_resend = m.epoch
     nt.tier_of = base.pool_id
     nt.cache_mode = mode
-    nt.hit_set_count = int(_opt(ctx, "osd_tier_default_cache_hit_set_count"))
-    nt.hit_set_period = int(_opt(ctx, "osd_tier_default_cache_hit_set_period"))
+    nt.hit_set_count = int(ctx.state.opt("osd_tier_default_cache_hit_set_count"))
+    nt.hit_set_period = int(ctx.state.opt("osd_tier_default_cache_hit_set_period"))
     nt.min_read_recency_for_promote = int(
-        _opt(ctx, "osd_tier_default_cache_min_read_recency_for_promote")
+        ctx.state.opt("osd_tier_default_cache_min_read_recency_for_promote")
     )
     nt.min_write_recency_for_promote = int(
-        _opt(ctx, "osd_tier_default_cache_min_write_recency_for_promote")
+        ctx.state.opt("osd_tier_default_cache_min_write_recency_for_promote")
     )
-    nt.hit_set_grade_decay_rate = int(_opt(ctx, "osd_tier_default_cache_hit_set_grade_decay_rate"))
-    nt.hit_set_search_last_n = int(_opt(ctx, "osd_tier_default_cache_hit_set_search_last_n"))
+    nt.hit_set_grade_decay_rate = int(
+        ctx.state.opt("osd_tier_default_cache_hit_set_grade_decay_rate")
+    )
+    nt.hit_set_search_last_n = int(ctx.state.opt("osd_tier_default_cache_hit_set_search_last_n"))
     nt.hit_set_params = hsp
     nt.calc_grade_table()
     nt.target_max_bytes = size
