@@ -190,3 +190,22 @@ def test_blocklist_match_and_normalized_add() -> None:
     assert r.ret == 0, r.outs
     s.commit_pending(T0)
     assert "10.0.0.9:0/42" in s.osdmap.blocklist
+
+
+def test_every_pool_set_variable_has_a_setter_or_is_a_tier_variable() -> None:
+    from pyceph.common.cmdargs import find_command
+    from pyceph.mon.handlers.pool import TIER_VARS
+    from pyceph.mon.handlers.pool_set import SETTERS
+
+    desc = find_command("osd pool set")
+    assert desc is not None
+    arg = desc.arg("var")
+    assert arg is not None
+    accepted = set(arg.strings)
+    # no setter for a variable nobody can send (the mgr's pg_num steps skip the table)
+    assert set(SETTERS) - accepted == {"pg_num_actual"}
+    assert accepted - set(SETTERS) <= TIER_VARS
+    s = make_state()
+    r = s.handle_command({"prefix": "osd pool set", "pool": "p", "var": "hit_set_count",
+                          "val": "4"}, b"", "client.admin", None, T0)  # fmt: skip
+    assert (r.ret, r.outs) == (-errno.EACCES, "pool 'p' is not a tier pool: variable not applicable")  # fmt: skip

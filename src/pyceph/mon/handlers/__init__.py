@@ -65,6 +65,18 @@ def command(*prefixes: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> dict[str, Handler]:
     """Import every handler module (registration happens at import)."""
-    from . import auth, config, config_key, crush, mgr, mon, osd, pool, status, tier  # noqa: F401
+    from . import (  # noqa: F401
+        auth,
+        config,
+        config_key,
+        crush,
+        mgr,
+        mon,
+        osd,
+        pool,
+        pool_set,
+        status,
+        tier,
+    )
 
     return HANDLERS

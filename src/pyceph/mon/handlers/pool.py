@@ -1,17 +1,13 @@
-"""`osd pool *` and `osd erasure-code-profile *`: pool lifecycle, settings, snaps, apps.
+"""`osd pool *` and `osd erasure-code-profile *`: pool lifecycle, snaps, apps, quotas.
 
-Messages and errnos follow upstream OSDMonitor.cc. Growing pg_num takes effect at
-once: the OSDs split their PGs, and pg_num, pgp_num and their targets move together
-(upstream's mgr steps pgp_num gradually). Shrinking it sets pg_num_target (and
-pgp_num_target): the mgr steps pgp_num down, then pg_num_pending (`pg_num_actual`), and the
-monitor lowers pg_num when the OSDs report the merging PGs ready (`prepare_ready_to_merge`).
+Messages and errnos follow upstream OSDMonitor.cc. `osd pool set` has its own module
+(`pool_set`).
 """
 
 from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Callable
 from typing import Any
 
 from pyceph import ec
@@ -85,7 +81,8 @@ def check_pg_num(s: Any, pool_id: int, pg_num: int, size: int) -> None:
         )
 
 
-def _max_pg_msg(s: Any) -> str:
+def max_pg_num_message(s: Any) -> str:
+    """Upstream's ERANGE text for a pg_num above `mon_max_pool_pg_num`."""
     mx = int(s.opt("mon_max_pool_pg_num"))
     return (
         f"'pg_num' must be greater than 0 and less than or equal to {mx} "
@@ -116,7 +113,7 @@ def create_pool(ctx: Ctx, name: str, args: dict[str, Any]) -> tuple[int, str]:
     pg_num = int(args.get("pg_num") or 0) or int(s.opt("osd_pool_default_pg_num"))
     pgp_num = int(args.get("pgp_num") or 0) or int(s.opt("osd_pool_default_pgp_num")) or pg_num
     if pg_num > int(s.opt("mon_max_pool_pg_num")):
-        raise CephError(errno.ERANGE, _max_pg_msg(s))
+        raise CephError(errno.ERANGE, max_pg_num_message(s))
     if pgp_num > pg_num:
         raise CephError(
             errno.ERANGE,
@@ -406,233 +403,6 @@ def osd_pool_get(ctx: Ctx) -> Reply:
         shown = ("true" if val else "false") if isinstance(val, bool) else val
         lines.append(f"{v}: {shown}\n")
     return Reply(data=data, plain="".join(lines))
-
-
-def _parse_int(val: str) -> tuple[int | None, str]:
-    try:
-        return int(val, 10), ""
-    except ValueError:
-        if re.match(r"^[+-]?\d+", val):
-            return None, f"strict_strtoll: garbage at end of string. got: '{val}'"
-        return None, f"strict_strtoll: expected integer, got: '{val}'"
-
-
-def _set_pg_num_actual(s: Any, p: P.Pool, n: int) -> None:
-    """`pg_num_actual` (the mgr's step; upstream OSDMonitor::prepare_command_pool_set):
-    growing splits at once, shrinking only lowers pg_num_pending by one; the monitor lowers
-    pg_num itself when the merging PGs' primary reports them ready."""
-    if p.has_flag(P.FLAG_NOPGCHANGE):
-        raise CephError(errno.EPERM, "pool pg_num change is disabled; you must unset "
-                        "nopgchange flag for the pool first")  # fmt: skip
-    if n <= 0:
-        raise CephError(errno.EINVAL, f"specified pg_num {n} <= 0")
-    if n == p.pg_num:
-        return
-    if n > int(s.opt("mon_max_pool_pg_num")):
-        raise CephError(errno.ERANGE, _max_pg_msg(s))
-    epoch = s.pending_osdmap.epoch
-    if n > p.pg_num:
-        _grow_pg_num(p, n, epoch)
-        return
-    if n < p.pgp_num:
-        raise CephError(errno.EINVAL, f"specified pg_num {n} < pgp_num {p.pgp_num}")
-    if n < p.pg_num - 1:
-        raise CephError(errno.EINVAL, f"specified pg_num {n} < pg_num ({p.pg_num}) - 1; only "
-                        "single pg decrease is currently supported")  # fmt: skip
-    p.pg_num_pending = n
-    # older clients do not know a pg_num_pending change starts an interval (upstream)
-    p.last_force_op_resend_prenautilus = epoch
-    p.last_force_op_resend_preluminous = epoch
-
-
-def _new_pgp_num(p: P.Pool, need_int: Callable[[], int]) -> int:
-    """The checks `pgp_num` and `pgp_num_actual` share (OSDMonitor::prepare_pool_set)."""
-    if p.has_flag(P.FLAG_NOPGCHANGE):
-        raise CephError(errno.EPERM, "pool pgp_num change is disabled; you must unset "
-                        "nopgchange flag for the pool first")  # fmt: skip
-    v = need_int()
-    if v <= 0:
-        raise CephError(errno.EINVAL, f"specified pgp_num must > 0, but you set to {v}")
-    return v
-
-
-def _grow_pg_num(p: P.Pool, n: int, epoch: int) -> None:
-    """pg_num grows (upstream's pg_num_actual increase): older clients resend their ops."""
-    if p.pg_num != p.pg_num_pending:
-        p.last_force_op_resend_prenautilus = epoch
-    p.set_pg_num(n)
-    p.last_force_op_resend_preluminous = epoch
-
-
-def _set_var(ctx: Ctx, p: P.Pool, var: str, val: str) -> None:
-    s = ctx.state
-    m = s.pending_osdmap
-    n, interr = _parse_int(val)
-
-    def need_int() -> int:
-        if n is None:
-            raise CephError(errno.EINVAL, f"error parsing integer value '{val}': {interr}")
-        return n
-
-    if var == "size":
-        if p.has_flag(P.FLAG_NOSIZECHANGE):
-            raise CephError(errno.EPERM, "pool size change is disabled; you must unset "
-                            "nosizechange flag for the pool first")  # fmt: skip
-        if p.is_erasure():
-            raise CephError(errno.EOPNOTSUPP, "can not change the size of an erasure-coded pool")
-        v = need_int()
-        if v <= 0 or v > 10:
-            raise CephError(errno.EINVAL, "pool size must be between 1 and 10")
-        if v == 1:
-            if not bool(s.opt("mon_allow_pool_size_one")):
-                raise CephError(errno.EPERM, "configuring pool size as 1 is disabled by default.")
-            if not ctx.get("yes_i_really_mean_it", False):
-                raise CephError(
-                    errno.EPERM,
-                    "WARNING: setting pool size 1 could lead to data loss without recovery. If "
-                    "you are *ABSOLUTELY CERTAIN* that is what you want, pass the flag "
-                    "--yes-i-really-mean-it.",
-                )
-        check_pg_num(s, p.pool_id, p.pg_num, v)
-        p.size = v
-        p.min_size = default_min_size(s, v)
-    elif var == "min_size":
-        if p.has_flag(P.FLAG_NOSIZECHANGE):
-            raise CephError(errno.EPERM, "pool size change is disabled; you must unset "
-                            "nosizechange flag for the pool first")  # fmt: skip
-        v = need_int()
-        if not p.is_erasure():
-            if v < 1 or v > p.size:
-                raise CephError(errno.EINVAL, "pool min_size must be between 1 and size, which "
-                                f"is set to {p.size}")  # fmt: skip
-        else:
-            k = int(m.erasure_code_profiles.get(p.erasure_code_profile, {}).get("k", 1))
-            if v < k or v > p.size:
-                raise CephError(errno.EINVAL, f"pool min_size must be between {k} and size, "
-                                f"which is set to {p.size}")  # fmt: skip
-        p.min_size = v
-    elif var == "pg_num_actual":
-        _set_pg_num_actual(s, p, need_int())
-    elif var == "pg_num":
-        if p.has_flag(P.FLAG_NOPGCHANGE):
-            raise CephError(errno.EPERM, "pool pg_num change is disabled; you must unset "
-                            "nopgchange flag for the pool first")  # fmt: skip
-        v = need_int()
-        if v <= 0:
-            raise CephError(errno.EINVAL, f"specified pg_num {v} <= 0")
-        if v == p.pg_num_target:
-            return
-        if v > int(s.opt("mon_max_pool_pg_num")):
-            raise CephError(errno.ERANGE, _max_pg_msg(s))
-        if v > p.pg_num_target:
-            check_pg_num(s, p.pool_id, v, p.size)
-        # pgp_num tracks pg_num if it did (upstream: left to the user if set apart)
-        follow = p.pgp_num_target == p.pg_num_target
-        p.pg_num_target = v
-        if follow:
-            p.pgp_num_target = v
-        if v > p.pg_num:
-            # growing takes effect at once (upstream's mgr steps it: a pyceph departure)
-            if follow:
-                p.pgp_num = v
-            _grow_pg_num(p, v, m.epoch)
-        # shrinking: the mgr steps pgp_num, then pg_num (pg_num_actual), one merge at a
-        # time (pyceph.mgr.pg_adjust)
-    elif var == "pgp_num_actual":
-        v = _new_pgp_num(p, need_int)
-        if v > p.pg_num:
-            raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num}")
-        if v > p.pg_num_pending:
-            raise CephError(errno.EINVAL,
-                            f"specified pgp_num {v} > pg_num_pending {p.pg_num_pending}")  # fmt: skip
-        p.pgp_num = v
-    elif var == "pgp_num":
-        v = _new_pgp_num(p, need_int)
-        if v > p.pg_num_target:
-            raise CephError(errno.EINVAL, f"specified pgp_num {v} > pg_num {p.pg_num_target}")
-        p.pgp_num_target = v  # the mgr steps pgp_num toward it (pyceph.mgr.pg_adjust)
-    elif var == "crush_rule":
-        rid = m.crush.find_rule(val)
-        if rid < 0:
-            raise CephError(errno.ENOENT, f"crush rule {val} does not exist")
-        r = m.crush.rules[rid]
-        if r.type != p.type:
-            raise CephError(errno.EINVAL, f"rule {rid} type {r.type} does not match pool")
-        p.crush_rule = rid
-    elif var in BOOL_FLAGS:
-        if var == "hashpspool" and not ctx.get("yes_i_really_mean_it", False):
-            raise CephError(
-                errno.EPERM,
-                "are you SURE?  this will remap all placement groups in this pool, this "
-                "triggers large data movement, pass --yes-i-really-mean-it if you really do.",
-            )
-        if val == "true" or n == 1:
-            p.flags |= BOOL_FLAGS[var]
-        elif val == "false" or n == 0:
-            p.flags &= ~BOOL_FLAGS[var]
-        else:
-            raise CephError(errno.EINVAL, "expecting value 'true', 'false', '0', or '1'")
-    elif var == "pg_autoscale_mode":
-        if val not in P.AUTOSCALE_BY_NAME:
-            raise CephError(errno.EINVAL, f"specified invalid mode {val}")
-        p.pg_autoscale_mode = P.AUTOSCALE_BY_NAME[val]
-    elif var == "allow_ec_overwrites":
-        if not p.is_erasure():
-            raise CephError(errno.EINVAL, "ec overwrites can only be enabled for an erasure coded pool")  # fmt: skip
-        if val == "true" or n == 1:
-            p.flags |= P.FLAG_EC_OVERWRITES
-        elif val == "false" or n == 0:
-            raise CephError(errno.EINVAL, "ec overwrites cannot be disabled once enabled")
-        else:
-            raise CephError(errno.EINVAL, "expecting value 'true', 'false', '0', or '1'")
-    elif var == "fast_read":
-        if not p.is_erasure():
-            raise CephError(errno.EINVAL, "fast read is not supported in replication pool")
-        if val == "true" or n == 1:
-            p.fast_read = True
-        elif val == "false" or n == 0:
-            p.fast_read = False
-        else:
-            raise CephError(errno.EINVAL, "expecting value 'true', 'false', '0', or '1'")
-    elif var in INT_OPTIONS:
-        v = need_int()
-        if v == 0:
-            p.options.pop(var, None)
-        else:
-            p.options[var] = v
-    elif var in FLOAT_OPTIONS:
-        try:
-            f = float(val)
-        except ValueError:
-            raise CephError(errno.EINVAL, f"error parsing floating point value '{val}'")
-        if f < 0:
-            raise CephError(errno.EINVAL, f"{var} must be >= 0")
-        if f == 0 and var != "pg_autoscale_bias":
-            p.options.pop(var, None)
-        else:
-            p.options[var] = f
-    elif var in STR_OPTIONS:
-        if not val or val == "unset":
-            p.options.pop(var, None)
-        else:
-            p.options[var] = val
-    else:
-        raise CephError(errno.EACCES,
-                        f"pool '{p.pool_name}' is not a tier pool: variable not applicable")  # fmt: skip
-
-
-@command("osd pool set")
-def osd_pool_set(ctx: Ctx) -> Reply:
-    m = ctx.state.pending_osdmap
-    p0 = get_pool(m, ctx.args["pool"])
-    var, val = ctx.args["var"], str(ctx.args["val"])
-    p = p0.copy()
-    _set_var(ctx, p, var, val)
-    if p.to_plain() == p0.to_plain():
-        return Reply(outs=f"set pool {p.pool_id} {var} to {val}")
-    p.last_change = m.epoch
-    m.pools[p.pool_id] = p
-    return Reply(outs=f"set pool {p.pool_id} {var} to {val}", changed={"osdmap"})
 
 
 def _iec(val: str) -> int | None:
