@@ -237,3 +237,31 @@ def test_trace_does_not_depend_on_the_process_hash_seed():
         assert res.returncode == 0, res.stderr[-2000:]
         outs.add(res.stdout.strip())
     assert len(outs) == 1, "seed 21: traces differ between processes"
+
+
+#: Bound (virtual seconds) on a MonClient's reconnection after its monitor restarts.
+RECONNECT_WAIT = 60.0
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_mon_client_tells_its_owner_of_each_new_session(seed):
+    """A restarted monitor lost what the old sessions sent: the MonClient calls its
+    session listeners when it has a new one (the OSD resends its pg_temp wishes there)."""
+    with SimCluster(seed) as c:
+
+        async def main():
+            await c.start()
+            await c.wait_osds_up()
+            rc = await c.client()
+            sessions: list[float] = []
+            rc.monc.on_session(lambda: sessions.append(c.loop.time()))
+            await c.crash("mon.a")
+            await c.restart("mon.a")
+            deadline = c.loop.time() + RECONNECT_WAIT
+            while not sessions:
+                assert c.loop.time() < deadline, f"seed {seed}: no new monitor session"
+                await asyncio.sleep(0.5)
+            assert len(sessions) == 1 and rc.monc.is_connected
+            await c.close()
+
+        c.run(main())

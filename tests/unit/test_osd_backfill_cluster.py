@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 
 from tests.unit.test_osd_cluster import _write, holders, run
+from tests.unit.test_osd_recovery_reserve import _degraded_pg
 
 from pyceph.osd.fakes import FakePool, InProcCluster
 from pyceph.osd.service import OSDOptions
 
 #: Bound on each awaited condition (seconds).
 WAIT = 10.0
+#: Objects written while a replica is down: more than its log keeps (a backfill).
+OBJECTS = 40
 
 
 async def _until(pred, what: str) -> None:
@@ -27,14 +30,7 @@ def test_toofull_target_waits_then_backfills_through_pg_temp():
     async def main():
         opts = OSDOptions(max_pg_log_entries=10, min_pg_log_entries=5, backfill_retry_interval=0.1)
         c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
-        await c.start()
-        await c.wait_clean()
-        _u, _p, acting, primary = c.map.pg_to_up_acting_osds(1, 0)
-        victim = [o for o in acting if o != primary][0]
-        await c.kill(victim)
-        await c.wait_active()
-        for i in range(40):
-            await _write(c, f"o{i}", b"v%d" % i)
+        primary, victim = await _degraded_pg(c, OBJECTS)
         # the victim comes back nearly full for its map's backfillfull_ratio
         store = c.stores[victim]
         store.capacity = store.statfs()["used"] + (64 << 10)
@@ -47,16 +43,41 @@ def test_toofull_target_waits_then_backfills_through_pg_temp():
         assert victim not in st["acting"] and victim in st["up"]
         assert c.map.pg_temp[(1, 0)] == st["acting"]
         # the acting set is short of size: each copy it lacks counts as degraded (upstream)
-        assert st["num_objects_misplaced"] == 40 and st["num_objects_degraded"] == 40
+        assert st["num_objects_misplaced"] == OBJECTS and st["num_objects_degraded"] == OBJECTS
         # reads and writes go on meanwhile, on the acting set
         await _write(c, "during", b"d")
         store.capacity = None  # room again: the retry goes through
         await c.wait_clean()
         await _until(lambda: not c.map.pg_temp, "pg_temp removed")
         await c.wait_clean()
-        for i in range(40):
+        for i in range(OBJECTS):
             assert holders(c, 1, f"o{i}") == {o: b"v%d" % i for o in range(3)}
         assert holders(c, 1, "during") == {o: b"d" for o in range(3)}
+        await c.stop()
+
+    run(main())
+
+
+def test_a_lost_pg_temp_request_goes_again_on_a_new_monitor_session():
+    """The primary's MOSDPGTemp is lost with its monitor session and no later map comes to
+    make it ask again: the new session resends it (upstream OSD::ms_handle_connect)."""
+
+    async def main():
+        opts = OSDOptions(max_pg_log_entries=10, min_pg_log_entries=5, backfill_retry_interval=0.1)
+        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
+        primary, victim = await _degraded_pg(c, OBJECTS)
+        c.mon_reachable = False
+        await c.revive(victim)  # behind a trimmed log: the primary wants a pg_temp
+        pg = c.running[primary].pgs[(1, 0)]
+        await _until(lambda: c.lost_by_mon, "the pg_temp request (lost)")
+        assert c.lost_by_mon[0][0] == "pg_temp" and not c.map.pg_temp
+        assert pg.peering.want_pg_temp
+        c.reconnect_mon()
+        await _until(lambda: c.map.pg_temp, "the pg_temp, asked again")
+        await c.wait_clean()
+        await _until(lambda: not c.map.pg_temp, "pg_temp removed")
+        for i in range(OBJECTS):
+            assert holders(c, 1, f"o{i}") == {o: b"v%d" % i for o in range(3)}
         await c.stop()
 
     run(main())

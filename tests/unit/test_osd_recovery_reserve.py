@@ -28,15 +28,16 @@ async def _until(pred, what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _degraded_pg(c: InProcCluster):
-    """Kill a replica, write N objects, revive it: the PG must recover them."""
+async def _degraded_pg(c: InProcCluster, n: int = N) -> tuple[int, int]:
+    """Kill a replica of PG 1.0 and write `n` objects `o<i>` = `v<i>` without it; the PG's
+    primary and the dead replica (the caller revives it)."""
     await c.start()
     await c.wait_clean()
     _u, _p, acting, primary = c.map.pg_to_up_acting_osds(1, 0)
     victim = [o for o in acting if o != primary][0]
     await c.kill(victim)
     await c.wait_active()
-    for i in range(N):
+    for i in range(n):
         await _write(c, f"o{i}", b"v%d" % i)
     return primary, victim
 

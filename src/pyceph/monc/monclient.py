@@ -106,6 +106,8 @@ class MonClient:
         #: Set when the monitors refused our key (deleted or re-keyed entity).
         self._auth_error: CephError | None = None
         self._subs: dict[str, int] = {}
+        #: called whenever a monitor session opens (`on_session`)
+        self._session_listeners: list[Callable[[], None]] = []
         self._map_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._reconnect: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -225,6 +227,14 @@ class MonClient:
         self._conn = conn
         if self._subs:
             conn.send("mon_subscribe", {"what": dict(self._subs)})
+        for listener in self._session_listeners:
+            listener()
+
+    def on_session(self, listener: Callable[[], None]) -> None:
+        """Call `listener` each time a monitor session opens: what was sent on the old
+        session with `send` may be lost, and a daemon sends it again (upstream
+        OSD::ms_handle_connect). It must not raise."""
+        self._session_listeners.append(listener)
 
     def _reset(self, conn: Connection) -> None:
         if conn is self._conn:

@@ -141,6 +141,13 @@ class OSDDaemon:
         if r.head.get("r", 0) < 0:
             raise CephError(-int(r.head["r"]), "osd_alive refused")
 
+    def _mon_session_opened(self) -> None:
+        """A new monitor session: resend what the old one may have lost (upstream
+        OSD::ms_handle_connect: pg_temp wanted, ready-to-merge, failure reports)."""
+        self._reported.clear()  # the heartbeat loop reports the still-silent peers again
+        if self.osd is not None:
+            self.osd.mon_session_opened()
+
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
         self.monc.send("pg_ready_to_merge", head)
 
@@ -331,6 +338,7 @@ class OSDDaemon:
             await self.monc.wait_for_osdmap(epoch, MON_START_TIMEOUT)
             log.info("%s up at %s:%s (epoch %s)", self.entity, *self.addr, epoch)
             self._booted = True
+            self.monc.on_session(self._mon_session_opened)
             self.tasks.spawn(self._heartbeat_loop(), "heartbeats")
             self.tasks.spawn(self._report_loop(), "mgr reports")
             self.tasks.spawn(self._scrub_loop(), "scrub scheduler")

@@ -92,6 +92,9 @@ class _Mon:
             c.publish(m)
 
     def pg_ready_to_merge(self, head: dict[str, Any]) -> None:
+        if not self.cluster.mon_reachable:
+            self.cluster.lost_by_mon.append(("pg_ready_to_merge", dict(head)))
+            return
         self.cluster.ready_to_merge.append(dict(head))
 
     def flush_pg_stats(self) -> int:
@@ -99,6 +102,9 @@ class _Mon:
 
     def pg_temp(self, pgs: dict[str, list[int]]) -> None:
         c = self.cluster
+        if not c.mon_reachable:
+            c.lost_by_mon.append(("pg_temp", dict(pgs)))
+            return
         m = c.map.next()
         for pgid, osds in pgs.items():
             pool, _, ps = pgid.partition(".")
@@ -119,6 +125,10 @@ class InProcCluster:
         self.map = FakeMap(1, dict(pools), {i: FakeOsd(up_from=1) for i in range(n)})
         #: the MOSDPGReadyToMerge heads the OSDs sent
         self.ready_to_merge: list[dict[str, Any]] = []
+        #: False while the OSDs' monitor sessions are broken: what they send is lost
+        #: (`lost_by_mon` keeps it) until `reconnect_mon`
+        self.mon_reachable = True
+        self.lost_by_mon: list[tuple[str, dict[str, Any]]] = []
         self.stores = {i: MemStore() for i in range(n)}
         for s in self.stores.values():
             s.mkfs()
@@ -164,6 +174,13 @@ class InProcCluster:
         self.map = m
         for osd in list(self.running.values()):
             osd.handle_map(m)
+
+    def reconnect_mon(self) -> None:
+        """The OSDs' monitor sessions are back: each OSD is told, as its daemon is when
+        its MonClient opens a new session."""
+        self.mon_reachable = True
+        for osd in list(self.running.values()):
+            osd.mon_session_opened()
 
     async def kill(self, i: int, mark_down: bool = True) -> None:
         """kill -9: the OSD's tasks stop where they are; its store keeps what committed."""

@@ -397,6 +397,14 @@ class OSD:
         for (pool_id, ps), pg in self.pgs.items():
             pg.set_premerge(ps in pending.get(pool_id, ()))
 
+    def mon_session_opened(self) -> None:
+        """The daemon has a new monitor session: the pg_temps our PGs still want and the
+        ready-to-merge steps go again (a message on the old session may have been lost;
+        upstream requeue_pg_temp, send_ready_to_merge)."""
+        for pg in self.pgs.values():
+            pg.resend_pg_temp()
+        self.send_ready_to_merge()
+
     def merge_quiesced(self) -> None:
         self.send_ready_to_merge()
 

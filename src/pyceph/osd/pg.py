@@ -297,6 +297,12 @@ class PG:
         self._wake.set()
         self._wake = asyncio.Event()
 
+    def resend_pg_temp(self) -> None:
+        """Ask the monitor again for the pg_temp this PG's primary waits on, if any."""
+        want = self.peering.want_pg_temp
+        if want is not None and self.peering.is_primary and not self.removed:
+            self.svc.request_pg_temp(self.pgid, list(want))
+
     def run_effects(self, fx: list[Any]) -> None:
         for e in fx:
             if isinstance(e, Query):
