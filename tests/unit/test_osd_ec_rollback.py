@@ -12,6 +12,7 @@ from pyceph.osd import ec_rollback
 from pyceph.osd.ec_rollback import CommitTracker, is_stash
 from pyceph.osd.peering import can_rollback_to, choose_ec_authoritative
 from pyceph.osd.pglog import MODIFY, LogEntry, PGLog, diff_against_auth
+from pyceph.osd.snaps import object_keys
 from pyceph.osd.types import PGInfo
 from pyceph.store.memstore import MemStore
 from pyceph.store.transaction import Transaction
@@ -217,3 +218,25 @@ def test_can_rollback_to_is_the_newest_entry_without_rollback_data():
     entries = [_entry((1, 1), (0, 0), False), _entry((1, 2), (1, 1)), _entry((1, 3), (1, 2))]
     assert can_rollback_to((1, 0), entries) == (1, 1)
     assert can_rollback_to((1, 0), entries[1:]) == (1, 0)
+
+
+def test_stash_objects_are_no_client_objects():
+    s = _with_object()
+    stats = s.collection_stats(CID)
+    txn = CASES["partial_overwrite"]()
+    stash, _info = ec_rollback.plan(txn, CID, GEN, _old(s))
+    s.apply_transaction(Transaction().append(stash).append(txn))
+    assert any(is_stash(k) for k in _snapshot(s))
+    after = s.collection_stats(CID)
+    assert (after.objects, after.clones) == (stats.objects, stats.clones)
+    assert object_keys(s, CID, HEAD_KEY) == [HEAD_KEY]
+
+
+def test_a_peer_log_starting_at_the_auth_head_rolls_back_from_there():
+    # the auth (oldest last_update) ends at 1'4; the peer trimmed up to 1'4 and holds
+    # 1'5..1'6 with rollback data: it undoes those, nothing is missing
+    auth = PGLog((1, 2), [_entry((1, 3), (0, 0), False), _entry((1, 4), (1, 3), False)])
+    peer = [_entry((1, 5), (1, 4)), _entry((1, 6), (1, 5), oid=("", "b", ""))]
+    d = diff_against_auth(auth, (1, 6), peer, peer_tail=(1, 4))
+    assert d.common == (1, 4) and d.rollback == [(1, 6), (1, 5)]
+    assert not d.missing and not d.entries

@@ -594,7 +594,9 @@ class Peering:
             rep = self.replies[auth]
             auth_log = PGLog(rep.info.log_tail, list(rep.entries))
             auth_luv = rep.info.last_user_version
-            d = diff_against_auth(auth_log, self.info.last_update, self.log.entries, self.missing)
+            d = diff_against_auth(
+                auth_log, self.info.last_update, self.log.entries, self.missing, self.log.tail
+            )
             # The auth's own missing set says what *its* store lacks, not ours: we lack
             # what our log and missing set say, plus the auth entries after the common point.
             own = ActivatePlan(
@@ -603,7 +605,7 @@ class Peering:
             )  # fmt: skip
         for osd, rep in self.replies.items():
             self.peer_diffs[osd] = diff_against_auth(
-                auth_log, rep.info.last_update, rep.entries, rep.missing
+                auth_log, rep.info.last_update, rep.entries, rep.missing, rep.info.log_tail
             )
         if self._want_other_acting(auth, own.backfill, fx):
             return

@@ -234,6 +234,7 @@ def diff_against_auth(
     peer_last_update: Version,
     peer_entries: list[LogEntry],
     peer_missing: dict[Oid, Version] | None = None,
+    peer_tail: Version | None = None,
 ) -> LogDiff:
     """What a peer with `peer_entries` (its log, oldest first) must do to match `auth`.
 
@@ -241,7 +242,9 @@ def diff_against_auth(
     needs a backfill. Otherwise every peer entry newer than the auth tail that the auth
     log lacks is divergent: its object goes back to the auth's state (missing at the
     version before the divergence, or deleted if it did not exist then); every auth
-    entry newer than the common point is missing on the peer.
+    entry newer than the common point is missing on the peer. The peer's log tail
+    (`peer_tail`), when the auth log holds it, is a common point too: the peer applied
+    everything up to it (an EC auth log may end where a newer peer's log begins).
     """
     d = LogDiff()
     if peer_last_update < auth.tail and auth.tail != ZERO:
@@ -253,6 +256,9 @@ def diff_against_auth(
     common = max(matched) if matched else min(auth.tail, peer_last_update)
     if peer_last_update <= auth.head and peer_last_update in auth_versions:
         common = max(common, peer_last_update)
+    tail_shared = peer_tail is not None and (peer_tail in auth_versions or peer_tail == auth.tail)
+    if tail_shared and peer_tail is not None and peer_tail <= auth.head:
+        common = max(common, peer_tail)
     d.common = common
     d.divergent = [e for e in peer_entries if e.version > common]
     missing: dict[Oid, Version] = dict(peer_missing or {})
