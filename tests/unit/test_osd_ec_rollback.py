@@ -240,3 +240,11 @@ def test_a_peer_log_starting_at_the_auth_head_rolls_back_from_there():
     d = diff_against_auth(auth, (1, 6), peer, peer_tail=(1, 4))
     assert d.common == (1, 4) and d.rollback == [(1, 6), (1, 5)]
     assert not d.missing and not d.entries
+
+
+def test_large_old_attrs_stash_the_whole_object_not_the_log_entry():
+    s = _with_object()
+    big = b"x" * (ec_rollback.MAX_INLINE_ATTR_BYTES + 1)
+    s.apply_transaction(Transaction().setattrs(CID, HEAD_KEY, {"_big": big}))
+    info = _apply_then_undo(s, Transaction().setattrs(CID, HEAD_KEY, {"_big": b"small"}))
+    assert info.keys[0].whole and info.keys[0].attrs is None

@@ -14,7 +14,8 @@ with its log entry and in the same store transaction, what it destroys (`plan`):
   touches, then writes from there) -> the old bytes from that offset to the old end
   copied into the generation object (upstream's rollback_extents); rollback truncates,
   copies them back and restores the old size; a pure append is undone by a truncate;
-- attrs it sets or removes -> the old attrs kept in the entry (upstream's setattrs desc).
+- attrs it sets or removes -> the old attrs kept in the entry (upstream's setattrs desc),
+  or, past `MAX_INLINE_ATTR_BYTES`, the whole object stashed.
 
 The plan is made by the shard itself against its own store (each shard's bytes and sizes
 differ), so it is exact for that shard; upstream computes one ObjectModDesc on the primary.
@@ -41,6 +42,9 @@ OldState = tuple[bool, int, dict[str, bytes]]
 #: reads a key's `OldState`; the flag says whether its attrs are wanted
 OldReader = Callable[[ObjectKey, bool], OldState]
 
+#: Most bytes of old attrs (names and values) kept in a log entry; an object whose
+#: attrs are larger is stashed whole instead, so log records stay small.
+MAX_INLINE_ATTR_BYTES = 4096
 #: data ops whose offset (a truncate's new size) is where the data may change from
 _DATA = (Op.WRITE, Op.ZERO, Op.TRUNCATE)
 _ATTRS = (Op.SETATTRS, Op.RMATTR, Op.RMATTRS)
@@ -172,6 +176,11 @@ def plan(txn: Transaction, cid: str, gen: int, old: OldReader) -> tuple[Transact
             info.keys.append(KeyUndo(k, created=True))
             continue
         g = stash_key(k, gen)
+        if (
+            k in attrs
+            and sum(len(n) + len(v) for n, v in old_attrs.items()) > MAX_INLINE_ATTR_BYTES
+        ):
+            whole.add(k)  # too large for the log entry: the stash object keeps them
         if k in whole:
             stash.clone(cid, k, g)
             info.keys.append(KeyUndo(k, whole=True, size=size))
