@@ -9,7 +9,9 @@ The PG logs are short so that an OSD joining a PG needs a backfill, not log reco
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+from pathlib import Path
 
 import pytest
 from tests.sim.test_sim_backfill import (
@@ -256,3 +258,16 @@ def test_ec_pool_under_the_thrasher_backfills_and_loses_nothing(profile, seed, c
     wanted = [r for r in caplog.records if "want pg_temp" in r.getMessage()]
     assert wanted, f"seed {seed}: no PG asked for a pg_temp ({counts})"
     assert healed <= HEAL_TIMEOUT and sum(counts.values()) > 0
+
+
+def test_sim_seeds_script_runs_every_thrash_profile():
+    """`scripts/sim_seeds.py --ec` offers exactly these profiles, and its replay command
+    names this test with the profile."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "sim_seeds.py"
+    spec = importlib.util.spec_from_file_location("sim_seeds", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert set(mod.EC_PROFILES) == set(THRASH_PROFILES)
+    cmd = mod.replay_command(7, 0, 0, "k2m1")
+    assert "PYCEPH_SIM_SEEDS=7" in cmd and "test_sim_ec_backfill.py" in cmd and "k2m1" in cmd
