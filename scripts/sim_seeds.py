@@ -4,6 +4,7 @@
     python scripts/sim_seeds.py --minutes 60 [--start 1000] [--jobs 2] [--ops 120]
                                 [--max-down 2] [--out sim_seeds.json]
     python scripts/sim_seeds.py --seeds 4026,4012 --ops 60 --max-down 2   # replay
+    python scripts/sim_seeds.py --ec k2m1 --minutes 60 --jobs 2   # erasure-coded seeds
 
 Each seed is `pyceph.sim.thrasher.run_sim_seed` — a 4-OSD simulated cluster under the
 thrasher with the model-checking workload, then heal, HEALTH_OK and a full check — the
@@ -11,6 +12,11 @@ scenario `tests/sim/test_sim_thrash.py` runs in CI, on seeds CI does not reach. 
 processes take seeds start, start+1, ... until the time is up; the summary gives the
 seeds run, seeds per hour, the thrasher's actions, and every failure with the command
 that replays it.
+
+With ``--ec PROFILE`` (``k2m1``, ``k2m2``) each seed is instead the EC thrasher scenario
+of `tests/sim/test_sim_ec_backfill.py` (appenders on an erasure-coded pool of that
+profile under kills, partitions and out/in, then heal and check every acknowledged
+append); ``--ops`` and ``--max-down`` do not apply to it.
 """
 
 from __future__ import annotations
@@ -26,12 +32,16 @@ import time
 import traceback
 from typing import Any
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(_ROOT, "src"))
+sys.path.insert(1, _ROOT)  # --ec runs the scenario of tests/sim/test_sim_ec_backfill.py
 
 from pyceph.sim.thrasher import SIM_OPS as SIM_OPS_DEFAULT  # noqa: E402
 
 #: Longest error text kept per failure in the summary.
 MAX_ERROR_CHARS = 4000
+#: The EC thrasher profiles `--ec` takes (`THRASH_PROFILES` of the EC sim test).
+EC_PROFILES = ("k2m1", "k2m2")
 #: Wall-clock bound on one seed (a livelock in virtual time must not stall the run).
 SEED_WALL_LIMIT = 300
 
@@ -51,9 +61,11 @@ def _worker(
     deadline: float,
     ops: int,
     max_down: int,
+    ec: str,
     out: Any,
 ) -> None:
-    """Run `seeds`, or start, start+step, ... until `deadline`; one record each on `out`."""
+    """Run `seeds`, or start, start+step, ... until `deadline`; one record each on `out`
+    (`ec`: an EC thrasher profile name, or "" for the replicated workload)."""
     logging.disable(logging.CRITICAL)  # the daemons' own warnings would drown the output
     from pyceph.sim.thrasher import run_sim_seed
 
@@ -71,9 +83,13 @@ def _worker(
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(SEED_WALL_LIMIT)
         try:
-            res = run_sim_seed(seed, ops=ops, max_down=max_down or 1)
-            rec.update(ok=True, ops=res.ops, reads=res.reads_checked, actions=res.actions,
-                       virtual=round(res.virtual_seconds, 1))  # fmt: skip
+            if ec:
+                counts, healed = _run_ec_seed(seed, ec)
+                rec.update(ok=True, actions=counts, virtual=round(healed, 1))
+            else:
+                res = run_sim_seed(seed, ops=ops, max_down=max_down or 1)
+                rec.update(ok=True, ops=res.ops, reads=res.reads_checked, actions=res.actions,
+                           virtual=round(res.virtual_seconds, 1))  # fmt: skip
         except BaseException as e:  # a failure is data here: record it and go on
             rec.update(ok=False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR_CHARS],
                        trace=traceback.format_exc()[-MAX_ERROR_CHARS:])  # fmt: skip
@@ -83,6 +99,13 @@ def _worker(
         out.put(rec)
         seed += step
     out.put(None)
+
+
+def _run_ec_seed(seed: int, profile: str) -> tuple[dict[str, int], float]:
+    """One seed of the EC thrasher scenario: (thrasher actions, virtual seconds to heal)."""
+    from tests.sim.test_sim_ec_backfill import THRASH_PROFILES, thrash_ec_seed
+
+    return thrash_ec_seed(seed, THRASH_PROFILES[profile])
 
 
 def _print_record(rec: dict[str, Any]) -> None:
@@ -102,8 +125,13 @@ class _Echo:
         self.q.put(rec)
 
 
-def replay_command(seed: int, ops: int, max_down: int) -> str:
+def replay_command(seed: int, ops: int, max_down: int, ec: str = "") -> str:
     """The command that runs `seed` again as this run did."""
+    if ec:
+        return (
+            f"PYCEPH_SIM_SEEDS={seed} python -m pytest tests/sim/test_sim_ec_backfill.py "
+            f"-k 'thrasher and {ec}' -p no:cacheprovider -n 0"
+        )
     if not max_down and ops == SIM_OPS_DEFAULT:
         return (
             f"PYCEPH_SIM_SEEDS={seed} python -m pytest tests/sim/test_sim_thrash.py "
@@ -127,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         "2 = size-1 with min_size 2: PGs may go inactive, nothing may be lost)",
     )
     ap.add_argument("--seeds", default="", help="run exactly these seeds (comma separated)")
+    ap.add_argument(
+        "--ec",
+        choices=EC_PROFILES,
+        default="",
+        help="run the erasure-coded thrasher scenario with this profile instead",
+    )
     ap.add_argument("--out", default="sim_seeds.json")
     args = ap.parse_args(argv)
     explicit = [int(x) for x in args.seeds.split(",") if x.strip()] if args.seeds else None
@@ -139,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     q: Any = ctx.Queue()
     parts = [
         (explicit[i :: args.jobs] if explicit else None, args.start + i, args.jobs, deadline,
-         ops, args.max_down, q)
+         ops, args.max_down, args.ec, q)
         for i in range(args.jobs)
     ]  # fmt: skip
     procs = []
@@ -169,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.time() - began
     failures = [
         {"seed": r["seed"], "error": r["error"], "trace": r["trace"],
-         "replay": replay_command(r["seed"], ops, args.max_down)}
+         "replay": replay_command(r["seed"], ops, args.max_down, args.ec)}
         for r in records if not r["ok"]
     ]  # fmt: skip
     actions: dict[str, int] = {}
@@ -184,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeds_per_hour": round(len(records) * 3600 / elapsed, 1) if elapsed else 0,
         "first_seed": explicit[0] if explicit else args.start,
         "max_down": args.max_down or 1,
+        "ec_profile": args.ec or None,
         "ops": sum(r.get("ops", 0) for r in records),
         "reads_checked": sum(r.get("reads", 0) for r in records),
         "thrasher_actions": actions,

@@ -9,7 +9,9 @@ The PG logs are short so that an OSD joining a PG needs a backfill, not log reco
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+from pathlib import Path
 
 import pytest
 from tests.sim.test_sim_backfill import (
@@ -41,12 +43,14 @@ from pyceph.sim.thrasher import (
 SEEDS = seeds()
 #: The erasure-code profile: two data shards and one coding shard, one per OSD.
 PROFILE = ["k=2", "m=1", "crush-failure-domain=osd"]
-#: Under the thrasher: k=2, m=2 (upstream's min_size k+1 = 3). A write the interval
-#: change interrupts is then applied by at least k shards (rolled forward) or by fewer,
-#: with k others holding the object as before (rolled back). pyceph keeps no rollback
-#: data (upstream's ObjectModDesc), so with min_size = k (m=1) an interrupted write that
-#: one of the two serving shards applied could be neither.
+#: Under the thrasher: k=2, m=2 (upstream's min_size k+1 = 3) and k=2, m=1 (min_size
+#: k = 2). A write the interval change interrupts may be applied by one of the serving
+#: shards only: that shard undoes it with its rollback data (`pyceph.osd.ec_rollback`,
+#: upstream's ObjectModDesc) when peering picks the older log.
 THRASH_PROFILE = ["k=2", "m=2", "crush-failure-domain=osd"]
+THRASH_PROFILE_M1 = ["k=2", "m=1", "crush-failure-domain=osd"]
+#: The thrasher's profiles by name; `scripts/sim_seeds.py --ec` runs many seeds of each.
+THRASH_PROFILES = {"k2m2": THRASH_PROFILE, "k2m1": THRASH_PROFILE_M1}
 #: OSDs under the thrasher: size 4, plus one the thrasher may take out.
 THRASH_OSDS = 5
 
@@ -192,11 +196,13 @@ THRASH_OP_TIMEOUT = 120.0
 THRASH_SECONDS = 90.0
 
 
-async def _thrash_scenario(c: SimCluster, seed: int) -> tuple[dict, float]:
+async def _thrash_scenario(
+    c: SimCluster, seed: int, profile: list[str] = THRASH_PROFILE
+) -> tuple[dict, float]:
     await c.start()
     await c.wait_osds_up()
     rc = await c.client()
-    pool = await ec_pool(c, rc, profile=THRASH_PROFILE)
+    pool = await ec_pool(c, rc, profile=profile)
     backend = SimBackend(c, rc)
     th = Thrasher(
         backend,
@@ -204,7 +210,7 @@ async def _thrash_scenario(c: SimCluster, seed: int) -> tuple[dict, float]:
         ThrashConfig(
             min_interval=SIM_THRASH_INTERVAL[0],
             max_interval=SIM_THRASH_INTERVAL[1],
-            max_down=1,  # size - min_size of a k=2 m=2 pool
+            max_down=1,  # size - min_size of a k=2 m=2 or (min_size k) k=2 m=1 pool
             max_out=1,
         ),
     )
@@ -230,15 +236,38 @@ async def _thrash_scenario(c: SimCluster, seed: int) -> tuple[dict, float]:
     return dict(th.counts), healed
 
 
-@pytest.mark.parametrize("seed", SEEDS[:2])
-def test_ec_pool_under_the_thrasher_backfills_and_loses_nothing(seed, caplog):
+def thrash_ec_seed(seed: int, profile: list[str] = THRASH_PROFILE) -> tuple[dict, float]:
+    """One seed of the EC thrasher scenario (the test's, and `scripts/sim_seeds.py
+    --ec`'s): the thrasher's action counts and the virtual seconds it took to heal."""
+    with SimCluster(seed, num_osds=THRASH_OSDS, options={**SIM_OPTIONS, **SHORT_LOG}) as c:
+        c.faults.set_default(drop=SIM_LINK_DROP)
+        return c.run(_thrash_scenario(c, seed, profile))
+
+
+#: One seed per profile keeps CI time as it was.
+THRASH_RUNS = [("k2m2", SEEDS[0]), ("k2m1", SEEDS[1 % len(SEEDS)])]
+
+
+@pytest.mark.parametrize(("profile", "seed"), THRASH_RUNS)
+def test_ec_pool_under_the_thrasher_backfills_and_loses_nothing(profile, seed, caplog):
     """Kills, restarts, partitions, out/in against an EC pool with short logs: OSDs that
     join a PG backfill their shard through a pg_temp; every acknowledged append reads
     back and the cluster heals to HEALTH_OK with no pg_temp left."""
     caplog.set_level(logging.INFO, logger="pyceph.osd.pg")
-    with SimCluster(seed, num_osds=THRASH_OSDS, options={**SIM_OPTIONS, **SHORT_LOG}) as c:
-        c.faults.set_default(drop=SIM_LINK_DROP)
-        counts, healed = c.run(_thrash_scenario(c, seed))
+    counts, healed = thrash_ec_seed(seed, THRASH_PROFILES[profile])
     wanted = [r for r in caplog.records if "want pg_temp" in r.getMessage()]
     assert wanted, f"seed {seed}: no PG asked for a pg_temp ({counts})"
     assert healed <= HEAL_TIMEOUT and sum(counts.values()) > 0
+
+
+def test_sim_seeds_script_runs_every_thrash_profile():
+    """`scripts/sim_seeds.py --ec` offers exactly these profiles, and its replay command
+    names this test with the profile."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "sim_seeds.py"
+    spec = importlib.util.spec_from_file_location("sim_seeds", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert set(mod.EC_PROFILES) == set(THRASH_PROFILES)
+    cmd = mod.replay_command(7, 0, 0, "k2m1")
+    assert "PYCEPH_SIM_SEEDS=7" in cmd and "test_sim_ec_backfill.py" in cmd and "k2m1" in cmd

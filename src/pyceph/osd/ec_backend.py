@@ -80,6 +80,8 @@ _META_OPS = frozenset(
 #: ops that only write past the old data when appends must be stripe-aligned
 _APPEND_OPS = frozenset({"write", "append", "writesame"})
 _DATA_OPS = (Op.WRITE, Op.ZERO, Op.TRUNCATE)
+#: Seconds the OSDs outside the PG's peering get to answer for an unfound object.
+UNFOUND_PROBE_TIMEOUT = 5.0
 
 
 def is_erasure(pool: Any) -> bool:
@@ -199,9 +201,48 @@ class ECBackend:
                 pg.peer_call(osd, "pg_pull", pg.peer_head(oid=list(oid)), gen)
             )
             tasks[fut] = (osd, shard)
+        await self._collect(oid, tasks, out, want)
+        if len(out) < k and want is not None:
+            # unfound among the OSDs peering heard from: any other up OSD may still
+            # hold a shard at the wanted version (upstream discover_all_missing asks
+            # the OSDs that might have it); each gets a bounded time to answer, and only
+            # a shard at exactly that version counts
+            asked = {osd for osd, _ in sources} | set(exclude) | {me}
+            osdmap = getattr(pg.svc, "osdmap", None)
+            others = sorted(
+                o for o in getattr(osdmap, "osds", {}) if o not in asked and osdmap.is_up(o)
+            )
+            for osd in others:
+                fut = asyncio.ensure_future(
+                    pg.peer_call(osd, "pg_pull", pg.peer_head(oid=list(oid)), gen)
+                )
+                tasks[fut] = (osd, -1)
+            await self._collect(oid, tasks, out, want, UNFOUND_PROBE_TIMEOUT, exact=True)
+        return out
+
+    async def _collect(
+        self,
+        oid: Oid,
+        tasks: dict[asyncio.Future[Any], tuple[int, int]],
+        out: dict[int, tuple[dict[str, Any], dict[int, bytes]]],
+        want: Version | None,
+        timeout: float | None = None,
+        exact: bool = False,
+    ) -> None:
+        """Add the `pg_pull` answers of `tasks` (future -> (osd, the shard it serves))
+        to `out` until k shards are in, every task answered, or `timeout` passed; the
+        rest are cancelled. `exact`: only answers holding the object at `want`."""
+        pg = self.pg
+        k = self.codec.k
+        deadline = None if timeout is None else pg.svc.runtime.clock.monotonic() + timeout
         try:
             while tasks and len(out) < k:
-                done, _ = await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+                left = None if deadline is None else deadline - pg.svc.runtime.clock.monotonic()
+                if left is not None and left <= 0:
+                    return
+                done, _ = await asyncio.wait(
+                    set(tasks), timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
                 for t in done:
                     _osd, shard = tasks.pop(t)
                     r = t.result()  # IntervalChanged propagates
@@ -210,18 +251,20 @@ class ECBackend:
                     s = r.head.get("shard")
                     s = shard if s is None else int(s)
                     got = payload_version(r.head)
+                    if exact and got != want:
+                        continue
                     if want is not None and got is not None and got != want:
                         # a shard of another version (equal padded lengths would
                         # decode into garbage): never mix it in
                         log.warning("pg %s: %s: osd.%s has shard %s at %s, not %s",
                                     pg.pgid, oid, _osd, s, got, want)  # fmt: skip
                         continue
-                    if s not in out:
+                    if s >= 0 and s not in out:
                         out[s] = (dict(r.head), split_payload(r.head, r.data))
         finally:
             for t in tasks:
                 t.cancel()
-        return out
+            tasks.clear()
 
     async def materialize(self, oid: Oid, gen: int, need_data: bool) -> MemStore:
         """A scratch store whose collection `pg.cid` holds the logical object (head,

@@ -204,26 +204,42 @@ def calc_acting(
 
 
 def choose_ec_authoritative(
-    infos: dict[int, PGInfo], primary: int, k: int, shard_of: dict[int, int | None]
+    infos: dict[int, PGInfo],
+    primary: int,
+    k: int,
+    shard_of: dict[int, int | None],
+    can_rollback_to: dict[int, Version] | None = None,
 ) -> int | None:
     """The authoritative log of an erasure-coded PG (upstream find_best_info for a pool
-    that requires rollback, without rollback data): among the newest
-    last_epoch_started, an OSD with the newest last_update that at least k distinct
-    shards reached. Every entry up to it can be rebuilt from those shards on the
-    others; a newer entry was applied by fewer than k shards, was never acknowledged,
-    and cannot be read back: it is rolled back (the object rebuilt from the shards that
-    did not apply it). Ties: the longest log, then the primary."""
+    that requires rollback): among the newest last_epoch_started, the OLDEST
+    last_update wins. A newer entry was not committed by every acting shard (an
+    acknowledged one was), so it was never rolled forward: every shard that applied it
+    still holds its rollback data and undoes it locally (`pyceph.osd.ec_rollback`).
+
+    `can_rollback_to` (osd -> the oldest version its log can be rolled back to; every
+    OSD can roll back to its own last_update when absent) guards what upstream asserts:
+    the chosen last_update must be one every newer shard can roll back to, and at least
+    k distinct shards must be at it or past it (else it could not be decoded). When the
+    oldest fails that, the next oldest is tried; when none passes (rollback data lost),
+    the newest last_update at least k shards reached, whose entries are rebuilt from
+    them. Ties: the longest log, then the primary."""
     if not infos:
         return None
     les = max(i.last_epoch_started for i in infos.values())
     newest = {o: i for o, i in infos.items() if i.last_epoch_started == les}
-    lus = sorted({i.last_update for i in newest.values()}, reverse=True)
-    target = lus[-1]
-    for lu in lus:
+    crt = can_rollback_to or {}
+    lus = sorted({i.last_update for i in newest.values()})
+
+    def reached(lu: Version) -> bool:
         shards = {shard_of.get(o, o) for o, i in newest.items() if i.last_update >= lu}
-        if len(shards) >= max(k, 1):
-            target = lu
-            break
+        return len(shards) >= max(k, 1)
+
+    def undoable(lu: Version) -> bool:
+        return all(crt.get(o, i.last_update) <= lu for o, i in newest.items() if i.last_update > lu)
+
+    target = next((lu for lu in lus if reached(lu) and undoable(lu)), None)
+    if target is None:
+        target = next((lu for lu in reversed(lus) if reached(lu)), lus[0])
     best: int | None = None
     best_key: tuple[Any, ...] | None = None
     for osd, info in sorted(newest.items()):
@@ -233,6 +249,16 @@ def choose_ec_authoritative(
         if best_key is None or key > best_key:
             best, best_key = osd, key
     return best
+
+
+def can_rollback_to(tail: Version, entries: list[LogEntry]) -> Version:
+    """The oldest version a shard's log can be undone to: the newest entry without
+    rollback data (rolled forward, or adopted from another log), else the tail
+    (upstream pg_log_t::can_rollback_to)."""
+    for e in reversed(entries):
+        if e.rollback is None:
+            return e.version
+    return tail
 
 
 def calc_ec_acting(
@@ -303,6 +329,8 @@ class ActivatePlan:
     #: erasure-coded pools: the shard the member holds from now on (it drops the one
     #: it held when that differs, and is backfilled)
     shard: int | None = None
+    #: erasure-coded pools: its divergent entries it undoes with their rollback data
+    rollback: list[Version] = field(default_factory=list)
 
 
 @dataclass
@@ -552,7 +580,9 @@ class Peering:
         infos[self.whoami] = self.info
         if view.shards:
             shard_of = {**self.peer_shards, self.whoami: self.shard}
-            auth = choose_ec_authoritative(infos, self.whoami, view.ec_k, shard_of)
+            crt = {o: can_rollback_to(r.info.log_tail, r.entries) for o, r in self.replies.items()}
+            crt[self.whoami] = can_rollback_to(self.log.tail, self.log.entries)
+            auth = choose_ec_authoritative(infos, self.whoami, view.ec_k, shard_of, crt)
         else:
             auth = choose_authoritative(infos, self.whoami)
         assert auth is not None
@@ -564,13 +594,18 @@ class Peering:
             rep = self.replies[auth]
             auth_log = PGLog(rep.info.log_tail, list(rep.entries))
             auth_luv = rep.info.last_user_version
-            d = diff_against_auth(auth_log, self.info.last_update, self.log.entries, self.missing)
+            d = diff_against_auth(
+                auth_log, self.info.last_update, self.log.entries, self.missing, self.log.tail
+            )
             # The auth's own missing set says what *its* store lacks, not ours: we lack
             # what our log and missing set say, plus the auth entries after the common point.
-            own = ActivatePlan(self.whoami, d.backfill, d.common, d.entries, d.missing, d.deletes)
+            own = ActivatePlan(
+                self.whoami, d.backfill, d.common, d.entries, d.missing, d.deletes,
+                rollback=d.rollback,
+            )  # fmt: skip
         for osd, rep in self.replies.items():
             self.peer_diffs[osd] = diff_against_auth(
-                auth_log, rep.info.last_update, rep.entries, rep.missing
+                auth_log, rep.info.last_update, rep.entries, rep.missing, rep.info.log_tail
             )
         if self._want_other_acting(auth, own.backfill, fx):
             return
@@ -582,7 +617,10 @@ class Peering:
         for osd, rep in self.replies.items():
             d = self.peer_diffs[osd]
             if osd in view.acting or osd in self.backfill_targets:
-                plan = ActivatePlan(osd, d.backfill, d.common, d.entries, d.missing, d.deletes)
+                plan = ActivatePlan(
+                    osd, d.backfill, d.common, d.entries, d.missing, d.deletes,
+                    rollback=d.rollback,
+                )  # fmt: skip
                 if view.shards:
                     plan = self._reshard(plan, auth_log)
                     d.backfill = plan.backfill

@@ -25,8 +25,9 @@ from pyceph.common.errors import CephError
 from pyceph.common.tasks import TaskSet
 from pyceph.msg.message import Message
 from pyceph.msg.osd_ops import PG_OPS
-from pyceph.osd import merge, pgmeta, split
+from pyceph.osd import ec_rollback, merge, pgmeta, split
 from pyceph.osd.ec_backend import ECBackend, is_erasure, split_payload
+from pyceph.osd.ec_rollback import is_stash
 from pyceph.osd.ops import (
     OI_ATTR,
     ObjectInfo,
@@ -186,6 +187,10 @@ class PG:
         born = svc.runtime.clock.now()  # upstream stamps a new PG as just scrubbed
         self.scrub = ScrubState(last_scrub_stamp=born, last_deep_scrub_stamp=born)
         self._scrubber: asyncio.Task[Any] | None = None
+        #: erasure-coded PGs: entries up to here hold no rollback data (in memory)
+        self._rolled_to: Version = ZERO
+        #: erasure-coded primary: what every shard committed (upstream roll_forward_to)
+        self._committed = ec_rollback.CommitTracker(self.log.head)
 
     # -- lifecycle ------------------------------------------------------------------
     @staticmethod
@@ -565,7 +570,7 @@ class PG:
         while True:
             keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
             for k in keys:
-                if k.snap != HEAD and k.snap != SNAPDIR:
+                if (k.snap != HEAD and k.snap != SNAPDIR) or is_stash(k):
                     continue
                 oi = load_oi(store, self.cid, k)
                 v = oi.version if oi else ZERO
@@ -624,6 +629,7 @@ class PG:
                     missing=[[list(o), list(v)] for o, v in p.missing.items()],
                     deletes=[list(o) for o in p.deletes],
                     shard=p.shard,
+                    rollback=[list(v) for v in p.rollback],
                 )
                 while True:
                     r = await self.peer_call(p.osd, "pg_activate", head, gen)
@@ -643,18 +649,37 @@ class PG:
         t = Transaction()
         cid = self.cid
         if p.backfill:
-            self.log.reset(tail, list(p.entries))
+            for e in self.log.entries:
+                if e.rollback is not None:
+                    t.append(ec_rollback.forget(e.rollback, cid))
+            self.log.reset(tail, [e.without_rollback() for e in p.entries])
             pgmeta.remove_all_entries(t, cid)
-            for e in p.entries:
+            for e in self.log.entries:
                 pgmeta.write_entry(t, cid, e)
         else:
             if self.log.head > p.common:
+                # divergent entries, newest first: undone in place when the plan says so
+                # (upstream _merge_object_divergent_entries), else their stash dropped
+                undo = set(p.rollback)
+                for e in reversed(self.log.entries_after(p.common)):
+                    if e.rollback is None:
+                        continue
+                    if e.version in undo:
+                        log.info("pg %s: rolling back %s of %s", self.pgid, e.version, e.oid)
+                        t.append(ec_rollback.undo(e.rollback, cid))
+                    else:
+                        t.append(ec_rollback.forget(e.rollback, cid))
                 self.log.rewind_to(p.common)
                 pgmeta.remove_entries(t, cid, p.common)
             for e in p.entries:
                 if e.version > self.log.head:
+                    e = e.without_rollback()
                     self.log.append(e)
                     pgmeta.write_entry(t, cid, e)
+        # every member now holds the log up to its head: nothing in it is undone again
+        self._rolled_to = self.log.tail
+        self._roll_forward(t, self.log.head)
+        self._committed.reset(self.log.head)
         store = self.svc.store
         for oid in p.deletes:
             for k in object_keys(store, cid, object_key(self.pool, oid)):
@@ -740,7 +765,7 @@ class PG:
         while store.collection_exists(self.cid):
             keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
             for k in keys:
-                if k.snap != HEAD:
+                if k.snap != HEAD and not is_stash(k):
                     out[key_oid(k)] = None
             if nxt is None:
                 break
@@ -1606,11 +1631,21 @@ class PG:
             per_osd = self.ec.retarget(obj_txn)
         # a replicated write's data goes on as the buffer it came in (encode_split)
         txn_ops, wire = obj_txn.encode_split() if per_osd is None else (None, b"")
-        t = Transaction().append(obj_txn if per_osd is None else per_osd.get(me, obj_txn))
+        wire_entry = entry.to_wire()  # each shard records its own rollback data
+        mine = obj_txn if per_osd is None else per_osd.get(me, obj_txn)
+        t = Transaction()
+        rf = self._committed.to
+        if self.ec is not None:
+            t.append(self._stash(mine, entry))
+            self._roll_forward(t, rf)
+        t.append(mine)
         trim_to = self._append_entry(t, entry)
         rep_head = self.peer_head(
-            entry=entry.to_wire(), prev=list(prev), trim_to=list(trim_to) if trim_to else None
+            entry=wire_entry, prev=list(prev), trim_to=list(trim_to) if trim_to else None
         )
+        if self.ec is not None:
+            rep_head["rf"] = list(rf)
+            self._committed.submitted(entry.version)
         if txn_ops is not None:
             rep_head["txn"] = txn_ops
         local = self.tasks.spawn(self.commit(t), f"{self.pgid} commit {entry.version}")
@@ -1635,8 +1670,36 @@ class PG:
                 self._reload_and_repeer()
                 raise IntervalChanged from None
             await self.race(asyncio.gather(*reps), gen)
+            self._committed.committed(entry.version)
         finally:
             await _reap(reps)  # replica writes abandoned by an interval change end here
+
+    def _stash(self, txn: Transaction, entry: LogEntry) -> Transaction:
+        """Erasure-coded PGs: the rollback data of our shard's `txn` for `entry` (set on
+        it), as the transaction to run just before `txn` in the same commit."""
+        stash, entry.rollback = ec_rollback.plan(txn, self.cid, entry.version[1], self._old)
+        return stash
+
+    def _old(self, key: ObjectKey, attrs: bool) -> ec_rollback.OldState:
+        store = self.svc.store
+        if not store.exists(self.cid, key):
+            return False, 0, {}
+        got = {n: bytes(v) for n, v in store.getattrs(self.cid, key).items()} if attrs else {}
+        return True, store.stat(self.cid, key), got
+
+    def _roll_forward(self, t: Transaction, to: Version) -> None:
+        """Erasure-coded PGs: every shard committed the entries up to `to`, so none is
+        ever undone: drop their rollback data (upstream PGLog::roll_forward_to)."""
+        if to <= self._rolled_to:
+            return
+        for e in self.log.entries_after(self._rolled_to):
+            if e.version > to:
+                break
+            if e.rollback is not None:
+                t.append(ec_rollback.forget(e.rollback, self.cid))
+                e.rollback = None
+                pgmeta.write_entry(t, self.cid, e)
+        self._rolled_to = to
 
     def _append_entry(self, t: Transaction, entry: LogEntry) -> Version | None:
         """Add a log entry (and a trim if due) to memory and to `t`; returns trim_to."""
@@ -1648,7 +1711,9 @@ class PG:
         pgmeta.write_entry(t, self.cid, entry)
         opts = self.svc.opts
         target = opts.min_pg_log_entries if self.peering.is_clean() else opts.max_pg_log_entries
-        trim_to = self.log.calc_trim_to(entry.version, target) if len(self.log) > target else None
+        # an erasure-coded PG keeps every entry that some shard may still undo
+        limit = min(entry.version, self._committed.to) if self.ec is not None else entry.version
+        trim_to = self.log.calc_trim_to(limit, target) if len(self.log) > target else None
         if trim_to is not None:
             self._trim(t, trim_to)
         self.info.log_tail = self.log.tail
@@ -1656,6 +1721,8 @@ class PG:
         return trim_to
 
     def _trim(self, t: Transaction, to: Version) -> None:
+        if self.shard is not None:
+            self._roll_forward(t, to)  # a trimmed entry is never undone
         trimmed, evicted = self.log.trim(to, self.svc.opts.pg_log_dups_tracked)
         if trimmed:
             pgmeta.write_trim(t, self.cid, to, trimmed, evicted)
@@ -1712,7 +1779,7 @@ class PG:
                 if len(entries) >= mx:
                     nxt = k
                     break
-                if k.snap != HEAD or (not all_ns and k.namespace != nspace):
+                if k.snap != HEAD or is_stash(k) or (not all_ns and k.namespace != nspace):
                     continue
                 entries.append([k.namespace, k.name, k.key])
             else:
@@ -1751,7 +1818,7 @@ class PG:
         keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
         out = []
         for k in keys:
-            if k.snap != HEAD and k.snap != SNAPDIR:
+            if (k.snap != HEAD and k.snap != SNAPDIR) or is_stash(k):
                 continue
             oi = load_oi(store, self.cid, k)
             out.append([[k.namespace, k.name, k.key], list(oi.version if oi else ZERO)])
@@ -1773,6 +1840,7 @@ class PG:
             [LogEntry.from_wire(w) for w in head.get("entries", [])],
             {oid_of(o): ver(v) for o, v in head.get("missing", [])},
             {oid_of(o) for o in head.get("deletes", [])},
+            rollback=[ver(v) for v in head.get("rollback") or []],
         )
         t = Transaction()
         shard = head.get("shard")
@@ -1828,6 +1896,11 @@ class PG:
             t = Transaction.decode_split(txn_ops, data)
         else:
             t = Transaction.decode(data) if len(data) else Transaction()
+        if self.shard is not None:
+            t = self._stash(t, entry).append(t)
+            rf = head.get("rf")
+            if rf:
+                self._roll_forward(t, ver(rf))
         self.log.append(entry)
         self.info.last_update = entry.version
         self.info.last_user_version = max(self.info.last_user_version, entry.user_version)

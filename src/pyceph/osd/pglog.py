@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyceph.osd.ec_rollback import RollbackInfo
 from pyceph.osd.types import ZERO, Oid, ReqId, Version, oid_of, reqid_of, ver
 
 MODIFY = "modify"
@@ -32,9 +33,12 @@ class LogEntry:
     reqid: ReqId | None = None
     user_version: int = 0
     r: int = 0
+    #: erasure-coded PGs: how this shard undoes the entry (`pyceph.osd.ec_rollback`);
+    #: None once rolled forward (or never applied here: it came with a log to adopt)
+    rollback: RollbackInfo | None = None
 
     def to_wire(self) -> list[Any]:
-        return [
+        w = [
             self.op,
             list(self.oid),
             list(self.version),
@@ -43,6 +47,9 @@ class LogEntry:
             self.user_version,
             self.r,
         ]
+        if self.rollback is not None:
+            w.append(self.rollback.to_wire())
+        return w
 
     @classmethod
     def from_wire(cls, w: list[Any]) -> LogEntry:
@@ -54,7 +61,17 @@ class LogEntry:
             reqid_of(w[4]),
             int(w[5]),
             int(w[6]),
+            RollbackInfo.from_wire(w[7]) if len(w) > 7 and w[7] is not None else None,
         )
+
+    def without_rollback(self) -> LogEntry:
+        """The same entry with no rollback data (another shard's, or rolled forward)."""
+        if self.rollback is None:
+            return self
+        return LogEntry(
+            self.op, self.oid, self.version, self.prior_version, self.reqid,
+            self.user_version, self.r,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -207,6 +224,9 @@ class LogDiff:
     deletes: set[Oid] = field(default_factory=set)
     #: the auth entries the peer must append after rewinding to `common`
     entries: list[LogEntry] = field(default_factory=list)
+    #: versions of divergent entries the peer undoes locally with their rollback data,
+    #: newest first (erasure-coded PGs, upstream _merge_object_divergent_entries)
+    rollback: list[Version] = field(default_factory=list)
 
 
 def diff_against_auth(
@@ -214,6 +234,7 @@ def diff_against_auth(
     peer_last_update: Version,
     peer_entries: list[LogEntry],
     peer_missing: dict[Oid, Version] | None = None,
+    peer_tail: Version | None = None,
 ) -> LogDiff:
     """What a peer with `peer_entries` (its log, oldest first) must do to match `auth`.
 
@@ -221,7 +242,9 @@ def diff_against_auth(
     needs a backfill. Otherwise every peer entry newer than the auth tail that the auth
     log lacks is divergent: its object goes back to the auth's state (missing at the
     version before the divergence, or deleted if it did not exist then); every auth
-    entry newer than the common point is missing on the peer.
+    entry newer than the common point is missing on the peer. The peer's log tail
+    (`peer_tail`), when the auth log holds it, is a common point too: the peer applied
+    everything up to it (an EC auth log may end where a newer peer's log begins).
     """
     d = LogDiff()
     if peer_last_update < auth.tail and auth.tail != ZERO:
@@ -233,17 +256,32 @@ def diff_against_auth(
     common = max(matched) if matched else min(auth.tail, peer_last_update)
     if peer_last_update <= auth.head and peer_last_update in auth_versions:
         common = max(common, peer_last_update)
+    tail_shared = peer_tail is not None and (peer_tail in auth_versions or peer_tail == auth.tail)
+    if tail_shared and peer_tail is not None and peer_tail <= auth.head:
+        common = max(common, peer_tail)
     d.common = common
     d.divergent = [e for e in peer_entries if e.version > common]
     missing: dict[Oid, Version] = dict(peer_missing or {})
-    # Divergent objects first: back to their state before the divergence.
+    # Divergent objects first: back to their state before the divergence. An object
+    # whose every divergent entry carries rollback data (erasure-coded PGs) is undone
+    # in place; otherwise it is missing at the version before its oldest divergent entry
+    # (or deleted if it did not exist then).
+    by_oid: dict[Oid, list[LogEntry]] = {}
     for e in d.divergent:
-        if e.op == ERROR or e.oid in missing:
+        if e.op != ERROR:
+            by_oid.setdefault(e.oid, []).append(e)
+    for oid, es in by_oid.items():
+        if oid in missing:
             continue
-        if e.prior_version == ZERO:
-            d.deletes.add(e.oid)
+        if all(e.rollback is not None for e in es):
+            d.rollback.extend(e.version for e in es)
+            continue
+        first = es[0]
+        if first.prior_version == ZERO:
+            d.deletes.add(oid)
         else:
-            missing[e.oid] = e.prior_version
+            missing[oid] = first.prior_version
+    d.rollback.sort(reverse=True)
     d.entries = auth.entries_after(common)
     for e in d.entries:
         if e.op == ERROR:
@@ -257,6 +295,12 @@ def diff_against_auth(
     for oid in d.deletes:
         missing.pop(oid, None)
     d.missing = missing
+    if d.rollback:
+        # an object the auth log changes again is recovered or deleted anyway
+        oid_at = {e.version: e.oid for e in d.divergent}
+        d.rollback = [
+            v for v in d.rollback if oid_at[v] not in missing and oid_at[v] not in d.deletes
+        ]
     return d
 
 

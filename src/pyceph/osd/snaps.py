@@ -24,7 +24,7 @@ from pyceph.common.packing import SHAPE_ERRORS, CorruptRecord, unpack_record
 from pyceph.store.errors import StoreError
 from pyceph.store.objectstore import ObjectStore
 from pyceph.store.transaction import Transaction
-from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
+from pyceph.store.types import HEAD, NO_GEN, SNAPDIR, ObjectKey
 
 #: The internal attr holding the SnapSet (on the head, or on the snapdir object).
 SS_ATTR = "ss"
@@ -272,7 +272,8 @@ def load_snapset(
 
 
 def object_keys(store: ObjectStore, cid: str, head: ObjectKey) -> list[ObjectKey]:
-    """Every store object of one client object: its clones, head and snapdir."""
+    """Every store object of one client object: its clones, head and snapdir (not the
+    generation objects of an EC shard's rollback data, `pyceph.osd.ec_rollback`)."""
     start = dataclasses.replace(head, snap=0, generation=0)
     out: list[ObjectKey] = []
     ident = (head.hash, head.namespace, head.key, head.name, head.pool, head.shard)
@@ -281,7 +282,8 @@ def object_keys(store: ObjectStore, cid: str, head: ObjectKey) -> list[ObjectKey
         for k in keys:
             if (k.hash, k.namespace, k.key, k.name, k.pool, k.shard) != ident:
                 return out
-            out.append(k)
+            if k.generation == NO_GEN:
+                out.append(k)
         if nxt is None:
             return out
         start = nxt

@@ -60,7 +60,7 @@ import crc32c as _crc
 
 from .errors import StoreError
 from .transaction import Op, Transaction
-from .types import HEAD, SNAPDIR, ObjectKey, StoreLimits, escape_str
+from .types import HEAD, NO_GEN, SNAPDIR, ObjectKey, StoreLimits, escape_str
 
 SP_SYS, SP_COLL, SP_ONODE, SP_DATA, SP_XATTR, SP_OMAP, SP_OMAPHDR, SP_META = range(8)
 SPACE_NAMES = (
@@ -580,14 +580,16 @@ class Reader:
 
     def collection_stats(self, cid: str) -> CollectionStats:
         """`ObjectStore.collection_stats` from the onode records alone: the size is in
-        the record's value, the snap in the last 16 bytes of its key (snap, generation)."""
+        the record's value, the snap in the last 16 bytes of its key (snap, generation).
+        Generation objects (an EC shard's rollback data) are no client objects."""
         self._need_coll(cid)
         p = escape_str(cid)
         st = CollectionStats()
         for k, v in self.kv.iterate(SP_ONODE, p, prefix_end(p)):
             full, val = split_record(SP_ONODE, k, v)
             snap = _U64.unpack_from(full, len(full) - 16)[0]
-            if snap != SNAPDIR:
+            gen = _U64.unpack_from(full, len(full) - 8)[0]
+            if snap != SNAPDIR and gen == NO_GEN:
                 st.add(snap != HEAD, _ONODE.unpack_from(val)[1])
         return st
 

@@ -13,7 +13,7 @@ from typing import Any
 from .errors import StoreError
 from .kvcore import DEFAULT_EXTENT_SIZE, CollectionStats, Reader, StoreState
 from .transaction import Transaction
-from .types import HEAD, SNAPDIR, ObjectKey, OidLike, StoreLimits, as_key
+from .types import HEAD, NO_GEN, SNAPDIR, ObjectKey, OidLike, StoreLimits, as_key
 
 #: Keys per page when the generic `collection_stats` lists a collection.
 STATS_LIST_PAGE = 1024
@@ -131,7 +131,7 @@ class ObjectStore(abc.ABC):
         while True:
             keys, start = self.collection_list(cid, start, STATS_LIST_PAGE)
             for k in keys:
-                if k.snap != SNAPDIR:
+                if k.snap != SNAPDIR and k.generation == NO_GEN:  # not rollback data
                     st.add(k.snap != HEAD, self.stat(cid, k))
             if start is None:
                 return st
