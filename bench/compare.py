@@ -397,8 +397,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rbd-4m-total", default="512M", help="rbd bench --io-total, 4 MiB rows")
     ap.add_argument("--workdir", help="where the clusters live (default: a temp dir)")
     ap.add_argument("--profile", metavar="DIR", help="py-spy profiles of --profile-rows here")
-    ap.add_argument("--profile-rows", nargs="+", metavar="ROW", default=list(PROFILE_ROWS),
-                    help="rows --profile samples (default: the size-3 rados bench writes)")
+    ap.add_argument(
+        "--profile-rows",
+        nargs="+",
+        metavar="ROW",
+        default=list(PROFILE_ROWS),
+        help="rows --profile samples (default: the size-3 rados bench writes)",
+    )
     ap.add_argument("--json", help="results file (default bench/results/<date>-<commit>.json)")
     ap.add_argument("--list", action="store_true", help="list the row ids and exit")
     a = ap.parse_args(argv)

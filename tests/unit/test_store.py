@@ -854,7 +854,9 @@ def test_multi_extent_reads_across_holes_and_a_short_tail(store):
     multi-extent path joins the stored views with zero runs) equal the model's bytes at
     every extent boundary and one byte either side."""
     a, b = bytes(range(256)) * 16, bytes(reversed(range(256))) * 16  # E bytes each
-    apply(store, lambda t: t.write(C, "o", 0, a).write(C, "o", 3 * E, b).write(C, "o", 5 * E, b"tail"))
+    apply(
+        store, lambda t: t.write(C, "o", 0, a).write(C, "o", 3 * E, b).write(C, "o", 5 * E, b"tail")
+    )
     model = a + bytes(2 * E) + b + bytes(E) + b"tail"
     cuts = sorted({max(0, k * E + d) for k in range(7) for d in (-1, 0, 1)})
     for off in cuts:
