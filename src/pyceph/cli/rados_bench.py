@@ -8,6 +8,7 @@ summaries, metadata object and cleanup messages as Ceph 16.2, so scripts that pa
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import queue
@@ -84,7 +85,10 @@ def iso_time(t: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + f".{usec:06d}" + time.strftime("%z", lt)
 
 
+@functools.cache
 def _hostname() -> str:
+    """The host part of object names, looked up once per process: every op names an
+    object, and a run's objects must all carry the same host anyway."""
     # gethostname() into char[30] with len 29: at most 29 characters survive
     return socket.gethostname()[:29]
 
