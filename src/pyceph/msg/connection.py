@@ -441,7 +441,9 @@ class Connection(asyncio.BufferedProtocol):
             self._calls.pop(tid, None)
 
     async def drain(self) -> None:
-        """Wait until the transport's write buffer is below its high-water mark."""
+        """Wait until the transport's write buffer is below its high-water mark (what
+        this iteration queued is written first, so it counts)."""
+        self._flush_out()
         await self._write_ok.wait()
 
     # -- closing ------------------------------------------------------------
