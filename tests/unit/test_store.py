@@ -847,3 +847,21 @@ def test_random_ops_match_model(kind, tmp_path):
                 assert not s.exists(C, name)
     assert s.fsck() == []
     s.umount()
+
+
+def test_multi_extent_reads_across_holes_and_a_short_tail(store):
+    """Reads spanning stored extents, holes between them and a short last extent (the
+    multi-extent path joins the stored views with zero runs) equal the model's bytes at
+    every extent boundary and one byte either side."""
+    a, b = bytes(range(256)) * 16, bytes(reversed(range(256))) * 16  # E bytes each
+    apply(
+        store, lambda t: t.write(C, "o", 0, a).write(C, "o", 3 * E, b).write(C, "o", 5 * E, b"tail")
+    )
+    model = a + bytes(2 * E) + b + bytes(E) + b"tail"
+    cuts = sorted({max(0, k * E + d) for k in range(7) for d in (-1, 0, 1)})
+    for off in cuts:
+        for end in cuts:
+            if end > off:
+                assert store.read(C, "o", off, end - off) == model[off:end], (off, end)
+    assert store.read(C, "o") == model
+    assert type(store.read(C, "o", 1, 3 * E)) is bytes

@@ -8,6 +8,7 @@ summaries, metadata object and cleanup messages as Ceph 16.2, so scripts that pa
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import queue
@@ -31,6 +32,7 @@ __all__ = [
     "BenchError",
     "ObjBencher",
     "cfmt",
+    "contents_match",
     "decode_metadata",
     "encode_metadata",
     "format_read_summary",
@@ -83,7 +85,10 @@ def iso_time(t: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + f".{usec:06d}" + time.strftime("%z", lt)
 
 
+@functools.cache
 def _hostname() -> str:
+    """The host part of object names, looked up once per process: every op names an
+    object, and a run's objects must all carry the same host anyway."""
     # gethostname() into char[30] with len 29: at most 29 characters survive
     return socket.gethostname()[:29]
 
@@ -106,19 +111,45 @@ def object_name(objnum: int, pid: int | None = None) -> str:
 _FILL_CACHE: dict[int, bytes] = {}
 
 
-def object_contents(index: int, op_size: int) -> bytes:
-    """The payload of op `index`: snprintf("I'm the %16dth op!") over a 'z'-filled buffer."""
-    if op_size <= 0:
-        return b""
-    text = b"I'm the %16dth op!" % index
-    text = text[: op_size - 1] + b"\0"
+def _fill(op_size: int) -> bytes:
+    """`op_size` bytes of 'z' (the buffer every payload is written over), kept per size."""
     fill = _FILL_CACHE.get(op_size)
     if fill is None:
         fill = b"z" * op_size
         if len(_FILL_CACHE) > 8:
             _FILL_CACHE.clear()
         _FILL_CACHE[op_size] = fill
-    return text + fill[len(text) :]
+    return fill
+
+
+def _op_text(index: int, op_size: int) -> bytes:
+    """The NUL-terminated text at the start of op `index`'s payload, cut to `op_size`."""
+    return (b"I'm the %16dth op!" % index)[: op_size - 1] + b"\0"
+
+
+def object_contents(index: int, op_size: int) -> bytes:
+    """The payload of op `index`: snprintf("I'm the %16dth op!") over a 'z'-filled buffer."""
+    if op_size <= 0:
+        return b""
+    text = _op_text(index, op_size)
+    return text + _fill(op_size)[len(text) :]
+
+
+def contents_match(payload: bytes | memoryview | None, index: int, op_size: int) -> bool:
+    """Whether `payload` equals `object_contents(index, op_size)`, without building it:
+    the read path's verification (upstream seq_read_bench's memcmp). The 'z' tail is
+    compared in place (`bytes.endswith` takes any buffer and memcmp's it), so a 4 MiB
+    read costs one pass over its bytes and no 4 MiB allocation."""
+    if payload is None:
+        return op_size <= 0
+    view = memoryview(payload).cast("B") if isinstance(payload, memoryview) else payload
+    if len(view) != max(op_size, 0):
+        return False
+    if op_size <= 0:
+        return True
+    text = _op_text(index, op_size)
+    n = len(text)
+    return view[:n] == text and _fill(op_size).endswith(view[n:])
 
 
 def encode_metadata(object_size: int, num_objects: int, pid: int, op_size: int) -> bytes:
@@ -651,8 +682,7 @@ class ObjBencher:
                 d.in_flight -= 1
             if not no_verify:
                 index, name = tag
-                data = bytes(payload) if payload is not None else b""
-                if data != object_contents(index, op_size):
+                if not contents_match(payload, index, op_size):
                     self.err(f"{name} is not correct!")
                     errors += 1
 

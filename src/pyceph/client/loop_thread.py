@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import queue
 import sys
@@ -65,6 +66,9 @@ class LoopThread:
         self._stopping = False
         #: the finisher thread has exited: `finish()` runs callbacks in the caller's thread
         self._finisher_gone = False
+        #: callbacks queued from the loop thread in this loop iteration, handed to the
+        #: finisher as one batch (see `finish`)
+        self._batch: list[Callable[[], Any]] = []
 
     # -- lifecycle -----------------------------------------------------------
     @property
@@ -162,14 +166,17 @@ class LoopThread:
 
         if self.in_loop_thread():
             raise RuntimeError("LoopThread.stop() called from the loop thread")
-        try:
-            fut = asyncio.run_coroutine_threadsafe(cancel_all(), loop)
-            fut.result(timeout)
-        except Exception:  # noqa: BLE001 - best effort on the way out
-            log.debug("cancelling outstanding tasks failed", exc_info=True)
-        loop.call_soon_threadsafe(loop.stop)
+        if not loop.is_closed():  # closed: a callback stopped the loop, its thread is done
+            try:
+                fut = asyncio.run_coroutine_threadsafe(cancel_all(), loop)
+                fut.result(timeout)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.debug("cancelling outstanding tasks failed", exc_info=True)
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(loop.stop)
         assert self._thread is not None
         self._thread.join(timeout)
+        self._flush_batch()  # the loop may have stopped before its last batch went
         self._fq.put(_STOP)
         if self._finisher is not None and not self.in_finisher_thread():
             self._finisher.join(timeout)
@@ -196,6 +203,7 @@ class LoopThread:
                 asyncio.run_coroutine_threadsafe(settle(), loop).result(timeout)
             except Exception:  # noqa: BLE001 - best effort on the way out
                 log.debug("settling cancelled tasks failed", exc_info=True)
+        self._flush_batch()
         self._fq.put(_STOP)
         if self._finisher is not None and not self.in_finisher_thread():
             self._finisher.join(timeout)
@@ -247,12 +255,35 @@ class LoopThread:
     # -- finisher ----------------------------------------------------------------
     def finish(self, fn: Callable[[], Any]) -> None:
         """Queue `fn` to run on the finisher thread (in FIFO order); once the finisher has
-        exited (after `stop()`), run it in the caller's thread so it still runs."""
+        exited (after `stop()`), run it in the caller's thread so it still runs.
+
+        From the loop thread, the callbacks of one loop iteration go to the finisher as
+        one batch at the iteration's end: waking the finisher costs two context switches
+        and a GIL hand-off on a busy machine (measured ~40 µs of the loop thread's time
+        per `put` with 16 reads in flight), and replies arrive several per socket read."""
         with self._lock:
             if not self._finisher_gone:
+                if threading.current_thread() is self._thread:
+                    self._batch.append(fn)
+                    if len(self._batch) == 1:
+                        self.loop.call_soon(self._flush_batch)
+                    return
                 self._fq.put(fn)
                 return
         self._run_one(fn)
+
+    def _flush_batch(self) -> None:
+        """Hand the loop thread's queued callbacks to the finisher (or, once it has
+        exited, run them here); also called by `stop` for a batch the loop left behind."""
+        with self._lock:
+            batch, self._batch = self._batch, []
+            if not batch:
+                return
+            if not self._finisher_gone:
+                self._fq.put(batch)
+                return
+        for fn in batch:
+            self._run_one(fn)
 
     def _retire_finisher(self) -> None:
         """After the finisher exited: run what was queued behind its stop marker."""
@@ -263,7 +294,10 @@ class LoopThread:
                 item = self._fq.get_nowait()
             except queue.Empty:
                 return
-            if item is not _STOP:
+            if type(item) is list:
+                for fn in item:
+                    self._run_one(fn)
+            elif item is not _STOP:
                 self._run_one(item)
 
     def _finisher_main(self) -> None:
@@ -271,7 +305,11 @@ class LoopThread:
             item = self._fq.get()
             if item is _STOP:
                 return
-            self._run_one(item)
+            if type(item) is list:  # a batch from the loop thread (`finish`)
+                for fn in item:
+                    self._run_one(fn)
+            else:
+                self._run_one(item)
             del item
 
     @staticmethod

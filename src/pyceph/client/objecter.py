@@ -550,9 +550,18 @@ class Objecter:
     @staticmethod
     def _result(head: dict[str, Any], data: bytes | memoryview) -> OpResult:
         outs = []
+        ops = head.get("ops", [])
+        if len(ops) == 1 and type(data) is bytes:
+            # one op owning the whole (immutable) segment: its output is the segment
+            o = ops[0]
+            n = int(o.pop("dlen", 0))
+            r = int(o.pop("r", 0))
+            out = data if n == len(data) else data[:n]
+            return OpResult(int(head.get("r", 0)), int(head.get("version", 0)),
+                            [OpOut(r, o, out)])  # fmt: skip
         view = memoryview(data)
         pos = 0
-        for o in head.get("ops", []):
+        for o in ops:
             n = int(o.pop("dlen", 0))
             r = int(o.pop("r", 0))
             outs.append(OpOut(r, o, bytes(view[pos : pos + n])))

@@ -421,7 +421,9 @@ class StoreReader:
 
     `exists`/`size`/`mtime` may be given by the caller (the OSD knows them from its object
     info); user xattrs are stored under `attr_prefix`. An object said to exist but not yet in
-    the store (created by an earlier op of the same vector) reads as empty.
+    the store (created by an earlier op of the same vector) reads as empty. `stored=True`
+    says the caller has just read the object from the store (the OSD, its object info), so
+    no read asks the store again whether it is there.
     """
 
     def __init__(
@@ -434,11 +436,12 @@ class StoreReader:
         size: int | None = None,
         mtime: float = 0.0,
         attr_prefix: str = "_",
+        stored: bool | None = None,
     ) -> None:
         self.store, self.cid, self.key = store, cid, key
         self._exists, self._size, self._mtime = exists, size, mtime
         self.prefix = attr_prefix
-        self._stored: bool | None = None
+        self._stored: bool | None = stored
 
     def _in_store(self) -> bool:
         if self._stored is None:

@@ -160,34 +160,37 @@ class FrameDecoder:
 
     def _parse(self, frames: list[Frame]) -> None:
         buf = self._scratch
-        while True:
-            avail = self._end - self._start
-            if avail < PREAMBLE_SIZE:
+        # Slices of a view copy once (a bytearray slice is a copy that bytes() copies
+        # again); the view is released on return so `_compact` may grow the buffer.
+        with memoryview(buf) as view:
+            while True:
+                avail = self._end - self._start
+                if avail < PREAMBLE_SIZE:
+                    break
+                s = self._start
+                magic, flags, ftype, _r, seq, hlen, dlen = PREAMBLE.unpack_from(buf, s)
+                (pcrc,) = PREAMBLE_CRC.unpack_from(buf, s + PREAMBLE.size)
+                if magic != MAGIC or pcrc != crc32c(view[s : s + PREAMBLE.size]):
+                    raise FrameError(errno.EPROTO, "bad frame preamble")
+                self._check_lengths(hlen, dlen)
+                total = PREAMBLE_SIZE + hlen + dlen + EPILOGUE.size
+                if avail >= total:
+                    h0 = s + PREAMBLE_SIZE
+                    head = bytes(view[h0 : h0 + hlen])
+                    data = bytes(view[h0 + hlen : h0 + hlen + dlen])
+                    (crc,) = EPILOGUE.unpack_from(buf, h0 + hlen + dlen)
+                    self._start += total
+                    frames.append(self._checked(ftype, seq, flags, head, data, crc))
+                    continue
+                if total > len(buf) // 2:
+                    # Receive the rest directly into a buffer of its own.
+                    self._big = bytearray(total - PREAMBLE_SIZE)
+                    got = avail - PREAMBLE_SIZE
+                    self._big[:got] = view[s + PREAMBLE_SIZE : self._end]
+                    self._big_fill = got
+                    self._big_pre = (ftype, seq, flags, hlen, dlen)
+                    self._start = self._end = 0
                 break
-            s = self._start
-            magic, flags, ftype, _r, seq, hlen, dlen = PREAMBLE.unpack_from(buf, s)
-            (pcrc,) = PREAMBLE_CRC.unpack_from(buf, s + PREAMBLE.size)
-            if magic != MAGIC or pcrc != crc32c(bytes(buf[s : s + PREAMBLE.size])):
-                raise FrameError(errno.EPROTO, "bad frame preamble")
-            self._check_lengths(hlen, dlen)
-            total = PREAMBLE_SIZE + hlen + dlen + EPILOGUE.size
-            if avail >= total:
-                h0 = s + PREAMBLE_SIZE
-                head = bytes(buf[h0 : h0 + hlen])
-                data = bytes(buf[h0 + hlen : h0 + hlen + dlen])
-                (crc,) = EPILOGUE.unpack_from(buf, h0 + hlen + dlen)
-                self._start += total
-                frames.append(self._checked(ftype, seq, flags, head, data, crc))
-                continue
-            if total > len(buf) // 2:
-                # Receive the rest directly into a buffer of its own.
-                self._big = bytearray(total - PREAMBLE_SIZE)
-                got = avail - PREAMBLE_SIZE
-                self._big[:got] = buf[s + PREAMBLE_SIZE : self._end]
-                self._big_fill = got
-                self._big_pre = (ftype, seq, flags, hlen, dlen)
-                self._start = self._end = 0
-            break
         if self._start == self._end:
             self._start = self._end = 0
 

@@ -232,6 +232,8 @@ class _Exec:
             size=oi.size if oi else 0,
             mtime=oi.mtime if oi else 0.0,
             attr_prefix=USER_ATTR_PREFIX,
+            # the object info was just read from the object's record: it is in the store
+            stored=True if oi is not None else None,
         )
         self.ov = ObjectOverlay(base)
         self.index = 0

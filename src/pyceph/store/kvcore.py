@@ -449,14 +449,24 @@ class Reader:
             lo = offset - first * E
             out = bytes(d[lo : end - first * E])
             return out + bytes(end - offset - len(out)) if len(out) < end - offset else out
-        buf = bytearray(end - offset)
+        # The verified extents' bytes (views into the KV's values) joined once: one copy
+        # into the result, holes as zero runs (a stored extent may be short of E: the
+        # rest of it reads as zeros too).
+        parts: list[bytes | memoryview] = []
+        pos = offset
         for idx, d in self.extents(nid, first, last):
             base = idx * E
-            lo = max(offset, base)
+            lo = max(pos, base)
             hi = min(end, base + len(d))
-            if hi > lo:
-                buf[lo - offset : hi - offset] = d[lo - base : hi - base]
-        return bytes(buf)
+            if hi <= lo:
+                continue
+            if lo > pos:
+                parts.append(bytes(lo - pos))
+            parts.append(d[lo - base : hi - base])
+            pos = hi
+        if pos < end:
+            parts.append(bytes(end - pos))
+        return b"".join(parts)
 
     def digest(self, cid: str, oid: ObjectKey, seed: int) -> int:
         _, nid, size = self.need_onode(cid, oid)
