@@ -166,11 +166,7 @@ op_vectors = st.lists(
 
 
 def _store() -> MemStore:
-    s = MemStore()
-    s.mkfs()
-    s.mount()
-    s.apply_transaction(Transaction().create_collection(CID))
-    return s
+    return MemStore.with_collections(CID)
 
 
 @fuzz(300)

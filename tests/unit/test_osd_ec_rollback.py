@@ -25,11 +25,7 @@ GEN = 12
 
 
 def _store() -> MemStore:
-    s = MemStore()
-    s.mkfs()
-    s.mount()
-    s.apply_transaction(Transaction().create_collection(CID))
-    return s
+    return MemStore.with_collections(CID)
 
 
 def _with_object(data: bytes = b"0123456789" * 100) -> MemStore:

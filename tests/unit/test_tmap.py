@@ -11,7 +11,6 @@ import pytest
 from pyceph.common import tmap
 from pyceph.osd.ops import Limits, OpEnv, execute
 from pyceph.store.memstore import MemStore
-from pyceph.store.transaction import Transaction
 from pyceph.store.types import ObjectKey
 
 CID = "1.0_head"
@@ -19,11 +18,7 @@ K = ObjectKey("rbd_directory", pool=1)
 
 
 def _store() -> MemStore:
-    s = MemStore()
-    s.mkfs()
-    s.mount()
-    s.apply_transaction(Transaction().create_collection(CID))
-    return s
+    return MemStore.with_collections(CID)
 
 
 def _run(s: MemStore, ops, data=b"", env: OpEnv | None = None):

@@ -82,6 +82,18 @@ class MemStore(KVObjectStore):
         self.kv = MemKV()
         self.mounted = False
 
+    @classmethod
+    def with_collections(cls, *cids: str) -> MemStore:
+        """A new store, made and mounted, holding the (empty) collections `cids`."""
+        store = cls()
+        store.mkfs()
+        store.mount()
+        t = Transaction()
+        for cid in cids:
+            t.create_collection(cid)
+        store.apply_transaction(t)
+        return store
+
     def mkfs(self) -> None:
         self.kv = MemKV()
         self.state = StoreState()
