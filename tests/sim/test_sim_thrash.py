@@ -36,6 +36,8 @@ REGRESSION_SEEDS = {
     14: "a new primary knew no watchers: a notify completed without the object's watcher",
     25: "a new primary knew no watchers: a notify completed without the object's watcher",
     37: "a new primary knew no watchers: a notify completed without the object's watcher",
+    30523: "a primary's pg_temp request was lost with its monitor session and no later "
+    "map made it ask again: PGs remapped+peering for ever",
 }
 SEEDS = seeds(count=CI_SEEDS)
 if not os.environ.get("PYCEPH_SIM_SEEDS"):
