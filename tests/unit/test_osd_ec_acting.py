@@ -136,3 +136,29 @@ def test_remapped_ec_interval_backfills_the_target_then_removes_the_pg_temp():
     assert p.state == ACTIVE and p.remapped and p.backfill_pending()
     fx = p.on_recovered(3, ("", "b", ""))
     assert [e.osds for e in fx if isinstance(e, RequestPGTemp)] == [()]
+
+
+def test_a_target_holding_a_shard_an_acting_member_still_lacks_waits_until_recovered():
+    """osd.3 is up on position 2 but holds shard 1, which osd.1 (acting on position 1)
+    lacks an object of: backfilling osd.3 with shard 2 would drop the copy of shard 1
+    that recovery may need (seed 40010, k=2 m=1: the object became unfound). It serves
+    shard 1 as a stray; once osd.1 has recovered, a new interval makes it the target."""
+    log = trimmed_log()
+    behind = PGLog(log.tail, log.entries[:-1])
+    p = Peering(0, info_of(log), PGLog(log.tail, list(log.entries)), {}, shard=0)
+    p.advance_map(view(7, (0, 1, 3), (0, 1, 2), up_thru={0: 7}))
+    p.on_info(1, info_of(behind), list(behind.entries), {}, shard=1)
+    p.on_info(2, info_of(log), list(log.entries), {}, shard=2)
+    fx = p.on_info(3, info_of(log), list(log.entries), {}, shard=1)
+    assert not [e for e in fx if isinstance(e, RequestPGTemp)]
+    act = next(e for e in fx if isinstance(e, Activate))
+    assert p.deferred_targets == {3} and not p.backfill_targets
+    assert {pl.osd for pl in act.replicas} == {1, 2} and 3 in p.strays
+    lacking = log.entries[-1].oid
+    assert p.stray_shards(lacking) == {3: 1}  # recovery may read shard 1 there
+    p.activation_applied(act)
+    for o in (1, 2):
+        p.on_activated(o)
+    assert p.state == ACTIVE and p.peer_missing[1] == {lacking: log.entries[-1].version}
+    fx = p.on_recovered(1, lacking)
+    assert [e.osds for e in fx if isinstance(e, RequestPGTemp)] == [()]

@@ -403,6 +403,10 @@ class Peering:
         self.strays: set[int] = set()
         #: up members that are not acting and get a backfill (upstream backfill_targets)
         self.backfill_targets: set[int] = set()
+        #: erasure-coded PGs: up members that would be backfill targets of another shard
+        #: than the one they hold, while an acting member still recovers that one (they
+        #: serve it as strays until it has; `_check_clean` then starts the next interval)
+        self.deferred_targets: set[int] = set()
         #: the pg_temp we asked the monitor for and still wait on (() = its removal)
         self.want_pg_temp: tuple[int, ...] | None = None
 
@@ -482,6 +486,7 @@ class Peering:
         self.activated.clear()
         self.pending_activation = None
         self.backfill_targets = set()
+        self.deferred_targets = set()
         self.want_pg_temp = None
         if view.primary == self.whoami:
             self._set_state(PEERING, fx)
@@ -607,7 +612,7 @@ class Peering:
             self.peer_diffs[osd] = diff_against_auth(
                 auth_log, rep.info.last_update, rep.entries, rep.missing, rep.info.log_tail
             )
-        if self._want_other_acting(auth, own.backfill, fx):
+        if self._want_other_acting(auth, own, fx):
             return
         self.info.last_user_version = max(self.info.last_user_version, auth_luv)
         plans: list[ActivatePlan] = []
@@ -632,15 +637,15 @@ class Peering:
         self._set_state(WAIT_UP_THRU, fx)
         self._maybe_activate(fx)
 
-    def _want_other_acting(self, auth: int, own_backfill: bool, fx: list[Effect]) -> bool:
+    def _want_other_acting(self, auth: int, own: ActivatePlan, fx: list[Effect]) -> bool:
         """Upstream choose_acting: True when we asked the monitor for another acting set
         (and wait for the map); otherwise sets the backfill targets of this interval."""
         view = self.view
         assert view is not None
         complete = {o: not d.backfill for o, d in self.peer_diffs.items()}
-        complete[self.whoami] = not own_backfill
+        complete[self.whoami] = not own.backfill
         if view.shards:
-            return self._want_other_ec_acting(complete, fx)
+            return self._want_other_ec_acting(complete, own, fx)
         lus = {o: r.info.last_update for o, r in self.replies.items()}
         lus[self.whoami] = self.info.last_update
         want, targets = calc_acting(
@@ -656,7 +661,9 @@ class Peering:
         self.backfill_targets = set(targets) - set(view.acting)
         return False
 
-    def _want_other_ec_acting(self, complete: dict[int, bool], fx: list[Effect]) -> bool:
+    def _want_other_ec_acting(
+        self, complete: dict[int, bool], own: ActivatePlan, fx: list[Effect]
+    ) -> bool:
         """choose_acting for an erasure-coded PG (`calc_ec_acting`): the pg_temp keeps
         every shard on its position, holes included."""
         view = self.view
@@ -677,8 +684,35 @@ class Peering:
             fx.append(RequestPGTemp(self.want_pg_temp))
             self._set_state(WAIT_ACTING, fx)
             return True
-        self.backfill_targets = set(targets)
+        self.deferred_targets = self._shard_still_needed(targets, want, own)
+        self.backfill_targets = set(targets) - self.deferred_targets
         return False
+
+    def _shard_still_needed(
+        self, targets: frozenset[int], acting: tuple[int, ...], own: ActivatePlan
+    ) -> set[int]:
+        """The targets that hold another shard than their up position's while that
+        shard's acting member lacks objects (or is itself backfilled): becoming a target
+        would drop the shard they hold (an OSD of ours holds one shard of a PG; upstream's
+        pg_shard_t may hold both), and with it a copy recovery may need."""
+        view = self.view
+        assert view is not None
+        out = set()
+        for t in targets:
+            held = self.held_shard(t)
+            if held is None or held == view.up_shard_of(t) or not 0 <= held < len(acting):
+                continue
+            holder = acting[held]
+            if holder == self.whoami:
+                lacking = bool(own.missing)
+            elif holder >= 0 and holder not in targets:
+                d = self.peer_diffs.get(holder)
+                lacking = d is None or bool(d.missing)
+            else:
+                lacking = True
+            if lacking:
+                out.add(t)
+        return out
 
     def assigned_shard(self, osd: int) -> int | None:
         """The shard an acting member or backfill target of an erasure-coded PG holds
@@ -822,6 +856,10 @@ class Peering:
                 temp = tuple(CRUSH_ITEM_NONE if o < 0 else o for o in want)
                 self.want_pg_temp = () if want == view.up_shards else temp
                 fx.append(RequestPGTemp(self.want_pg_temp))
+            elif self.deferred_targets:
+                # the shards they held are recovered: a new interval makes them targets
+                self.want_pg_temp = ()
+                fx.append(RequestPGTemp(()))
             return
         if (
             self.state == ACTIVE
