@@ -332,6 +332,11 @@ class ActivatePlan:
     #: erasure-coded pools: its divergent entries it undoes with their rollback data
     rollback: list[Version] = field(default_factory=list)
 
+    @classmethod
+    def from_diff(cls, osd: int, d: LogDiff) -> ActivatePlan:
+        """The plan of `osd`, whose log differs from the authoritative one by `d`."""
+        return cls(osd, d.backfill, d.common, d.entries, d.missing, d.deletes, rollback=d.rollback)
+
 
 @dataclass
 class Activate:
@@ -604,10 +609,7 @@ class Peering:
             )
             # The auth's own missing set says what *its* store lacks, not ours: we lack
             # what our log and missing set say, plus the auth entries after the common point.
-            own = ActivatePlan(
-                self.whoami, d.backfill, d.common, d.entries, d.missing, d.deletes,
-                rollback=d.rollback,
-            )  # fmt: skip
+            own = ActivatePlan.from_diff(self.whoami, d)
         for osd, rep in self.replies.items():
             self.peer_diffs[osd] = diff_against_auth(
                 auth_log, rep.info.last_update, rep.entries, rep.missing, rep.info.log_tail
@@ -622,10 +624,7 @@ class Peering:
         for osd, rep in self.replies.items():
             d = self.peer_diffs[osd]
             if osd in view.acting or osd in self.backfill_targets:
-                plan = ActivatePlan(
-                    osd, d.backfill, d.common, d.entries, d.missing, d.deletes,
-                    rollback=d.rollback,
-                )  # fmt: skip
+                plan = ActivatePlan.from_diff(osd, d)
                 if view.shards:
                     plan = self._reshard(plan, auth_log)
                     d.backfill = plan.backfill

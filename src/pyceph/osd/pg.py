@@ -95,6 +95,13 @@ from pyceph.store.types import HEAD, SNAPDIR, ObjectKey
 
 log = logging.getLogger(__name__)
 
+
+def _is_listed(k: ObjectKey) -> bool:
+    """Does a backfill or peer listing carry this store object: a head or snapdir
+    record, not a clone and not an EC shard's rollback data?"""
+    return (k.snap == HEAD or k.snap == SNAPDIR) and not is_stash(k)
+
+
 ESTALE = errno.ESTALE
 EAGAIN = errno.EAGAIN
 #: Seconds between passes dropping watchers that went silent.
@@ -570,7 +577,7 @@ class PG:
         while True:
             keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
             for k in keys:
-                if (k.snap != HEAD and k.snap != SNAPDIR) or is_stash(k):
+                if not _is_listed(k):
                     continue
                 oi = load_oi(store, self.cid, k)
                 v = oi.version if oi else ZERO
@@ -1818,7 +1825,7 @@ class PG:
         keys, nxt = store.collection_list(self.cid, start, BACKFILL_LIST_PAGE)
         out = []
         for k in keys:
-            if (k.snap != HEAD and k.snap != SNAPDIR) or is_stash(k):
+            if not _is_listed(k):
                 continue
             oi = load_oi(store, self.cid, k)
             out.append([[k.namespace, k.name, k.key], list(oi.version if oi else ZERO)])

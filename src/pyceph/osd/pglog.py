@@ -256,8 +256,11 @@ def diff_against_auth(
     common = max(matched) if matched else min(auth.tail, peer_last_update)
     if peer_last_update <= auth.head and peer_last_update in auth_versions:
         common = max(common, peer_last_update)
-    tail_shared = peer_tail is not None and (peer_tail in auth_versions or peer_tail == auth.tail)
-    if tail_shared and peer_tail is not None and peer_tail <= auth.head:
+    if (
+        peer_tail is not None
+        and (peer_tail in auth_versions or peer_tail == auth.tail)
+        and peer_tail <= auth.head
+    ):
         common = max(common, peer_tail)
     d.common = common
     d.divergent = [e for e in peer_entries if e.version > common]
