@@ -551,20 +551,15 @@ class Objecter:
     def _result(head: dict[str, Any], data: bytes | memoryview) -> OpResult:
         outs = []
         ops = head.get("ops", [])
-        if len(ops) == 1 and type(data) is bytes:
-            # one op owning the whole (immutable) segment: its output is the segment
-            o = ops[0]
-            n = int(o.pop("dlen", 0))
-            r = int(o.pop("r", 0))
-            out = data if n == len(data) else data[:n]
-            return OpResult(int(head.get("r", 0)), int(head.get("version", 0)),
-                            [OpOut(r, o, out)])  # fmt: skip
+        # one op owning a whole immutable segment takes it as it is (a full slice of
+        # bytes is the object itself); otherwise each op's part is copied out
+        whole = len(ops) == 1 and type(data) is bytes
         view = memoryview(data)
         pos = 0
         for o in ops:
             n = int(o.pop("dlen", 0))
             r = int(o.pop("r", 0))
-            outs.append(OpOut(r, o, bytes(view[pos : pos + n])))
+            outs.append(OpOut(r, o, data[:n] if whole else bytes(view[pos : pos + n])))
             pos += n
         return OpResult(int(head.get("r", 0)), int(head.get("version", 0)), outs)
 
