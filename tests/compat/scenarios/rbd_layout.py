@@ -33,8 +33,13 @@ def run(s):
             return {k: scrub(v) for k, v in it}
 
     def scrub(v):
+        """Ids shown as labels; a string's u32 length, when it holds an id, as `<len>`
+        (ids are hex of a random u32 without padding, so their length varies)."""
         if v is None:
             return v
+        has_id = any(iid.encode() in v for iid in ids)
+        if has_id and len(v) >= 4 and struct.unpack_from("<I", v)[0] == len(v) - 4:
+            v = b"<len>" + v[4:]
         for iid, label in ids.items():
             v = v.replace(iid.encode(), f"<id:{label}>".encode())
         return v
