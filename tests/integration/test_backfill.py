@@ -31,6 +31,7 @@ MISPLACED_MSG = r"\d+/\d+ objects misplaced \(\d+\.\d{3}%\)"
 OPTIONS = {
     "osd_min_pg_log_entries": "4",
     "osd_max_pg_log_entries": "8",
+    "osd_pg_log_trim_min": "1",
     "osd_recovery_sleep": "0.1",
     "mgr_stats_period": "1",
     "mon_warn_on_misplaced": "true",  # OBJECT_MISPLACED is off by default, as upstream

@@ -29,6 +29,7 @@ VICTIM = 1
 OPTIONS = {
     "osd_min_pg_log_entries": "4",  # joining OSDs need a backfill, as in a loaded cluster
     "osd_max_pg_log_entries": "8",
+    "osd_pg_log_trim_min": "1",
 }
 
 

@@ -21,7 +21,11 @@ from pyceph.sim.thrasher import HEAL_TIMEOUT, SIM_OPTIONS, run_sim_seed
 
 SEEDS = seeds()
 #: Short PG logs: a PG's log is trimmed within a few writes, so new members backfill.
-SHORT_LOG = {"osd_min_pg_log_entries": "4", "osd_max_pg_log_entries": "8"}
+SHORT_LOG = {
+    "osd_min_pg_log_entries": "4",
+    "osd_max_pg_log_entries": "8",
+    "osd_pg_log_trim_min": "1",
+}
 #: Faster pg stats, so `pg dump` follows the PGs' states closely; a recovery sleep, so
 #: the backfill lasts long enough to be seen.
 OPTIONS = {**SHORT_LOG, "mgr_stats_period": "1", "osd_recovery_sleep": "0.1"}

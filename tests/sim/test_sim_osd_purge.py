@@ -19,7 +19,7 @@ from pyceph.sim.cluster import SimCluster
 SEEDS = seeds()
 #: Short PG logs, so the PGs that lose the OSD backfill a new member.
 OPTIONS = {"osd_min_pg_log_entries": "4", "osd_max_pg_log_entries": "8",
-           "mgr_stats_period": "1"}  # fmt: skip
+           "osd_pg_log_trim_min": "1", "mgr_stats_period": "1"}  # fmt: skip
 OBJECTS = 60
 VICTIM = 1
 #: Bound (virtual seconds) on healing after the OSD went out, and on the mgr's verdict.

@@ -28,7 +28,12 @@ async def _until(pred, what: str) -> None:
 
 def test_toofull_target_waits_then_backfills_through_pg_temp():
     async def main():
-        opts = OSDOptions(max_pg_log_entries=10, min_pg_log_entries=5, backfill_retry_interval=0.1)
+        opts = OSDOptions(
+            max_pg_log_entries=10,
+            min_pg_log_entries=5,
+            pg_log_trim_min=1,
+            backfill_retry_interval=0.1,
+        )
         c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
         primary, victim = await _degraded_pg(c, OBJECTS)
         # the victim comes back nearly full for its map's backfillfull_ratio
@@ -63,7 +68,12 @@ def test_a_lost_pg_temp_request_goes_again_on_a_new_monitor_session():
     make it ask again: the new session resends it (upstream OSD::ms_handle_connect)."""
 
     async def main():
-        opts = OSDOptions(max_pg_log_entries=10, min_pg_log_entries=5, backfill_retry_interval=0.1)
+        opts = OSDOptions(
+            max_pg_log_entries=10,
+            min_pg_log_entries=5,
+            pg_log_trim_min=1,
+            backfill_retry_interval=0.1,
+        )
         c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
         primary, victim = await _degraded_pg(c, OBJECTS)
         c.mon_reachable = False

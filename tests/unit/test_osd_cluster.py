@@ -153,7 +153,7 @@ def test_divergent_write_on_old_primary_is_rolled_back():
 
 def test_returning_osd_behind_trimmed_log_is_backfilled():
     async def main():
-        opts = OSDOptions(max_pg_log_entries=10, min_pg_log_entries=5)
+        opts = OSDOptions(max_pg_log_entries=10, min_pg_log_entries=5, pg_log_trim_min=1)
         c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
         await c.start()
         await c.wait_clean()
@@ -172,6 +172,29 @@ def test_returning_osd_behind_trimmed_log_is_backfilled():
             assert holders(c, 1, f"new{i}") == {o: b"new%d" % i for o in range(3)}
         assert holders(c, 1, "old0") == {}
         assert sorted(holders(c, 1, "old1")) == [0, 1, 2]
+        await c.stop()
+
+    run(main())
+
+
+def test_pg_log_is_trimmed_in_batches_of_trim_min():
+    """osd_pg_log_trim_min: a clean PG's log grows to min + trim_min entries, then loses
+    a whole batch at once, on the primary and its replicas alike."""
+
+    async def main():
+        opts = OSDOptions(min_pg_log_entries=5, pg_log_trim_min=4)
+        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
+        await c.start()
+        await c.wait_clean()
+        lengths = []
+        for i in range(30):
+            await _write(c, f"o{i}", b"x")
+            logs = {o: c.running[o].pgs[(1, 0)].log for o in c.running}
+            assert len({(lg.tail, lg.head) for lg in logs.values()}) == 1  # replicas agree
+            lengths.append(len(logs[0]))
+        assert max(lengths) == 5 + 4 - 1 and min(lengths[10:]) == 5
+        drops = [a - b for a, b in zip(lengths, lengths[1:], strict=False) if b < a]
+        assert drops and all(d == 4 - 1 for d in drops)  # a batch of 4 out, 1 entry in
         await c.stop()
 
     run(main())

@@ -47,6 +47,16 @@ def test_calc_trim_to_respects_target_and_limit():
     assert log.calc_trim_to((1, 3), 4) == (1, 3)
 
 
+def test_calc_trim_to_trims_in_batches_of_trim_min_at_most_trim_max():
+    log = PGLog(entries=[E(1, v, "o") for v in range(1, 11)])
+    assert log.calc_trim_to((1, 10), 4, trim_min=7) is None  # 6 due: wait for a batch
+    assert log.calc_trim_to((1, 10), 4, trim_min=6) == (1, 6)
+    assert log.calc_trim_to((1, 10), 4, trim_min=2, trim_max=3) == (1, 3)
+    # a bound below the batch size wins (upstream: trim_max < trim_min trims anyway)
+    assert log.calc_trim_to((1, 10), 8, trim_min=5, trim_max=2) == (1, 2)
+    assert log.calc_trim_to((1, 2), 4, trim_min=6) == (1, 2)  # never past the limit
+
+
 def test_diff_finds_missing_and_deletes_after_common_point():
     auth = PGLog(
         entries=[

@@ -842,6 +842,15 @@ _UPSTREAM: tuple[Option, ...] = (
         100,
         "smallest batch of PG log entries trimmed at once",
         level="dev",
+        services=("osd",),
+    ),
+    _o(
+        "osd_pg_log_trim_max",
+        "uint",
+        10000,
+        "largest batch of PG log entries trimmed at once",
+        level="dev",
+        services=("osd",),
     ),
     _o(
         "osd_target_pg_log_entries_per_osd",

@@ -1720,7 +1720,11 @@ class PG:
         target = opts.min_pg_log_entries if self.peering.is_clean() else opts.max_pg_log_entries
         # an erasure-coded PG keeps every entry that some shard may still undo
         limit = min(entry.version, self._committed.to) if self.ec is not None else entry.version
-        trim_to = self.log.calc_trim_to(limit, target) if len(self.log) > target else None
+        trim_to = (
+            self.log.calc_trim_to(limit, target, opts.pg_log_trim_min, opts.pg_log_trim_max)
+            if len(self.log) > target
+            else None
+        )
         if trim_to is not None:
             self._trim(t, trim_to)
         self.info.log_tail = self.log.tail

@@ -196,11 +196,19 @@ class PGLog:
         for e in entries:
             self.append(e)
 
-    def calc_trim_to(self, limit: Version, target_len: int) -> Version | None:
+    def calc_trim_to(
+        self, limit: Version, target_len: int, trim_min: int = 1, trim_max: int = 0
+    ) -> Version | None:
         """Newest version to trim so at most `target_len` entries remain, never past
-        `limit` (the oldest last_complete among the acting set)."""
+        `limit` (the oldest last_complete among the acting set).
+
+        As upstream's calc_trim_to: at most `trim_max` entries at once (0: no bound), and
+        none until at least `trim_min` are due (osd_pg_log_trim_min: the log is trimmed
+        in batches, not by one entry per write) unless `trim_max` is below `trim_min`."""
         excess = len(self.entries) - target_len
-        if excess <= 0:
+        if trim_max > 0:
+            excess = min(excess, trim_max)
+        if excess <= 0 or (excess < trim_min and not 0 < trim_max < trim_min):
             return None
         cand = self.entries[excess - 1].version
         if cand > limit:

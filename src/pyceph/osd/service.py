@@ -41,6 +41,8 @@ class OSDOptions:
     max_pg_log_entries: int = 10000
     min_pg_log_entries: int = 250
     pg_log_dups_tracked: int = 3000
+    pg_log_trim_min: int = 100  #: osd_pg_log_trim_min (trim in batches of at least this)
+    pg_log_trim_max: int = 10000  #: osd_pg_log_trim_max (at most this many at once)
     max_write_size: int = 90 << 20
     max_object_name_len: int = 2048  #: osd_max_object_name_len (also bounds the locator key)
     max_object_namespace_len: int = 256  #: osd_max_object_namespace_len
@@ -70,6 +72,8 @@ class OSDOptions:
             max_pg_log_entries=int(g("osd_max_pg_log_entries", 10000)),
             min_pg_log_entries=int(g("osd_min_pg_log_entries", 250)),
             pg_log_dups_tracked=int(g("osd_pg_log_dups_tracked", 3000)),
+            pg_log_trim_min=int(g("osd_pg_log_trim_min", 100)),
+            pg_log_trim_max=int(g("osd_pg_log_trim_max", 10000)),
             max_write_size=int(g("osd_max_write_size", 90)) << 20,
             max_object_name_len=int(g("osd_max_object_name_len", 2048)),
             max_object_namespace_len=int(g("osd_max_object_namespace_len", 256)),
