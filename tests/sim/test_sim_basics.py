@@ -15,6 +15,7 @@ from pyceph.sim.loop import RealIOError, SimLoop, SimulationStalled
 from pyceph.sim.rand import SimRand
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
+from pyceph.store.types import StoreSettings
 
 
 def test_virtual_time_jumps_and_orders_timers():
@@ -110,7 +111,7 @@ def test_disk_crash_keeps_exactly_the_resolved_transactions():
     disk = SimDisk(SimRand(1))
 
     async def main():
-        store = disk.open_store("/sim/osd.0/store", 1 << 30)
+        store = disk.open_store("/sim/osd.0/store", 1 << 30, StoreSettings())
         with pytest.raises(StoreError) as e:
             store.mount()
         assert e.value.errno == errno.ENOENT
@@ -127,7 +128,7 @@ def test_disk_crash_keeps_exactly_the_resolved_transactions():
         with pytest.raises(StoreError) as e:
             await store.queue_transaction(_write("e", b"late"))
         assert e.value.errno == errno.EIO  # the dead daemon's handle is fenced
-        again = disk.open_store("/sim/osd.0/store", 1 << 30)
+        again = disk.open_store("/sim/osd.0/store", 1 << 30, StoreSettings())
         again.mount()
         assert again.read("c", "a") == b"acked"
         assert not again.exists("c", "b") and not again.exists("c", "e")
@@ -135,7 +136,7 @@ def test_disk_crash_keeps_exactly_the_resolved_transactions():
         # Resolved means durable: a crash right after keeps it.
         await again.queue_transaction(_write("f", b"synced"))
         assert disk.crash() == 0
-        third = disk.open_store("/sim/osd.0/store", 1 << 30)
+        third = disk.open_store("/sim/osd.0/store", 1 << 30, StoreSettings())
         third.mount()
         assert third.read("c", "f") == b"synced"
 

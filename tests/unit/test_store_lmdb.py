@@ -223,3 +223,27 @@ def test_kill9_durability(tmp_path):
     assert int(s.read("c", "counter")) >= max(acked) - 64
     assert s.fsck() == []
     s.umount()
+
+
+def test_osd_opens_its_store_with_the_extent_size_and_group_commit_options(tmp_path):
+    """pyceph_store_extent_size applies when the store is created (later values do not
+    change a store's layout); pyceph_store_group_commit_max_ops bounds every batch."""
+    from pyceph.common.config import CephConfig
+    from pyceph.common.runtime import real_runtime
+    from pyceph.osd.daemon import open_store as open_osd_store
+
+    cfg = CephConfig("osd.0", "ceph", hostname="vm", pid=1, environ={})
+    cfg.set("osd_data", str(tmp_path))
+    cfg.set("pyceph_store_extent_size", "16384")
+    cfg.set("pyceph_store_group_commit_max_ops", "7")
+    store = open_osd_store(real_runtime(), cfg, mkfs=True)
+    try:
+        assert (store.extent_size, store.max_batch_txns) == (16384, 7)
+    finally:
+        store.umount()
+    cfg.set("pyceph_store_extent_size", "65536")
+    store = open_osd_store(real_runtime(), cfg)
+    try:
+        assert store.extent_size == 16384
+    finally:
+        store.umount()

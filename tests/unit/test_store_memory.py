@@ -10,10 +10,10 @@ import os
 from contextlib import nullcontext
 
 from pyceph.store import LmdbStore, StoreError, Transaction
-from pyceph.store.kvcore import DEFAULT_EXTENT_SIZE, Applier, StoreState, UndoKV
+from pyceph.store.kvcore import Applier, StoreState, UndoKV
 from pyceph.store.mapres import PROC_MAPS, MappedReads, file_mappings, resident_file_bytes
 from pyceph.store.memstore import MemKV
-from pyceph.store.types import ObjectKey, StoreLimits
+from pyceph.store.types import DEFAULT_EXTENT_SIZE, ObjectKey, StoreLimits
 
 C = "1.0_head"
 MiB = 1 << 20

@@ -14,7 +14,10 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pyceph.store.types import StoreSettings
 
 
 class Clock(Protocol):
@@ -62,7 +65,7 @@ class Network(Protocol):
 class Disk(Protocol):
     """Durable storage: opens the transactional stores daemons keep their state in."""
 
-    def open_store(self, path: str, capacity: int) -> Any: ...
+    def open_store(self, path: str, capacity: int, settings: StoreSettings) -> Any: ...
 
     def open_kv(self, path: str) -> Any: ...
 
@@ -182,10 +185,15 @@ class TcpNetwork:
 class RealDisk:
     """LMDB-backed stores on the local filesystem."""
 
-    def open_store(self, path: str, capacity: int) -> Any:
+    def open_store(self, path: str, capacity: int, settings: StoreSettings) -> Any:
         from pyceph.store.lmdbstore import LmdbStore
 
-        return LmdbStore(path, capacity)
+        return LmdbStore(
+            path,
+            capacity,
+            extent_size=settings.extent_size,
+            max_batch_txns=settings.max_batch_txns,
+        )
 
     def open_kv(self, path: str) -> Any:
         from pyceph.common.kvstore import LmdbKV

@@ -49,6 +49,7 @@ from pyceph.mgr.pgmap import capacity_known
 from pyceph.sim.memnet import MemNetwork
 from pyceph.store.errors import StoreError
 from pyceph.store.memstore import MemStore
+from pyceph.store.types import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,10 @@ class MemDisk:
         self._stores: dict[str, Any] = {}
         self._kvs: dict[str, Any] = {}
 
-    def open_store(self, path: str, capacity: int) -> Any:
+    def open_store(self, path: str, capacity: int, settings: StoreSettings) -> Any:
         st = self._stores.get(path)
         if st is None:
-            st = self._stores[path] = _MemStore(capacity or None)
+            st = self._stores[path] = _MemStore(capacity or None, settings.extent_size)
         return st
 
     def open_kv(self, path: str) -> Any:

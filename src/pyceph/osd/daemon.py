@@ -33,6 +33,7 @@ from pyceph.osd.service import PEER_CALL_TIMEOUT, OSDOptions
 from pyceph.osd.types import META_CID
 from pyceph.store.errors import StoreError
 from pyceph.store.transaction import Transaction
+from pyceph.store.types import StoreSettings
 
 log = logging.getLogger("pyceph.osd")
 
@@ -64,7 +65,11 @@ def open_store(runtime: Runtime, config: Any, mkfs: bool = False) -> Any:
     """The OSD's object store under osd_data (created with --mkfs)."""
     path = os.path.join(str(config.get("osd_data")), "store")
     capacity = int(config.get("pyceph_osd_capacity"))
-    store = runtime.disk.open_store(path, capacity)
+    settings = StoreSettings(
+        extent_size=int(config.get("pyceph_store_extent_size")),
+        max_batch_txns=int(config.get("pyceph_store_group_commit_max_ops")),
+    )
+    store = runtime.disk.open_store(path, capacity, settings)
     if mkfs:
         store.mkfs()
     try:

@@ -32,6 +32,7 @@ from pyceph.store.kvcore import Applier, StoreState, UndoKV
 from pyceph.store.memstore import MemKV as StoreKV
 from pyceph.store.memstore import MemStore
 from pyceph.store.transaction import Transaction
+from pyceph.store.types import DEFAULT_EXTENT_SIZE, StoreSettings
 
 #: Simulated fsync latency bounds (seconds) for a store transaction.
 SYNC_LATENCY = (0.0001, 0.002)
@@ -68,8 +69,9 @@ class SimStore(MemStore):
         capacity_bytes: int | None,
         rand: SimRand,
         sync_latency: tuple[float, float] = SYNC_LATENCY,
+        extent_size: int = DEFAULT_EXTENT_SIZE,
     ) -> None:
-        super().__init__(capacity_bytes)
+        super().__init__(capacity_bytes, extent_size)
         self._platter = platter
         self.kv = platter.kv
         self.state = platter.state
@@ -189,7 +191,7 @@ class SimDisk:
         #: Transactions lost by crashes (for tests and reports).
         self.lost_transactions = 0
 
-    def open_store(self, path: str, capacity: int) -> Any:
+    def open_store(self, path: str, capacity: int, settings: StoreSettings) -> Any:
         p = self._stores.get(path)
         if p is None:
             p = self._stores[path] = _StorePlatter()
@@ -197,7 +199,7 @@ class SimDisk:
             raise StoreError(errno.EBUSY, f"store {path} is already open")
         self._opens += 1
         rand = self.rand.fork(f"sync:{path}:{self._opens}")
-        h = SimStore(p, capacity or None, rand, self.sync_latency)
+        h = SimStore(p, capacity or None, rand, self.sync_latency, settings.extent_size)
         p.handle = h
         self._handles.append(h)
         return h

@@ -6,7 +6,7 @@ from .lmdbstore import LmdbStore
 from .memstore import MemStore
 from .objectstore import ObjectStore
 from .transaction import Transaction
-from .types import HEAD, NO_GEN, NO_SHARD, SNAPDIR, ObjectKey, StoreLimits
+from .types import HEAD, NO_GEN, NO_SHARD, SNAPDIR, ObjectKey, StoreLimits, StoreSettings
 
 __all__ = [
     "HEAD",
@@ -19,5 +19,6 @@ __all__ = [
     "ObjectStore",
     "StoreError",
     "StoreLimits",
+    "StoreSettings",
     "Transaction",
 ]

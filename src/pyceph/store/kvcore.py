@@ -60,7 +60,14 @@ import crc32c as _crc
 
 from .errors import StoreError
 from .transaction import Op, Transaction
-from .types import HEAD, NO_GEN, SNAPDIR, ObjectKey, StoreLimits, escape_str
+from .types import (
+    HEAD,
+    NO_GEN,
+    SNAPDIR,
+    ObjectKey,
+    StoreLimits,
+    escape_str,
+)
 
 SP_SYS, SP_COLL, SP_ONODE, SP_DATA, SP_XATTR, SP_OMAP, SP_OMAPHDR, SP_META = range(8)
 SPACE_NAMES = (
@@ -75,7 +82,6 @@ SPACE_NAMES = (
 )
 
 ALLOC_UNIT = 4096  # data accounting granularity (upstream min_alloc_size)
-DEFAULT_EXTENT_SIZE = 64 * 1024
 _ONODE = struct.Struct(">QQ")
 _NID = struct.Struct(">Q")
 _EXT = struct.Struct(">QI")

@@ -50,7 +50,6 @@ import msgpack
 
 from .errors import StoreError
 from .kvcore import (
-    DEFAULT_EXTENT_SIZE,
     SP_DATA,
     SP_SYS,
     SPACE_NAMES,
@@ -61,12 +60,12 @@ from .kvcore import (
 from .mapres import MAP_READ_RELEASE_BYTES, MappedReads
 from .objectstore import KVObjectStore
 from .transaction import Transaction
-from .types import StoreLimits
+from .types import DEFAULT_EXTENT_SIZE, DEFAULT_GROUP_COMMIT_MAX_TXNS, StoreLimits
 
 FORMAT_VERSION = 1
 MAX_QUEUE_TXNS = 1024  # transactions queued or committing before callers wait
 MAX_QUEUE_BYTES = 256 << 20  # payload bytes queued or committing before callers wait
-MAX_BATCH_TXNS = 512  # transactions per LMDB write transaction (one sync)
+MAX_BATCH_TXNS = DEFAULT_GROUP_COMMIT_MAX_TXNS  # transactions per LMDB write transaction
 MAX_BATCH_BYTES = 16 << 20  # payload bytes per LMDB write transaction (its dirty pages)
 MAP_OVERHEAD = 64 << 20  # LMDB map headroom for B-tree pages and copy-on-write
 

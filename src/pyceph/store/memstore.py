@@ -15,10 +15,10 @@ from contextlib import AbstractContextManager, nullcontext
 
 from sortedcontainers import SortedList
 
-from .kvcore import DEFAULT_EXTENT_SIZE, SPACE_NAMES, Applier, StoreState, UndoKV
+from .kvcore import SPACE_NAMES, Applier, StoreState, UndoKV
 from .objectstore import KVObjectStore
 from .transaction import Transaction
-from .types import StoreLimits
+from .types import DEFAULT_EXTENT_SIZE, StoreLimits
 
 
 class _Space:

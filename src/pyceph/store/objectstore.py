@@ -11,9 +11,18 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .errors import StoreError
-from .kvcore import DEFAULT_EXTENT_SIZE, CollectionStats, Reader, StoreState
+from .kvcore import CollectionStats, Reader, StoreState
 from .transaction import Transaction
-from .types import HEAD, NO_GEN, SNAPDIR, ObjectKey, OidLike, StoreLimits, as_key
+from .types import (
+    DEFAULT_EXTENT_SIZE,
+    HEAD,
+    NO_GEN,
+    SNAPDIR,
+    ObjectKey,
+    OidLike,
+    StoreLimits,
+    as_key,
+)
 
 #: Keys per page when the generic `collection_stats` lists a collection.
 STATS_LIST_PAGE = 1024

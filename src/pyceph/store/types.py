@@ -171,6 +171,20 @@ def as_key(oid: OidLike) -> ObjectKey:
     raise TypeError(f"object id must be ObjectKey or str, not {type(oid).__name__}")
 
 
+#: Bytes of object data per stored extent (pyceph_store_extent_size; fixed at mkfs).
+DEFAULT_EXTENT_SIZE = 64 * 1024
+#: Transactions one durable commit takes at most (pyceph_store_group_commit_max_ops).
+DEFAULT_GROUP_COMMIT_MAX_TXNS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """How an OSD's store is opened, from its options (the runtime's Disk takes them)."""
+
+    extent_size: int = DEFAULT_EXTENT_SIZE
+    max_batch_txns: int = DEFAULT_GROUP_COMMIT_MAX_TXNS
+
+
 @dataclass(frozen=True)
 class StoreLimits:
     """Named bounds; exceeding one fails the transaction with the given errno."""
