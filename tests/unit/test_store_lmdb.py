@@ -247,3 +247,26 @@ def test_osd_opens_its_store_with_the_extent_size_and_group_commit_options(tmp_p
         assert store.extent_size == 16384
     finally:
         store.umount()
+
+
+def test_statfs_counts_the_pages_of_every_commit_at_once(tmp_path):
+    """`used` is LMDB's pages in use as of the last commit (kept by the committer, not
+    counted per statfs): a write's pages show as soon as it is durable, and a removal's
+    pages come back."""
+    s = open_store(tmp_path)
+
+    async def main():
+        await s.queue_transaction(Transaction().create_collection(C))
+        before = s.statfs()
+        assert before["used"] == s.pages_in_use() * 4096
+        await s.queue_transaction(Transaction().write(C, "big", 0, os.urandom(8 << 20)))
+        grown = s.statfs()
+        assert grown["used"] == s.pages_in_use() * 4096 >= before["used"] + (8 << 20)
+        assert grown["available"] == grown["total"] - grown["used"]
+        await s.queue_transaction(Transaction().remove(C, "big"))
+        assert s.statfs()["used"] == s.pages_in_use() * 4096 < grown["used"]
+
+    try:
+        asyncio.run(main())
+    finally:
+        s.umount()

@@ -156,6 +156,9 @@ class LmdbStore(KVObjectStore):
         self._waiting: collections.deque = collections.deque()  # (txn, fut) over the bound
         self._inflight_txns = 0
         self._inflight_bytes = 0
+        #: pages_in_use() after the last commit (statfs runs per write: the OSD's full
+        #: check; the count opens a read view and stats every sub-database)
+        self._pages_used = 0
 
     # -- lifecycle -----------------------------------------------------------------
     def _open(self) -> None:
@@ -198,6 +201,7 @@ class LmdbStore(KVObjectStore):
             self.extent_size = sb["extent_size"]
             self.state = StoreState.decode(txn.get(b"stats", db=self.dbs[SP_SYS]))
         self._wstate = self.state.copy()
+        self._pages_used = self.pages_in_use()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="lmdbstore-commit")
 
@@ -227,7 +231,7 @@ class LmdbStore(KVObjectStore):
         st = super().statfs()
         if self.env is None:
             return st
-        used = max(st["used"], self.pages_in_use() * self.env.stat()["psize"])
+        used = max(st["used"], self._pages_used * self.env.stat()["psize"])
         st["used"] = used
         st["available"] = max(0, st["total"] - used)
         return st
@@ -303,6 +307,7 @@ class LmdbStore(KVObjectStore):
                 wtxn.put(b"stats", self._wstate.encode(), db=self.dbs[SP_SYS])
                 wtxn.commit()  # one fdatasync for the whole batch
                 self.perf["commits"] += 1
+                self._pages_used = self.pages_in_use()
             else:
                 wtxn.abort()
         except BaseException as e:
