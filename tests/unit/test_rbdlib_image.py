@@ -3,6 +3,7 @@ clones with copy-up and flatten, bad input with upstream's errnos."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import uuid
@@ -16,6 +17,7 @@ from pyceph.client.ioctx import IoCtx
 from pyceph.common.errors import CephError
 from pyceph.rbdlib import create, open_image, pool
 from pyceph.rbdlib.clone import clone
+from pyceph.rbdlib.write_around import OP_FLAG_FADVISE_FUA, WriteAround
 from rados import _core as rados_core
 
 MiB = 1 << 20
@@ -524,3 +526,65 @@ def test_clone_snapshots_across_flatten(env: Env, features: int) -> None:
     finally:
         env.run(c.close())
         env.run(p.close())
+
+
+def test_write_around_acknowledges_at_once_and_reads_snapshots_and_close_see_it(
+    env: Env,
+) -> None:
+    """librbd's default cache (rbd_cache_policy = writearound): writes go through until
+    the first flush, then are acknowledged while still in flight; a read, a snapshot
+    and close wait for them, and a flush leaves them on the OSDs."""
+    env.run(create(env.ioctx, "wa", 2 * MiB, order=20, features=1))
+    img = env.run(open_image(env.ioctx, "wa"))
+    prefix = img.state.object_prefix
+
+    def raw(objectno: int, off: int, n: int) -> bytes:
+        return env.run(env.ioctx.read(f"{prefix}.{objectno:016x}", n, off))
+
+    try:
+        env.run(img.write(b"t" * 4096, 0))  # before any flush: through the OSDs
+        assert img.write_around.in_flight_bytes == 0 and raw(0, 0, 4096) == b"t" * 4096
+        env.run(img.flush())
+        assert img.write_around.active
+
+        async def write_then(after: Any) -> tuple[int, Any]:
+            await img.write(b"a" * 4096, 8192)
+            acked_in_flight = img.write_around.in_flight_bytes
+            return acked_in_flight, await after
+
+        in_flight, data = env.run(write_then(img.read(8192, 4096)))
+        assert in_flight == 4096 and data == b"a" * 4096
+        in_flight, _ = env.run(write_then(img.create_snap("s")))
+        assert in_flight == 4096
+        env.run(img.set_snap("s"))
+        assert env.run(img.read(8192, 4096)) == b"a" * 4096
+        env.run(img.set_snap(None))
+
+        async def writes_then_flush() -> None:
+            await asyncio.gather(*(img.write(bytes([i]) * 4096, i * MiB // 4) for i in range(8)))
+            await img.flush()
+
+        env.run(writes_then_flush())
+        assert img.write_around.in_flight_bytes == 0
+        assert [raw(i * MiB // 4 // MiB, i * MiB // 4 % MiB, 1) for i in range(8)] == [
+            bytes([i]) for i in range(8)
+        ]
+        env.run(write_then(asyncio.sleep(0)))
+    finally:
+        env.run(img.close())
+    assert raw(0, 8192, 4096) == b"a" * 4096  # close waited for the last write
+
+
+def test_write_around_off_without_the_cache_or_with_fua(env: Env) -> None:
+    env.run(create(env.ioctx, "wt", MiB, order=20, features=1))
+    img = env.run(open_image(env.ioctx, "wt"))
+    try:
+        env.run(img.flush())
+        env.run(img.write(b"f" * 512, 0, OP_FLAG_FADVISE_FUA))  # force unit access
+        assert img.write_around.in_flight_bytes == 0
+        img.write_around = WriteAround(0, writethrough_until_flush=False)  # rbd_cache off
+        env.run(img.flush())
+        env.run(img.write(b"w" * 512, 0))
+        assert img.write_around.in_flight_bytes == 0
+    finally:
+        env.run(img.close())

@@ -59,6 +59,10 @@ Public API (names are stable; "async" means a coroutine function)
       async compare_and_write(cmp_data, data, offset, fadvise_flags=0) -> int;
             a mismatch raises CephError(EILSEQ) with `.mismatch_offset` (image offset)
       async flush(); async invalidate_cache()
+            writes follow rbd_cache_policy's default, write-around (`write_around`):
+            after the first flush a write returns once sent, with at most
+            rbd_cache_max_dirty bytes in flight; reads, snapshots, resizes, lock
+            releases and close wait for them; flush reports their first failure
       async resize(size, allow_shrink=True, progress=None)
       snapshots (see `snapshots`): async list_snaps() -> [{id, size, name, protected,
             timestamp, namespace}]; create_snap(name, flags=0) -> snap id; remove_snap(name,

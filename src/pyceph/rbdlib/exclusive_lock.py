@@ -258,10 +258,13 @@ class ExclusiveLock:
         return False
 
     async def release(self) -> None:
-        """Wait for the writes in flight, unlock and tell the others."""
+        """Wait for the writes in flight, unlock and tell the others. The writes
+        write-around acknowledged land first (librbd flushes before releasing), so the
+        next owner reads them."""
         async with self._mutex:
             if not self.owner:
                 return
+            await self.img.write_around.drain()
             releasing = self._releasing = asyncio.Event()
             try:
                 await self._idle.wait()

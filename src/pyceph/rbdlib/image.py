@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import errno
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from pyceph.client.ioctx import IoCtx
@@ -49,6 +49,7 @@ from pyceph.rbdlib.layout import (
     id_obj_name,
     old_header_name,
 )
+from pyceph.rbdlib.write_around import OP_FLAG_FADVISE_FUA, WriteAround
 
 log = logging.getLogger("pyceph.rbdlib.image")
 
@@ -143,6 +144,8 @@ class Image:
         #: A loaded LUKS context (see `encryption`): the image's I/O goes through it.
         self.encryption: Any = None
         self._crypt_lock = asyncio.Lock()
+        #: librbd's default cache policy (set up at open; off until then)
+        self.write_around = WriteAround(0, writethrough_until_flush=False)
 
     # -- lifetime -----------------------------------------------------------------
     async def _open(self, snapshot: str | None, snap_id: int | None) -> None:
@@ -156,6 +159,11 @@ class Image:
             self._select_snap(snap_id)
         if not self.read_only:
             self._watch = await self.ioctx.watch(self.header_oid, self._on_notify, self._on_error)
+            if self.conf("rbd_cache") and self.conf("rbd_cache_policy") == "writearound":
+                self.write_around = WriteAround(
+                    int(self.conf("rbd_cache_max_dirty")),
+                    writethrough_until_flush=bool(self.conf("rbd_cache_writethrough_until_flush")),
+                )
 
     def _on_notify(self, notify_id: int, notifier: int, cookie: int, data: bytes) -> bytes:
         op = exclusive_lock.decode_notify_op(bytes(data))
@@ -193,6 +201,7 @@ class Image:
         """Stop watching the header and close parents (idempotent)."""
         if self.closed:
             return
+        await self.write_around.close()  # every acknowledged write lands before close
         self.closed = True
         if self._rewatch_task is not None:
             await asyncio.gather(self._rewatch_task, return_exceptions=True)
@@ -250,8 +259,13 @@ class Image:
         if self.closed:
             raise CephError(errno.EINVAL, "image is closed")
 
-    async def _ready(self) -> None:
+    async def _ready(self, settle: bool = True) -> None:
+        """Before an operation: the image is open and its header fresh. `settle` (every
+        operation but data I/O and the getters) also waits for the write-around writes
+        in flight: snapshots, resizes and the rest see every acknowledged write."""
         self._check_open()
+        if settle:
+            await self.write_around.drain()
         if self._stale:
             async with self._refresh_lock:  # one refresh for every operation waiting
                 if self._stale:
@@ -347,7 +361,7 @@ class Image:
         return self.is_old_format
 
     async def size(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         if self.encryption is not None:
             from pyceph.rbdlib import encryption
 
@@ -355,15 +369,15 @@ class Image:
         return self.state.size_at(self.snap_id)
 
     async def features(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         return self.state.features
 
     async def op_features(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         return self.state.op_features
 
     async def flags(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         if self.snap_id == CEPH_NOSNAP:
             return self.state.flags
         snap = self.state.snaps.get(self.snap_id)
@@ -374,34 +388,34 @@ class Image:
     async def overlap(self) -> int:
         """The parent overlap of the head or the selected snapshot: 0 without a parent
         (ImageCtx::get_parent_overlap; ENOENT only for a snapshot that is gone)."""
-        await self._ready()
+        await self._ready(settle=False)
         if self.snap_id != CEPH_NOSNAP and self.snap_id not in self.state.snaps:
             raise CephError(errno.ENOENT, "snapshot not found")
         spec, overlap = self.state.parent_at(self.snap_id)
         return overlap if spec is not None else 0
 
     async def stripe_unit(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         return self.layout.su
 
     async def stripe_count(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         return self.layout.sc
 
     async def data_pool_id(self) -> int:
-        await self._ready()
+        await self._ready(settle=False)
         return self.data_ioctx.pool_id
 
     async def create_timestamp(self) -> float:
-        await self._ready()
+        await self._ready(settle=False)
         return self.state.create_timestamp
 
     async def access_timestamp(self) -> float:
-        await self._ready()
+        await self._ready(settle=False)
         return self.state.access_timestamp
 
     async def modify_timestamp(self) -> float:
-        await self._ready()
+        await self._ready(settle=False)
         return self.state.modify_timestamp
 
     def block_name_prefix(self) -> str:
@@ -424,7 +438,8 @@ class Image:
 
     # -- data I/O ---------------------------------------------------------------------
     async def read(self, offset: int, length: int, fadvise_flags: int = 0) -> bytes:
-        await self._ready()
+        await self._ready(settle=False)
+        await self.write_around.wait_overlapping(offset, length)
         if self.encryption is not None:
             from pyceph.rbdlib import encryption
 
@@ -438,7 +453,7 @@ class Image:
         read, merged and rewritten), under the exclusive lock."""
         from pyceph.rbdlib import encryption
 
-        await self._ready()
+        await self._ready(settle=False)
         if self.read_only or self.snap_id != CEPH_NOSNAP:
             raise CephError(errno.EROFS, "image is read-only")
         async with self._crypt_lock, self.write_access():
@@ -450,7 +465,7 @@ class Image:
         if self.encryption is not None:
             return await self._encrypted_write("write", data, offset)
         with self.write_order.request(self, offset, len(data)):
-            await self._ready()
+            await self._ready(settle=False)
             async with self.write_access():
                 ret = await io.write(self, data, offset, fadvise_flags)
                 await self.touch(modified=True)
@@ -460,7 +475,7 @@ class Image:
         if self.encryption is not None:
             return await self._encrypted_write("discard", offset, length)
         with self.write_order.request(self, offset, length):
-            await self._ready()
+            await self._ready(settle=False)
             async with self.write_access():
                 ret = await io.discard(self, offset, length)
                 await self.touch(modified=True)
@@ -470,7 +485,7 @@ class Image:
         if self.encryption is not None:
             return await self._encrypted_write("discard", offset, length)
         with self.write_order.request(self, offset, length):
-            await self._ready()
+            await self._ready(settle=False)
             async with self.write_access():
                 ret = await io.discard(self, offset, length, zero=True)
                 await self.touch(modified=True)
@@ -484,7 +499,7 @@ class Image:
                 raise CephError(errno.EINVAL, "data length must divide the writesame length")
             return await self._encrypted_write("write", data * (length // len(data)), offset)
         with self.write_order.request(self, offset, length):
-            await self._ready()
+            await self._ready(settle=False)
             async with self.write_access():
                 ret = await io.writesame(self, offset, length, data, fadvise_flags)
                 await self.touch(modified=True)
@@ -496,7 +511,7 @@ class Image:
         if self.encryption is not None:
             return await self._encrypted_compare_and_write(cmp_data, data, offset)
         with self.write_order.request(self, offset, len(data)):
-            await self._ready()
+            await self._ready(settle=False)
             async with self.write_access():
                 ret = await io.compare_and_write(self, cmp_data, data, offset, fadvise_flags)
                 await self.touch(modified=True)
@@ -507,7 +522,7 @@ class Image:
 
         if len(cmp_data) != len(data):
             raise CephError(errno.EINVAL, "compare and write buffers differ in length")
-        await self._ready()
+        await self._ready(settle=False)
         async with self._crypt_lock, self.write_access():
             have = await encryption.read(self, offset, len(cmp_data))
             for i, (a, b) in enumerate(zip(cmp_data, have.ljust(len(cmp_data), b"\0"),
@@ -537,44 +552,103 @@ class Image:
     def _write_in_flight(self) -> Any:
         """Register a write-type operation until it ends (see `flush`). Entered before
         the operation's first await, so it is registered in submission order."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writes_in_flight.add(done)
+        done = self._begin_write()
         try:
             yield
         finally:
-            self._writes_in_flight.discard(done)
+            self._end_write(done)
+
+    def _begin_write(self) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writes_in_flight.add(done)
+        return done
+
+    def _end_write(self, done: asyncio.Future[None]) -> None:
+        self._writes_in_flight.discard(done)
+        if not done.done():
             done.set_result(None)
 
     async def write(self, data: bytes, offset: int, fadvise_flags: int = 0) -> int:
-        with self._write_in_flight():
-            return await self._write(data, offset, fadvise_flags)
+        payload = data if type(data) is bytes else bytes(data)  # acked before it is sent
+        return await self._write_request(
+            offset, len(payload), fadvise_flags, lambda: self._write(payload, offset, fadvise_flags)
+        )
 
     async def discard(self, offset: int, length: int) -> int:
-        with self._write_in_flight():
-            return await self._discard(offset, length)
+        return await self._write_request(offset, length, 0, lambda: self._discard(offset, length))
 
     async def write_zeroes(self, offset: int, length: int, zero_flags: int = 0) -> int:
-        with self._write_in_flight():
-            return await self._write_zeroes(offset, length, zero_flags)
+        return await self._write_request(
+            offset, length, 0, lambda: self._write_zeroes(offset, length, zero_flags)
+        )
 
     async def writesame(self, offset: int, length: int, data: bytes, fadvise_flags: int = 0) -> int:
-        with self._write_in_flight():
-            return await self._writesame(offset, length, data, fadvise_flags)
+        if self.write_around.active and (not data or length % len(data)):
+            raise CephError(errno.EINVAL, "data length must divide the writesame length")
+        return await self._write_request(
+            offset, length, fadvise_flags,
+            lambda: self._writesame(offset, length, bytes(data), fadvise_flags),
+        )  # fmt: skip
 
     async def compare_and_write(
         self, cmp_data: bytes, data: bytes, offset: int, fadvise_flags: int = 0
     ) -> int:
         with self._write_in_flight():
+            await self.write_around.wait_overlapping(offset, len(cmp_data))
             return await self._compare_and_write(cmp_data, data, offset, fadvise_flags)
+
+    async def _write_request(
+        self,
+        offset: int,
+        length: int,
+        fadvise_flags: int,
+        through: Callable[[], Coroutine[Any, Any, int]],
+    ) -> int:
+        """One write-type request: through the OSDs (`through()`), or, with write-around
+        on, acknowledged once admitted and sent in the background (see write_around).
+        Registered for `flush` before its first await, in submission order."""
+        around = self.write_around
+        if not around.active or self.encryption is not None:
+            with self._write_in_flight():
+                return await through()
+        if fadvise_flags & OP_FLAG_FADVISE_FUA:
+            with self._write_in_flight():
+                await around.wait_overlapping(offset, length)
+                return await through()
+        done = self._begin_write()
+        try:
+            await self._ready(settle=False)
+            io.require_writable(self)
+            length = io.clip_io(self, offset, length)
+            if length == 0:
+                self._end_write(done)
+                return 0
+            slot = await around.admit(offset, length)
+        except BaseException:
+            self._end_write(done)
+            raise
+        around.send(slot, length, self._then_end_write(done, through()))
+        return length
+
+    async def _then_end_write(self, done: asyncio.Future[None], op: Awaitable[int]) -> None:
+        try:
+            await op
+        finally:
+            self._end_write(done)
 
     async def flush(self) -> None:
         """Complete once every write-type operation issued before this call has ended
-        (librbd: a flush is acknowledged after all prior writes); the OSDs acknowledge
-        each write durable, so there is no cache to write back."""
+        (librbd: a flush is acknowledged after all prior writes), failing with the
+        first error a write-around write met since the last flush. The user's first
+        flush turns write-around on (rbd_cache_writethrough_until_flush)."""
         self._check_open()
+        self.write_around.user_flushed()
         pending = list(self._writes_in_flight)
         if pending:
             await asyncio.wait(pending)
+        r = self.write_around.take_error()
+        if r < 0:
+            raise CephError(-r, "a write sent before this flush failed")
 
     async def invalidate_cache(self) -> None:
         """There is no client cache to drop."""

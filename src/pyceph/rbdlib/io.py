@@ -281,7 +281,7 @@ async def _write_object(
 
 
 # -- writes -----------------------------------------------------------------------------
-def _require_writable(img: Image) -> None:
+def require_writable(img: Image) -> None:
     """EROFS at a snapshot, for a read-only open, and for an image snapshot mirroring
     made non-primary (IMAGE_READ_ONLY_FLAG_NON_PRIMARY)."""
     from pyceph.rbdlib import mirror
@@ -292,7 +292,7 @@ def _require_writable(img: Image) -> None:
 
 async def write(img: Image, data: bytes, offset: int, op_flags: int = 0) -> int:
     """Write `data` at `offset`; the number of bytes written (clipped at the image end)."""
-    _require_writable(img)
+    require_writable(img)
     length = clip_io(img, offset, len(data))
     if length == 0:
         return 0
@@ -312,7 +312,7 @@ async def write(img: Image, data: bytes, offset: int, op_flags: int = 0) -> int:
 
 async def writesame(img: Image, offset: int, length: int, data: bytes, op_flags: int = 0) -> int:
     """Write `data` repeated over [offset, offset+length); EINVAL unless it divides it."""
-    _require_writable(img)
+    require_writable(img)
     if not data or length % len(data):
         raise CephError(errno.EINVAL, "data length must divide the writesame length")
     length = clip_io(img, offset, length)
@@ -325,7 +325,7 @@ async def writesame(img: Image, offset: int, length: int, data: bytes, op_flags:
 async def discard(img: Image, offset: int, length: int, zero: bool = False) -> int:
     """Discard (or, `zero`, write zeroes over) a range: objects fully covered go away
     (or become empty in a clone), tails are truncated, the rest zeroed."""
-    _require_writable(img)
+    require_writable(img)
     length = clip_io(img, offset, length)
     if length == 0:
         return 0
@@ -402,7 +402,7 @@ async def compare_and_write(
 ) -> int:
     """Write `data` at `offset` if the image holds `cmp_data` there (same length, one
     sector of one object); CompareMismatch (EILSEQ) with the first differing offset."""
-    _require_writable(img)
+    require_writable(img)
     if len(cmp_data) != len(data):
         raise CephError(errno.EINVAL, "compare and write buffers differ in length")
     length = clip_io(img, offset, len(data))
