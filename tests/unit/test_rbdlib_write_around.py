@@ -31,7 +31,7 @@ class Gate:
 async def send(wa: WriteAround, offset: int, length: int, op) -> None:
     """Admit a write and send it (`op` is its OSD write)."""
     slot = await wa.admit(offset, length)
-    wa.send(slot, length, op)
+    wa.send(slot, op)
 
 
 async def settle() -> None:
@@ -65,7 +65,7 @@ def test_admitted_writes_are_acknowledged_before_they_complete_within_max_dirty(
         assert not third.done()  # over rbd_cache_max_dirty: waits for room
         gates[0].release.set_result(None)
         slot = await third
-        wa.send(slot, 4 * KiB, gates[2].op())
+        wa.send(slot, gates[2].op())
         assert wa.in_flight_bytes == 8 * KiB
         for g in gates[1:]:
             g.release.set_result(None)
@@ -98,7 +98,7 @@ def test_overlapping_writes_wait_and_later_ones_keep_their_order():
         async def later(name, offset):
             slot = await wa.admit(offset, 4 * KiB)
             order.append(name)
-            wa.send(slot, 4 * KiB, asyncio.sleep(0))
+            wa.send(slot, asyncio.sleep(0))
 
         overlapping = asyncio.ensure_future(later("overlapping", 4 * KiB))
         disjoint = asyncio.ensure_future(later("disjoint", 64 * KiB))
@@ -159,8 +159,38 @@ def test_a_cancelled_waiting_write_is_never_sent_and_frees_its_turn():
         gate.release.set_result(None)
         slot = await behind
         assert wa.in_flight_bytes == 4 * KiB  # only the one behind it
-        wa.send(slot, 4 * KiB, asyncio.sleep(0))
+        wa.send(slot, asyncio.sleep(0))
         await wa.close()
         assert wa.in_flight_bytes == 0
+
+    run(main())
+
+
+def test_overlap_queries_match_a_brute_force_check():
+    """In-flight ranges are disjoint and kept sorted; a read waits exactly when some
+    write in flight overlaps it (checked against every range, for random layouts)."""
+    import random
+
+    async def main():
+        rng = random.Random(7)
+        for _ in range(20):
+            wa = WriteAround(1 << 30, writethrough_until_flush=False)
+            gate = Gate()
+            ranges, pos = [], 0
+            for _ in range(rng.randrange(1, 8)):
+                pos += rng.randrange(0, 3) * 512
+                length = rng.randrange(1, 4) * 512
+                ranges.append((pos, pos + length))
+                await send(wa, pos, length, gate.op())
+                pos += length
+            for _ in range(30):
+                off, n = rng.randrange(0, pos + 1024), rng.randrange(1, 2048)
+                expect = any(o < off + n and off < e for o, e in ranges)
+                waiter = asyncio.ensure_future(wa.wait_overlapping(off, n))
+                await settle()
+                assert waiter.done() is not expect, (ranges, off, n)
+                waiter.cancel()
+            gate.release.set_result(None)
+            await wa.close()
 
     run(main())

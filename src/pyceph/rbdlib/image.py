@@ -627,7 +627,7 @@ class Image:
         except BaseException:
             self._end_write(done)
             raise
-        around.send(slot, length, self._then_end_write(done, through()))
+        around.send(slot, self._then_end_write(done, through()))
         return length
 
     async def _then_end_write(self, done: asyncio.Future[None], op: Awaitable[int]) -> None:

@@ -25,15 +25,27 @@ import asyncio
 import collections
 import errno
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
+
+from sortedcontainers import SortedDict
 
 from pyceph.common.errors import CephError
 from pyceph.common.tasks import TaskSet
 
-__all__ = ["OP_FLAG_FADVISE_FUA", "WriteAround"]
+__all__ = ["OP_FLAG_FADVISE_FUA", "Slot", "WriteAround"]
 
 #: librados.h LIBRADOS_OP_FLAG_FADVISE_FUA: force unit access (bypasses write-around).
 OP_FLAG_FADVISE_FUA = 0x80
+
+
+@dataclass(slots=True, eq=False)
+class Slot:
+    """One admitted write: its image range and what its completion resolves."""
+
+    offset: int
+    end: int
+    done: asyncio.Future[None]
 
 
 class WriteAround:
@@ -44,11 +56,11 @@ class WriteAround:
         self.init_max_dirty = max_dirty
         self.max_dirty = 0 if writethrough_until_flush else max_dirty
         self.in_flight_bytes = 0
-        #: (offset, end, done) of every write sent and not yet complete
-        self._in_flight: list[tuple[int, int, asyncio.Future[None]]] = []
-        #: (offset, end, admitted) of the writes waiting for their turn, oldest first;
-        #: `admitted` resolves to the write's entry in `_in_flight`
-        self._queue: collections.deque[tuple[int, int, asyncio.Future[asyncio.Future[None]]]]
+        #: offset -> Slot of every write sent and not yet complete; admission keeps
+        #: their ranges disjoint, so an overlap query looks at one neighbour and on
+        self._in_flight: SortedDict = SortedDict()
+        #: (offset, end, admitted) of the writes waiting for their turn, oldest first
+        self._queue: collections.deque[tuple[int, int, asyncio.Future[Slot]]]
         self._queue = collections.deque()
         #: the first failure of a write since the last flush (negative errno)
         self.error = 0
@@ -64,10 +76,10 @@ class WriteAround:
             self.max_dirty = self.init_max_dirty
 
     # -- writes ------------------------------------------------------------------------
-    async def admit(self, offset: int, length: int) -> asyncio.Future[None]:
-        """Wait for this write's turn; returns the future its completion resolves (hand
-        it to `send`)."""
-        admitted: asyncio.Future[asyncio.Future[None]] = asyncio.get_running_loop().create_future()
+    async def admit(self, offset: int, length: int) -> Slot:
+        """Wait for this write's turn (earlier writes first, no overlap with one in
+        flight, room under max_dirty); then it counts as in flight until `send` runs it."""
+        admitted: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
         self._queue.append((offset, offset + length, admitted))
         self._pump()
         try:
@@ -76,13 +88,11 @@ class WriteAround:
             self._withdraw(admitted)
             raise
 
-    def send(self, done: asyncio.Future[None], length: int, op: Coroutine[Any, Any, Any]) -> None:
-        """Run an admitted write in the background; its outcome lands in `error`."""
-        self.tasks.spawn(self._run(done, length, op), name="rbd write-around write")
+    def send(self, slot: Slot, op: Coroutine[Any, Any, Any]) -> None:
+        """Run an admitted write in the background; its failure lands in `error`."""
+        self.tasks.spawn(self._run(slot, op), name="rbd write-around write")
 
-    async def _run(
-        self, done: asyncio.Future[None], length: int, op: Coroutine[Any, Any, Any]
-    ) -> None:
+    async def _run(self, slot: Slot, op: Coroutine[Any, Any, Any]) -> None:
         try:
             await op
         except CephError as e:
@@ -91,18 +101,33 @@ class WriteAround:
             self._failed(-errno.EIO)
             raise
         finally:
-            self.in_flight_bytes -= length
-            self._in_flight = [w for w in self._in_flight if w[2] is not done]
-            if not done.done():
-                done.set_result(None)
-            self._pump()
+            self._complete(slot)
+
+    def _complete(self, slot: Slot) -> None:
+        self.in_flight_bytes -= slot.end - slot.offset
+        del self._in_flight[slot.offset]
+        if not slot.done.done():
+            slot.done.set_result(None)
+        self._pump()
 
     def _failed(self, r: int) -> None:
         if self.error == 0:
             self.error = r
 
-    def _overlaps_in_flight(self, offset: int, end: int) -> bool:
-        return any(o < end and offset < e for o, e, _ in self._in_flight)
+    def _overlapping(self, offset: int, end: int) -> list[Slot]:
+        """The writes in flight that overlap [offset, end)."""
+        fl = self._in_flight
+        i = fl.bisect_right(offset)
+        out = []
+        if i > 0:
+            before = fl.peekitem(i - 1)[1]
+            if before.end > offset:
+                out.append(before)
+        for o in fl.islice(i):
+            if o >= end:
+                break
+            out.append(fl[o])
+        return out
 
     def _pump(self) -> None:
         """Admit the writes at the head of the queue that may go now."""
@@ -113,53 +138,38 @@ class WriteAround:
                 continue
             length = end - offset
             room = self.in_flight_bytes == 0 or self.in_flight_bytes + length <= self.max_dirty
-            if not room or self._overlaps_in_flight(offset, end):
+            if not room or self._overlapping(offset, end):
                 return
             self._queue.popleft()
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._in_flight.append((offset, end, done))
+            slot = Slot(offset, end, asyncio.get_running_loop().create_future())
+            self._in_flight[offset] = slot
             self.in_flight_bytes += length
-            admitted.set_result(done)
+            admitted.set_result(slot)
 
-    def _withdraw(self, admitted: asyncio.Future[asyncio.Future[None]]) -> None:
+    def _withdraw(self, admitted: asyncio.Future[Slot]) -> None:
         """A caller cancelled while waiting: its write is never sent."""
         if admitted.done() and not admitted.cancelled():  # admitted as it was cancelled
-            done = admitted.result()
-            for i, (o, e, d) in enumerate(self._in_flight):
-                if d is done:
-                    self.in_flight_bytes -= e - o
-                    del self._in_flight[i]
-                    done.set_result(None)
-                    break
+            self._complete(admitted.result())
         else:
             admitted.cancel()
-        self._pump()
+            self._pump()
 
     # -- barriers ----------------------------------------------------------------------
     async def wait_overlapping(self, offset: int, length: int) -> None:
         """Until no write in flight overlaps [offset, offset+length) (reads,
         compare-and-write, FUA writes)."""
-        end = offset + length
-        while True:
-            pending = [d for o, e, d in self._in_flight if o < end and offset < e]
-            if not pending:
-                return
-            await asyncio.wait(pending)
-
-    def pending(self) -> list[asyncio.Future[None]]:
-        """Futures of the writes admitted so far and not complete (a flush waits for
-        them)."""
-        return [d for _, _, d in self._in_flight]
+        while pending := self._overlapping(offset, offset + length):
+            await asyncio.wait([s.done for s in pending])
 
     async def drain(self) -> None:
         """Until every write in flight or waiting at this call has completed (what must
         see every acknowledged write: snapshots, resizes, a lock release); writes made
         meanwhile are not waited for, so a busy writer cannot hold it up."""
-        waits = [d for _, _, d in self._in_flight]
+        waits = [s.done for s in self._in_flight.values()]
         queued = [a for _, _, a in self._queue]
         if queued:
             await asyncio.wait(queued)
-            waits += [a.result() for a in queued if not a.cancelled()]
+            waits += [a.result().done for a in queued if not a.cancelled()]
         if waits:
             await asyncio.wait(waits)
 
