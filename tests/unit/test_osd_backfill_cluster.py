@@ -19,6 +19,18 @@ WAIT = 10.0
 OBJECTS = 40
 
 
+def _short_log_cluster() -> InProcCluster:
+    """Three OSD cores and one size-3 PG whose log keeps 5 to 10 entries, trimmed at every
+    write: a replica away for OBJECTS writes comes back behind it."""
+    opts = OSDOptions(
+        max_pg_log_entries=10,
+        min_pg_log_entries=5,
+        pg_log_trim_min=1,
+        backfill_retry_interval=0.1,
+    )
+    return InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
+
+
 async def _until(pred, what: str) -> None:
     deadline = asyncio.get_running_loop().time() + WAIT
     while not pred():
@@ -28,13 +40,7 @@ async def _until(pred, what: str) -> None:
 
 def test_toofull_target_waits_then_backfills_through_pg_temp():
     async def main():
-        opts = OSDOptions(
-            max_pg_log_entries=10,
-            min_pg_log_entries=5,
-            pg_log_trim_min=1,
-            backfill_retry_interval=0.1,
-        )
-        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
+        c = _short_log_cluster()
         primary, victim = await _degraded_pg(c, OBJECTS)
         # the victim comes back nearly full for its map's backfillfull_ratio
         store = c.stores[victim]
@@ -68,13 +74,7 @@ def test_a_lost_pg_temp_request_goes_again_on_a_new_monitor_session():
     make it ask again: the new session resends it (upstream OSD::ms_handle_connect)."""
 
     async def main():
-        opts = OSDOptions(
-            max_pg_log_entries=10,
-            min_pg_log_entries=5,
-            pg_log_trim_min=1,
-            backfill_retry_interval=0.1,
-        )
-        c = InProcCluster(3, {1: FakePool(pg_num=1, size=3, min_size=2)}, opts)
+        c = _short_log_cluster()
         primary, victim = await _degraded_pg(c, OBJECTS)
         c.mon_reachable = False
         await c.revive(victim)  # behind a trimmed log: the primary wants a pg_temp

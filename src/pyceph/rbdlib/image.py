@@ -608,12 +608,9 @@ class Image:
         on, acknowledged once admitted and sent in the background (see write_around).
         Registered for `flush` before its first await, in submission order."""
         around = self.write_around
-        if not around.active or self.encryption is not None:
+        if not around.active or self.encryption is not None or fadvise_flags & OP_FLAG_FADVISE_FUA:
             with self._write_in_flight():
-                return await through()
-        if fadvise_flags & OP_FLAG_FADVISE_FUA:
-            with self._write_in_flight():
-                await around.wait_overlapping(offset, length)
+                await around.wait_overlapping(offset, length)  # a FUA write after them
                 return await through()
         done = self._begin_write()
         try:

@@ -65,7 +65,6 @@ from .types import DEFAULT_EXTENT_SIZE, DEFAULT_GROUP_COMMIT_MAX_TXNS, StoreLimi
 FORMAT_VERSION = 1
 MAX_QUEUE_TXNS = 1024  # transactions queued or committing before callers wait
 MAX_QUEUE_BYTES = 256 << 20  # payload bytes queued or committing before callers wait
-MAX_BATCH_TXNS = DEFAULT_GROUP_COMMIT_MAX_TXNS  # transactions per LMDB write transaction
 MAX_BATCH_BYTES = 16 << 20  # payload bytes per LMDB write transaction (its dirty pages)
 MAP_OVERHEAD = 64 << 20  # LMDB map headroom for B-tree pages and copy-on-write
 
@@ -131,7 +130,7 @@ class LmdbStore(KVObjectStore):
         map_size: int | None = None,
         max_queue_txns: int = MAX_QUEUE_TXNS,
         max_queue_bytes: int = MAX_QUEUE_BYTES,
-        max_batch_txns: int = MAX_BATCH_TXNS,
+        max_batch_txns: int = DEFAULT_GROUP_COMMIT_MAX_TXNS,
         max_batch_bytes: int = MAX_BATCH_BYTES,
         map_read_release: int = MAP_READ_RELEASE_BYTES,
     ) -> None:
